@@ -1,0 +1,19 @@
+/*
+ * paths.h - where Scalpels' own files are, found from the running program's
+ * location so that an installed tree (PREFIX/bin, PREFIX/share/scalpels) and
+ * the build tree (build/bin, build/share/scalpels) both work without
+ * environment variables.
+ */
+#ifndef SCALPELS_PATHS_H
+#define SCALPELS_PATHS_H
+
+/* Directory holding the running executable; the caller frees it. */
+char *paths_exe_dir(void);
+
+/* PREFIX/share/scalpels/tracers for the running executable; caller frees. */
+char *paths_tracer_dir(void);
+
+/* Path of a sibling program (e.g. "sca-tracer") next to the running one. */
+char *paths_program(const char *name);
+
+#endif

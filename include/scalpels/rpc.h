@@ -1,0 +1,169 @@
+/*
+ * rpc.h - RPC in the oslo.messaging rabbit dialect, over AMQP (RabbitMQ via
+ * rabbitmq-c, driven from a libuv loop) or over a local unix socket.
+ *
+ * One model, two carriers.  A transport is made from a URL:
+ *   rabbit://user:pass@host:port/vhost[,user:pass@host2:port/vhost][?ssl=1]
+ *   unix:///path/to/agent.sock
+ * Clients call (with a reply) or cast (without) a method on a target; servers
+ * listen on a topic, dispatch by method name to handlers and reply.  Message
+ * bodies are the oslo envelope {"oslo.version": "2.0", "oslo.message": "..."}
+ * on both carriers (see docs/protocol.md).
+ *
+ * Everything here runs on the thread of the libuv loop the transport was
+ * made with.  Functions return 0 or a negative errno code and fill an
+ * optional sca_error (error.h).
+ */
+#ifndef SCALPELS_RPC_H
+#define SCALPELS_RPC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <uv.h>
+
+#include "scalpels/error.h"
+
+typedef struct rpc_transport rpc_transport;
+typedef struct rpc_server rpc_server;
+typedef struct rpc_request rpc_request;
+
+typedef struct rpc_options {
+    const char *exchange;      /* control exchange; NULL = "openstack" */
+    int heartbeat;             /* AMQP heartbeat seconds; 0 = off */
+    size_t max_message_size;   /* bodies above this are refused; 0 = 1 MiB */
+    bool durable_queues;       /* mirror oslo's amqp_durable_queues */
+    double connect_timeout;    /* seconds for one connection attempt; 0 = 10 */
+    const char *ssl_ca_file;   /* TLS (?ssl=1 in the URL) */
+    const char *ssl_cert_file;
+    const char *ssl_key_file;
+    bool ssl_verify;
+    const char *program;       /* name used in AMQP connection_name */
+} rpc_options;
+
+/* Makes a transport for url on loop.  AMQP connects in the background (the
+ * loop never blocks on connect or login) and reconnects with capped
+ * exponential backoff and jitter, redeclaring its queues and consumers. */
+int rpc_transport_new(uv_loop_t *loop, const char *url, const rpc_options *opts,
+                      rpc_transport **out, sca_error *err);
+
+/* Closes everything: pending calls complete with -ECANCELED.  Run the loop
+ * afterwards until it has no more handles for the memory to be released. */
+void rpc_transport_free(rpc_transport *t);
+
+/* The URL without credentials, for messages ("rabbit://127.0.0.1:5672/"). */
+const char *rpc_transport_describe(const rpc_transport *t);
+
+typedef struct rpc_target {
+    const char *topic;     /* e.g. "scalpels" */
+    const char *server;    /* host: topic.server queue; NULL = shared topic */
+    bool fanout;           /* every server on topic (casts only) */
+    const char *namespace; /* NULL = none */
+    const char *version;   /* NULL = none sent (oslo's "1.0" applies) */
+} rpc_target;
+
+/* What a call came back with; valid only during the callback. */
+typedef struct rpc_reply {
+    int status;             /* 0 ok; -EREMOTEIO remote failure; -ETIMEDOUT;
+                               -ECANCELED; other negative: transport error */
+    json_t *result;         /* borrowed; JSON null when status != 0 */
+    const char *fail_class; /* with -EREMOTEIO: exception class, module, message */
+    const char *fail_module;
+    const char *fail_message;
+    const char *detail;     /* human-readable summary for any status != 0 */
+} rpc_reply;
+
+typedef void (*rpc_reply_cb)(const rpc_reply *reply, void *arg);
+
+/* Calls method on target with keyword args (a JSON object; the function takes
+ * ownership; NULL = {}) and context (borrowed; NULL = {}).  cb runs exactly
+ * once, from the loop.  A call that cannot be published fails at once (both
+ * the return code and no callback); one with no answer fails at timeout
+ * (seconds) and a late reply is dropped. */
+int rpc_call(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
+             json_t *context, double timeout, rpc_reply_cb cb, void *arg, sca_error *err);
+
+/* Sends without waiting for a reply (fanout when target->fanout).  Takes
+ * ownership of args. */
+int rpc_cast(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
+             json_t *context, sca_error *err);
+
+/* For short-lived clients: runs t's loop until the call completes.  On 0
+ * *result is a new reference.  A remote failure returns -EREMOTEIO with
+ * "Class: message" in err and, if fail_class is not NULL, a copy of the
+ * class name there (caller frees). */
+int rpc_call_sync(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
+                  json_t *context, double timeout, json_t **result, char **fail_class,
+                  sca_error *err);
+
+/* Runs t's loop until every cast sent so far has left the process. */
+int rpc_flush_sync(rpc_transport *t, double timeout, sca_error *err);
+
+/* --- Server side ---------------------------------------------------------- */
+
+enum rpc_arg_type {
+    RPC_ARG_ANY,
+    RPC_ARG_STRING,
+    RPC_ARG_BOOL,
+    RPC_ARG_INT,
+    RPC_ARG_NUMBER,
+    RPC_ARG_OBJECT,
+    RPC_ARG_ARRAY,
+    RPC_ARG_STRING_LIST, /* array of strings */
+};
+
+typedef struct rpc_arg_spec {
+    const char *name;
+    enum rpc_arg_type type;
+    bool required;
+    bool nullable; /* JSON null accepted (Python None) */
+} rpc_arg_spec;
+
+typedef void (*rpc_method_fn)(rpc_request *req, void *arg);
+
+/* Arguments are checked against args before fn runs: an unexpected or
+ * missing keyword or a wrong type gets a TypeError reply worded as Python
+ * would word it, and fn is not called. */
+typedef struct rpc_method {
+    const char *name;
+    rpc_method_fn fn;
+    const rpc_arg_spec *args; /* terminated by {NULL}; NULL = no arguments */
+} rpc_method;
+
+typedef struct rpc_endpoint {
+    const char *namespace;     /* NULL = the default namespace */
+    const char *version;       /* NULL = "1.0"; matched as oslo does */
+    const rpc_method *methods; /* terminated by {NULL} */
+    void *arg;                 /* passed to every fn */
+} rpc_endpoint;
+
+/* Listens on topic, topic.server and topic_fanout (AMQP) or accepts on the
+ * socket (unix), dispatching to endpoints (borrowed; must outlive the
+ * server).  Messages that cannot be decoded, too large ones and unknown
+ * methods get an error reply if they are calls and are logged and dropped
+ * if they are casts. */
+int rpc_server_new(rpc_transport *t, const char *topic, const char *server,
+                   const rpc_endpoint *endpoints, size_t n_endpoints, rpc_server **out,
+                   sca_error *err);
+
+/* Stops listening (deleting the fanout queue) and frees the server.
+ * Requests still being handled stay valid; their replies are dropped. */
+void rpc_server_free(rpc_server *s);
+
+/* Request accessors: borrowed, valid until the request is answered. */
+const char *rpc_request_method(const rpc_request *req);
+json_t *rpc_request_args(const rpc_request *req);    /* object */
+json_t *rpc_request_context(const rpc_request *req); /* object */
+bool rpc_request_wants_reply(const rpc_request *req);
+/* The caller's uid (unix socket, SO_PEERCRED); -ENOENT on AMQP. */
+int rpc_request_peer_uid(const rpc_request *req, uid_t *uid);
+
+/* Answers and frees req.  Each request is answered exactly once, now or
+ * later from the same loop (e.g. after work on the thread pool); for a cast
+ * the answer is discarded.  reply takes ownership of result (NULL = null). */
+void rpc_request_reply(rpc_request *req, json_t *result);
+void rpc_request_fail(rpc_request *req, const char *fail_class, const char *module,
+                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -14,8 +14,8 @@
 #define SCA_ERRMSG_MAX 512
 
 typedef struct sca_error {
-    int code;                  /* last code set, 0 when clear */
-    char msg[SCA_ERRMSG_MAX];  /* human-readable, no trailing newline */
+    int code;                 /* last code set, 0 when clear */
+    char msg[SCA_ERRMSG_MAX]; /* human-readable, no trailing newline */
 } sca_error;
 
 /* Records code and message in err (if not NULL); returns code. */

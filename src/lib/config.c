@@ -11,7 +11,16 @@
 #include "scalpels/paths.h"
 #include "scalpels/util.h"
 
-enum key_type { KEY_STRING, KEY_PATH, KEY_SECONDS, KEY_INT, KEY_SIZE, KEY_BOOL, KEY_LOGLEVEL, KEY_DB };
+enum key_type {
+    KEY_STRING,
+    KEY_PATH,
+    KEY_SECONDS,
+    KEY_INT,
+    KEY_SIZE,
+    KEY_BOOL,
+    KEY_LOGLEVEL,
+    KEY_DB
+};
 
 struct key_def {
     const char *section;
@@ -20,7 +29,10 @@ struct key_def {
     size_t offset;
 };
 
-#define KEY(sec, name, type, field) {sec, name, type, offsetof(config, field)}
+#define KEY(sec, name, type, field)                                                                \
+    {                                                                                              \
+        sec, name, type, offsetof(config, field)                                                   \
+    }
 
 static const struct key_def config_keys[] = {
     KEY("DEFAULT", "transport_url", KEY_STRING, transport_url),
@@ -144,7 +156,8 @@ static int parse_bool(const char *v, bool *out)
     return -EINVAL;
 }
 
-static int set_key(const struct key_def *k, config *cfg, const char *value, char *why, size_t whylen)
+static int set_key(const struct key_def *k, config *cfg, const char *value, char *why,
+                   size_t whylen)
 {
     void *field = (char *)cfg + k->offset;
     double d;

@@ -46,10 +46,14 @@ int log_level_parse(const char *name, enum log_level *out)
 static const char *level_name(enum log_level level)
 {
     switch (level) {
-    case LOG_LEVEL_ERROR: return "error";
-    case LOG_LEVEL_WARNING: return "warning";
-    case LOG_LEVEL_INFO: return "info";
-    default: return "debug";
+    case LOG_LEVEL_ERROR:
+        return "error";
+    case LOG_LEVEL_WARNING:
+        return "warning";
+    case LOG_LEVEL_INFO:
+        return "info";
+    default:
+        return "debug";
     }
 }
 
@@ -66,10 +70,10 @@ void log_msg(enum log_level level, const char *fmt, ...)
         struct tm tm;
         gettimeofday(&tv, NULL);
         gmtime_r(&tv.tv_sec, &tm);
-        off = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s[%d]: %s: ",
-                       tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                       tm.tm_sec, (int)(tv.tv_usec / 1000), log_prog, (int)getpid(),
-                       level_name(level));
+        off = snprintf(line, sizeof(line),
+                       "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s[%d]: %s: ", tm.tm_year + 1900,
+                       tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                       (int)(tv.tv_usec / 1000), log_prog, (int)getpid(), level_name(level));
     }
     if (off < 0 || (size_t)off >= sizeof(line))
         off = 0;

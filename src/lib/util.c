@@ -178,11 +178,20 @@ int sca_parse_duration(const char *s, double *out)
     double mult = 1;
     if (*end != '\0') {
         switch (*end) {
-        case 's': mult = 1; break;
-        case 'm': mult = 60; break;
-        case 'h': mult = 3600; break;
-        case 'd': mult = 86400; break;
-        default: return -EINVAL;
+        case 's':
+            mult = 1;
+            break;
+        case 'm':
+            mult = 60;
+            break;
+        case 'h':
+            mult = 3600;
+            break;
+        case 'd':
+            mult = 86400;
+            break;
+        default:
+            return -EINVAL;
         }
         if (end[1] != '\0')
             return -EINVAL;
@@ -201,8 +210,8 @@ int sca_mkdir_p(const char *path, unsigned mode, sca_error *err)
         char saved = *p;
         *p = '\0';
         if (mkdir(copy, mode) != 0 && errno != EEXIST) {
-            rc = sca_error_set(err, -errno, "cannot create directory %s: %s", copy,
-                               strerror(errno));
+            rc =
+                sca_error_set(err, -errno, "cannot create directory %s: %s", copy, strerror(errno));
             break;
         }
         *p = saved;

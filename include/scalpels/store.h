@@ -1,0 +1,197 @@
+/*
+ * store.h - the node's SQLite database: tracers, their options, tasks,
+ * results and samples.
+ *
+ * One file per node in WAL mode; the agent, every tracer and sca-manage each
+ * open their own connection (busy_timeout set, foreign keys on, prepared
+ * statements reused).  The schema version lives in PRAGMA user_version and
+ * opening a writable store migrates it forward from any older version,
+ * starting with an empty file.
+ *
+ * Tables (later tools rely on these names):
+ *   config      key/value data options used by tracer templates
+ *   tracer      registered tracers: name, tpl, parser, title, running, pid
+ *   task        one trace session: uuid, created, stopped, status, deadline
+ *   task_tracer which tracer ran in which task: pid, exit status, counters
+ *   result      one series: uuid, task, tracer, name, unit, rtype
+ *   sample      rows of a series: result_id, ts (unix seconds), value or text
+ *
+ * Not thread-safe: one store handle per thread.
+ */
+#ifndef SCALPELS_STORE_H
+#define SCALPELS_STORE_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "scalpels/error.h"
+#include "scalpels/util.h"
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_NAME_MAX 64 /* tracer names: [A-Za-z0-9_.-]{1,64} */
+#define STORE_UUID_PREFIX_MIN 8
+#define STORE_RTYPE_STREAM "stream" /* the original's names for numeric ... */
+#define STORE_RTYPE_LOG "log"       /* ... and text series */
+
+typedef struct store store;
+
+enum store_open_flags {
+    STORE_CREATE = 1 << 0,   /* create the file if missing */
+    STORE_READONLY = 1 << 1, /* never write, never migrate */
+};
+
+/* Opens (and with STORE_CREATE creates) the database at path and migrates
+ * it to STORE_SCHEMA_VERSION.  A missing file without STORE_CREATE is
+ * -ENOENT; a file from a newer Scalpels is -EPROTO. */
+int store_open(const char *path, int flags, store **out, sca_error *err);
+void store_close(store *s);
+const char *store_path(const store *s);
+int store_schema_version(store *s, sca_error *err);
+
+/* Explicit transactions, for callers grouping several writes. */
+int store_begin(store *s, sca_error *err);
+int store_commit(store *s, sca_error *err);
+void store_rollback(store *s);
+
+/* True when name is a valid tracer name. */
+bool store_tracer_name_valid(const char *name);
+
+/* --- config: data options ------------------------------------------------ */
+
+/* *out: a new JSON object of string values. */
+int store_config_get(store *s, json_t **out, sca_error *err);
+/* The value of key in a new string (-ENOENT when unset). */
+int store_config_get_value(store *s, const char *key, char **out, sca_error *err);
+/* Sets every key of opts (an object of string, number or boolean values);
+ * all or nothing.  A null value deletes the key. */
+int store_config_update(store *s, json_t *opts, sca_error *err);
+
+/* --- tracers ------------------------------------------------------------- */
+
+typedef struct store_tracer {
+    char name[STORE_NAME_MAX + 1];
+    char *tpl;
+    char *parser;
+    char *title; /* display name of its results, e.g. "Port Traffic" */
+    bool running;
+    int64_t pid;     /* 0 when none */
+    char *task_uuid; /* task it runs for, NULL when not running */
+    double started;  /* unix seconds, 0 when not running */
+} store_tracer;
+
+void store_tracer_clear(store_tracer *t);
+void store_tracer_array_free(store_tracer *v, size_t n);
+
+/* Inserts or updates tpl, parser and title (NULL title = the name) of
+ * tracer name.  Validates the name and that tpl is not empty; the caller
+ * validates the parser. */
+int store_tracer_register(store *s, const char *name, const char *tpl, const char *parser,
+                          const char *title, sca_error *err);
+int store_tracer_get(store *s, const char *name, store_tracer *out, sca_error *err);
+int store_tracer_list(store *s, store_tracer **out, size_t *n, sca_error *err);
+/* Marks tracer running with pid for task_uuid, or (running false) stopped. */
+int store_tracer_set_running(store *s, const char *name, bool running, int64_t pid,
+                             const char *task_uuid, sca_error *err);
+int store_tracer_set_pid(store *s, const char *name, int64_t pid, sca_error *err);
+/* Uuids of every result the tracer produced, oldest first (new JSON array). */
+int store_tracer_results(store *s, const char *name, json_t **out, sca_error *err);
+
+/* --- tasks --------------------------------------------------------------- */
+
+typedef struct store_task {
+    int64_t id;
+    char uuid[SCA_UUID_LEN + 1];
+    double created;
+    double stopped;  /* 0 while running */
+    char status[16]; /* "running" or "stopped" */
+    double deadline; /* unix seconds at which the agent stops it; 0 = none */
+} store_task;
+
+/* Creates a task; uuid NULL makes a fresh one. */
+int store_task_create(store *s, const char *uuid, double deadline, store_task *out, sca_error *err);
+/* Exact uuid. */
+int store_task_get(store *s, const char *uuid, store_task *out, sca_error *err);
+/* A full uuid or a unique prefix of at least STORE_UUID_PREFIX_MIN
+ * characters; an unknown or ambiguous prefix is an error that says which. */
+int store_task_find(store *s, const char *prefix, store_task *out, sca_error *err);
+/* The newest task (-ENOENT when there is none). */
+int store_task_latest(store *s, store_task *out, sca_error *err);
+/* Writes status, stopped and deadline of t (found by t->id). */
+int store_task_update(store *s, const store_task *t, sca_error *err);
+/* Newest first; limit <= 0 means all. */
+int store_task_list(store *s, int limit, store_task **out, size_t *n, sca_error *err);
+
+typedef struct store_task_tracer {
+    int64_t task_id;
+    char tracer[STORE_NAME_MAX + 1];
+    int64_t pid;        /* the sca-tracer process */
+    int64_t worker_pid; /* its worker (also the worker's process group) */
+    double started;
+    double stopped;   /* 0 while running */
+    int exit_code;    /* -1 when unknown or killed by a signal */
+    int exit_signal;  /* 0 when it exited by itself */
+    int64_t lines;    /* lines read from the worker */
+    int64_t unparsed; /* lines the parser could not read */
+} store_task_tracer;
+
+/* Records that tracer runs in task with pid (insert or replace). */
+int store_task_tracer_start(store *s, int64_t task_id, const char *tracer, int64_t pid,
+                            sca_error *err);
+int store_task_tracer_set_worker(store *s, int64_t task_id, const char *tracer, int64_t worker_pid,
+                                 sca_error *err);
+/* Records the end of tracer's run in task. */
+int store_task_tracer_finish(store *s, const store_task_tracer *tt, sca_error *err);
+int store_task_tracer_list(store *s, int64_t task_id, store_task_tracer **out, size_t *n,
+                           sca_error *err);
+
+/* --- results and samples -------------------------------------------------- */
+
+typedef struct store_result {
+    int64_t id;
+    char uuid[SCA_UUID_LEN + 1];
+    int64_t task_id;
+    char tracer[STORE_NAME_MAX + 1];
+    char *name;
+    char *unit;    /* NULL when the series has no unit */
+    char *rtype;   /* STORE_RTYPE_STREAM (numbers) or STORE_RTYPE_LOG (text) */
+    int64_t count; /* samples, filled by get/list */
+} store_result;
+
+void store_result_clear(store_result *r);
+void store_result_array_free(store_result *v, size_t n);
+
+int store_result_create(store *s, int64_t task_id, const char *tracer, const char *name,
+                        const char *unit, const char *rtype, store_result *out, sca_error *err);
+/* A full uuid or unique prefix (as store_task_find). */
+int store_result_get(store *s, const char *uuid, store_result *out, sca_error *err);
+/* Results of one task (task_id > 0) or of all tasks (task_id <= 0),
+ * oldest first. */
+int store_result_list(store *s, int64_t task_id, store_result **out, size_t *n, sca_error *err);
+
+typedef struct store_sample {
+    int64_t result_id;
+    double ts;        /* unix seconds */
+    double value;     /* used when text is NULL */
+    const char *text; /* borrowed; text_len bytes */
+    size_t text_len;
+} store_sample;
+
+/* Appends n samples in one transaction (or inside the caller's). */
+int store_sample_append(store *s, const store_sample *v, size_t n, sca_error *err);
+
+typedef int (*store_sample_fn)(void *ctx, double ts, bool is_text, double value, const char *text,
+                               size_t text_len);
+/* Calls fn for each sample of the result in time order; a non-zero return
+ * from fn stops the walk and is returned. */
+int store_sample_foreach(store *s, int64_t result_id, store_sample_fn fn, void *ctx,
+                         sca_error *err);
+
+/* --- maintenance ---------------------------------------------------------- */
+
+/* Deletes stopped tasks that stopped before `before` (unix seconds) with their
+ * results and samples, then reclaims the space.  *tasks_out: how many. */
+int store_purge(store *s, double before, int64_t *tasks_out, sca_error *err);
+
+#endif

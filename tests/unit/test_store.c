@@ -1,0 +1,410 @@
+/* test_store.c - the SQLite store: schema, migrations, fuzzy lookup, CRUD. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "scalpels/store.h"
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    store *s;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/sca-store-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof(f->path), "%s/db.sqlite", f->dir);
+    sca_error err = {0};
+    assert_int_equal(store_open(f->path, STORE_CREATE, &f->s, &err), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    store_close(f->s);
+    char cmd[200];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void test_open_missing_without_create_fails(void **state)
+{
+    (void)state;
+    store *s = NULL;
+    sca_error err = {0};
+    assert_int_equal(store_open("/nonexistent/dir/x.db", 0, &s, &err), -ENOENT);
+    assert_null(s);
+    assert_non_null(strstr(err.msg, "sca-manage db-create"));
+}
+
+static void query_strings(const char *path, const char *sql, char *out, size_t size)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    out[0] = '\0';
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        strncat(out, (const char *)sqlite3_column_text(st, 0), size - strlen(out) - 2);
+        strcat(out, ",");
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+static void test_migration_from_empty_file_creates_schema(void **state)
+{
+    struct fixture *f = *state;
+    char path[160];
+    snprintf(path, sizeof(path), "%s/empty.db", f->dir);
+    FILE *fp = fopen(path, "w"); /* a zero-byte file, as `touch` leaves */
+    assert_non_null(fp);
+    fclose(fp);
+    store *s;
+    sca_error err = {0};
+    assert_int_equal(store_open(path, 0, &s, &err), 0);
+    assert_int_equal(store_schema_version(s, &err), STORE_SCHEMA_VERSION);
+    store_close(s);
+    char names[512];
+    query_strings(path, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name", names,
+                  sizeof(names));
+    assert_string_equal(names, "config,result,sample,task,task_tracer,tracer,");
+    query_strings(path, "PRAGMA journal_mode", names, sizeof(names));
+    assert_string_equal(names, "wal,");
+    query_strings(path, "SELECT name FROM pragma_table_info('sample') ORDER BY cid", names,
+                  sizeof(names));
+    assert_string_equal(names, "result_id,ts,value,text,");
+}
+
+static void test_newer_schema_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    store *s = NULL;
+    sca_error err = {0};
+    assert_int_equal(store_open(f->path, 0, &s, &err), -EPROTO);
+    assert_non_null(strstr(err.msg, "newer"));
+}
+
+static void test_reopen_keeps_data(void **state)
+{
+    struct fixture *f = *state;
+    sca_error err = {0};
+    assert_int_equal(store_tracer_register(f->s, "cpu", "sampler cpu", "kv", NULL, &err), 0);
+    store *again;
+    assert_int_equal(store_open(f->path, 0, &again, &err), 0);
+    store_tracer t;
+    assert_int_equal(store_tracer_get(again, "cpu", &t, &err), 0);
+    assert_string_equal(t.tpl, "sampler cpu");
+    assert_string_equal(t.title, "cpu");
+    store_tracer_clear(&t);
+    store_close(again);
+}
+
+static void test_config_update_and_get(void **state)
+{
+    struct fixture *f = *state;
+    sca_error err = {0};
+    json_t *opts = json_pack("{s:s, s:i, s:b}", "dev", "eth0", "rpcport", 5672, "flag", 1);
+    assert_int_equal(store_config_update(f->s, opts, &err), 0);
+    json_decref(opts);
+    json_t *cfg;
+    assert_int_equal(store_config_get(f->s, &cfg, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(cfg, "dev")), "eth0");
+    assert_string_equal(json_string_value(json_object_get(cfg, "rpcport")), "5672");
+    assert_string_equal(json_string_value(json_object_get(cfg, "flag")), "true");
+    json_decref(cfg);
+
+    opts = json_pack("{s:s, s:n}", "dev", "lo", "flag");
+    assert_int_equal(store_config_update(f->s, opts, &err), 0);
+    json_decref(opts);
+    char *v;
+    assert_int_equal(store_config_get_value(f->s, "dev", &v, &err), 0);
+    assert_string_equal(v, "lo");
+    free(v);
+    assert_int_equal(store_config_get_value(f->s, "flag", &v, &err), -ENOENT);
+}
+
+static void test_config_rejects_non_scalar_atomically(void **state)
+{
+    struct fixture *f = *state;
+    sca_error err = {0};
+    json_t *opts = json_pack("{s:s, s:[i]}", "a", "1", "b", 2);
+    assert_int_equal(store_config_update(f->s, opts, &err), -EINVAL);
+    json_decref(opts);
+    char *v = NULL;
+    assert_int_equal(store_config_get_value(f->s, "a", &v, &err), -ENOENT);
+}
+
+static void test_tracer_register_validates_and_updates(void **state)
+{
+    struct fixture *f = *state;
+    sca_error err = {0};
+    assert_int_equal(store_tracer_register(f->s, "bad name", "x", "log", NULL, &err), -EINVAL);
+    assert_int_equal(store_tracer_register(f->s, "ok", "  ", "log", NULL, &err), -EINVAL);
+    char longname[80];
+    memset(longname, 'a', 65);
+    longname[65] = '\0';
+    assert_int_equal(store_tracer_register(f->s, longname, "x", "log", NULL, &err), -EINVAL);
+    longname[64] = '\0';
+    assert_int_equal(store_tracer_register(f->s, longname, "x", "log", NULL, &err), 0);
+    assert_int_equal(store_tracer_register(f->s, "rpc", "a %(x)s", "traffic", "Port Traffic", &err),
+                     0);
+    assert_int_equal(store_tracer_register(f->s, "rpc", "b %(x)s", "traffic", "Port Traffic", &err),
+                     0);
+    store_tracer *v;
+    size_t n;
+    assert_int_equal(store_tracer_list(f->s, &v, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[1].name, "rpc");
+    assert_string_equal(v[1].tpl, "b %(x)s");
+    assert_string_equal(v[1].title, "Port Traffic");
+    assert_false(v[1].running);
+    store_tracer_array_free(v, n);
+
+    assert_int_equal(store_tracer_set_running(f->s, "rpc", true, 4242, "u-1", &err), 0);
+    store_tracer t;
+    assert_int_equal(store_tracer_get(f->s, "rpc", &t, &err), 0);
+    assert_true(t.running);
+    assert_int_equal(t.pid, 4242);
+    assert_string_equal(t.task_uuid, "u-1");
+    store_tracer_clear(&t);
+    assert_int_equal(store_tracer_set_running(f->s, "rpc", false, 0, NULL, &err), 0);
+    assert_int_equal(store_tracer_get(f->s, "rpc", &t, &err), 0);
+    assert_false(t.running);
+    assert_int_equal(t.pid, 0);
+    store_tracer_clear(&t);
+    assert_int_equal(store_tracer_set_running(f->s, "nope", true, 1, NULL, &err), -ENOENT);
+    assert_int_equal(store_tracer_get(f->s, "nope", &t, &err), -ENOENT);
+}
+
+static void make_task(store *s, const char *uuid)
+{
+    sca_error err = {0};
+    assert_int_equal(store_task_create(s, uuid, 0, NULL, &err), 0);
+}
+
+static void test_task_fuzzy_lookup(void **state)
+{
+    struct fixture *f = *state;
+    sca_error err = {0};
+    make_task(f->s, "aaaaaaaa-1111-4000-8000-000000000001");
+    make_task(f->s, "aaaaaaaa-2222-4000-8000-000000000002");
+    make_task(f->s, "bbbbbbbb-3333-4000-8000-000000000003");
+    store_task t;
+    assert_int_equal(store_task_find(f->s, "bbbbbbbb", &t, &err), 0);
+    assert_string_equal(t.uuid, "bbbbbbbb-3333-4000-8000-000000000003");
+    assert_string_equal(t.status, "running");
+    assert_int_equal(store_task_find(f->s, "aaaaaaaa-1", &t, &err), 0);
+    assert_string_equal(t.uuid, "aaaaaaaa-1111-4000-8000-000000000001");
+    assert_int_equal(store_task_find(f->s, "aaaaaaaa-2222-4000-8000-000000000002", &t, &err), 0);
+
+    assert_int_equal(store_task_find(f->s, "aaaaaaaa", &t, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "ambiguous"));
+    assert_non_null(strstr(err.msg, "aaaaaaaa-1111-4000-8000-000000000001"));
+    assert_int_equal(store_task_find(f->s, "cccccccc", &t, &err), -ENOENT);
+    assert_non_null(strstr(err.msg, "cccccccc"));
+    assert_int_equal(store_task_find(f->s, "aaaaaaa", &t, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "at least 8"));
+    /* GLOB metacharacters are never passed through. */
+    assert_int_equal(store_task_find(f->s, "aaaaaaa*", &t, &err), -EINVAL);
+    assert_int_equal(store_task_find(f->s, "????????", &t, &err), -EINVAL);
+
+    assert_int_equal(store_task_latest(f->s, &t, &err), 0);
+    assert_string_equal(t.uuid, "bbbbbbbb-3333-4000-8000-000000000003");
+}
+
+static void test_task_update_and_list(void **state)
+{
+    struct fixture *f = *state;
+    sca_error err = {0};
+    store_task t;
+    assert_int_equal(store_task_latest(f->s, &t, &err), -ENOENT);
+    assert_int_equal(store_task_create(f->s, NULL, 0, &t, &err), 0);
+    assert_int_equal(strlen(t.uuid), 36);
+    assert_int_equal(store_task_create(f->s, t.uuid, 0, NULL, &err), -EEXIST);
+    snprintf(t.status, sizeof(t.status), "stopped");
+    t.stopped = 1000.5;
+    assert_int_equal(store_task_update(f->s, &t, &err), 0);
+    store_task again;
+    assert_int_equal(store_task_get(f->s, t.uuid, &again, &err), 0);
+    assert_string_equal(again.status, "stopped");
+    assert_true(again.stopped == 1000.5);
+    make_task(f->s, NULL);
+    store_task *v;
+    size_t n;
+    assert_int_equal(store_task_list(f->s, 0, &v, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_not_equal(v[0].uuid, t.uuid); /* newest first */
+    assert_string_equal(v[1].uuid, t.uuid);
+    free(v);
+    assert_int_equal(store_task_list(f->s, 1, &v, &n, &err), 0);
+    assert_int_equal(n, 1);
+    free(v);
+}
+
+static int collect(void *ctx, double ts, bool is_text, double value, const char *text, size_t len)
+{
+    char *out = ctx;
+    char line[128];
+    if (is_text)
+        snprintf(line, sizeof(line), "%.1f:%.*s;", ts, (int)len, text);
+    else
+        snprintf(line, sizeof(line), "%.1f=%g;", ts, value);
+    strcat(out, line);
+    return 0;
+}
+
+static void test_results_and_samples(void **state)
+{
+    struct fixture *f = *state;
+    sca_error err = {0};
+    store_task t;
+    assert_int_equal(store_task_create(f->s, NULL, 0, &t, &err), 0);
+    assert_int_equal(store_tracer_register(f->s, "rpc", "x", "traffic", NULL, &err), 0);
+    store_result pk, lg;
+    assert_int_equal(store_result_create(f->s, t.id, "rpc", "Port Traffic", "pkt/s",
+                                         STORE_RTYPE_STREAM, &pk, &err),
+                     0);
+    assert_int_equal(
+        store_result_create(f->s, t.id, "rpc", "rpc", NULL, STORE_RTYPE_LOG, &lg, &err), 0);
+    store_sample batch[] = {
+        {pk.id, 2.0, 20, NULL, 0},
+        {pk.id, 1.0, 10, NULL, 0},
+        {lg.id, 1.5, 0, "hello world", 5},
+    };
+    assert_int_equal(store_sample_append(f->s, batch, 3, &err), 0);
+    char out[256] = "";
+    assert_int_equal(store_sample_foreach(f->s, pk.id, collect, out, &err), 0);
+    assert_string_equal(out, "1.0=10;2.0=20;");
+    out[0] = '\0';
+    assert_int_equal(store_sample_foreach(f->s, lg.id, collect, out, &err), 0);
+    assert_string_equal(out, "1.5:hello;");
+
+    store_result r;
+    assert_int_equal(store_result_get(f->s, pk.uuid, &r, &err), 0);
+    assert_string_equal(r.name, "Port Traffic");
+    assert_string_equal(r.unit, "pkt/s");
+    assert_string_equal(r.rtype, "stream");
+    assert_int_equal(r.count, 2);
+    store_result_clear(&r);
+    assert_int_equal(store_result_get(f->s, lg.uuid, &r, &err), 0);
+    assert_null(r.unit);
+    store_result_clear(&r);
+
+    store_result *v;
+    size_t n;
+    assert_int_equal(store_result_list(f->s, t.id, &v, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].uuid, pk.uuid);
+    store_result_array_free(v, n);
+    json_t *uuids;
+    assert_int_equal(store_tracer_results(f->s, "rpc", &uuids, &err), 0);
+    assert_int_equal(json_array_size(uuids), 2);
+    json_decref(uuids);
+
+    /* A sample for a result that does not exist violates the foreign key
+     * and the whole batch is rolled back. */
+    store_sample bad[] = {{pk.id, 3.0, 30, NULL, 0}, {999999, 3.0, 1, NULL, 0}};
+    assert_int_not_equal(store_sample_append(f->s, bad, 2, &err), 0);
+    assert_int_equal(store_result_get(f->s, pk.uuid, &r, &err), 0);
+    assert_int_equal(r.count, 2);
+    store_result_clear(&r);
+    store_result_clear(&pk);
+    store_result_clear(&lg);
+}
+
+static void test_task_tracer_records_exit(void **state)
+{
+    struct fixture *f = *state;
+    sca_error err = {0};
+    store_task t;
+    assert_int_equal(store_task_create(f->s, NULL, 0, &t, &err), 0);
+    assert_int_equal(store_task_tracer_start(f->s, t.id, "cpu", 100, &err), 0);
+    assert_int_equal(store_task_tracer_set_worker(f->s, t.id, "cpu", 101, &err), 0);
+    store_task_tracer end = {.task_id = t.id, .exit_code = 3, .lines = 10, .unparsed = 2};
+    snprintf(end.tracer, sizeof(end.tracer), "cpu");
+    assert_int_equal(store_task_tracer_finish(f->s, &end, &err), 0);
+    store_task_tracer *v;
+    size_t n;
+    assert_int_equal(store_task_tracer_list(f->s, t.id, &v, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].pid, 100);
+    assert_int_equal(v[0].worker_pid, 101);
+    assert_int_equal(v[0].exit_code, 3);
+    assert_int_equal(v[0].exit_signal, 0);
+    assert_int_equal(v[0].lines, 10);
+    assert_int_equal(v[0].unparsed, 2);
+    assert_true(v[0].stopped > 0);
+    free(v);
+}
+
+static void test_purge_keeps_running_tasks(void **state)
+{
+    struct fixture *f = *state;
+    sca_error err = {0};
+    store_task old, running;
+    assert_int_equal(store_task_create(f->s, NULL, 0, &old, &err), 0);
+    assert_int_equal(store_task_create(f->s, NULL, 0, &running, &err), 0);
+    store_result r;
+    assert_int_equal(
+        store_result_create(f->s, old.id, "cpu", "user", NULL, STORE_RTYPE_STREAM, &r, &err), 0);
+    store_sample smp = {r.id, 1.0, 1, NULL, 0};
+    assert_int_equal(store_sample_append(f->s, &smp, 1, &err), 0);
+    snprintf(old.status, sizeof(old.status), "stopped");
+    old.stopped = 100;
+    assert_int_equal(store_task_update(f->s, &old, &err), 0);
+    int64_t purged = -1;
+    assert_int_equal(store_purge(f->s, 50, &purged, &err), 0);
+    assert_int_equal(purged, 0);
+    assert_int_equal(store_purge(f->s, 1e12, &purged, &err), 0);
+    assert_int_equal(purged, 1);
+    store_task t;
+    assert_int_equal(store_task_get(f->s, old.uuid, &t, &err), -ENOENT);
+    assert_int_equal(store_task_get(f->s, running.uuid, &t, &err), 0);
+    store_result gone;
+    assert_int_equal(store_result_get(f->s, r.uuid, &gone, &err), -ENOENT);
+    char count[32];
+    query_strings(f->path, "SELECT count(*) FROM sample", count, sizeof(count));
+    assert_string_equal(count, "0,");
+    store_result_clear(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_missing_without_create_fails),
+        cmocka_unit_test_setup_teardown(test_migration_from_empty_file_creates_schema, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reopen_keeps_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_update_and_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_config_rejects_non_scalar_atomically, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tracer_register_validates_and_updates, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_task_fuzzy_lookup, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_update_and_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_results_and_samples, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_tracer_records_exit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_purge_keeps_running_tasks, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

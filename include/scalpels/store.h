@@ -120,6 +120,9 @@ int store_task_find(store *s, const char *prefix, store_task *out, sca_error *er
 int store_task_latest(store *s, store_task *out, sca_error *err);
 /* Writes status, stopped and deadline of t (found by t->id). */
 int store_task_update(store *s, const store_task *t, sca_error *err);
+/* Marks the task stopped (now) when it is running and none of its tracers
+ * is still running; *closed tells whether it did. */
+int store_task_close_if_idle(store *s, int64_t task_id, bool *closed, sca_error *err);
 /* Newest first; limit <= 0 means all. */
 int store_task_list(store *s, int limit, store_task **out, size_t *n, sca_error *err);
 

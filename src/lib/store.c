@@ -87,6 +87,9 @@ static const char *const store_sql[STMT_COUNT_] = {
     [STMT_TASK_MATCH] = "SELECT uuid FROM task WHERE uuid GLOB ?1 ORDER BY uuid LIMIT 3",
     [STMT_TASK_LATEST] = "SELECT " TASK_COLS " FROM task ORDER BY id DESC LIMIT 1",
     [STMT_TASK_UPDATE] = "UPDATE task SET status = ?2, stopped = ?3, deadline = ?4 WHERE id = ?1",
+    [STMT_TASK_CLOSE_IF_IDLE] =
+        "UPDATE task SET status = 'stopped', stopped = ?2 WHERE id = ?1 AND status = 'running'"
+        " AND NOT EXISTS (SELECT 1 FROM task_tracer WHERE task_id = ?1 AND stopped IS NULL)",
     [STMT_TASK_LIST] = "SELECT " TASK_COLS " FROM task ORDER BY id DESC LIMIT ?1",
     [STMT_TT_START] = "INSERT OR REPLACE INTO task_tracer(task_id, tracer, pid, started)"
                       " VALUES (?1, ?2, ?3, ?4)",

@@ -99,6 +99,19 @@ int store_task_update(store *s, const store_task *t, sca_error *err)
     return rc;
 }
 
+int store_task_close_if_idle(store *s, int64_t task_id, bool *closed, sca_error *err)
+{
+    sqlite3_stmt *stmt = store_stmt(s, STMT_TASK_CLOSE_IF_IDLE, err);
+    if (stmt == NULL)
+        return -EIO;
+    sqlite3_bind_int64(stmt, 1, task_id);
+    sqlite3_bind_double(stmt, 2, sca_now());
+    int rc = store_step_done(s, stmt, err, "close task");
+    if (rc == 0 && closed != NULL)
+        *closed = sqlite3_changes(s->db) > 0;
+    return rc;
+}
+
 int store_task_list(store *s, int limit, store_task **out, size_t *n, sca_error *err)
 {
     sqlite3_stmt *stmt = store_stmt(s, STMT_TASK_LIST, err);

@@ -1,0 +1,27 @@
+/* manage.h - sca-manage's commands, one function each. */
+#ifndef SCALPELS_CLI_MANAGE_H
+#define SCALPELS_CLI_MANAGE_H
+
+#include <stddef.h>
+
+#include "scalpels/config.h"
+#include "scalpels/store.h"
+
+/* A tracer that ships with Scalpels and db-create registers. */
+typedef struct manage_shipped_tracer {
+    const char *name;
+    const char *tpl;
+    const char *parser;
+    const char *title;
+} manage_shipped_tracer;
+
+const manage_shipped_tracer *manage_shipped_tracers(size_t *n);
+/* Registers every shipped tracer and sets the data options they use to
+ * their defaults (keeping values already set). */
+int manage_register_shipped(store *s, sca_error *err);
+
+int manage_db_create(const config *cfg, int argc, char **argv);
+int manage_setup(const config *cfg, int argc, char **argv);
+int manage_purge(const config *cfg, int argc, char **argv);
+
+#endif

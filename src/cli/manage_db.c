@@ -1,0 +1,407 @@
+/* manage_db.c - sca-manage db-create, setup and purge: local work on the
+ * node's database (see manage.h). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "manage.h"
+#include "scalpels/parse.h"
+#include "scalpels/table.h"
+#include "scalpels/template.h"
+#include "scalpels/util.h"
+
+static int parse_sub_options(int argc, char **argv, const char *shortopts,
+                             const struct option *longopts, int (*fn)(void *, int, const char *),
+                             void *arg)
+{
+    int opt;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        int rc = fn(arg, opt, optarg);
+        if (rc != 0)
+            return rc;
+    }
+    if (optind < argc)
+        return cli_fail(CLI_USAGE, "unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+static void remove_database_files(const char *path)
+{
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
+    for (size_t i = 0; i < 4; i++) {
+        char *p = sca_asprintf("%s%s", path, suffixes[i]);
+        unlink(p);
+        free(p);
+    }
+}
+
+struct db_create_opts {
+    bool force;
+};
+
+static int db_create_opt(void *arg, int opt, const char *val)
+{
+    (void)val;
+    struct db_create_opts *o = arg;
+    if (opt == 'f') {
+        o->force = true;
+        return 0;
+    }
+    if (opt == 'h') {
+        printf("usage: sca-manage db-create [-f]\n"
+               "\n"
+               "Creates the node's database and registers the shipped tracers with their\n"
+               "parsers and default data options.\n"
+               "\n"
+               "  -f, --force  replace an existing database (its tasks and results are lost)\n");
+        return -1;
+    }
+    return CLI_USAGE;
+}
+
+static char *parent_dir(const char *path)
+{
+    char *dir = sca_strdup(path);
+    char *slash = strrchr(dir, '/');
+    if (slash != NULL && slash != dir)
+        *slash = '\0';
+    return dir;
+}
+
+int manage_db_create(const config *cfg, int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"force", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    struct db_create_opts o = {0};
+    int rc = parse_sub_options(argc, argv, "fh", longopts, db_create_opt, &o);
+    if (rc != 0)
+        return rc < 0 ? CLI_OK : rc;
+    if (access(cfg->db_path, F_OK) == 0) {
+        if (!o.force)
+            return cli_fail(CLI_FAILED,
+                            "database %s already exists; use 'sca-manage db-create -f' to "
+                            "replace it (its tasks and results are lost)",
+                            cfg->db_path);
+        remove_database_files(cfg->db_path);
+    }
+    sca_error err = {0};
+    char *dir = parent_dir(cfg->db_path);
+    rc = sca_mkdir_p(dir, 0755, &err);
+    free(dir);
+    store *s = NULL;
+    if (rc == 0)
+        rc = store_open(cfg->db_path, STORE_CREATE, &s, &err);
+    if (rc == 0)
+        rc = manage_register_shipped(s, &err);
+    store_close(s);
+    if (rc != 0)
+        return cli_fail(CLI_FAILED, "%s", err.msg);
+    size_t n;
+    manage_shipped_tracers(&n);
+    printf("%s database %s with %zu tracers\n", o.force ? "recreated" : "created", cfg->db_path, n);
+    return CLI_OK;
+}
+
+/* What `setup` was asked to do, all validated before anything is written. */
+struct setup_opts {
+    char *name;
+    char *tpl;
+    char *parser;
+    char *title;
+    json_t *data;
+    bool show;
+    bool help;
+};
+
+static int setup_tracer_opt(struct setup_opts *o, const char *arg)
+{
+    char *key;
+    const char *value;
+    if (cli_split_kv(arg, &key, &value) != 0)
+        return cli_fail(CLI_USAGE, "-t expects key=value (name, tpl, parser or title), not '%s'",
+                        arg);
+    char **slot = strcmp(key, "name") == 0     ? &o->name
+                  : strcmp(key, "tpl") == 0    ? &o->tpl
+                  : strcmp(key, "parser") == 0 ? &o->parser
+                  : strcmp(key, "title") == 0  ? &o->title
+                                               : NULL;
+    if (slot == NULL) {
+        int rc =
+            cli_fail(CLI_USAGE, "unknown tracer option '%s' (use name, tpl, parser, title)", key);
+        free(key);
+        return rc;
+    }
+    free(key);
+    free(*slot);
+    *slot = sca_strdup(value);
+    return 0;
+}
+
+static bool option_name_valid(const char *key)
+{
+    size_t n = strlen(key);
+    return n >= 1 && n <= 128 &&
+           strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+static int setup_data_opt(struct setup_opts *o, const char *arg)
+{
+    char *key;
+    const char *value;
+    if (cli_split_kv(arg, &key, &value) != 0)
+        return cli_fail(CLI_USAGE, "-d expects key=value, not '%s'", arg);
+    int rc = 0;
+    if (!option_name_valid(key))
+        rc = cli_fail(CLI_USAGE, "invalid data option name '%s': use 1 to 128 of A-Z a-z 0-9 _ . -",
+                      key);
+    else
+        json_object_set_new(o->data, key, json_string(value));
+    free(key);
+    return rc;
+}
+
+static void setup_usage(void)
+{
+    printf("usage: sca-manage setup [-t name=N [-t tpl=T] [-t parser=P] [-t title=X]]\n"
+           "                        [-d key=value]... [-s]\n"
+           "\n"
+           "Registers or updates tracer N and sets data options in the node's database.\n"
+           "\n"
+           "  -t name=N     tracer name: 1 to 64 of A-Z a-z 0-9 _ . -\n"
+           "  -t tpl=T      command template (needed for a new tracer), split like a shell\n"
+           "                command line but never run by a shell; %%(key)s is replaced by\n"
+           "                data option key (or tracer_path, bindir, task, tracer, host)\n"
+           "  -t parser=P   how output lines become samples: %s (default log)\n"
+           "  -t title=X    name shown for the tracer's results (default N)\n"
+           "  -d key=value  set data option key (repeatable; value may be empty)\n"
+           "  -s, --stat    print the data options as a table\n",
+           parse_names());
+}
+
+static int setup_opt(void *arg, int opt, const char *val)
+{
+    struct setup_opts *o = arg;
+    switch (opt) {
+    case 't':
+        return setup_tracer_opt(o, val);
+    case 'd':
+        return setup_data_opt(o, val);
+    case 's':
+        o->show = true;
+        return 0;
+    case 'h':
+        o->help = true;
+        return 0;
+    default:
+        return CLI_USAGE;
+    }
+}
+
+static int setup_validate(const struct setup_opts *o, store *s, sca_error *err)
+{
+    if (o->name == NULL) {
+        if (o->tpl || o->parser || o->title)
+            return sca_error_set(err, -EINVAL, "-t tpl/parser/title need -t name=N");
+        return 0;
+    }
+    if (!store_tracer_name_valid(o->name))
+        return sca_error_set(err, -EINVAL,
+                             "invalid tracer name '%s': use 1 to %d of A-Z a-z 0-9 _ . -", o->name,
+                             STORE_NAME_MAX);
+    if (o->parser != NULL && parse_find(o->parser) == NULL)
+        return sca_error_set(err, -EINVAL, "unknown parser '%s' (known: %s)", o->parser,
+                             parse_names());
+    store_tracer existing;
+    int rc = store_tracer_get(s, o->name, &existing, NULL);
+    store_tracer_clear(&existing);
+    if (o->tpl == NULL && rc != 0)
+        return sca_error_set(err, -EINVAL, "new tracer '%s' needs a template: -t tpl=...", o->name);
+    if (o->tpl == NULL)
+        return 0;
+    char **words = NULL;
+    rc = template_split(o->tpl, &words, err);
+    template_argv_free(words);
+    if (rc != 0)
+        return sca_error_prefix(err, "template of tracer '%s'", o->name);
+    return 0;
+}
+
+static void setup_warn_unset_keys(const char *tpl, json_t *options)
+{
+    static const char *builtin[] = {"tracer_path", "bindir", "task", "tracer", "host", "state_dir"};
+    char **keys = NULL;
+    if (template_keys(tpl, &keys, NULL) != 0)
+        return;
+    for (char **k = keys; *k; k++) {
+        bool known = json_object_get(options, *k) != NULL;
+        for (size_t i = 0; !known && i < sizeof(builtin) / sizeof(builtin[0]); i++)
+            known = strcmp(*k, builtin[i]) == 0;
+        if (!known)
+            fprintf(stderr,
+                    "sca-manage: warning: the template uses %%(%s)s, which is not set; "
+                    "set it with -d %s=VALUE before starting the tracer\n",
+                    *k, *k);
+    }
+    template_argv_free(keys);
+}
+
+static int setup_write(const struct setup_opts *o, store *s, sca_error *err)
+{
+    int rc = store_begin(s, err);
+    if (rc == 0 && json_object_size(o->data) > 0)
+        rc = store_config_update(s, o->data, err);
+    if (rc == 0 && o->name != NULL) {
+        store_tracer old = {0};
+        bool exists = store_tracer_get(s, o->name, &old, NULL) == 0;
+        rc = store_tracer_register(s, o->name, o->tpl ? o->tpl : old.tpl,
+                                   o->parser ? o->parser
+                                   : exists  ? old.parser
+                                             : "log",
+                                   o->title ? o->title
+                                   : exists ? old.title
+                                            : NULL,
+                                   err);
+        store_tracer_clear(&old);
+    }
+    if (rc == 0)
+        rc = store_commit(s, err);
+    if (rc != 0)
+        store_rollback(s);
+    return rc;
+}
+
+static int setup_show(store *s, sca_error *err)
+{
+    json_t *options;
+    int rc = store_config_get(s, &options, err);
+    if (rc != 0)
+        return rc;
+    static const char *const headers[] = {"key", "value"};
+    table *t = table_new(2, headers);
+    const char *key;
+    json_t *value;
+    json_object_foreach(options, key, value)
+    {
+        const char *row[] = {key, json_string_value(value)};
+        table_add_row(t, row);
+    }
+    table_print(t, stdout);
+    table_free(t);
+    json_decref(options);
+    return 0;
+}
+
+static int setup_apply(const struct setup_opts *o, const config *cfg)
+{
+    sca_error err = {0};
+    store *s = NULL;
+    int rc = store_open(cfg->db_path, 0, &s, &err);
+    if (rc != 0)
+        return cli_fail(CLI_FAILED, "%s", err.msg);
+    int code = CLI_OK;
+    if (setup_validate(o, s, &err) != 0) {
+        code = cli_fail(CLI_USAGE, "%s; nothing written", err.msg);
+    } else if (setup_write(o, s, &err) != 0) {
+        code = cli_fail(CLI_FAILED, "%s; nothing written", err.msg);
+    } else {
+        if (o->name != NULL) {
+            store_tracer t;
+            if (store_tracer_get(s, o->name, &t, &err) == 0) {
+                json_t *options = NULL;
+                printf("tracer %s: %s (parser %s)\n", t.name, t.tpl, t.parser);
+                if (store_config_get(s, &options, NULL) == 0)
+                    setup_warn_unset_keys(t.tpl, options);
+                json_decref(options);
+                store_tracer_clear(&t);
+            }
+        }
+        if (o->show && setup_show(s, &err) != 0)
+            code = cli_fail(CLI_FAILED, "%s", err.msg);
+    }
+    store_close(s);
+    return code;
+}
+
+int manage_setup(const config *cfg, int argc, char **argv)
+{
+    static const struct option longopts[] = {{"tracer_opts", required_argument, NULL, 't'},
+                                             {"data_opts", required_argument, NULL, 'd'},
+                                             {"stat", no_argument, NULL, 's'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    struct setup_opts o = {.data = json_object()};
+    int code = parse_sub_options(argc, argv, "t:d:sh", longopts, setup_opt, &o);
+    if (code == 0 && o.help)
+        setup_usage();
+    else if (code == 0 && o.name == NULL && !o.tpl && !o.parser && !o.title &&
+             json_object_size(o.data) == 0 && !o.show)
+        code = cli_fail(CLI_USAGE, "setup needs -t, -d or -s (see 'sca-manage setup --help')");
+    else if (code == 0)
+        code = setup_apply(&o, cfg);
+    free(o.name);
+    free(o.tpl);
+    free(o.parser);
+    free(o.title);
+    json_decref(o.data);
+    return code;
+}
+
+struct purge_opts {
+    double older_than;
+    bool have_age;
+    bool help;
+};
+
+static int purge_opt(void *arg, int opt, const char *val)
+{
+    struct purge_opts *o = arg;
+    if (opt == 'h') {
+        o->help = true;
+        return 0;
+    }
+    if (opt != 'o')
+        return CLI_USAGE;
+    if (sca_parse_duration(val, &o->older_than) != 0)
+        return cli_fail(CLI_USAGE,
+                        "--older-than expects an age such as 3600, 90m, 12h or 7d, not "
+                        "'%s'",
+                        val);
+    o->have_age = true;
+    return 0;
+}
+
+int manage_purge(const config *cfg, int argc, char **argv)
+{
+    static const struct option longopts[] = {{"older-than", required_argument, NULL, 'o'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
+    struct purge_opts o = {0};
+    int code = parse_sub_options(argc, argv, "o:h", longopts, purge_opt, &o);
+    if (code != 0)
+        return code;
+    if (o.help) {
+        printf("usage: sca-manage purge --older-than AGE\n"
+               "\n"
+               "Deletes tasks that stopped more than AGE ago (e.g. 3600, 90m, 12h, 7d) with\n"
+               "their results and samples, and reclaims the space.  Running tasks are kept.\n");
+        return CLI_OK;
+    }
+    if (!o.have_age)
+        return cli_fail(CLI_USAGE, "purge needs --older-than AGE");
+    sca_error err = {0};
+    store *s = NULL;
+    int64_t purged = 0;
+    int rc = store_open(cfg->db_path, 0, &s, &err);
+    if (rc == 0)
+        rc = store_purge(s, sca_now() - o.older_than, &purged, &err);
+    store_close(s);
+    if (rc != 0)
+        return cli_fail(CLI_FAILED, "%s", err.msg);
+    printf("purged %lld task%s\n", (long long)purged, purged == 1 ? "" : "s");
+    return CLI_OK;
+}

@@ -1,0 +1,353 @@
+/* run.c - spawn the worker, read its lines, stop it, flush (see tracer.h). */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "scalpels/log.h"
+#include "scalpels/util.h"
+#include "tracer.h"
+
+/* One of the worker's output pipes and the line it is in the middle of. */
+struct stream {
+    uv_pipe_t pipe;
+    enum ingest_source source;
+    sca_buf partial;
+    bool open;
+    char chunk[TRACER_MAX_LINE];
+    struct run *run;
+};
+
+struct run {
+    const tracer_run_opts *opts;
+    uv_loop_t *loop;
+    uv_process_t process;
+    struct stream out;
+    struct stream err;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t flush_timer;
+    uv_timer_t kill_timer;  /* SIGKILL after the grace */
+    uv_timer_t retry_timer; /* flush again after a store error */
+    bool worker_alive;
+    bool stopping;
+    bool paused;   /* reading stopped until a failed flush succeeds */
+    bool finished; /* everything stored, handles closing */
+    int flush_rc;
+    sca_error flush_err;
+    tracer_outcome outcome;
+};
+
+static void run_maybe_finish(struct run *r);
+
+static void signal_group(struct run *r, int signo)
+{
+    if (r->outcome.worker_pid > 0 && kill(-(pid_t)r->outcome.worker_pid, signo) != 0 &&
+        errno != ESRCH)
+        log_warning("cannot signal worker group %lld: %s", (long long)r->outcome.worker_pid,
+                    strerror(errno));
+}
+
+static void streams_set_reading(struct run *r, bool on);
+static void on_retry_timer(uv_timer_t *t);
+
+static void flush_now(struct run *r)
+{
+    uv_timer_stop(&r->flush_timer);
+    r->flush_rc = ingest_flush(r->opts->ingest, &r->flush_err);
+    if (r->flush_rc == 0) {
+        if (r->paused) {
+            r->paused = false;
+            streams_set_reading(r, true);
+            log_info("store accepts writes again; reading resumed");
+        }
+        return;
+    }
+    /* Keep the batch and stop reading: the worker blocks on its pipe
+     * instead of its output being lost. */
+    if (!r->paused)
+        log_warning("%s; holding %zu lines and retrying", r->flush_err.msg,
+                    ingest_pending_lines(r->opts->ingest));
+    r->paused = true;
+    streams_set_reading(r, false);
+    uv_timer_start(&r->retry_timer, on_retry_timer, 200, 0);
+}
+
+static void on_flush_timer(uv_timer_t *t)
+{
+    flush_now(t->data);
+}
+
+static void on_retry_timer(uv_timer_t *t)
+{
+    struct run *r = t->data;
+    flush_now(r);
+    run_maybe_finish(r);
+}
+
+static void take_line(struct run *r, struct stream *s, const char *line, size_t len, double ts)
+{
+    if (len > 0 && line[len - 1] == '\r')
+        len--;
+    ingest_line(r->opts->ingest, s->source, line, len, ts);
+    size_t pending = ingest_pending_lines(r->opts->ingest);
+    if (pending >= TRACER_FLUSH_LINES)
+        flush_now(r);
+    else if (pending == 1)
+        uv_timer_start(&r->flush_timer, on_flush_timer, TRACER_FLUSH_MS, 0);
+}
+
+/* Splits a chunk into lines; a line longer than TRACER_MAX_LINE is cut into
+ * pieces of that size rather than dropped. */
+static void split_lines(struct run *r, struct stream *s, const char *p, size_t n, double ts)
+{
+    while (n > 0) {
+        const char *nl = memchr(p, '\n', n);
+        size_t take = nl ? (size_t)(nl - p) : n;
+        size_t room = TRACER_MAX_LINE - s->partial.len;
+        if (take >= room) {
+            sca_buf_append(&s->partial, p, room);
+            take_line(r, s, s->partial.data, s->partial.len, ts);
+            sca_buf_reset(&s->partial);
+            p += room;
+            n -= room;
+            continue;
+        }
+        if (nl == NULL) {
+            sca_buf_append(&s->partial, p, take);
+            return;
+        }
+        if (s->partial.len > 0) {
+            sca_buf_append(&s->partial, p, take);
+            take_line(r, s, s->partial.data, s->partial.len, ts);
+            sca_buf_reset(&s->partial);
+        } else {
+            take_line(r, s, p, take, ts);
+        }
+        p += take + 1;
+        n -= take + 1;
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct stream *s = h->data;
+    *buf = uv_buf_init(s->chunk, sizeof(s->chunk));
+}
+
+static void on_stream_closed(uv_handle_t *h)
+{
+    struct stream *s = h->data;
+    run_maybe_finish(s->run);
+}
+
+static void stream_close(struct stream *s)
+{
+    if (!s->open)
+        return;
+    s->open = false;
+    if (s->partial.len > 0) {
+        take_line(s->run, s, s->partial.data, s->partial.len, sca_now());
+        sca_buf_reset(&s->partial);
+    }
+    uv_close((uv_handle_t *)&s->pipe, on_stream_closed);
+}
+
+static void on_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
+{
+    struct stream *s = h->data;
+    if (nread > 0) {
+        split_lines(s->run, s, buf->base, (size_t)nread, sca_now());
+        return;
+    }
+    if (nread < 0) {
+        if (nread != UV_EOF)
+            log_warning("reading the worker's output: %s", uv_strerror((int)nread));
+        stream_close(s);
+    }
+}
+
+static void streams_set_reading(struct run *r, bool on)
+{
+    struct stream *streams[] = {&r->out, &r->err};
+    for (int i = 0; i < 2; i++) {
+        struct stream *s = streams[i];
+        if (!s->open)
+            continue;
+        if (on)
+            uv_read_start((uv_stream_t *)&s->pipe, on_alloc, on_read);
+        else
+            uv_read_stop((uv_stream_t *)&s->pipe);
+    }
+}
+
+static void on_kill_timer(uv_timer_t *t)
+{
+    struct run *r = t->data;
+    if (r->worker_alive) {
+        log_warning("worker %lld still running %.1f s after SIGINT: killing its group",
+                    (long long)r->outcome.worker_pid, r->opts->stop_grace);
+        signal_group(r, SIGKILL);
+        return;
+    }
+    /* The worker is gone but something in its group holds the pipes open. */
+    signal_group(r, SIGKILL);
+    stream_close(&r->out);
+    stream_close(&r->err);
+}
+
+static void arm_kill_timer(struct run *r)
+{
+    uint64_t ms = (uint64_t)(r->opts->stop_grace * 1000);
+    uv_timer_start(&r->kill_timer, on_kill_timer, ms, 0);
+}
+
+static void begin_stop(struct run *r, int signo)
+{
+    if (r->stopping) {
+        log_info("second signal: killing the worker group now");
+        signal_group(r, SIGKILL);
+        return;
+    }
+    r->stopping = true;
+    log_info("%s received: stopping worker %lld", strsignal(signo),
+             (long long)r->outcome.worker_pid);
+    signal_group(r, SIGINT);
+    arm_kill_timer(r);
+}
+
+static void on_signal(uv_signal_t *h, int signo)
+{
+    begin_stop(h->data, signo);
+}
+
+static void on_worker_exit(uv_process_t *p, int64_t status, int term_signal)
+{
+    struct run *r = p->data;
+    r->worker_alive = false;
+    r->outcome.exit_code = term_signal ? -1 : (int)status;
+    r->outcome.exit_signal = term_signal;
+    if (term_signal)
+        log_info("worker %lld killed by signal %d", (long long)r->outcome.worker_pid, term_signal);
+    else
+        log_info("worker %lld exited with status %lld", (long long)r->outcome.worker_pid,
+                 (long long)status);
+    uv_close((uv_handle_t *)p, NULL);
+    /* Give what is left in the pipes the grace period to arrive. */
+    if (r->out.open || r->err.open)
+        arm_kill_timer(r);
+    run_maybe_finish(r);
+}
+
+static void close_if_active(uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+static void run_maybe_finish(struct run *r)
+{
+    if (r->finished || r->worker_alive || r->out.open || r->err.open || r->paused)
+        return;
+    flush_now(r);
+    if (r->paused)
+        return;
+    r->finished = true;
+    /* Nothing of the worker's group may outlive the tracer. */
+    signal_group(r, SIGKILL);
+    close_if_active((uv_handle_t *)&r->sigint);
+    close_if_active((uv_handle_t *)&r->sigterm);
+    close_if_active((uv_handle_t *)&r->flush_timer);
+    close_if_active((uv_handle_t *)&r->kill_timer);
+    close_if_active((uv_handle_t *)&r->retry_timer);
+}
+
+static void stream_init(struct run *r, struct stream *s, enum ingest_source src)
+{
+    s->run = r;
+    s->source = src;
+    uv_pipe_init(r->loop, &s->pipe, 0);
+    s->pipe.data = s;
+}
+
+static int spawn_worker(struct run *r, sca_error *err)
+{
+    uv_stdio_container_t stdio[3];
+    stdio[0].flags = UV_IGNORE; /* libuv opens /dev/null */
+    stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[1].data.stream = (uv_stream_t *)&r->out.pipe;
+    stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+    stdio[2].data.stream = (uv_stream_t *)&r->err.pipe;
+    uv_process_options_t po = {
+        .exit_cb = on_worker_exit,
+        .file = r->opts->argv[0],
+        .args = r->opts->argv,
+        /* setsid(): the worker leads its own process group, so a stop
+         * reaches everything it started. */
+        .flags = UV_PROCESS_DETACHED,
+        .stdio_count = 3,
+        .stdio = stdio,
+    };
+    r->process.data = r;
+    int rc = uv_spawn(r->loop, &r->process, &po);
+    if (rc != 0)
+        return sca_error_set(err, rc, "cannot start worker %s: %s", r->opts->argv[0],
+                             uv_strerror(rc));
+    r->worker_alive = true;
+    r->out.open = r->err.open = true;
+    r->outcome.worker_pid = r->process.pid;
+    return 0;
+}
+
+static void run_init(struct run *r, const tracer_run_opts *opts, uv_loop_t *loop)
+{
+    memset(r, 0, sizeof(*r));
+    r->opts = opts;
+    r->loop = loop;
+    r->outcome.exit_code = -1;
+    stream_init(r, &r->out, INGEST_STDOUT);
+    stream_init(r, &r->err, INGEST_STDERR);
+    uv_timer_t *timers[] = {&r->flush_timer, &r->kill_timer, &r->retry_timer};
+    for (int i = 0; i < 3; i++) {
+        uv_timer_init(loop, timers[i]);
+        timers[i]->data = r;
+    }
+    uv_signal_init(loop, &r->sigint);
+    uv_signal_init(loop, &r->sigterm);
+    r->sigint.data = r->sigterm.data = r;
+}
+
+int tracer_run(const tracer_run_opts *opts, tracer_outcome *out, sca_error *err)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    struct run *r = sca_malloc(sizeof(*r));
+    run_init(r, opts, &loop);
+    /* Signals first, so a stop that comes during the spawn is not lost. */
+    uv_signal_start(&r->sigint, on_signal, SIGINT);
+    uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+    int rc = spawn_worker(r, err);
+    if (rc == 0) {
+        sca_error e = {0};
+        if (store_task_tracer_set_worker(opts->store, opts->task_id, opts->tracer,
+                                         r->outcome.worker_pid, &e) != 0)
+            log_warning("%s", e.msg);
+        streams_set_reading(r, true);
+    } else {
+        uv_close((uv_handle_t *)&r->out.pipe, NULL);
+        uv_close((uv_handle_t *)&r->err.pipe, NULL);
+        run_maybe_finish(r);
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&loop) != 0)
+        log_warning("tracer loop closed with handles still open");
+    for (int i = 0; i < 2; i++)
+        sca_buf_free(i ? &r->err.partial : &r->out.partial);
+    *out = r->outcome;
+    if (rc == 0 && r->flush_rc != 0)
+        rc = sca_error_set(err, r->flush_rc, "%s", r->flush_err.msg);
+    free(r);
+    return rc;
+}

@@ -1,0 +1,38 @@
+/*
+ * tracer.h - one run of sca-tracer: the worker process, its pipes, the stop
+ * sequence and the flush schedule, on a libuv loop.
+ */
+#ifndef SCALPELS_TRACER_TRACER_H
+#define SCALPELS_TRACER_TRACER_H
+
+#include <stdint.h>
+
+#include "ingest.h"
+#include "scalpels/store.h"
+
+#define TRACER_FLUSH_LINES 1000
+#define TRACER_FLUSH_MS 100
+#define TRACER_MAX_LINE (64 * 1024)
+
+typedef struct tracer_run_opts {
+    store *store;
+    ingest *ingest; /* borrowed */
+    int64_t task_id;
+    const char *tracer; /* name */
+    char **argv;        /* the expanded worker command */
+    double stop_grace;  /* seconds from SIGINT to SIGKILL */
+} tracer_run_opts;
+
+/* What happened to the worker. */
+typedef struct tracer_outcome {
+    int64_t worker_pid; /* 0 when it could not be started */
+    int exit_code;      /* -1 when killed by a signal or never started */
+    int exit_signal;
+} tracer_outcome;
+
+/* Spawns the worker and streams its output until it has ended and every
+ * line is stored.  Returns 0, or an error when the worker could not be
+ * started or the store refused the last batch. */
+int tracer_run(const tracer_run_opts *opts, tracer_outcome *out, sca_error *err);
+
+#endif

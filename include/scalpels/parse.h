@@ -12,6 +12,10 @@
  *   traffic  "<n> pkt/s <n> byte/s": series "pkt/s" and "byte/s".
  *   kv       "key=value key2=value2 ...": one numeric series per key (a key
  *            is [A-Za-z0-9_.:/-]{1,64}, a value a finite number).
+ *
+ * Tokens are separated by any run of space, tab, \r, \v or \f.  Numbers are
+ * plain decimal shorter than 64 bytes: no nan, inf or hex.  docs/tracers.md
+ * ("Parsers") has the exact rules.
  */
 #ifndef SCALPELS_PARSE_H
 #define SCALPELS_PARSE_H

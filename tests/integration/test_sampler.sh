@@ -1,0 +1,178 @@
+#!/bin/bash
+# sca-sampler end to end: every kind prints the promised number of kv lines
+# with the promised keys, bad usage exits 2, runtime errors exit 1, and
+# SIGINT/SIGTERM end it at once with exit 0.
+set -u
+
+S="$SCA_BIN/sca-sampler"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+# Every line of $1 must be kv pairs as the kv parser reads them (keys
+# [A-Za-z0-9_.:/-]{1,64}, plain decimal values).
+check_kv_syntax() {
+    awk '{
+        if (NF == 0) { print "empty line " NR; bad = 1 }
+        for (i = 1; i <= NF; i++)
+            if ($i !~ /^[A-Za-z0-9_.:\/-]+=-?[0-9]+(\.[0-9]+)?$/ || index($i, "=") > 65) {
+                print "line " NR ": bad pair \"" $i "\""; bad = 1
+            }
+    } END { exit bad }' "$1"
+}
+
+# The keys of each line of $1, sorted, one line per input line.
+line_keys() {
+    awk '{ s = ""; for (i = 1; i <= NF; i++) { split($i, kv, "="); s = s " " kv[1] } print s }' "$1" |
+        while read -r -a keys; do printf '%s\n' "${keys[@]}" | sort | tr '\n' ' '; echo; done
+}
+
+# run NAME EXPECTED_LINES ARGS...: runs the sampler into $tmp/NAME.out.
+run() {
+    local name=$1 lines=$2
+    shift 2
+    local start=$SECONDS
+    timeout 20 "$S" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err"
+    local rc=$?
+    [ $rc -eq 0 ] || fail "$name: exit $rc: $(cat "$tmp/$name.err")"
+    local got
+    got=$(wc -l <"$tmp/$name.out")
+    [ "$got" -eq "$lines" ] || fail "$name: $got lines, expected $lines"
+    [ $((SECONDS - start)) -le 5 ] || fail "$name: took $((SECONDS - start)) s"
+    check_kv_syntax "$tmp/$name.out" || fail "$name: not kv: $(cat "$tmp/$name.out")"
+}
+
+# expect_keys NAME "k1 k2 ...": every line has exactly these keys.
+expect_keys() {
+    local want
+    want=$(printf '%s\n' $2 | sort | tr '\n' ' ')
+    while read -r line; do
+        [ "$line " = "$want" ] || fail "$1: keys '$line', expected '$want'"
+    done < <(line_keys "$tmp/$1.out")
+}
+
+# expect_dev_keys NAME "suffix1 suffix2 ...": every key is DEV.suffix, and
+# each device has all the suffixes.
+expect_dev_keys() {
+    local name=$1 suffixes=$2 devs
+    devs=$(tr ' ' '\n' <"$tmp/$name.out" | sed -n 's/^\(.*\)\.[a-z_]*=.*/\1/p' | sort -u)
+    [ -n "$devs" ] || fail "$name: no device keys"
+    local want="" d s
+    for d in $devs; do
+        for s in $suffixes; do want="$want $d.$s"; done
+    done
+    expect_keys "$name" "$want"
+}
+
+run cpu 3 cpu --interval 0.2 --count 3
+expect_keys cpu "user system iowait idle steal"
+awk '{ t = 0; for (i = 1; i <= NF; i++) { split($i, kv, "="); t += kv[2] }
+       if (t < 99.5 || t > 100.5) { print "sum " t; exit 1 } }' "$tmp/cpu.out" ||
+    fail "cpu: percentages do not add up to 100: $(cat "$tmp/cpu.out")"
+
+run mem 3 mem --interval 0.2 --count 3
+expect_keys mem "total_kb used_kb available_kb cached_kb swap_used_kb"
+
+run netdev 3 netdev --interval 0.2 --count 3
+expect_dev_keys netdev "rx_kbps tx_kbps rx_pps tx_pps"
+grep -Eq '(^| )lo\.' "$tmp/netdev.out" && fail "netdev: loopback reported by default"
+run netdev_lo 2 netdev --dev lo --interval 0.2 --count 2
+expect_keys netdev_lo "lo.rx_kbps lo.tx_kbps lo.rx_pps lo.tx_pps"
+
+run diskio 3 diskio --interval 0.2 --count 3
+expect_dev_keys diskio "read_kbps write_kbps iops"
+grep -Eq '(^| )loop[0-9]*\.' "$tmp/diskio.out" && fail "diskio: loop devices reported by default"
+
+run proc_pid 3 proc --pid $$ --interval 0.2 --count 3
+expect_keys proc_pid "cpu_pct rss_kb threads read_kbps write_kbps"
+grep -Eq '(^| )threads=1( |$)' "$tmp/proc_pid.out" || fail "proc --pid: this bash has one thread"
+
+run proc_pname 3 proc --pname bash --interval 0.2 --count 3
+expect_keys proc_pname "cpu_pct rss_kb threads read_kbps write_kbps"
+
+# No process of that name: nothing printed, said once, still exit 0.
+run proc_none 0 proc --pname no-such-procx --interval 0.1 --count 3
+[ "$(grep -c "no process named 'no-such-procx'" "$tmp/proc_none.err")" -eq 1 ] ||
+    fail "proc --pname with no match: $(cat "$tmp/proc_none.err")"
+
+# The watched process ends: the sampler ends too, normally.
+sleep 0.5 &
+sleeper=$!
+timeout 10 "$S" proc --pid $sleeper --interval 0.1 >"$tmp/exit.out" 2>"$tmp/exit.err"
+rc=$?
+[ $rc -eq 0 ] || fail "proc --pid of an exiting process: exit $rc"
+grep -q "process $sleeper has exited" "$tmp/exit.err" || fail "no exit notice: $(cat "$tmp/exit.err")"
+wait $sleeper
+
+# Lines reach a pipe at once (flushed), not when a buffer fills.
+timeout 5 bash -c "'$S' cpu --interval 0.1 | head -n 1 >/dev/null" ||
+    fail "first line did not come through a pipe within 5 s"
+
+# Usage errors: exit 2 with a message naming the problem.
+usage_error() {
+    local want=$1
+    shift
+    "$S" "$@" >"$tmp/usage.out" 2>"$tmp/usage.err"
+    local rc=$?
+    [ $rc -eq 2 ] || fail "'$*': exit $rc, expected 2"
+    [ -s "$tmp/usage.out" ] && fail "'$*': printed on stdout"
+    grep -q -- "$want" "$tmp/usage.err" || fail "'$*': message '$(cat "$tmp/usage.err")' lacks '$want'"
+}
+usage_error "no KIND" 
+usage_error "unknown kind 'disk'" disk
+usage_error "bad --interval '0'" cpu --interval 0
+usage_error "bad --interval '-1'" cpu --interval -1
+usage_error "bad --interval 'fast'" cpu --interval fast
+usage_error "bad --interval 'nan'" cpu --interval nan
+usage_error "bad --count '0'" cpu --count 0
+usage_error "needs a value" cpu --interval
+usage_error "exactly one of --pid PID or --pname NAME" proc
+usage_error "exactly one of --pid PID or --pname NAME" proc --pid 1 --pname init
+usage_error "bad --pid 'abc'" proc --pid abc
+usage_error "for the proc kind only" cpu --pid 1
+usage_error "for the diskio and netdev kinds only" mem --dev sda
+usage_error "unknown option '--bogus'" cpu --bogus
+usage_error "unexpected argument" cpu mem
+
+# Runtime errors: exit 1 with a clear message.
+runtime_error() {
+    local want=$1
+    shift
+    "$S" "$@" --count 1 --interval 0.1 >/dev/null 2>"$tmp/rt.err"
+    local rc=$?
+    [ $rc -eq 1 ] || fail "'$*': exit $rc, expected 1"
+    grep -q -- "$want" "$tmp/rt.err" || fail "'$*': message '$(cat "$tmp/rt.err")' lacks '$want'"
+}
+runtime_error "no running process with pid 2147483646" proc --pid 2147483646
+runtime_error "no disk 'nosuchdisk'" diskio --dev nosuchdisk
+runtime_error "no network interface 'nosuchif'" netdev --dev nosuchif
+
+"$S" --help >"$tmp/help.out" || fail "--help: exit $?"
+for word in cpu mem diskio netdev proc --interval --count --pid --pname --dev; do
+    grep -q -- "$word" "$tmp/help.out" || fail "--help does not mention $word"
+done
+
+# SIGINT and SIGTERM end a long interval at once, with exit 0.
+for sig in INT TERM; do
+    "$S" cpu --interval 60 >/dev/null 2>&1 &
+    pid=$!
+    sleep 0.3
+    start=$(date +%s%N)
+    kill -$sig $pid
+    wait $pid
+    rc=$?
+    ms=$((($(date +%s%N) - start) / 1000000))
+    [ $rc -eq 0 ] || fail "SIG$sig: exit $rc, expected 0"
+    [ $ms -lt 1000 ] || fail "SIG$sig: took $ms ms to stop"
+done
+
+if [ $failures -gt 0 ]; then
+    echo "$failures failure(s)" >&2
+    exit 1
+fi
+echo "sampler: all checks passed"

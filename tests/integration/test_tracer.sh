@@ -1,0 +1,118 @@
+#!/bin/bash
+# sca-tracer on real workers: every line stored, stops that lose nothing,
+# exit statuses recorded, stubborn workers killed, no shell ever involved.
+source "$(dirname "$0")/lib.sh"
+
+"$SCA_BIN/sca-manage" db-create >/dev/null
+setup() { "$SCA_BIN/sca-manage" setup "$@" >/dev/null; }
+
+tracer_row() { sql "SELECT $2 FROM task_tracer tt JOIN task t ON t.id = tt.task_id WHERE t.uuid = '$1'"; }
+
+# 1. A worker printing 200,000 lines then exiting: all 200,000 stored, in order.
+setup -t name=lines -t tpl="$WORKERS/lines.sh 200000" -t parser=count
+u=$(new_uuid)
+"$SCA_BIN/sca-tracer" "$u" lines 2>"$T/lines.log"
+assert_eq "$(sql "SELECT count(*), min(value), max(value), sum(value) FROM sample")" \
+  "200000|1.0|200000.0|20000100000.0" "samples of a 200,000-line worker"
+assert_eq "$(tracer_row "$u" "exit_code || ',' || lines || ',' || unparsed")" "0,200000,0" \
+  "task_tracer row"
+assert_eq "$(sql "SELECT status FROM task WHERE uuid = '$u'")" "stopped" "task status after the worker ended"
+assert_eq "$(sql "SELECT running || ',' || ifnull(pid, 'null') FROM tracer WHERE name = 'lines'")" \
+  "0,null" "tracer row after the run"
+assert_eq "$(sql "SELECT name || ',' || unit || ',' || rtype FROM result")" "lines,count,stream" "result"
+ok "200,000 lines stored, task and tracer closed"
+
+# 2. A worker exiting non-zero: its status is recorded.
+setup -t name=failing -t tpl="$WORKERS/lines.sh 3 7" -t parser=count
+u=$(new_uuid)
+"$SCA_BIN/sca-tracer" "$u" failing 2>/dev/null
+assert_eq "$(tracer_row "$u" "exit_code || ',' || ifnull(exit_signal, 0) || ',' || lines")" "7,0,3" \
+  "exit status of a failing worker"
+ok "non-zero exit status recorded"
+
+# 3. SIGINT mid-stream: everything read is kept (1..K without a gap), the
+# tracer is marked stopped and the worker's whole process group is gone.
+setup -t name=stream -t tpl="$WORKERS/stream.sh" -t parser=count
+u=$(new_uuid)
+"$SCA_BIN/sca-tracer" "$u" stream 2>"$T/stream.log" &
+tracer=$!
+_cleanup_pids+=("$tracer")
+wait_until 10 'test -n "$(tracer_row "$u" worker_pid)"' || fail "worker pid never recorded"
+wait_until 10 'test "$(sql "SELECT count(*) FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '"'"'$u'"'"'")" -gt 2000' ||
+  fail "no samples streamed while running"
+assert_eq "$(sql "SELECT running FROM tracer WHERE name = 'stream'")" "1" "tracer marked running"
+assert_eq "$(sql "SELECT pid FROM tracer WHERE name = 'stream'")" "$tracer" "tracer pid recorded"
+pgid=$(tracer_row "$u" worker_pid)
+kill -INT "$tracer"
+wait "$tracer" || fail "sca-tracer exited non-zero after SIGINT"
+counts=$(sql "SELECT count(*) || ',' || min(value) || ',' || max(value) FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u'")
+n=${counts%%,*}
+assert_eq "$counts" "$n,1.0,$n.0" "samples after SIGINT are 1..N without a gap"
+assert_eq "$(sql "SELECT running FROM tracer WHERE name = 'stream'")" "0" "tracer marked stopped"
+assert_eq "$(sql "SELECT status FROM task WHERE uuid = '$u'")" "stopped" "task stopped"
+if group_alive "$pgid"; then fail "worker group $pgid still has processes: $(pgrep -g "$pgid" -a)"; fi
+ok "SIGINT mid-stream kept $n samples, group $pgid gone"
+
+# 4. A worker ignoring SIGINT is killed after stop_grace (2 s here).
+setup -t name=stubborn -t tpl="$WORKERS/stubborn.sh" -t parser=log
+u=$(new_uuid)
+"$SCA_BIN/sca-tracer" "$u" stubborn 2>"$T/stubborn.log" &
+tracer=$!
+_cleanup_pids+=("$tracer")
+wait_until 10 'test "$(sql "SELECT count(*) FROM sample s JOIN result r ON r.id = s.result_id WHERE r.tracer = '"'"'stubborn'"'"'")" -gt 0' ||
+  fail "stubborn worker printed nothing"
+pgid=$(tracer_row "$u" worker_pid)
+start=$SECONDS
+kill -INT "$tracer"
+wait "$tracer"
+elapsed=$((SECONDS - start))
+[ "$elapsed" -ge 1 ] && [ "$elapsed" -le 8 ] || fail "stop of a stubborn worker took ${elapsed}s (grace 2 s)"
+assert_eq "$(tracer_row "$u" "ifnull(exit_code, 'null') || ',' || exit_signal")" "null,9" "stubborn worker killed by SIGKILL"
+if group_alive "$pgid"; then fail "stubborn group still alive"; fi
+assert_contains "$(cat "$T/stubborn.log")" "killing its group" "tracer log"
+ok "SIGINT-ignoring worker killed after the grace"
+
+# 5. Unparsed lines go to the log series (counted), stderr to its own log
+# series, and a 200 KiB line is split into 64 KiB pieces, not dropped.
+setup -t name=mixed -t tpl="$WORKERS/mixed.sh" -t parser=count -t title="Mixed"
+u=$(new_uuid)
+"$SCA_BIN/sca-tracer" "$u" mixed 2>/dev/null
+res() { sql "SELECT $2 FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u' AND r.name = '$1' ORDER BY s.rowid"; }
+assert_eq "$(res Mixed "group_concat(value)")" "1.0,2.0,3.0" "parsed values"
+assert_eq "$(sql "SELECT count(*) FROM result r JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u'")" "3" "results: numbers, log, stderr"
+log_rows=$(sql "SELECT length(text) FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u' AND r.rtype = 'log' AND r.name = 'Mixed' ORDER BY s.rowid" | tr '\n' ,)
+assert_eq "$log_rows" "12,65536,65536,65536,8192," "log series: the bad line, then 200 KiB in 64 KiB pieces"
+assert_eq "$(res "Mixed stderr" text)" "to stderr" "stderr series"
+assert_eq "$(tracer_row "$u" "lines || ',' || unparsed")" "8,5" "lines and unparsed counters"
+ok "unparsed lines, stderr and a long line kept"
+
+# 6. Values from data options become exactly one argument each, never shell.
+canary="$T/pwned"
+setup -d "evil=; touch $canary" -d 'sub=$(touch '"$canary"')' -d "tick=\`touch $canary\`" \
+  -d "nl=a
+b" -t name=args -t tpl="$WORKERS/args.sh %(evil)s '%(sub)s' \"x %(tick)s\" %(nl)s ''" -t parser=log
+u=$(new_uuid)
+"$SCA_BIN/sca-tracer" "$u" args 2>/dev/null
+[ ! -e "$canary" ] || fail "a data option was run by a shell"
+assert_eq "$(sql "SELECT group_concat(text, '|') FROM (SELECT text FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u' AND r.name = 'args' ORDER BY s.rowid)")" \
+  "; touch $canary|\$(touch $canary)|x \`touch $canary\`|a|b|" "arguments as the worker received them"
+ok "data options reach the worker as literal single arguments"
+
+# 7. Errors: unknown tracer, bad uuid, missing template key, missing program.
+expect_exit 1 "$SCA_BIN/sca-tracer" "$(new_uuid)" nosuch
+assert_contains "$OUT" "no tracer named 'nosuch'" "unknown tracer message"
+assert_contains "$OUT" "known: " "unknown tracer lists known ones"
+expect_exit 1 "$SCA_BIN/sca-tracer" not-a-uuid lines
+assert_contains "$OUT" "not a task uuid" "bad uuid message"
+expect_exit 2 "$SCA_BIN/sca-tracer" onlyone
+setup -t name=needkey -t tpl="$WORKERS/args.sh %(nokey)s"
+u=$(new_uuid)
+expect_exit 1 "$SCA_BIN/sca-tracer" "$u" needkey
+assert_contains "$OUT" "nokey" "missing key is named"
+assert_eq "$(tracer_row "$u" exit_code)" "127" "a tracer that could not start is recorded"
+assert_contains "$(sql "SELECT text FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u'")" "nokey" "reason kept in the task's log"
+assert_eq "$(sql "SELECT running FROM tracer WHERE name = 'needkey'")" "0" "failed tracer not left running"
+setup -t name=noprog -t tpl="/nonexistent/worker"
+expect_exit 1 "$SCA_BIN/sca-tracer" "$(new_uuid)" noprog
+assert_contains "$OUT" "cannot start worker /nonexistent/worker" "missing program message"
+ok "errors are clear and recorded"

@@ -170,8 +170,7 @@ int store_tracer_register(store *s, const char *name, const char *tpl, const cha
     sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 2, tpl, -1, SQLITE_STATIC);
     sqlite3_bind_text(stmt, 3, parser ? parser : "log", -1, SQLITE_STATIC);
-    if (title != NULL && title[0] != '\0')
-        sqlite3_bind_text(stmt, 4, title, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, title != NULL && title[0] != '\0' ? title : name, -1, SQLITE_STATIC);
     return store_step_done(s, stmt, err, "register tracer");
 }
 

@@ -1,0 +1,89 @@
+#!/bin/bash
+# sca-manage db-create and setup: what they write, what they refuse (exit 2,
+# nothing written) and what they say.
+source "$(dirname "$0")/lib.sh"
+M="$SCA_BIN/sca-manage"
+
+expect_exit 0 "$M" --help
+assert_contains "$OUT" "db-create" "help lists commands"
+expect_exit 2 "$M" frobnicate
+assert_contains "$OUT" "unknown command 'frobnicate'" "unknown command"
+expect_exit 2 "$M"
+
+# db-create: creates, registers the shipped tracers, refuses to replace.
+expect_exit 1 "$M" setup -s
+assert_contains "$OUT" "sca-manage db-create" "setup before db-create says what to do"
+expect_exit 0 "$M" db-create
+assert_contains "$OUT" "created database $DB" "db-create output"
+tracers=$(sql "SELECT group_concat(name || ':' || parser, ' ') FROM (SELECT name, parser FROM tracer ORDER BY name)")
+assert_eq "$tracers" "cpu:kv diskio:kv iocount:count mem:kv modelsave:count mysql:log netdev:kv oslolock:count proc:kv rabbit:log rpc:traffic rpccount:count sqlaexec:count traffic:traffic" \
+  "shipped tracers and parsers"
+assert_eq "$(sql "PRAGMA user_version")" "1" "schema version"
+sql "INSERT INTO task(uuid, created) VALUES ('keep-me', 1)"
+expect_exit 1 "$M" db-create
+assert_contains "$OUT" "already exists" "db-create refuses to replace"
+assert_eq "$(sql "SELECT count(*) FROM task")" "1" "existing database untouched"
+expect_exit 0 "$M" db-create -f
+assert_eq "$(sql "SELECT count(*) FROM task")" "0" "db-create -f replaced the database"
+ok "db-create"
+
+# setup: register, update, data options, table.
+expect_exit 0 "$M" setup -t name=echo -t tpl="echo %(word)s" -d word=hello
+assert_contains "$OUT" "tracer echo: echo %(word)s (parser log)" "setup output"
+assert_eq "$(sql "SELECT tpl || '|' || parser || '|' || title FROM tracer WHERE name = 'echo'")" \
+  "echo %(word)s|log|echo" "registered tracer"
+expect_exit 0 "$M" setup -t name=echo -t parser=count -t title="Echo Count"
+assert_eq "$(sql "SELECT tpl || '|' || parser || '|' || title FROM tracer WHERE name = 'echo'")" \
+  "echo %(word)s|count|Echo Count" "update keeps the template"
+expect_exit 0 "$M" setup -d "url=a=b=c" -d empty=
+assert_eq "$(sql "SELECT value FROM config WHERE key = 'url'")" "a=b=c" "a value may contain '='"
+assert_eq "$(sql "SELECT count(*) FROM config WHERE key = 'empty' AND value = ''")" "1" "empty value"
+expect_exit 0 "$M" setup -s
+assert_contains "$OUT" "| word         | hello" "setup -s table"
+expect_exit 0 "$M" setup -t name=later -t tpl="run %(unset_key)s"
+assert_contains "$OUT" "%(unset_key)s, which is not set" "warning about an unset key"
+ok "setup registers, updates and shows"
+
+# Bad input: exit 2, nothing written.
+snapshot() { sql ".dump tracer" ; sql ".dump config"; }
+before=$(snapshot)
+check_refused() {
+  local words=$1; shift
+  expect_exit 2 "$M" setup "$@"
+  assert_contains "$OUT" "$words" "message for: $*"
+  assert_contains "$OUT" "nothing written" "says nothing was written for: $*"
+  assert_eq "$(snapshot)" "$before" "database unchanged after: $*"
+}
+check_refused "invalid tracer name 'bad name'" -t "name=bad name" -t tpl=x -d also=this
+check_refused "invalid tracer name" -t "name=$(printf 'a%.0s' {1..65})" -t tpl=x
+check_refused "invalid tracer name" -t "name=semi;colon" -t tpl=x
+check_refused "unknown parser 'xml' (known: log, count, traffic, kv)" -t name=ok -t tpl=x -t parser=xml -d also=this
+check_refused "empty" -t name=ok -t "tpl=   "
+check_refused "needs a template" -t name=brandnew
+check_refused "quote" -t name=ok -t "tpl=echo 'unterminated"
+expect_exit 2 "$M" setup -t noequals
+assert_contains "$OUT" "-t expects key=value" "-t without ="
+expect_exit 2 "$M" setup -t colour=red
+assert_contains "$OUT" "unknown tracer option 'colour'" "unknown -t key"
+expect_exit 2 "$M" setup -d "bad key=1"
+assert_contains "$OUT" "invalid data option name" "bad -d key"
+expect_exit 2 "$M" setup
+assert_eq "$(snapshot)" "$before" "database unchanged after the bad command lines"
+ok "bad setup input refused with exit 2, nothing written"
+
+# A bad config file is an error naming file:line.
+printf '[agent]\nstop_grace = never\n' >"$T/bad.conf"
+expect_exit 2 "$M" --config "$T/bad.conf" setup -s
+assert_contains "$OUT" "$T/bad.conf:2:" "config error names file:line"
+ok "config errors name file:line"
+
+# purge keeps running tasks, deletes old stopped ones with their samples.
+sql "INSERT INTO task(uuid, created, stopped, status) VALUES ('old', 1, 2, 'stopped'), ('live', 1, NULL, 'running')"
+sql "INSERT INTO result(uuid, task_id, tracer, name, rtype, created) SELECT 'r-old', id, 'x', 'x', 'stream', 1 FROM task WHERE uuid = 'old'"
+sql "INSERT INTO sample(result_id, ts, value) SELECT id, 1, 1 FROM result WHERE uuid = 'r-old'"
+expect_exit 2 "$M" purge --older-than soon
+expect_exit 0 "$M" purge --older-than 1h
+assert_contains "$OUT" "purged 1 task" "purge output"
+assert_eq "$(sql "SELECT group_concat(uuid) FROM task")" "live" "running task kept"
+assert_eq "$(sql "SELECT count(*) FROM sample")" "0" "samples of the purged task gone"
+ok "purge"

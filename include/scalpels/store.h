@@ -81,6 +81,7 @@ typedef struct store_tracer {
     double started;  /* unix seconds, 0 when not running */
 } store_tracer;
 
+/* Getters zero their output first, so clearing it is safe after an error. */
 void store_tracer_clear(store_tracer *t);
 void store_tracer_array_free(store_tracer *v, size_t n);
 

@@ -176,6 +176,7 @@ int store_tracer_register(store *s, const char *name, const char *tpl, const cha
 
 int store_tracer_get(store *s, const char *name, store_tracer *out, sca_error *err)
 {
+    memset(out, 0, sizeof(*out));
     sqlite3_stmt *stmt = store_stmt(s, STMT_TRACER_GET, err);
     if (stmt == NULL)
         return -EIO;

@@ -21,6 +21,7 @@ static void task_from_row(sqlite3_stmt *stmt, store_task *t)
 static int task_fetch_one(store *s, sqlite3_stmt *stmt, store_task *out, const char *missing,
                           sca_error *err)
 {
+    memset(out, 0, sizeof(*out));
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) {
         task_from_row(stmt, out);
@@ -278,6 +279,7 @@ int store_result_create(store *s, int64_t task_id, const char *tracer, const cha
 
 int store_result_get(store *s, const char *uuid, store_result *out, sca_error *err)
 {
+    memset(out, 0, sizeof(*out));
     char full[SCA_UUID_LEN + 1];
     int rc = store_resolve_uuid(s, STMT_RESULT_MATCH, "result", uuid, full, err);
     if (rc != 0)

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what Scalpels needs to build, run and test on Debian 12, as root.
+#   scripts/deps.sh          build + run dependencies
+#   scripts/deps.sh --test   also what the test suite uses
+# Package installs never start system services here (rabbitmq-server and
+# mariadb-server would otherwise listen on every interface): the tests start
+# their own private, loopback-only servers and stop them.
+set -euo pipefail
+
+build_pkgs=(build-essential cmake pkg-config librabbitmq-dev libsqlite3-dev libjansson-dev
+  libuv1-dev libinih-dev uuid-dev)
+run_pkgs=(sqlite3 iproute2 procps)
+test_pkgs=(libcmocka-dev rabbitmq-server python3 python3-oslo.messaging mariadb-server
+  mariadb-client clang libclang-rt-14-dev bc)
+
+pkgs=("${build_pkgs[@]}" "${run_pkgs[@]}")
+[ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}")
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps.sh: run as root (it calls apt-get)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+# Keep maintainer scripts from starting services while we install.
+policy=/usr/sbin/policy-rc.d
+created_policy=
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod 755 "$policy"
+  created_policy=1
+fi
+trap '[ -n "$created_policy" ] && rm -f "$policy"' EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run): installs the dependencies,
+# then builds and runs ctest (unit + integration, with a private loopback
+# RabbitMQ and MariaDB that the tests start and stop) twice:
+#   build/       gcc, -Wall -Wextra -Werror
+#   build-asan/  clang, -Werror, AddressSanitizer + UndefinedBehaviorSanitizer,
+#                plus a short libFuzzer run of the RPC envelope decoder
+# Exits non-zero if either build or any test fails.
+set -uo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+cd "$src"
+jobs=$(nproc)
+
+bash scripts/deps.sh --test || exit 1
+
+status=0
+run_suite() {
+  local dir=$1; shift
+  echo "=== $dir: configure and build"
+  if ! cmake -S . -B "$dir" -DSCA_WERROR=ON "$@" >"$dir.configure.log" 2>&1; then
+    cat "$dir.configure.log"
+    status=1
+    return
+  fi
+  if ! cmake --build "$dir" -j"$jobs"; then
+    status=1
+    return
+  fi
+  echo "=== $dir: ctest"
+  (cd "$dir" && ctest --output-on-failure -j"$jobs") || status=1
+}
+
+mkdir -p build build-asan
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run_suite build-asan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DSCA_SANITIZE=ON -DSCA_FUZZ=ON
+
+if [ "$status" -eq 0 ]; then
+  echo "=== all tests passed in build/ and build-asan/"
+else
+  echo "=== FAILED (see above)"
+fi
+exit "$status"

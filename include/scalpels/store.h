@@ -192,6 +192,28 @@ typedef int (*store_sample_fn)(void *ctx, double ts, bool is_text, double value,
 int store_sample_foreach(store *s, int64_t result_id, store_sample_fn fn, void *ctx,
                          sca_error *err);
 
+/* Like store_sample_foreach over the samples from position offset (0 = the
+ * first, in time order), at most limit of them (limit <= 0: all). */
+int store_sample_page(store *s, int64_t result_id, int64_t offset, int64_t limit,
+                      store_sample_fn fn, void *ctx, sca_error *err);
+
+#define STORE_SPARK_SLICES 40
+
+typedef struct store_summary {
+    int64_t count;
+    double first, last; /* timestamps; 0 when count is 0 */
+    /* numeric samples only: */
+    int64_t numbers;
+    double min, avg, max, p95;
+    /* averages of STORE_SPARK_SLICES equal time slices from first to last;
+     * spark_set[i] false when slice i has no sample */
+    double spark[STORE_SPARK_SLICES];
+    bool spark_set[STORE_SPARK_SLICES];
+} store_summary;
+
+/* Statistics of one result's samples. */
+int store_result_summary(store *s, int64_t result_id, store_summary *out, sca_error *err);
+
 /* --- maintenance ---------------------------------------------------------- */
 
 /* Deletes stopped tasks that stopped before `before` (unix seconds) with their

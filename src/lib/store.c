@@ -110,6 +110,15 @@ static const char *const store_sql[STMT_COUNT_] = {
     [STMT_SAMPLE_INSERT] = "INSERT INTO sample(result_id, ts, value, text) VALUES (?1, ?2, ?3, ?4)",
     [STMT_SAMPLE_SCAN] = "SELECT ts, value, text FROM sample WHERE result_id = ?1"
                          " ORDER BY ts, rowid",
+    [STMT_SAMPLE_PAGE] = "SELECT ts, value, text FROM sample WHERE result_id = ?1"
+                         " ORDER BY ts, rowid LIMIT ?3 OFFSET ?2",
+    [STMT_SAMPLE_STATS] = "SELECT count(*), min(ts), max(ts), count(value), min(value), avg(value),"
+                          " max(value) FROM sample WHERE result_id = ?1",
+    /* Nearest-rank p95: the ceil(0.95 n)-th smallest value. */
+    [STMT_SAMPLE_P95] = "SELECT value FROM sample WHERE result_id = ?1 AND value IS NOT NULL"
+                        " ORDER BY value LIMIT 1 OFFSET ?2",
+    [STMT_SAMPLE_SPARK] = "SELECT min(CAST((ts - ?2) / ?3 AS INTEGER), ?4 - 1), avg(value)"
+                          " FROM sample WHERE result_id = ?1 AND value IS NOT NULL GROUP BY 1",
     [STMT_PURGE] = "DELETE FROM task WHERE status != 'running' AND stopped IS NOT NULL"
                    " AND stopped < ?1",
 };

@@ -368,12 +368,8 @@ int store_sample_append(store *s, const store_sample *v, size_t n, sca_error *er
     return store_in_transaction(s, sample_insert_all, &b, err);
 }
 
-int store_sample_foreach(store *s, int64_t result_id, store_sample_fn fn, void *ctx, sca_error *err)
+static int sample_walk(store *s, sqlite3_stmt *stmt, store_sample_fn fn, void *ctx, sca_error *err)
 {
-    sqlite3_stmt *stmt = store_stmt(s, STMT_SAMPLE_SCAN, err);
-    if (stmt == NULL)
-        return -EIO;
-    sqlite3_bind_int64(stmt, 1, result_id);
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         bool is_text = sqlite3_column_type(stmt, 2) != SQLITE_NULL;
@@ -392,6 +388,102 @@ int store_sample_foreach(store *s, int64_t result_id, store_sample_fn fn, void *
         rc = 0;
     sqlite3_reset(stmt);
     return rc;
+}
+
+int store_sample_foreach(store *s, int64_t result_id, store_sample_fn fn, void *ctx, sca_error *err)
+{
+    sqlite3_stmt *stmt = store_stmt(s, STMT_SAMPLE_SCAN, err);
+    if (stmt == NULL)
+        return -EIO;
+    sqlite3_bind_int64(stmt, 1, result_id);
+    return sample_walk(s, stmt, fn, ctx, err);
+}
+
+int store_sample_page(store *s, int64_t result_id, int64_t offset, int64_t limit,
+                      store_sample_fn fn, void *ctx, sca_error *err)
+{
+    sqlite3_stmt *stmt = store_stmt(s, STMT_SAMPLE_PAGE, err);
+    if (stmt == NULL)
+        return -EIO;
+    sqlite3_bind_int64(stmt, 1, result_id);
+    sqlite3_bind_int64(stmt, 2, offset > 0 ? offset : 0);
+    sqlite3_bind_int64(stmt, 3, limit > 0 ? limit : -1);
+    return sample_walk(s, stmt, fn, ctx, err);
+}
+
+/* Runs a one-row statement; 0 with the row current, or an error. */
+static int step_row(store *s, sqlite3_stmt *stmt, sca_error *err, const char *what)
+{
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE)
+        return -ENOENT;
+    rc = store_db_error(s, err, what);
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+static int summary_p95(store *s, int64_t result_id, store_summary *out, sca_error *err)
+{
+    sqlite3_stmt *stmt = store_stmt(s, STMT_SAMPLE_P95, err);
+    if (stmt == NULL)
+        return -EIO;
+    int64_t rank = (out->numbers * 95 + 99) / 100;
+    sqlite3_bind_int64(stmt, 1, result_id);
+    sqlite3_bind_int64(stmt, 2, rank > 0 ? rank - 1 : 0);
+    int rc = step_row(s, stmt, err, "summarize samples");
+    if (rc == 0)
+        out->p95 = sqlite3_column_double(stmt, 0);
+    sqlite3_reset(stmt);
+    return rc == -ENOENT ? 0 : rc;
+}
+
+static int summary_spark(store *s, int64_t result_id, store_summary *out, sca_error *err)
+{
+    sqlite3_stmt *stmt = store_stmt(s, STMT_SAMPLE_SPARK, err);
+    if (stmt == NULL)
+        return -EIO;
+    double width = (out->last - out->first) / STORE_SPARK_SLICES;
+    sqlite3_bind_int64(stmt, 1, result_id);
+    sqlite3_bind_double(stmt, 2, out->first);
+    sqlite3_bind_double(stmt, 3, width > 0 ? width : 1);
+    sqlite3_bind_int(stmt, 4, STORE_SPARK_SLICES);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        int slice = sqlite3_column_int(stmt, 0);
+        if (slice < 0 || slice >= STORE_SPARK_SLICES)
+            continue;
+        out->spark[slice] = sqlite3_column_double(stmt, 1);
+        out->spark_set[slice] = true;
+    }
+    rc = rc == SQLITE_DONE ? 0 : store_db_error(s, err, "summarize samples");
+    sqlite3_reset(stmt);
+    return rc;
+}
+
+int store_result_summary(store *s, int64_t result_id, store_summary *out, sca_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *stmt = store_stmt(s, STMT_SAMPLE_STATS, err);
+    if (stmt == NULL)
+        return -EIO;
+    sqlite3_bind_int64(stmt, 1, result_id);
+    int rc = step_row(s, stmt, err, "summarize samples");
+    if (rc != 0)
+        return rc;
+    out->count = sqlite3_column_int64(stmt, 0);
+    out->first = sqlite3_column_double(stmt, 1);
+    out->last = sqlite3_column_double(stmt, 2);
+    out->numbers = sqlite3_column_int64(stmt, 3);
+    out->min = sqlite3_column_double(stmt, 4);
+    out->avg = sqlite3_column_double(stmt, 5);
+    out->max = sqlite3_column_double(stmt, 6);
+    sqlite3_reset(stmt);
+    if (out->numbers == 0)
+        return 0;
+    rc = summary_p95(s, result_id, out, err);
+    return rc ? rc : summary_spark(s, result_id, out, err);
 }
 
 int store_purge(store *s, double before, int64_t *tasks_out, sca_error *err)

@@ -388,6 +388,58 @@ static void test_purge_keeps_running_tasks(void **state)
     store_result_clear(&r);
 }
 
+static void test_sample_page_and_summary(void **state)
+{
+    struct fixture *f = *state;
+    sca_error err = {0};
+    store_task t;
+    store_result r, lg;
+    assert_int_equal(store_task_create(f->s, NULL, 0, &t, &err), 0);
+    assert_int_equal(store_result_create(f->s, t.id, "x", "x", NULL, STORE_RTYPE_STREAM, &r, &err),
+                     0);
+    assert_int_equal(store_result_create(f->s, t.id, "x", "x", NULL, STORE_RTYPE_LOG, &lg, &err),
+                     0);
+    store_sample v[100];
+    for (int i = 0; i < 100; i++)
+        v[i] = (store_sample){r.id, 1000.0 + i, (double)(i + 1), NULL, 0};
+    assert_int_equal(store_sample_append(f->s, v, 100, &err), 0);
+
+    char out[256] = "";
+    assert_int_equal(store_sample_page(f->s, r.id, 97, 0, collect, out, &err), 0);
+    assert_string_equal(out, "1097.0=98;1098.0=99;1099.0=100;");
+    out[0] = '\0';
+    assert_int_equal(store_sample_page(f->s, r.id, 10, 2, collect, out, &err), 0);
+    assert_string_equal(out, "1010.0=11;1011.0=12;");
+
+    store_summary sm;
+    assert_int_equal(store_result_summary(f->s, r.id, &sm, &err), 0);
+    assert_int_equal(sm.count, 100);
+    assert_int_equal(sm.numbers, 100);
+    assert_true(sm.min == 1 && sm.max == 100 && sm.avg == 50.5);
+    assert_true(sm.p95 == 95);
+    assert_true(sm.first == 1000 && sm.last == 1099);
+    /* 100 samples over 99 s in 40 slices: every slice has some, and the
+     * averages rise. */
+    for (int i = 0; i < STORE_SPARK_SLICES; i++) {
+        assert_true(sm.spark_set[i]);
+        if (i > 0)
+            assert_true(sm.spark[i] > sm.spark[i - 1]);
+    }
+    assert_true(sm.spark[STORE_SPARK_SLICES - 1] == 100 || sm.spark[STORE_SPARK_SLICES - 1] > 98);
+
+    assert_int_equal(store_result_summary(f->s, lg.id, &sm, &err), 0);
+    assert_int_equal(sm.count, 0);
+    assert_int_equal(sm.numbers, 0);
+    store_sample line = {lg.id, 5.0, 0, "hi", 2};
+    assert_int_equal(store_sample_append(f->s, &line, 1, &err), 0);
+    assert_int_equal(store_result_summary(f->s, lg.id, &sm, &err), 0);
+    assert_int_equal(sm.count, 1);
+    assert_int_equal(sm.numbers, 0);
+    assert_true(sm.first == 5 && sm.last == 5);
+    store_result_clear(&r);
+    store_result_clear(&lg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -405,6 +457,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_results_and_samples, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_tracer_records_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_keeps_running_tasks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sample_page_and_summary, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,9 +81,13 @@ typedef struct procfs_pid_stat {
 int procfs_parse_pid_stat(const char *text, procfs_pid_stat *out);
 
 /* /proc/PID/io: bytes the process made the kernel fetch from and send to
- * storage (not pipes or sockets, which rchar/wchar would include). */
+ * storage (not pipes or sockets, which rchar/wchar would include), and its
+ * read and write system calls of any kind (read, pread, readv, ... on any
+ * file, pipe or socket).  For a process (not a single thread) every counter
+ * includes its ended threads and the children it has reaped. */
 typedef struct procfs_pid_io {
     uint64_t read_bytes, write_bytes;
+    uint64_t syscr, syscw;
 } procfs_pid_io;
 
 int procfs_parse_pid_io(const char *text, procfs_pid_io *out);

@@ -248,7 +248,8 @@ int procfs_parse_pid_io(const char *text, procfs_pid_io *out)
 {
     procfs_pid_io io;
     if (keyed_u64(text, "read_bytes", &io.read_bytes) != 0 ||
-        keyed_u64(text, "write_bytes", &io.write_bytes) != 0)
+        keyed_u64(text, "write_bytes", &io.write_bytes) != 0 ||
+        keyed_u64(text, "syscr", &io.syscr) != 0 || keyed_u64(text, "syscw", &io.syscw) != 0)
         return -EINVAL;
     *out = io;
     return 0;

@@ -1,7 +1,8 @@
 #!/bin/bash
-# sca-sampler end to end: every kind prints the promised number of kv lines
+# sca-sampler end to end: every kv kind prints the promised number of lines
 # with the promised keys, bad usage exits 2, runtime errors exit 1, and
-# SIGINT/SIGTERM end it at once with exit 0.
+# SIGINT/SIGTERM end it at once with exit 0.  The port and iocount kinds are
+# measured against real load in test_sampler_kinds.sh.
 set -u
 
 S="$SCA_BIN/sca-sampler"
@@ -89,6 +90,8 @@ expect_dev_keys diskio "read_kbps write_kbps iops"
 grep -Eq '(^| )loop[0-9]*\.' "$tmp/diskio.out" && fail "diskio: loop devices reported by default"
 
 run proc_pid 3 proc --pid $$ --interval 0.2 --count 3
+# The shipped proc template passes both options; the empty one is ignored.
+run proc_pid_empty_pname 2 proc --pid $$ --pname '' --interval 0.2 --count 2
 expect_keys proc_pid "cpu_pct rss_kb threads read_kbps write_kbps"
 grep -Eq '(^| )threads=1( |$)' "$tmp/proc_pid.out" || fail "proc --pid: this bash has one thread"
 
@@ -133,11 +136,22 @@ usage_error "bad --count '0'" cpu --count 0
 usage_error "needs a value" cpu --interval
 usage_error "exactly one of --pid PID or --pname NAME" proc
 usage_error "exactly one of --pid PID or --pname NAME" proc --pid 1 --pname init
+"$S" proc --pid '' --pname '' >/dev/null 2>"$tmp/both-empty.err" && fail "proc with both options empty ran"
+grep -q "exactly one of --pid PID or --pname NAME" "$tmp/both-empty.err" || fail "proc with both options empty: $(cat "$tmp/both-empty.err")"
 usage_error "bad --pid 'abc'" proc --pid abc
 usage_error "for the proc kind only" cpu --pid 1
 usage_error "for the diskio and netdev kinds only" mem --dev sda
 usage_error "unknown option '--bogus'" cpu --bogus
 usage_error "unexpected argument" cpu mem
+usage_error "port needs --port PORT" port
+usage_error "bad --port '0'" port --port 0
+usage_error "bad --port '65536'" port --port 65536
+usage_error "bad --port '-1'" port --port -1
+usage_error "bad --port 'amqp'" port --port amqp
+usage_error "bad --port '80x'" port --port 80x
+usage_error "for the port kind only" iocount --port 80
+usage_error "for the proc kind only" port --port 80 --pid 1
+usage_error "unknown kind 'io'" io
 
 # Runtime errors: exit 1 with a clear message.
 runtime_error() {
@@ -153,7 +167,8 @@ runtime_error "no disk 'nosuchdisk'" diskio --dev nosuchdisk
 runtime_error "no network interface 'nosuchif'" netdev --dev nosuchif
 
 "$S" --help >"$tmp/help.out" || fail "--help: exit $?"
-for word in cpu mem diskio netdev proc --interval --count --pid --pname --dev; do
+for word in cpu mem diskio netdev proc port iocount --interval --count --pid --pname --dev \
+    --port; do
     grep -q -- "$word" "$tmp/help.out" || fail "--help does not mention $word"
 done
 

@@ -336,8 +336,40 @@ static void test_pid_io(void **state)
                      0);
     assert_int_equal(io.read_bytes, 4096);
     assert_int_equal(io.write_bytes, 323932160);
+    assert_int_equal(io.syscr, 632687);
+    assert_int_equal(io.syscw, 632675);
     assert_int_equal(procfs_parse_pid_io("rchar: 1\nwchar: 2\n", &io), -EINVAL);
     assert_int_equal(procfs_parse_pid_io("", &io), -EINVAL);
+}
+
+/* Every field is required: one missing or unreadable fails and leaves *out as it was. */
+static void test_pid_io_bad(void **state)
+{
+    (void)state;
+    procfs_pid_io io = {1, 2, 3, 4};
+    assert_int_equal(procfs_parse_pid_io("syscr: 5\nread_bytes: 0\nwrite_bytes: 0\n", &io),
+                     -EINVAL);
+    assert_int_equal(procfs_parse_pid_io("syscw: 5\nread_bytes: 0\nwrite_bytes: 0\n", &io),
+                     -EINVAL);
+    assert_int_equal(
+        procfs_parse_pid_io("syscr: -5\nsyscw: 5\nread_bytes: 0\nwrite_bytes: 0\n", &io), -EINVAL);
+    assert_int_equal(
+        procfs_parse_pid_io(
+            "syscr: 99999999999999999999\nsyscw: 5\nread_bytes: 0\nwrite_bytes: 0\n", &io),
+        -EINVAL);
+    /* A key must be a whole line's key, not the end of a longer one. */
+    assert_int_equal(
+        procfs_parse_pid_io("xsyscr: 5\nsyscw: 5\nread_bytes: 0\nwrite_bytes: 0\n", &io), -EINVAL);
+    assert_int_equal(io.syscr, 3);
+    assert_int_equal(io.syscw, 4);
+
+    /* Fields in any order, numbers after any blanks. */
+    assert_int_equal(
+        procfs_parse_pid_io("write_bytes:\t7\nsyscw: 6\nread_bytes:8\nsyscr:   0\n", &io), 0);
+    assert_int_equal(io.syscr, 0);
+    assert_int_equal(io.syscw, 6);
+    assert_int_equal(io.read_bytes, 8);
+    assert_int_equal(io.write_bytes, 7);
 }
 
 static void test_delta(void **state)
@@ -366,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_pid_stat_odd_names),
         cmocka_unit_test(test_pid_stat_bad),
         cmocka_unit_test(test_pid_io),
+        cmocka_unit_test(test_pid_io_bad),
         cmocka_unit_test(test_delta),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 /* io.c - reading /proc and /sys files, and writing key=value pairs. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -65,4 +66,11 @@ char *sampler_next_line(char **cursor)
         *cursor = line + strlen(line);
     }
     return line;
+}
+
+long sampler_pid_of(const char *name)
+{
+    char *end;
+    long pid = strtol(name, &end, 10);
+    return name[0] >= '1' && name[0] <= '9' && *end == '\0' ? pid : 0;
 }

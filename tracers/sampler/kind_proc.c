@@ -104,13 +104,6 @@ static int proc_read(proc_state *s, long pid, proc_set *set, sca_error *err)
     return 0;
 }
 
-static long pid_of(const char *name)
-{
-    char *end;
-    long pid = strtol(name, &end, 10);
-    return name[0] >= '1' && name[0] <= '9' && *end == '\0' ? pid : 0;
-}
-
 /* Every process named --pname; one that exits while /proc is listed is
  * simply not there. */
 static int proc_scan(proc_state *s, proc_set *set, sca_error *err)
@@ -120,7 +113,7 @@ static int proc_scan(proc_state *s, proc_set *set, sca_error *err)
         return sca_error_set(err, -errno, "cannot list /proc: %s", strerror(errno));
     const struct dirent *de;
     while ((de = readdir(dir)) != NULL) {
-        long pid = pid_of(de->d_name);
+        long pid = sampler_pid_of(de->d_name);
         if (pid > 0)
             proc_read(s, pid, set, NULL);
     }

@@ -23,12 +23,14 @@ typedef struct sampler_opts {
     const char *pname; /* proc --pname, NULL when not given */
     const char **devs; /* diskio/netdev --dev, repeatable */
     size_t ndevs;
+    long port; /* port --port, 0 when not given */
 } sampler_opts;
 
 /*
  * One kind of measurement.  open takes the first reading, the baseline;
- * sample takes the next one and appends "key=value ..." for the time since
- * the previous reading (elapsed seconds, monotonic).  Appending nothing
+ * sample takes the next one and appends the line for the time since the
+ * previous reading (elapsed seconds, monotonic): "key=value ...", or for
+ * port and iocount the traffic or count parser's format.  Appending nothing
  * means there is nothing to print this interval.  sample returns -ESRCH when
  * what it watches is gone for good, which ends the sampler normally.
  */
@@ -39,7 +41,8 @@ typedef struct sampler_kind {
     void (*close)(void *state);
 } sampler_kind;
 
-extern const sampler_kind sampler_cpu, sampler_mem, sampler_diskio, sampler_netdev, sampler_proc;
+extern const sampler_kind sampler_cpu, sampler_mem, sampler_diskio, sampler_netdev, sampler_proc,
+    sampler_port, sampler_iocount;
 
 /* options.c: fills opts from argv, or prints why not and exits 2. */
 void sampler_options(int argc, char **argv, sampler_opts *opts);
@@ -56,6 +59,8 @@ int sampler_read_file(const char *path, sca_buf *buf, sca_error *err);
 void sampler_kv(sca_buf *line, const char *dev, const char *key, double value, int decimals);
 /* Cuts buf's text into lines in place: the next line, or NULL at the end. */
 char *sampler_next_line(char **cursor);
+/* The pid a /proc entry's name stands for, or 0 when it is not a process. */
+long sampler_pid_of(const char *name);
 
 /*
  * devices.c: the shared engine of the kinds that read one line per device

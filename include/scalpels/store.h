@@ -156,6 +156,7 @@ typedef struct store_result {
     int64_t id;
     char uuid[SCA_UUID_LEN + 1];
     int64_t task_id;
+    char task_uuid[SCA_UUID_LEN + 1]; /* filled by get/list */
     char tracer[STORE_NAME_MAX + 1];
     char *name;
     char *unit;    /* NULL when the series has no unit */
@@ -205,8 +206,10 @@ typedef struct store_summary {
     /* numeric samples only: */
     int64_t numbers;
     double min, avg, max, p95;
-    /* averages of STORE_SPARK_SLICES equal time slices from first to last;
-     * spark_set[i] false when slice i has no sample */
+    /* averages of spark_slices (at most STORE_SPARK_SLICES, at most one per
+     * sample) equal time slices from first to last; spark_set[i] false when
+     * slice i has no sample */
+    int spark_slices;
     double spark[STORE_SPARK_SLICES];
     bool spark_set[STORE_SPARK_SLICES];
 } store_summary;

@@ -245,6 +245,7 @@ static void result_from_row(sqlite3_stmt *stmt, store_result *r)
     r->unit = store_column_strdup(stmt, 5);
     r->rtype = store_column_strdup(stmt, 6);
     r->count = sqlite3_column_int64(stmt, 7);
+    store_column_copy(stmt, 8, r->task_uuid, sizeof(r->task_uuid));
 }
 
 int store_result_create(store *s, int64_t task_id, const char *tracer, const char *name,
@@ -444,15 +445,16 @@ static int summary_spark(store *s, int64_t result_id, store_summary *out, sca_er
     sqlite3_stmt *stmt = store_stmt(s, STMT_SAMPLE_SPARK, err);
     if (stmt == NULL)
         return -EIO;
-    double width = (out->last - out->first) / STORE_SPARK_SLICES;
+    out->spark_slices = out->numbers < STORE_SPARK_SLICES ? (int)out->numbers : STORE_SPARK_SLICES;
+    double width = (out->last - out->first) / out->spark_slices;
     sqlite3_bind_int64(stmt, 1, result_id);
     sqlite3_bind_double(stmt, 2, out->first);
     sqlite3_bind_double(stmt, 3, width > 0 ? width : 1);
-    sqlite3_bind_int(stmt, 4, STORE_SPARK_SLICES);
+    sqlite3_bind_int(stmt, 4, out->spark_slices);
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         int slice = sqlite3_column_int(stmt, 0);
-        if (slice < 0 || slice >= STORE_SPARK_SLICES)
+        if (slice < 0 || slice >= out->spark_slices)
             continue;
         out->spark[slice] = sqlite3_column_double(stmt, 1);
         out->spark_set[slice] = true;

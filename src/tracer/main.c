@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,6 +227,16 @@ int main(int argc, char **argv)
     const char *config_path = NULL;
     int opt;
     log_init("sca-tracer");
+    /* A stop that arrives before the loop's handlers exist must wait for
+     * them rather than kill the tracer before it can record anything;
+     * tracer_run unblocks once they are installed.  A closed log pipe must
+     * not kill it either. */
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stops, NULL);
+    signal(SIGPIPE, SIG_IGN);
     while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':

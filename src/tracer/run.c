@@ -325,9 +325,15 @@ int tracer_run(const tracer_run_opts *opts, tracer_outcome *out, sca_error *err)
     uv_loop_init(&loop);
     struct run *r = sca_malloc(sizeof(*r));
     run_init(r, opts, &loop);
-    /* Signals first, so a stop that comes during the spawn is not lost. */
+    /* Signals first, so a stop that comes during the spawn is not lost;
+     * main blocked them until now. */
     uv_signal_start(&r->sigint, on_signal, SIGINT);
     uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    sigprocmask(SIG_UNBLOCK, &stops, NULL);
     int rc = spawn_worker(r, err);
     if (rc == 0) {
         sca_error e = {0};

@@ -420,6 +420,7 @@ static void test_sample_page_and_summary(void **state)
     assert_true(sm.first == 1000 && sm.last == 1099);
     /* 100 samples over 99 s in 40 slices: every slice has some, and the
      * averages rise. */
+    assert_int_equal(sm.spark_slices, STORE_SPARK_SLICES);
     for (int i = 0; i < STORE_SPARK_SLICES; i++) {
         assert_true(sm.spark_set[i]);
         if (i > 0)

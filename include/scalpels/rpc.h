@@ -25,35 +25,55 @@
 
 #include "scalpels/error.h"
 
+#define RPC_DEFAULT_EXCHANGE "openstack"
+#define RPC_DEFAULT_MAX_MESSAGE_SIZE (1024 * 1024)
+
 typedef struct rpc_transport rpc_transport;
 typedef struct rpc_server rpc_server;
 typedef struct rpc_request rpc_request;
 
 typedef struct rpc_options {
-    const char *exchange;      /* control exchange; NULL = "openstack" */
-    int heartbeat;             /* AMQP heartbeat seconds; 0 = off */
-    size_t max_message_size;   /* bodies above this are refused; 0 = 1 MiB */
-    bool durable_queues;       /* mirror oslo's amqp_durable_queues */
-    double connect_timeout;    /* seconds for one connection attempt; 0 = 10 */
-    const char *ssl_ca_file;   /* TLS (?ssl=1 in the URL) */
+    const char *exchange;    /* control exchange; NULL = "openstack" */
+    int heartbeat;           /* AMQP heartbeat seconds; 0 = off */
+    size_t max_message_size; /* bodies above this are refused; 0 = 1 MiB */
+    bool durable_queues;     /* mirror oslo's amqp_durable_queues */
+    double connect_timeout;  /* seconds for one connection attempt; 0 = 10 */
+    double reconnect_max;    /* cap of the reconnect backoff, seconds; 0 = 5 */
+    const char *ssl_ca_file; /* TLS (?ssl=1 in the URL) */
     const char *ssl_cert_file;
     const char *ssl_key_file;
     bool ssl_verify;
-    const char *program;       /* name used in AMQP connection_name */
+    const char *program; /* name used in AMQP connection_name */
 } rpc_options;
 
-/* Makes a transport for url on loop.  AMQP connects in the background (the
- * loop never blocks on connect or login) and reconnects with capped
- * exponential backoff and jitter, redeclaring its queues and consumers. */
+/* Makes a transport for url on loop (opts may be NULL for defaults).  AMQP
+ * connects in the background (the loop never blocks on connect or login) and
+ * reconnects with capped exponential backoff and jitter, redeclaring its
+ * queues and consumers.  SIGPIPE is set to ignored unless the program
+ * installed a handler: a peer hanging up must be an error, not a kill. */
 int rpc_transport_new(uv_loop_t *loop, const char *url, const rpc_options *opts,
                       rpc_transport **out, sca_error *err);
 
-/* Closes everything: pending calls complete with -ECANCELED.  Run the loop
+/* Closes everything: pending calls complete with -ECANCELED, servers still
+ * listening are freed (AMQP: consumers cancelled, fanout queues deleted).
+ * Messages still waiting for a connection are dropped (call rpc_flush_sync
+ * first); what was already accepted for the socket is written before the
+ * connection is closed.  Safe from inside any callback of t.  Run the loop
  * afterwards until it has no more handles for the memory to be released. */
 void rpc_transport_free(rpc_transport *t);
 
 /* The URL without credentials, for messages ("rabbit://127.0.0.1:5672/"). */
 const char *rpc_transport_describe(const rpc_transport *t);
+
+/* Connection state.  up: AMQP is connected and the broker confirmed every
+ * exchange, queue, binding and consumer declared on connecting (a unix
+ * server is up once it listens, a unix client once connected).  detail
+ * says why the state changed ("connected to 127.0.0.1:5672", "connection
+ * to 127.0.0.1:5672 lost: ...").  The callback runs from the loop on every
+ * change and may free t. */
+typedef void (*rpc_state_cb)(rpc_transport *t, bool up, const char *detail, void *arg);
+void rpc_transport_on_state(rpc_transport *t, rpc_state_cb cb, void *arg);
+bool rpc_transport_is_up(const rpc_transport *t);
 
 typedef struct rpc_target {
     const char *topic;     /* e.g. "scalpels" */
@@ -66,44 +86,52 @@ typedef struct rpc_target {
 /* What a call came back with; valid only during the callback. */
 typedef struct rpc_reply {
     int status;             /* 0 ok; -EREMOTEIO remote failure; -ETIMEDOUT;
-                               -ECANCELED; other negative: transport error */
+                               -ECANCELED (transport freed); -ENOTCONN (the
+                               first connection failed); -ECONNRESET (unix
+                               connection lost) */
     json_t *result;         /* borrowed; JSON null when status != 0 */
     const char *fail_class; /* with -EREMOTEIO: exception class, module, message */
     const char *fail_module;
     const char *fail_message;
-    const char *detail;     /* human-readable summary for any status != 0 */
+    const char *detail; /* human-readable summary for any status != 0 */
 } rpc_reply;
 
 typedef void (*rpc_reply_cb)(const rpc_reply *reply, void *arg);
 
 /* Calls method on target with keyword args (a JSON object; the function takes
- * ownership; NULL = {}) and context (borrowed; NULL = {}).  cb runs exactly
- * once, from the loop.  A call that cannot be published fails at once (both
- * the return code and no callback); one with no answer fails at timeout
- * (seconds) and a late reply is dropped. */
+ * ownership, also on error; NULL = {}) and context (borrowed; NULL = {}).
+ * cb runs exactly once, from the loop, unless the call fails at once.  A
+ * call that cannot be published fails at once (a negative return and no
+ * callback): not connected, send queue full (-ENOBUFS), body over
+ * max_message_size (-EMSGSIZE).  Only while an AMQP transport makes its
+ * very first connection are calls queued; if that attempt fails, cb gets
+ * the connection error.  A call with no answer fails at timeout (seconds;
+ * <= 0 means 60, oslo's default) with -ETIMEDOUT and a late reply is
+ * dropped. */
 int rpc_call(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
              json_t *context, double timeout, rpc_reply_cb cb, void *arg, sca_error *err);
 
 /* Sends without waiting for a reply (fanout when target->fanout).  Takes
- * ownership of args. */
+ * ownership of args, also on error.  Fails at once like rpc_call. */
 int rpc_cast(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
              json_t *context, sca_error *err);
 
-/* For short-lived clients: runs t's loop until the call completes.  On 0
- * *result is a new reference.  A remote failure returns -EREMOTEIO with
- * "Class: message" in err and, if fail_class is not NULL, a copy of the
- * class name there (caller frees). */
+/* For short-lived clients, never from inside a loop callback: runs t's loop
+ * until the call completes.  On 0 *result is a new reference.  A remote
+ * failure returns -EREMOTEIO with "Class: message" in err and, if fail_class
+ * is not NULL, a copy of the class name there (caller frees). */
 int rpc_call_sync(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
                   json_t *context, double timeout, json_t **result, char **fail_class,
                   sca_error *err);
 
-/* Runs t's loop until every cast sent so far has left the process. */
+/* Runs t's loop until every cast sent so far has been written to the socket
+ * (-ETIMEDOUT after timeout seconds; the connection error if it is lost). */
 int rpc_flush_sync(rpc_transport *t, double timeout, sca_error *err);
 
 /* --- Server side ---------------------------------------------------------- */
 
 enum rpc_arg_type {
-    RPC_ARG_ANY,
+    RPC_ARG_ANY, /* any JSON value, null included */
     RPC_ARG_STRING,
     RPC_ARG_BOOL,
     RPC_ARG_INT,
@@ -117,7 +145,7 @@ typedef struct rpc_arg_spec {
     const char *name;
     enum rpc_arg_type type;
     bool required;
-    bool nullable; /* JSON null accepted (Python None) */
+    bool nullable; /* JSON null accepted (Python None); always for ANY */
 } rpc_arg_spec;
 
 typedef void (*rpc_method_fn)(rpc_request *req, void *arg);
@@ -128,21 +156,21 @@ typedef void (*rpc_method_fn)(rpc_request *req, void *arg);
 typedef struct rpc_method {
     const char *name;
     rpc_method_fn fn;
-    const rpc_arg_spec *args; /* terminated by {NULL}; NULL = no arguments */
+    const rpc_arg_spec *args; /* terminated by {0}; NULL = no arguments */
 } rpc_method;
 
 typedef struct rpc_endpoint {
     const char *namespace;     /* NULL = the default namespace */
     const char *version;       /* NULL = "1.0"; matched as oslo does */
-    const rpc_method *methods; /* terminated by {NULL} */
+    const rpc_method *methods; /* terminated by {0} */
     void *arg;                 /* passed to every fn */
 } rpc_endpoint;
 
 /* Listens on topic, topic.server and topic_fanout (AMQP) or accepts on the
- * socket (unix), dispatching to endpoints (borrowed; must outlive the
- * server).  Messages that cannot be decoded, too large ones and unknown
- * methods get an error reply if they are calls and are logged and dropped
- * if they are casts. */
+ * socket (unix; one server per transport; topic is required but unused),
+ * dispatching to endpoints (borrowed; must outlive the server).  Messages
+ * that cannot be decoded, too large ones and unknown methods get an error
+ * reply if they are calls and are logged and dropped if they are casts. */
 int rpc_server_new(rpc_transport *t, const char *topic, const char *server,
                    const rpc_endpoint *endpoints, size_t n_endpoints, rpc_server **out,
                    sca_error *err);
@@ -161,9 +189,11 @@ int rpc_request_peer_uid(const rpc_request *req, uid_t *uid);
 
 /* Answers and frees req.  Each request is answered exactly once, now or
  * later from the same loop (e.g. after work on the thread pool); for a cast
- * the answer is discarded.  reply takes ownership of result (NULL = null). */
+ * the answer is discarded.  reply takes ownership of result (NULL = null).
+ * A result whose reply would exceed max_message_size is replaced by a
+ * ValueError failure saying so. */
 void rpc_request_reply(rpc_request *req, json_t *result);
-void rpc_request_fail(rpc_request *req, const char *fail_class, const char *module,
-                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void rpc_request_fail(rpc_request *req, const char *fail_class, const char *module, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -23,5 +23,8 @@ int manage_register_shipped(store *s, sca_error *err);
 int manage_db_create(const config *cfg, int argc, char **argv);
 int manage_setup(const config *cfg, int argc, char **argv);
 int manage_purge(const config *cfg, int argc, char **argv);
+/* Over RPC to the node's agent (manage_agent.c). */
+int manage_status(const config *cfg, int argc, char **argv);
+int manage_stop(const config *cfg, int argc, char **argv);
 
 #endif

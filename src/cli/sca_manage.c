@@ -20,6 +20,8 @@ static const struct command {
     {"db-create", manage_db_create, "create the database and register the shipped tracers"},
     {"setup", manage_setup, "register or update a tracer, set data options, show them"},
     {"purge", manage_purge, "delete finished tasks older than an age and reclaim space"},
+    {"status", manage_status, "ask the agent: reachable, version, uptime, tracers, CPU, RSS"},
+    {"stop", manage_stop, "make the agent exit gracefully (its tracers keep running)"},
 };
 
 static void usage(FILE *f)

@@ -446,6 +446,8 @@ static int summary_spark(store *s, int64_t result_id, store_summary *out, sca_er
     if (stmt == NULL)
         return -EIO;
     out->spark_slices = out->numbers < STORE_SPARK_SLICES ? (int)out->numbers : STORE_SPARK_SLICES;
+    if (out->last <= out->first)
+        out->spark_slices = 1;
     double width = (out->last - out->first) / out->spark_slices;
     sqlite3_bind_int64(stmt, 1, result_id);
     sqlite3_bind_double(stmt, 2, out->first);

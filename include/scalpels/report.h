@@ -1,0 +1,80 @@
+/*
+ * report.h - results as people and scripts read them: framed text tables
+ * with a summary line and a sparkline, JSON, and CSV.
+ *
+ * Input is a result object as get_result returns it (docs/agent.md):
+ *   {"uuid", "task", "tracer", "name", "unit", "rtype", "count",
+ *    "data": [[ts, value], ...], "summary"?: {...}, "spark"?: [...]}
+ * "count" may be larger than "data" when only part of the series was
+ * fetched: then data holds the first rows followed by the last rows (see
+ * report_window).  Older agents send neither count nor summary; both are
+ * then taken from data.  docs/cli.md describes every format exactly.
+ *
+ * This module knows nothing of RPC or the store: it takes jansson values.
+ * Functions return 0 or a negative errno code with a message in err.
+ */
+#ifndef SCALPELS_REPORT_H
+#define SCALPELS_REPORT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "scalpels/error.h"
+#include "scalpels/util.h"
+
+#define REPORT_DEFAULT_ROWS 20
+#define REPORT_DEFAULT_WIDTH 100 /* columns when out is not a terminal */
+#define REPORT_TIME_LEN 26       /* "2026-11-23 11:18:09.123456" */
+
+typedef struct report_options {
+    size_t rows;  /* table rows per result unless all: first half, last half */
+    bool all;     /* every row */
+    bool full;    /* log values uncut */
+    size_t width; /* cut log values to fit this; 0 = report_terminal_width */
+} report_options;
+
+/* How many rows of a long series the text view shows from its start and
+ * from its end; fetch these when not every row is needed. */
+void report_window(const report_options *o, size_t *head, size_t *tail);
+
+/* Samples in the whole series: "count", else the rows in "data". */
+size_t report_count(const json_t *result);
+
+/* Columns of out's terminal, else REPORT_DEFAULT_WIDTH. */
+size_t report_terminal_width(FILE *out);
+
+/* Checks the shape every renderer relies on (uuid, rtype, data rows of
+ * [number, value]); -EPROTO names what is wrong. */
+int report_check_result(const json_t *result, sca_error *err);
+
+/* "<result UUID>", the (timestamp, value) table, then the summary line. */
+int report_text(FILE *out, const json_t *result, const report_options *o, sca_error *err);
+
+/* The summary line alone, without its newline:
+ *   streams: "TRACER NAME (UNIT): count N, min X, avg X, max X, p95 X  ▁▃█"
+ *   logs:    "TRACER NAME: count N, span S s (FIRST to LAST)"
+ * TRACER unless NAME starts with it; (UNIT) only when there is one. */
+void report_summary_line(const json_t *result, sca_buf *out);
+
+/* One character of ▁▂▃▄▅▆▇█ per value, scaled from the lowest to the
+ * highest; null (an empty time slice) is a space. */
+void report_sparkline(const json_t *spark, sca_buf *out);
+
+/* Unix seconds as local time "2026-11-23 11:18:09.123456" (TZ applies). */
+void report_format_time(double ts, char out[REPORT_TIME_LEN + 8]);
+
+/* The shortest decimal that reads back as exactly x ("0.1", "1763896689.5"). */
+void report_format_number(double x, char out[32]);
+
+/* value as one line: sorted keys, compact, UTF-8.  Write errors return
+ * -errno (-EPIPE when the reader went away). */
+int report_json(FILE *out, const json_t *value, sca_error *err);
+
+/* CSV, RFC 4180 quoting, LF line ends.  The header is
+ * "task,result,tracer,name,unit,rtype,ts,value"; each sample is one row. */
+int report_csv_header(FILE *out, sca_error *err);
+int report_csv(FILE *out, const json_t *result, sca_error *err);
+
+#endif

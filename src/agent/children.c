@@ -1,0 +1,305 @@
+/*
+ * children.c - the agent's sca-tracer processes.
+ *
+ * Tracers the agent spawned are watched through their uv_process exit
+ * callback.  Tracers that outlived an earlier agent are no longer our
+ * children, so no exit callback would come: they are adopted through a
+ * pidfd (readable when the process ends), which also makes signalling them
+ * safe against pid reuse.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "scalpels/log.h"
+#include "scalpels/util.h"
+
+struct child {
+    struct child *next;
+    agent *a;
+    pid_t pid;
+    int64_t task_id;
+    char tracer[STORE_NAME_MAX + 1];
+    bool adopted;
+    int pidfd;
+    union {
+        uv_process_t process; /* spawned by this agent */
+        uv_poll_t poll;       /* adopted: watches pidfd */
+    } h;
+};
+
+static int sys_pidfd_open(pid_t pid)
+{
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int sys_pidfd_send_signal(int pidfd, int sig)
+{
+    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+static void child_unlink(struct child *c)
+{
+    for (struct child **p = &c->a->children; *p; p = &(*p)->next) {
+        if (*p == c) {
+            *p = c->next;
+            return;
+        }
+    }
+}
+
+static void on_child_closed(uv_handle_t *h)
+{
+    struct child *c = h->data;
+    if (c->pidfd >= 0)
+        close(c->pidfd);
+    free(c);
+}
+
+static void child_gone(struct child *c, int exit_code, int exit_signal)
+{
+    child_unlink(c);
+    tasks_tracer_gone(c->a, c->task_id, c->tracer, c->pid, exit_code, exit_signal);
+    uv_close(c->adopted ? (uv_handle_t *)&c->h.poll : (uv_handle_t *)&c->h.process,
+             on_child_closed);
+}
+
+static void on_child_exit(uv_process_t *p, int64_t status, int term_signal)
+{
+    struct child *c = p->data;
+    if (term_signal)
+        log_info("sca-tracer %d (%s) killed by signal %d", (int)c->pid, c->tracer, term_signal);
+    else
+        log_info("sca-tracer %d (%s) exited with status %d", (int)c->pid, c->tracer, (int)status);
+    child_gone(c, term_signal ? -1 : (int)status, term_signal);
+}
+
+static void on_pidfd(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    struct child *c = h->data;
+    log_info("adopted sca-tracer %d (%s) ended", (int)c->pid, c->tracer);
+    uv_poll_stop(h);
+    child_gone(c, -1, 0);
+}
+
+static struct child *child_new(agent *a, int64_t task_id, const char *tracer)
+{
+    struct child *c = sca_calloc(1, sizeof(*c));
+    c->a = a;
+    c->task_id = task_id;
+    c->pidfd = -1;
+    snprintf(c->tracer, sizeof(c->tracer), "%s", tracer);
+    return c;
+}
+
+int children_spawn(agent *a, const store_task *task, const char *tracer, pid_t *pid,
+                   sca_error *err)
+{
+    char *argv[6];
+    int n = 0;
+    argv[n++] = a->tracer_program;
+    if (a->config_path != NULL) {
+        argv[n++] = "--config";
+        argv[n++] = (char *)a->config_path;
+    }
+    argv[n++] = (char *)task->uuid;
+    argv[n++] = (char *)tracer;
+    argv[n] = NULL;
+    uv_stdio_container_t stdio[3] = {
+        {.flags = UV_IGNORE},
+        {.flags = UV_INHERIT_FD, .data.fd = STDERR_FILENO},
+        {.flags = UV_INHERIT_FD, .data.fd = STDERR_FILENO},
+    };
+    struct child *c = child_new(a, task->id, tracer);
+    uv_process_options_t po = {
+        .exit_cb = on_child_exit,
+        .file = a->tracer_program,
+        .args = argv,
+        /* Its own session: a Ctrl-C meant for the agent's terminal must not
+         * reach the tracers, and they outlive the agent. */
+        .flags = UV_PROCESS_DETACHED,
+        .stdio_count = 3,
+        .stdio = stdio,
+    };
+    c->h.process.data = c;
+    int rc = uv_spawn(a->loop, &c->h.process, &po);
+    if (rc != 0) {
+        free(c);
+        return sca_error_set(err, rc, "cannot start %s: %s", a->tracer_program, uv_strerror(rc));
+    }
+    c->pid = c->h.process.pid;
+    c->next = a->children;
+    a->children = c;
+    *pid = c->pid;
+    log_info("started sca-tracer %d for %s in task %s", (int)c->pid, tracer, task->uuid);
+    return 0;
+}
+
+static struct child *child_find(agent *a, pid_t pid)
+{
+    for (struct child *c = a->children; c; c = c->next) {
+        if (c->pid == pid)
+            return c;
+    }
+    return NULL;
+}
+
+bool children_is_running(agent *a, pid_t pid)
+{
+    return child_find(a, pid) != NULL;
+}
+
+size_t children_count(const agent *a)
+{
+    size_t n = 0;
+    for (const struct child *c = a->children; c; c = c->next)
+        n++;
+    return n;
+}
+
+int children_signal(agent *a, pid_t pid, int signo, sca_error *err)
+{
+    struct child *c = child_find(a, pid);
+    if (c == NULL)
+        return sca_error_set(err, -ESRCH, "no sca-tracer %d is watched by this agent", (int)pid);
+    int rc = c->adopted ? sys_pidfd_send_signal(c->pidfd, signo) : kill(pid, signo);
+    if (rc != 0)
+        return sca_error_set(err, -errno, "cannot signal sca-tracer %d: %s", (int)pid,
+                             strerror(errno));
+    return 0;
+}
+
+/* True when pid runs "sca-tracer ... TASK TRACER" (and is not a zombie):
+ * a recorded pid may have been reused by anything since. */
+static bool process_is_tracer(pid_t pid, const char *task_uuid, const char *tracer)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    const char *args[64];
+    int argc = 0;
+    for (char *p = buf; p < buf + n && argc < 64; p += strlen(p) + 1)
+        args[argc++] = p;
+    if (argc < 3)
+        return false;
+    const char *base = strrchr(args[0], '/');
+    base = base ? base + 1 : args[0];
+    return strcmp(base, "sca-tracer") == 0 && strcmp(args[argc - 1], tracer) == 0 &&
+           (task_uuid == NULL || strcmp(args[argc - 2], task_uuid) == 0);
+}
+
+int children_adopt(agent *a, pid_t pid, int64_t task_id, const char *task_uuid,
+                   const char *tracer)
+{
+    if (child_find(a, pid) != NULL)
+        return 0;
+    if (!process_is_tracer(pid, task_uuid, tracer))
+        return -ESRCH;
+    int fd = sys_pidfd_open(pid);
+    if (fd < 0)
+        return -errno;
+    struct child *c = child_new(a, task_id, tracer);
+    c->pid = pid;
+    c->pidfd = fd;
+    c->adopted = true;
+    c->h.poll.data = c;
+    int rc = uv_poll_init(a->loop, &c->h.poll, fd);
+    if (rc == 0)
+        rc = uv_poll_start(&c->h.poll, UV_READABLE, on_pidfd);
+    if (rc != 0) {
+        close(fd);
+        free(c);
+        return rc;
+    }
+    c->next = a->children;
+    a->children = c;
+    log_info("adopted running sca-tracer %d for %s", (int)pid, tracer);
+    return 0;
+}
+
+static void reconcile_tracer(agent *a, const store_tracer *t)
+{
+    store_task task = {0};
+    sca_error err = {0};
+    bool have_task = t->task_uuid && store_task_get(a->store, t->task_uuid, &task, &err) == 0;
+    if (t->pid > 0 &&
+        children_adopt(a, (pid_t)t->pid, have_task ? task.id : 0, t->task_uuid, t->name) == 0)
+        return;
+    log_info("tracer %s was marked running as pid %lld, which is gone: marking it stopped",
+             t->name, (long long)t->pid);
+    if (store_tracer_set_running(a->store, t->name, false, 0, NULL, &err) != 0)
+        log_error("%s", err.msg);
+    if (have_task)
+        tasks_tracer_gone(a, task.id, t->name, (pid_t)t->pid, -1, 0);
+}
+
+/* Task rows of tracers whose process is gone without recording its end. */
+static void reconcile_task(agent *a, const store_task *task)
+{
+    store_task_tracer *tts;
+    size_t n;
+    sca_error err = {0};
+    if (store_task_tracer_list(a->store, task->id, &tts, &n, &err) != 0) {
+        log_error("%s", err.msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (tts[i].stopped == 0 && !children_is_running(a, (pid_t)tts[i].pid))
+            tasks_tracer_gone(a, task->id, tts[i].tracer, (pid_t)tts[i].pid, -1, 0);
+    }
+    free(tts);
+    bool closed = false;
+    if (store_task_close_if_idle(a->store, task->id, &closed, &err) != 0)
+        log_error("%s", err.msg);
+    else if (closed)
+        log_info("task %s had no running tracer left: marked stopped", task->uuid);
+}
+
+int children_reconcile(agent *a, sca_error *err)
+{
+    store_tracer *tracers;
+    size_t n;
+    int rc = store_tracer_list(a->store, &tracers, &n, err);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (tracers[i].running)
+            reconcile_tracer(a, &tracers[i]);
+    }
+    store_tracer_array_free(tracers, n);
+    store_task *tasks;
+    rc = store_task_list(a->store, 0, &tasks, &n, err);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(tasks[i].status, "running") == 0)
+            reconcile_task(a, &tasks[i]);
+    }
+    free(tasks);
+    return 0;
+}
+
+void children_close(agent *a)
+{
+    while (a->children != NULL) {
+        struct child *c = a->children;
+        a->children = c->next;
+        uv_close(c->adopted ? (uv_handle_t *)&c->h.poll : (uv_handle_t *)&c->h.process,
+                 on_child_closed);
+    }
+}

@@ -1,0 +1,264 @@
+/*
+ * sca-agent - the per-node daemon: serves RPC requests, runs one sca-tracer
+ * per running tracer and answers reads from the node's store.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "scalpels/log.h"
+#include "scalpels/paths.h"
+#include "scalpels/util.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: sca-agent [--config FILE] [--host NAME] [--foreground]\n"
+               "\n"
+               "Serves Scalpels RPC requests on this node: over the unix socket\n"
+               "STATE_DIR/agent.sock when transport_url is empty, else over AMQP on topic\n"
+               "TOPIC, TOPIC.HOST and TOPIC_fanout.  Starts one sca-tracer per running tracer.\n"
+               "SIGTERM, SIGINT or 'sca-manage stop' end it; running tracers keep tracing\n"
+               "and the next agent adopts them.\n"
+               "\n"
+               "  -c, --config FILE  configuration file (default: $SCALPELS_CONF, then\n"
+               "                     " CONFIG_SYSTEM_PATH ")\n"
+               "      --host NAME    this node's name (default: [agent] host, else hostname)\n"
+               "  -f, --foreground   stay attached and log to stderr; without it the agent\n"
+               "                     detaches once listening and logs to STATE_DIR/agent.log\n"
+               "  -h, --help         show this help\n");
+}
+
+static void on_shutdown_timer(uv_timer_t *t)
+{
+    agent *a = t->data;
+    uv_close((uv_handle_t *)t, (uv_close_cb)free);
+    rpc_server_free(a->server);
+    a->server = NULL;
+    rpc_transport_free(a->transport);
+    a->transport = NULL;
+    children_close(a);
+    tasks_close(a);
+    uv_close((uv_handle_t *)&a->sigint, NULL);
+    uv_close((uv_handle_t *)&a->sigterm, NULL);
+}
+
+void agent_shutdown(agent *a)
+{
+    if (a->stopping)
+        return;
+    a->stopping = true;
+    log_info("stopping; running tracers keep tracing");
+    /* Give the reply to a `stop` request a moment to leave. */
+    uv_timer_t *t = sca_malloc(sizeof(*t));
+    uv_timer_init(a->loop, t);
+    t->data = a;
+    uv_timer_start(t, on_shutdown_timer, 100, 0);
+}
+
+static void on_signal(uv_signal_t *h, int signo)
+{
+    log_info("%s received", strsignal(signo));
+    agent_shutdown(h->data);
+}
+
+static int open_store(agent *a, sca_error *err)
+{
+    int rc = store_open(a->cfg.db_path, 0, &a->store, err);
+    if (rc == -ENOENT)
+        sca_error_set(err, rc,
+                      "database %s does not exist: create it with 'sca-manage db-create' first",
+                      a->cfg.db_path);
+    return rc;
+}
+
+static int start_listening(agent *a, sca_error *err)
+{
+    rpc_options opts = {
+        .exchange = a->cfg.control_exchange,
+        .heartbeat = a->cfg.heartbeat,
+        .max_message_size = a->cfg.max_message_size,
+        .durable_queues = a->cfg.amqp_durable_queues,
+        .ssl_ca_file = a->cfg.ssl_ca_file,
+        .ssl_cert_file = a->cfg.ssl_cert_file,
+        .ssl_key_file = a->cfg.ssl_key_file,
+        .ssl_verify = a->cfg.ssl_verify,
+        .program = "sca-agent",
+    };
+    a->transport_url = config_transport_url(&a->cfg);
+    int rc = rpc_transport_new(a->loop, a->transport_url, &opts, &a->transport, err);
+    if (rc != 0)
+        return rc;
+    /* The original's endpoints had version 1.0; clients sending "1.0" (or
+     * nothing) match it. */
+    static rpc_endpoint endpoints[2] = {
+        {NULL, "1.0", methods_table, NULL},
+        {NULL, "1.0", reads_table, NULL},
+    };
+    endpoints[0].arg = endpoints[1].arg = a;
+    return rpc_server_new(a->transport, a->cfg.topic, a->cfg.host, endpoints, 2, &a->server, err);
+}
+
+/*
+ * Detaching: the agent forks before it starts anything (no threads yet);
+ * the parent waits on a pipe until the child reports that it listens (or
+ * why it could not), so that `sca-agent && sca ...` works.
+ */
+static int detach_begin(int *ready_fd)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return -errno;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (pid == 0) {
+        close(fds[0]);
+        setsid();
+        *ready_fd = fds[1];
+        return 0;
+    }
+    close(fds[1]);
+    char msg[SCA_ERRMSG_MAX];
+    ssize_t n, got = 0;
+    while ((n = read(fds[0], msg + got, sizeof(msg) - 1 - (size_t)got)) > 0)
+        got += n;
+    msg[got > 0 ? got : 0] = '\0';
+    if (got > 0 && msg[0] == '\0')
+        _exit(0);
+    fprintf(stderr, "sca-agent: %s\n", got > 0 ? msg : "exited during start-up");
+    _exit(1);
+}
+
+/* Reports the start-up outcome to the waiting parent and drops the
+ * terminal: stdio to /dev/null, log lines to STATE_DIR/agent.log. */
+static void detach_finish(agent *a, int ready_fd, int rc, const sca_error *err)
+{
+    if (ready_fd < 0)
+        return;
+    if (rc != 0) {
+        ssize_t w = write(ready_fd, err->msg, strlen(err->msg));
+        (void)w;
+        close(ready_fd);
+        return;
+    }
+    char *logpath = sca_asprintf("%s/agent.log", a->cfg.state_dir);
+    int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (devnull >= 0) {
+        dup2(devnull, STDIN_FILENO);
+        dup2(devnull, STDOUT_FILENO);
+        dup2(logfd >= 0 ? logfd : devnull, STDERR_FILENO);
+        close(devnull);
+    }
+    if (logfd >= 0)
+        close(logfd);
+    free(logpath);
+    ssize_t w = write(ready_fd, "", 1);
+    (void)w;
+    close(ready_fd);
+}
+
+static int agent_init(agent *a, sca_error *err)
+{
+    a->started = sca_now();
+    a->tracer_program = paths_program("sca-tracer");
+    int rc = sca_mkdir_p(a->cfg.state_dir, 0755, err);
+    if (rc == 0)
+        rc = open_store(a, err);
+    if (rc == 0)
+        rc = children_reconcile(a, err);
+    if (rc == 0)
+        rc = tasks_watch_all(a, err);
+    if (rc == 0)
+        rc = start_listening(a, err);
+    if (rc != 0)
+        return rc;
+    uv_signal_init(a->loop, &a->sigint);
+    uv_signal_init(a->loop, &a->sigterm);
+    a->sigint.data = a->sigterm.data = a;
+    uv_signal_start(&a->sigint, on_signal, SIGINT);
+    uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+    log_info("sca-agent %s on %s (pid %d), database %s", SCA_VERSION, a->cfg.host, (int)getpid(),
+             a->cfg.db_path);
+    return 0;
+}
+
+static void agent_free(agent *a)
+{
+    rpc_server_free(a->server);
+    rpc_transport_free(a->transport);
+    children_close(a);
+    tasks_close(a);
+    uv_run(a->loop, UV_RUN_NOWAIT);
+    store_close(a->store);
+    free(a->transport_url);
+    free(a->tracer_program);
+    config_free(&a->cfg);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'}, {"host", required_argument, NULL, 'H'},
+        {"foreground", no_argument, NULL, 'f'},   {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_path = NULL, *host = NULL;
+    bool foreground = false;
+    int opt;
+    log_init("sca-agent");
+    while ((opt = getopt_long(argc, argv, "c:fh", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c': config_path = optarg; break;
+        case 'H': host = optarg; break;
+        case 'f': foreground = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "sca-agent: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    agent a = {0};
+    sca_error err = {0};
+    if (config_load(&a.cfg, config_path, &err) != 0) {
+        fprintf(stderr, "sca-agent: %s\n", err.msg);
+        return 2;
+    }
+    a.config_path = a.cfg.source;
+    if (host != NULL) {
+        free(a.cfg.host);
+        a.cfg.host = sca_strdup(host);
+    }
+    log_set_level(a.cfg.log_level);
+    int ready_fd = -1;
+    if (!foreground && detach_begin(&ready_fd) != 0) {
+        fprintf(stderr, "sca-agent: cannot detach: %s\n", strerror(errno));
+        return 1;
+    }
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    a.loop = &loop;
+    int rc = agent_init(&a, &err);
+    detach_finish(&a, ready_fd, rc, &err);
+    if (rc == 0)
+        uv_run(&loop, UV_RUN_DEFAULT);
+    else
+        log_error("%s", err.msg);
+    agent_free(&a);
+    if (uv_loop_close(&loop) != 0) {
+        uv_run(&loop, UV_RUN_DEFAULT);
+        uv_loop_close(&loop);
+    }
+    if (rc == 0)
+        log_info("stopped");
+    return rc == 0 ? 0 : 1;
+}

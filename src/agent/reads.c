@@ -1,0 +1,351 @@
+/*
+ * reads.c - RPC handlers that only read the store.  They run on the libuv
+ * thread pool, each with its own store connection, so a long read (a big
+ * result) never holds up other requests on the loop.  Arguments are copied
+ * out of the request on the loop thread; the reply is sent from it.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "scalpels/log.h"
+#include "scalpels/util.h"
+
+struct read_job;
+typedef json_t *(*read_fn)(struct read_job *j, store *s);
+
+struct read_job {
+    uv_work_t work;
+    rpc_request *req;
+    read_fn fn;
+    char *db_path;
+    size_t budget; /* bytes of sample data a reply may carry */
+    /* arguments */
+    char *uuid;
+    int64_t offset;
+    int64_t limit;
+    bool flag; /* summary / data */
+    /* outcome */
+    int rc;
+    sca_error err;
+    json_t *result;
+};
+
+static json_t *real_or_null(double v, bool set)
+{
+    return set ? json_real(v) : json_null();
+}
+
+static json_t *tracer_json(store *s, const store_tracer *t, sca_error *err)
+{
+    json_t *results = NULL;
+    if (store_tracer_results(s, t->name, &results, err) != 0)
+        return NULL;
+    return json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:o, s:o}", "name", t->name, "tpl", t->tpl,
+                     "parser", t->parser, "title", t->title, "running", t->running, "pid",
+                     (json_int_t)(t->running && t->pid > 0 ? t->pid : -1), "task",
+                     t->running && t->task_uuid ? json_string(t->task_uuid) : json_null(),
+                     "results", results);
+}
+
+static json_t *read_tracer_list(struct read_job *j, store *s)
+{
+    store_tracer *tracers;
+    size_t n;
+    j->rc = store_tracer_list(s, &tracers, &n, &j->err);
+    if (j->rc != 0)
+        return NULL;
+    json_t *list = json_array();
+    for (size_t i = 0; i < n && j->rc == 0; i++) {
+        json_t *t = tracer_json(s, &tracers[i], &j->err);
+        if (t == NULL)
+            j->rc = -EIO;
+        json_array_append_new(list, t);
+    }
+    store_tracer_array_free(tracers, n);
+    return list;
+}
+
+static json_t *task_tracer_json(const store_task_tracer *tt)
+{
+    return json_pack("{s:s, s:I, s:I, s:b, s:f, s:o, s:o, s:o, s:I, s:I}", "name", tt->tracer,
+                     "pid", (json_int_t)tt->pid, "worker_pid", (json_int_t)tt->worker_pid,
+                     "running", tt->stopped == 0, "started", tt->started, "stopped",
+                     real_or_null(tt->stopped, tt->stopped > 0), "exit_code",
+                     tt->exit_code >= 0 && tt->stopped > 0 ? json_integer(tt->exit_code)
+                                                            : json_null(),
+                     "exit_signal", tt->exit_signal > 0 ? json_integer(tt->exit_signal) : json_null(),
+                     "lines", (json_int_t)tt->lines, "unparsed", (json_int_t)tt->unparsed);
+}
+
+static json_t *task_json(struct read_job *j, store *s, const store_task *t)
+{
+    store_result *results;
+    store_task_tracer *tts;
+    size_t nr, nt;
+    j->rc = store_result_list(s, t->id, &results, &nr, &j->err);
+    if (j->rc != 0)
+        return NULL;
+    j->rc = store_task_tracer_list(s, t->id, &tts, &nt, &j->err);
+    if (j->rc != 0) {
+        store_result_array_free(results, nr);
+        return NULL;
+    }
+    json_t *uuids = json_array(), *tracers = json_array();
+    for (size_t i = 0; i < nr; i++)
+        json_array_append_new(uuids, json_string(results[i].uuid));
+    for (size_t i = 0; i < nt; i++)
+        json_array_append_new(tracers, task_tracer_json(&tts[i]));
+    store_result_array_free(results, nr);
+    free(tts);
+    return json_pack("{s:s, s:s, s:f, s:o, s:o, s:o, s:o}", "uuid", t->uuid, "status", t->status,
+                     "created", t->created, "stopped", real_or_null(t->stopped, t->stopped > 0),
+                     "deadline", real_or_null(t->deadline, t->deadline > 0), "results", uuids,
+                     "tracers", tracers);
+}
+
+static json_t *read_get_task(struct read_job *j, store *s)
+{
+    store_task t;
+    j->rc = store_task_find(s, j->uuid, &t, &j->err);
+    return j->rc == 0 ? task_json(j, s, &t) : NULL;
+}
+
+static json_t *read_get_latest_task(struct read_job *j, store *s)
+{
+    store_task t;
+    j->rc = store_task_latest(s, &t, &j->err);
+    return j->rc == 0 ? task_json(j, s, &t) : NULL;
+}
+
+static json_t *task_brief(struct read_job *j, store *s, const store_task *t)
+{
+    json_t *full = task_json(j, s, t);
+    if (full == NULL)
+        return NULL;
+    json_t *names = json_array();
+    size_t i;
+    json_t *tt;
+    json_array_foreach(json_object_get(full, "tracers"), i, tt)
+        json_array_append(names, json_object_get(tt, "name"));
+    json_object_set_new(full, "results",
+                        json_integer((json_int_t)json_array_size(json_object_get(full, "results"))));
+    json_object_set_new(full, "tracers", names);
+    return full;
+}
+
+static json_t *read_task_list(struct read_job *j, store *s)
+{
+    store_task *tasks;
+    size_t n;
+    j->rc = store_task_list(s, (int)j->limit, &tasks, &n, &j->err);
+    if (j->rc != 0)
+        return NULL;
+    json_t *list = json_array();
+    for (size_t i = 0; i < n && j->rc == 0; i++)
+        json_array_append_new(list, task_brief(j, s, &tasks[i]));
+    free(tasks);
+    return list;
+}
+
+/* Collects [ts, value] pairs until the byte budget is spent. */
+struct page {
+    json_t *data;
+    size_t bytes;
+    size_t budget;
+    bool truncated;
+};
+
+static int page_add(void *ctx, double ts, bool is_text, double value, const char *text,
+                    size_t len)
+{
+    struct page *p = ctx;
+    /* Text may double in size once escaped inside the envelope's string. */
+    size_t cost = 32 + (is_text ? 2 * len : 0);
+    if (p->bytes + cost > p->budget && json_array_size(p->data) > 0) {
+        p->truncated = true;
+        return 1;
+    }
+    p->bytes += cost;
+    json_array_append_new(p->data, json_pack("[f, o]", ts,
+                                             is_text ? json_stringn_nocheck(text, len)
+                                                     : json_real(value)));
+    return 0;
+}
+
+static json_t *summary_json(const store_summary *sm, bool stream)
+{
+    json_t *o = json_pack("{s:I, s:o, s:o}", "count", (json_int_t)sm->count, "first",
+                          real_or_null(sm->first, sm->count > 0), "last",
+                          real_or_null(sm->last, sm->count > 0));
+    if (stream && sm->numbers > 0) {
+        json_object_set_new(o, "min", json_real(sm->min));
+        json_object_set_new(o, "avg", json_real(sm->avg));
+        json_object_set_new(o, "max", json_real(sm->max));
+        json_object_set_new(o, "p95", json_real(sm->p95));
+    }
+    return o;
+}
+
+static json_t *spark_json(const store_summary *sm)
+{
+    json_t *spark = json_array();
+    for (int i = 0; i < sm->spark_slices; i++)
+        json_array_append_new(spark, real_or_null(sm->spark[i], sm->spark_set[i]));
+    return spark;
+}
+
+static json_t *result_json(struct read_job *j, store *s, const store_result *r, bool data,
+                           size_t *budget)
+{
+    bool stream = strcmp(r->rtype, STORE_RTYPE_STREAM) == 0;
+    json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:s, s:I}", "id", (json_int_t)r->id,
+                          "uuid", r->uuid, "task", r->task_uuid, "tracer", r->tracer,
+                          "name", r->name, "unit", r->unit ? json_string(r->unit) : json_null(),
+                          "rtype", r->rtype, "count", (json_int_t)r->count);
+    if (data) {
+        struct page p = {json_array(), 0, *budget, false};
+        j->rc = store_sample_page(s, r->id, j->offset, j->limit, page_add, &p, &j->err);
+        if (j->rc == 1)
+            j->rc = 0;
+        *budget = p.budget > p.bytes ? p.budget - p.bytes : 0;
+        json_object_set_new(o, "offset", json_integer(j->offset));
+        json_object_set_new(o, "data", p.data);
+        json_object_set_new(o, "truncated", json_boolean(p.truncated));
+    }
+    if (j->flag && data) {
+        store_summary sm;
+        j->rc = j->rc ? j->rc : store_result_summary(s, r->id, &sm, &j->err);
+        if (j->rc == 0) {
+            json_object_set_new(o, "summary", summary_json(&sm, stream));
+            if (stream)
+                json_object_set_new(o, "spark", spark_json(&sm));
+        }
+    }
+    return o;
+}
+
+static json_t *read_get_result(struct read_job *j, store *s)
+{
+    store_result r;
+    j->rc = store_result_get(s, j->uuid, &r, &j->err);
+    if (j->rc != 0)
+        return NULL;
+    size_t budget = j->budget;
+    json_t *o = result_json(j, s, &r, true, &budget);
+    store_result_clear(&r);
+    return o;
+}
+
+static json_t *read_get_all_results(struct read_job *j, store *s)
+{
+    store_result *results;
+    size_t n;
+    j->rc = store_result_list(s, 0, &results, &n, &j->err);
+    if (j->rc != 0)
+        return NULL;
+    json_t *list = json_array();
+    size_t budget = j->budget;
+    j->offset = 0;
+    j->limit = 0;
+    for (size_t i = 0; i < n && j->rc == 0; i++)
+        json_array_append_new(list, result_json(j, s, &results[i], j->flag, &budget));
+    store_result_array_free(results, n);
+    return list;
+}
+
+static void run_read(uv_work_t *w)
+{
+    struct read_job *j = w->data;
+    store *s = NULL;
+    j->rc = store_open(j->db_path, 0, &s, &j->err);
+    if (j->rc == 0)
+        j->result = j->fn(j, s);
+    store_close(s);
+    if (j->rc != 0) {
+        json_decref(j->result);
+        j->result = NULL;
+    }
+}
+
+static void read_done(uv_work_t *w, int status)
+{
+    struct read_job *j = w->data;
+    if (status != 0)
+        j->rc = sca_error_set(&j->err, -ECANCELED, "request cancelled");
+    if (j->rc != 0)
+        methods_fail(j->req, j->rc, &j->err);
+    else
+        rpc_request_reply(j->req, j->result);
+    free(j->uuid);
+    free(j->db_path);
+    free(j);
+}
+
+static void queue_read(rpc_request *req, agent *a, read_fn fn)
+{
+    json_t *args = rpc_request_args(req);
+    struct read_job *j = sca_calloc(1, sizeof(*j));
+    j->req = req;
+    j->fn = fn;
+    j->db_path = sca_strdup(a->cfg.db_path);
+    j->budget = a->cfg.max_message_size / 4;
+    const char *uuid = json_string_value(json_object_get(args, "uuid"));
+    j->uuid = uuid ? sca_strdup(uuid) : NULL;
+    j->offset = json_integer_value(json_object_get(args, "offset"));
+    j->limit = json_integer_value(json_object_get(args, "limit"));
+    j->flag = json_is_true(json_object_get(args, "summary")) ||
+              json_is_true(json_object_get(args, "data"));
+    j->work.data = j;
+    if (fn == read_task_list && json_object_get(args, "limit") == NULL)
+        j->limit = 20;
+    int rc = uv_queue_work(a->loop, &j->work, run_read, read_done);
+    if (rc != 0) {
+        sca_error err;
+        sca_error_set(&err, rc, "cannot queue the read: %s", uv_strerror(rc));
+        methods_fail(req, -EIO, &err);
+        free(j->uuid);
+        free(j->db_path);
+        free(j);
+    }
+}
+
+#define READ_HANDLER(name)                                                                         \
+    static void do_##name(rpc_request *req, void *arg)                                             \
+    {                                                                                              \
+        queue_read(req, arg, read_##name);                                                         \
+    }
+
+READ_HANDLER(tracer_list)
+READ_HANDLER(get_task)
+READ_HANDLER(get_latest_task)
+READ_HANDLER(task_list)
+READ_HANDLER(get_result)
+READ_HANDLER(get_all_results)
+
+static const rpc_arg_spec get_task_args[] = {
+    {"uuid", RPC_ARG_STRING, true, false},
+    {"fuzzy", RPC_ARG_ANY, false, true},
+    {0},
+};
+static const rpc_arg_spec task_list_args[] = {{"limit", RPC_ARG_INT, false, true}, {0}};
+static const rpc_arg_spec get_result_args[] = {
+    {"uuid", RPC_ARG_STRING, true, false},
+    {"offset", RPC_ARG_INT, false, true},
+    {"limit", RPC_ARG_INT, false, true},
+    {"summary", RPC_ARG_BOOL, false, true},
+    {0},
+};
+static const rpc_arg_spec all_results_args[] = {{"data", RPC_ARG_BOOL, false, true}, {0}};
+
+const rpc_method reads_table[] = {
+    {"tracer_list", do_tracer_list, NULL},
+    {"get_task", do_get_task, get_task_args},
+    {"get_latest_task", do_get_latest_task, NULL},
+    {"task_list", do_task_list, task_list_args},
+    {"get_result", do_get_result, get_result_args},
+    {"get_all_results", do_get_all_results, all_results_args},
+    {0},
+};

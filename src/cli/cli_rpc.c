@@ -1,0 +1,136 @@
+/* cli_rpc.c - how sca and sca-manage reach an agent: the transport from
+ * the configuration or --transport-url, synchronous calls, and failures
+ * turned into one printed line and an exit code (see cli.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "cli.h"
+#include "scalpels/log.h"
+#include "scalpels/rpc.h"
+#include "scalpels/util.h"
+
+struct cli_rpc {
+    uv_loop_t loop;
+    rpc_transport *t;
+    rpc_target target;
+    double timeout;
+    char *host;
+    const char *config_path;
+    bool unix_socket;
+};
+
+/* The unix socket reaches the local agent only: --host another node
+ * would silently ask the wrong one. */
+static int check_host(const cli_rpc *c, const config *cfg)
+{
+    if (!c->unix_socket || c->host == NULL || strcmp(c->host, cfg->host) == 0)
+        return CLI_OK;
+    return cli_fail(CLI_USAGE,
+                    "--host %s needs an AMQP transport (transport_url = rabbit://...); %s "
+                    "reaches only this node (%s)",
+                    c->host, rpc_transport_describe(c->t), cfg->host);
+}
+
+static void options_from(const config *cfg, double timeout, rpc_options *ro)
+{
+    *ro = (rpc_options){
+        .exchange = cfg->control_exchange,
+        .heartbeat = cfg->heartbeat,
+        .max_message_size = cfg->max_message_size,
+        .durable_queues = cfg->amqp_durable_queues,
+        .connect_timeout = timeout,
+        .ssl_ca_file = cfg->ssl_ca_file,
+        .ssl_cert_file = cfg->ssl_cert_file,
+        .ssl_key_file = cfg->ssl_key_file,
+        .ssl_verify = cfg->ssl_verify,
+        .program = cli_prog,
+    };
+}
+
+int cli_rpc_open(const cli_conn_opts *o, cli_rpc **out)
+{
+    const config *cfg = o->cfg;
+    cli_rpc *c = sca_calloc(1, sizeof(*c));
+    int rc = uv_loop_init(&c->loop);
+    if (rc != 0) {
+        free(c);
+        return cli_fail(CLI_FAILED, "cannot make an event loop: %s", uv_strerror(rc));
+    }
+    c->timeout = o->timeout > 0 ? o->timeout : cfg->rpc_timeout;
+    c->config_path = o->config_path;
+    c->host = o->host != NULL ? sca_strdup(o->host) : NULL;
+    char *url = o->transport_url != NULL ? sca_strdup(o->transport_url) : config_transport_url(cfg);
+    c->unix_socket = strncmp(url, "unix:", 5) == 0;
+    rpc_options ro;
+    options_from(cfg, c->timeout, &ro);
+    sca_error err = {0};
+    rc = rpc_transport_new(&c->loop, url, &ro, &c->t, &err);
+    free(url);
+    int code = rc == 0 ? check_host(c, cfg) : cli_fail(CLI_USAGE, "%s", err.msg);
+    if (code != CLI_OK) {
+        cli_rpc_close(c);
+        return code;
+    }
+    c->target = (rpc_target){.topic = cfg->topic, .server = c->host};
+    *out = c;
+    return CLI_OK;
+}
+
+void cli_rpc_close(cli_rpc *c)
+{
+    if (c == NULL)
+        return;
+    if (c->t != NULL) {
+        rpc_transport_free(c->t);
+        /* Until the transport's handles are closed and its memory freed. */
+        while (uv_run(&c->loop, UV_RUN_DEFAULT) != 0)
+            ;
+    }
+    int rc = uv_loop_close(&c->loop);
+    if (rc != 0)
+        log_debug("event loop not closed: %s", uv_strerror(rc));
+    free(c->host);
+    free(c);
+}
+
+int cli_rpc_call(cli_rpc *c, const char *method, json_t *args, double timeout, json_t **result,
+                 sca_error *err)
+{
+    return rpc_call_sync(c->t, &c->target, method, args, NULL, timeout > 0 ? timeout : c->timeout,
+                         result, NULL, err);
+}
+
+/* Connection errors and timeouts mean no agent; the rest are ours. */
+static bool unreachable(int rc)
+{
+    return rc != -EREMOTEIO && rc != -EMSGSIZE && rc != -EINVAL && rc != -ENOBUFS && rc != -EPROTO;
+}
+
+int cli_call_failed(const cli_rpc *c, int rc, const sca_error *err)
+{
+    if (!unreachable(rc))
+        return cli_fail(CLI_FAILED, "%s", err->msg);
+    char reason[SCA_ERRMSG_MAX];
+    if (rc == -ETIMEDOUT)
+        snprintf(reason, sizeof(reason), "no reply within %gs", c->timeout);
+    else if (c->unix_socket)
+        snprintf(reason, sizeof(reason), "%s", strerror(-rc));
+    else
+        snprintf(reason, sizeof(reason), "%s", err->msg);
+    return cli_fail(CLI_UNREACHABLE,
+                    "no agent answered on %s%s%s (%s): start it with 'sca-agent%s%s' "
+                    "(or 'systemctl start sca-agent')",
+                    rpc_transport_describe(c->t), c->host ? " for host " : "",
+                    c->host ? c->host : "", reason, c->config_path ? " --config " : "",
+                    c->config_path ? c->config_path : "");
+}
+
+int cli_call(cli_rpc *c, const char *method, json_t *args, json_t **result)
+{
+    sca_error err = {0};
+    int rc = cli_rpc_call(c, method, args, 0, result, &err);
+    return rc == 0 ? CLI_OK : cli_call_failed(c, rc, &err);
+}

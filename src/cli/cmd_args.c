@@ -1,0 +1,137 @@
+/* cmd_args.c - argument handling that several sca commands share: option
+ * errors, tracer lists, uuid prefixes, durations and report options (see
+ * cli.h). */
+#include <errno.h>
+#include <string.h>
+
+#include "cli.h"
+#include "scalpels/util.h"
+
+#define UUID_PREFIX_MIN 8
+#define TRACER_NAME_MAX 64
+
+int sca_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+               const char *command)
+{
+    opterr = 0; /* our own words, naming the command */
+    int opt = getopt_long(argc, argv, optstring, longopts, NULL);
+    if (opt != '?' && opt != ':')
+        return opt;
+    const char *given = argv[optind - 1];
+    if (opt == ':')
+        cli_fail(CLI_USAGE, "%s: option '%s' needs a value", command, given);
+    else if (optopt != 0)
+        cli_fail(CLI_USAGE, "%s: unknown option '-%c' (see 'sca %s --help')", command, optopt,
+                 command);
+    else
+        cli_fail(CLI_USAGE, "%s: unknown option '%s' (see 'sca %s --help')", command, given,
+                 command);
+    return '?';
+}
+
+void sca_report_opts_init(sca_report_opts *ro, const sca_opts *g)
+{
+    *ro = (sca_report_opts){
+        .format = g->json ? SCA_JSON : SCA_TEXT,
+        .text = {.rows = REPORT_DEFAULT_ROWS},
+    };
+}
+
+static int set_format(sca_report_opts *ro, enum sca_format f)
+{
+    if (ro->format != SCA_TEXT && ro->format != f)
+        return cli_fail(CLI_USAGE, "--json and --csv exclude each other");
+    ro->format = f;
+    return CLI_OK;
+}
+
+int sca_report_opt(sca_report_opts *ro, int opt, const char *arg)
+{
+    int64_t rows;
+    switch (opt) {
+    case OPT_JSON:
+        return set_format(ro, SCA_JSON);
+    case OPT_CSV:
+        return set_format(ro, SCA_CSV);
+    case OPT_FULL:
+        ro->text.full = true;
+        return CLI_OK;
+    case OPT_ALL:
+        ro->text.all = true;
+        return CLI_OK;
+    case OPT_ROWS:
+        if (sca_parse_int64(arg, &rows) != 0 || rows < 1 || rows > 1000000)
+            return cli_fail(CLI_USAGE,
+                            "--rows expects a number of rows from 1 to 1000000, not '%s'", arg);
+        ro->text.rows = (size_t)rows;
+        return CLI_OK;
+    default:
+        return -ENOENT;
+    }
+}
+
+static bool tracer_name_valid(const char *s, size_t n)
+{
+    static const char allowed[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                  "0123456789_.-";
+    return n >= 1 && n <= TRACER_NAME_MAX && strspn(s, allowed) >= n;
+}
+
+static bool listed(const json_t *names, const char *name, size_t n)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(names, i, v)
+    {
+        if (json_string_length(v) == n && memcmp(json_string_value(v), name, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+int sca_add_tracers(json_t *names, const char *arg)
+{
+    const char *p = arg;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        if (!tracer_name_valid(p, n))
+            return cli_fail(CLI_USAGE,
+                            "-a expects tracer names separated by commas (1 to %d of A-Z a-z "
+                            "0-9 _ . -), not '%s'",
+                            TRACER_NAME_MAX, arg);
+        if (!listed(names, p, n))
+            json_array_append_new(names, json_stringn(p, n));
+        if (p[n] == '\0')
+            return CLI_OK;
+        p += n + 1;
+    }
+}
+
+int sca_check_uuid(const char *arg, const char *what)
+{
+    size_t n = strlen(arg);
+    if (n >= UUID_PREFIX_MIN && n <= SCA_UUID_LEN && strspn(arg, "0123456789abcdefABCDEF-") == n)
+        return CLI_OK;
+    return cli_fail(CLI_USAGE, "'%s' is not a %s uuid or a prefix of one of at least %d characters",
+                    arg, what, UUID_PREFIX_MIN);
+}
+
+int sca_parse_seconds(const char *opt, const char *arg, double *out)
+{
+    if (sca_parse_duration(arg, out) == 0 && *out > 0)
+        return CLI_OK;
+    return cli_fail(CLI_USAGE, "%s expects a duration such as 30, 2.5, 90s, 5m, 2h or 1d, not '%s'",
+                    opt, arg);
+}
+
+void sca_join_names(const json_t *names, sca_buf *out)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(names, i, v)
+    {
+        const char *name = json_string_value(v);
+        sca_buf_appendf(out, "%s%s", i ? ", " : "", name != NULL ? name : "?");
+    }
+    sca_buf_append(out, "", 0);
+}

@@ -1,0 +1,454 @@
+/* cmd_report.c - sca report and sca result: fetch results from the agent,
+ * page by page and only the rows the output shows, and print them with
+ * report.h as text, JSON or CSV. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "scalpels/table.h"
+
+static const char *str_of(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
+/* For printf: never NULL. */
+static const char *text_of(const json_t *obj, const char *key)
+{
+    const char *s = str_of(obj, key);
+    return s != NULL ? s : "?";
+}
+
+/* Appends rows [offset, offset + n) of result uuid to data.  A page may
+ * come back short (the agent caps a reply's size): ask again from where it
+ * stopped. */
+static int fetch_range(cli_rpc *c, const char *uuid, size_t offset, size_t n, json_t *data)
+{
+    while (n > 0) {
+        json_t *page = NULL;
+        json_t *args = json_pack("{s:s,s:I,s:I}", "uuid", uuid, "offset", (json_int_t)offset,
+                                 "limit", (json_int_t)n);
+        int code = cli_call(c, "get_result", args, &page);
+        if (code != CLI_OK)
+            return code;
+        json_t *rows = json_object_get(page, "data");
+        size_t got = json_array_size(rows) < n ? json_array_size(rows) : n;
+        for (size_t i = 0; i < got; i++)
+            json_array_append(data, json_array_get(rows, i));
+        json_decref(page);
+        if (got == 0)
+            break; /* fewer samples than counted: purged meanwhile */
+        offset += got;
+        n -= got;
+    }
+    return CLI_OK;
+}
+
+/* The text view of a long series: its first rows, then its last. */
+static int fetch_window(cli_rpc *c, const char *uuid, size_t count, const report_options *o,
+                        json_t *data)
+{
+    size_t head, tail;
+    report_window(o, &head, &tail);
+    while (json_array_size(data) > head)
+        json_array_remove(data, json_array_size(data) - 1);
+    size_t n = json_array_size(data);
+    int code = fetch_range(c, uuid, n, head - n, data);
+    return code != CLI_OK ? code : fetch_range(c, uuid, count - tail, tail, data);
+}
+
+/* get_result(uuid, summary=true) with every sample (JSON, CSV, --all) or
+ * only those the text view shows; *out has "count" and "summary" as the
+ * agent sent them and the rows in "data". */
+static int fetch_result(cli_rpc *c, const char *uuid, const sca_report_opts *ro, json_t **out)
+{
+    bool every = ro->format != SCA_TEXT || ro->text.all;
+    json_t *args = json_pack("{s:s,s:b}", "uuid", uuid, "summary", 1);
+    if (!every)
+        json_object_set_new(args, "limit", json_integer((json_int_t)ro->text.rows));
+    json_t *r = NULL;
+    int code = cli_call(c, "get_result", args, &r);
+    if (code != CLI_OK)
+        return code;
+    json_t *data = json_object_get(r, "data");
+    const char *full_uuid = str_of(r, "uuid");
+    if (!json_is_array(data) || full_uuid == NULL) {
+        json_decref(r);
+        return cli_fail(CLI_FAILED, "get_result %s: the reply has no uuid or data", uuid);
+    }
+    size_t count = report_count(r), n = json_array_size(data);
+    if (every || count <= ro->text.rows)
+        code = fetch_range(c, full_uuid, n, count - n, data);
+    else
+        code = fetch_window(c, full_uuid, count, &ro->text, data);
+    if (code == CLI_OK && every) {
+        json_object_set_new(r, "offset", json_integer(0));
+        json_object_set_new(r, "truncated", json_false());
+    }
+    if (code != CLI_OK)
+        json_decref(r);
+    else
+        *out = r;
+    return code;
+}
+
+/* Prints result uuid in ro's format, or with JSON appends it to collect
+ * (NULL: print the object itself). */
+static int print_result(cli_rpc *c, const char *uuid, const sca_report_opts *ro, json_t *collect)
+{
+    json_t *r = NULL;
+    int code = fetch_result(c, uuid, ro, &r);
+    if (code != CLI_OK)
+        return code;
+    sca_error err = {0};
+    int rc;
+    if (ro->format == SCA_TEXT) {
+        rc = report_text(stdout, r, &ro->text, &err);
+    } else if (ro->format == SCA_CSV) {
+        rc = report_csv(stdout, r, &err);
+    } else {
+        rc = report_check_result(r, &err);
+        if (rc == 0 && collect != NULL)
+            json_array_append(collect, r);
+        else if (rc == 0)
+            rc = report_json(stdout, r, &err);
+    }
+    json_decref(r);
+    if (rc == -EPIPE)
+        return CLI_FAILED; /* the reader left (| head): nothing to say */
+    return rc == 0 ? CLI_OK : cli_fail(CLI_FAILED, "%s", err.msg);
+}
+
+/* Every result in uuids; JSON as {"task": task, "results": [...]}. */
+static int print_results(cli_rpc *c, const json_t *uuids, json_t *task, const sca_report_opts *ro)
+{
+    json_t *collect = json_array();
+    int code = CLI_OK;
+    if (ro->format == SCA_CSV && report_csv_header(stdout, NULL) != 0)
+        code = cli_fail(CLI_FAILED, "cannot write the output");
+    size_t i;
+    json_t *uuid;
+    json_array_foreach(uuids, i, uuid)
+    {
+        if (code != CLI_OK)
+            break;
+        if (ro->format == SCA_TEXT && i > 0)
+            putchar('\n');
+        code = print_result(c, json_string_value(uuid), ro, collect);
+    }
+    if (code == CLI_OK && ro->format == SCA_JSON) {
+        json_t *doc = json_pack("{s:O,s:O}", "task", task ? task : json_null(), "results", collect);
+        report_json(stdout, doc, NULL);
+        json_decref(doc);
+    }
+    json_decref(collect);
+    return code;
+}
+
+/* Said on stderr, so that a report explains its gaps. */
+static void task_notes(const json_t *task)
+{
+    const char *uuid = str_of(task, "uuid");
+    const char *status = str_of(task, "status");
+    if (status != NULL && strcmp(status, "running") == 0)
+        fprintf(stderr, "%s: note: task %s is still running; this is its data so far\n", cli_prog,
+                uuid);
+    size_t i;
+    json_t *tr;
+    json_array_foreach(json_object_get(task, "tracers"), i, tr)
+    {
+        json_int_t code = json_integer_value(json_object_get(tr, "exit_code"));
+        json_int_t sig = json_integer_value(json_object_get(tr, "exit_signal"));
+        /* SIGINT and SIGTERM are how tracers are stopped. */
+        if (code != 0)
+            fprintf(stderr, "%s: note: tracer %s exited with status %lld\n", cli_prog,
+                    text_of(tr, "name"), (long long)code);
+        else if (sig != 0 && sig != SIGINT && sig != SIGTERM)
+            fprintf(stderr, "%s: note: tracer %s was killed by signal %lld (%s)\n", cli_prog,
+                    text_of(tr, "name"), (long long)sig, strsignal((int)sig));
+    }
+}
+
+int sca_report_task(cli_rpc *c, json_t *task, const sca_report_opts *ro)
+{
+    const char *uuid = str_of(task, "uuid");
+    json_t *results = json_object_get(task, "results");
+    if (uuid == NULL || !json_is_array(results))
+        return cli_fail(CLI_FAILED, "the agent sent a task without a uuid or results");
+    if (ro->format == SCA_TEXT) {
+        printf("reporting task: <%s>\n", uuid);
+        if (json_array_size(results) == 0)
+            printf("(no results)\n");
+        task_notes(task);
+    }
+    return print_results(c, results, task, ro);
+}
+
+/* --- sca report ---------------------------------------------------------- */
+
+static void report_usage(void)
+{
+    printf("usage: sca report [UUID | --last] [--json | --csv] [--full] [--all] [--rows N]\n"
+           "       sca report -a TRACER[,TRACER]... [--json | --csv] [...]\n"
+           "\n"
+           "Prints \"reporting task: <UUID>\" and every result of task UUID (a unique prefix\n"
+           "of at least 8 characters will do; the latest task by default), or every result\n"
+           "the tracers named with -a ever made.  Each result: \"<result UUID>\", a table of\n"
+           "(timestamp, value) in local time, and a summary line (count, min, avg, max,\n"
+           "p95 and a sparkline; count and time span for logs).\n"
+           "\n"
+           "  -a, --agent NAMES  results of these tracers, comma-separated; repeatable\n"
+           "  --last             the latest task (the default)\n"
+           "  --json             {\"task\": {...}, \"results\": [every result, all samples]}\n"
+           "  --csv              task,result,tracer,name,unit,rtype,ts,value; a row a sample\n"
+           "  --rows N           table rows per result: the first N/2 and the last N/2\n"
+           "                     (default %d)\n"
+           "  --all              every row\n"
+           "  --full             log lines uncut (default: cut to the terminal's width)\n",
+           REPORT_DEFAULT_ROWS);
+}
+
+struct report_args {
+    sca_report_opts ro;
+    json_t *names;
+    const char *uuid;
+    bool last;
+};
+
+static int report_parse(struct report_args *a, int argc, char **argv)
+{
+    static const struct option longopts[] = {{"agent", required_argument, NULL, 'a'},
+                                             {"last", no_argument, NULL, OPT_LAST},
+                                             {"help", no_argument, NULL, 'h'},
+                                             SCA_REPORT_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
+    int opt, code = CLI_OK;
+    optind = 0;
+    while (code == CLI_OK && (opt = sca_getopt(argc, argv, ":a:h", longopts, "report")) != -1) {
+        if (opt == 'a')
+            code = sca_add_tracers(a->names, optarg);
+        else if (opt == OPT_LAST)
+            a->last = true;
+        else if (opt == 'h')
+            code = -1;
+        else if ((code = sca_report_opt(&a->ro, opt, optarg)) == -ENOENT)
+            code = CLI_USAGE;
+    }
+    if (code != CLI_OK)
+        return code;
+    if (optind < argc)
+        a->uuid = argv[optind++];
+    if (optind < argc)
+        return cli_fail(CLI_USAGE, "report: unexpected argument '%s'", argv[optind]);
+    if (a->uuid != NULL && json_array_size(a->names) > 0)
+        return cli_fail(CLI_USAGE, "report: give a task UUID or tracers (-a), not both");
+    if (a->last && (a->uuid != NULL || json_array_size(a->names) > 0))
+        return cli_fail(CLI_USAGE,
+                        "report: --last reports the latest task; it takes no UUID or -a");
+    return a->uuid != NULL ? sca_check_uuid(a->uuid, "task") : CLI_OK;
+}
+
+static void add_tracer_results(const json_t *tracer, json_t *uuids)
+{
+    size_t i;
+    json_t *uuid;
+    json_array_foreach(json_object_get(tracer, "results"), i, uuid)
+    {
+        json_array_append(uuids, uuid);
+    }
+}
+
+/* Every result of the tracers asked for, from tracer_list. */
+static int report_tracers(cli_rpc *c, const struct report_args *a)
+{
+    json_t *list = NULL;
+    int code = cli_call(c, "tracer_list", NULL, &list);
+    if (code != CLI_OK)
+        return code;
+    json_t *uuids = json_array(), *known = json_array();
+    size_t i, j;
+    json_t *name, *tracer;
+    json_array_foreach(list, j, tracer)
+    {
+        json_array_append(known, json_object_get(tracer, "name"));
+    }
+    json_array_foreach(a->names, i, name)
+    {
+        json_t *found = NULL;
+        json_array_foreach(list, j, tracer)
+        {
+            if (json_equal(json_object_get(tracer, "name"), name))
+                found = tracer;
+        }
+        if (found == NULL) {
+            sca_buf text = {0};
+            sca_join_names(known, &text);
+            code = cli_fail(CLI_FAILED, "unknown tracer '%s' (known: %s)", json_string_value(name),
+                            text.data ? text.data : "none");
+            sca_buf_free(&text);
+            break;
+        }
+        add_tracer_results(found, uuids);
+    }
+    if (code == CLI_OK)
+        code = print_results(c, uuids, NULL, &a->ro);
+    json_decref(known);
+    json_decref(uuids);
+    json_decref(list);
+    return code;
+}
+
+static int report_one_task(cli_rpc *c, const struct report_args *a)
+{
+    json_t *task = NULL;
+    int code = a->uuid != NULL ? cli_call(c, "get_task", json_pack("{s:s}", "uuid", a->uuid), &task)
+                               : cli_call(c, "get_latest_task", NULL, &task);
+    if (code == CLI_OK)
+        code = sca_report_task(c, task, &a->ro);
+    json_decref(task);
+    return code;
+}
+
+int cmd_report(const sca_opts *g, int argc, char **argv)
+{
+    struct report_args a = {.names = json_array()};
+    sca_report_opts_init(&a.ro, g);
+    int code = report_parse(&a, argc, argv);
+    cli_rpc *c = NULL;
+    if (code == CLI_OK)
+        code = cli_rpc_open(&g->conn, &c);
+    if (code == CLI_OK)
+        code = json_array_size(a.names) > 0 ? report_tracers(c, &a) : report_one_task(c, &a);
+    cli_rpc_close(c);
+    json_decref(a.names);
+    if (code == -1)
+        report_usage();
+    return code < 0 ? CLI_OK : code;
+}
+
+/* --- sca result ---------------------------------------------------------- */
+
+static void result_usage(void)
+{
+    printf("usage: sca result -l [--short] [--json]\n"
+           "       sca result UUID [--json | --csv] [--full] [--all] [--rows N]\n"
+           "\n"
+           "  -l, --list  every result, oldest first: uuid, task, tracer, name, unit, rtype\n"
+           "              and count (--json: get_all_results' reply)\n"
+           "  --short     with -l: the uuids only, one a line\n"
+           "  UUID        print that result (a unique prefix of at least 8 characters) as\n"
+           "              'sca report' does; --json prints the result object alone\n"
+           "  --json, --csv, --full, --all, --rows N: as for 'sca report'\n");
+}
+
+static void list_row(table *t, const json_t *r)
+{
+    char count[32];
+    snprintf(count, sizeof(count), "%lld",
+             (long long)json_integer_value(json_object_get(r, "count")));
+    const char *cells[] = {str_of(r, "uuid"),
+                           str_of(r, "task"),
+                           str_of(r, "tracer"),
+                           str_of(r, "name"),
+                           str_of(r, "unit"),
+                           str_of(r, "rtype"),
+                           count};
+    table_add_row(t, cells);
+}
+
+static int result_list(cli_rpc *c, bool shortly, bool json)
+{
+    json_t *all = NULL;
+    int code = cli_call(c, "get_all_results", NULL, &all);
+    if (code != CLI_OK)
+        return code;
+    size_t i;
+    json_t *r;
+    if (json) {
+        report_json(stdout, all, NULL);
+    } else if (shortly) {
+        json_array_foreach(all, i, r)
+        {
+            printf("%s\n", text_of(r, "uuid"));
+        }
+    } else {
+        static const char *const headers[] = {"uuid", "task",  "tracer", "name",
+                                              "unit", "rtype", "count"};
+        table *t = table_new(7, headers);
+        table_set_align(t, 6, TABLE_RIGHT);
+        json_array_foreach(all, i, r)
+        {
+            list_row(t, r);
+        }
+        table_print(t, stdout);
+        table_free(t);
+    }
+    json_decref(all);
+    return CLI_OK;
+}
+
+struct result_args {
+    sca_report_opts ro;
+    bool list;
+    bool shortly;
+    const char *uuid;
+};
+
+static int result_parse(struct result_args *a, int argc, char **argv)
+{
+    static const struct option longopts[] = {{"list", no_argument, NULL, 'l'},
+                                             {"short", no_argument, NULL, OPT_SHORT},
+                                             {"help", no_argument, NULL, 'h'},
+                                             SCA_REPORT_LONGOPTS,
+                                             {NULL, 0, NULL, 0}};
+    int opt, code = CLI_OK;
+    optind = 0;
+    while (code == CLI_OK && (opt = sca_getopt(argc, argv, ":lh", longopts, "result")) != -1) {
+        if (opt == 'l')
+            a->list = true;
+        else if (opt == OPT_SHORT)
+            a->shortly = true;
+        else if (opt == 'h')
+            code = -1;
+        else if ((code = sca_report_opt(&a->ro, opt, optarg)) == -ENOENT)
+            code = CLI_USAGE;
+    }
+    if (code != CLI_OK)
+        return code;
+    if (optind < argc)
+        a->uuid = argv[optind++];
+    if (optind < argc)
+        return cli_fail(CLI_USAGE, "result: unexpected argument '%s'", argv[optind]);
+    if (a->list == (a->uuid != NULL))
+        return cli_fail(CLI_USAGE, "result needs either -l or a result UUID (see 'sca result "
+                                   "--help')");
+    if (a->shortly && !a->list)
+        return cli_fail(CLI_USAGE, "result: --short goes with -l");
+    if (a->list && (a->ro.format == SCA_CSV || a->ro.text.all || a->ro.text.full ||
+                    a->ro.text.rows != REPORT_DEFAULT_ROWS))
+        return cli_fail(CLI_USAGE, "result: --csv, --all, --full and --rows apply to one result");
+    return a->uuid != NULL ? sca_check_uuid(a->uuid, "result") : CLI_OK;
+}
+
+int cmd_result(const sca_opts *g, int argc, char **argv)
+{
+    struct result_args a = {0};
+    sca_report_opts_init(&a.ro, g);
+    int code = result_parse(&a, argc, argv);
+    cli_rpc *c = NULL;
+    if (code == CLI_OK)
+        code = cli_rpc_open(&g->conn, &c);
+    if (code == CLI_OK && a.list)
+        code = result_list(c, a.shortly, a.ro.format == SCA_JSON);
+    else if (code == CLI_OK && a.ro.format == SCA_CSV && report_csv_header(stdout, NULL) != 0)
+        code = cli_fail(CLI_FAILED, "cannot write the output");
+    if (code == CLI_OK && !a.list)
+        code = print_result(c, a.uuid, &a.ro, NULL);
+    cli_rpc_close(c);
+    if (code == -1)
+        result_usage();
+    return code < 0 ? CLI_OK : code;
+}

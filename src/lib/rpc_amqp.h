@@ -1,0 +1,172 @@
+/*
+ * rpc_amqp.h - the AMQP carrier's private state, shared by its three parts:
+ *   rpc_amqp_dial.c  the blocking steps, run on the libuv thread pool only:
+ *                    connect (TCP or TLS), log in, open the channel; hang up.
+ *   rpc_amqp_link.c  the connection on the loop: dialing and reconnecting
+ *                    with backoff, uv_poll on the socket, heartbeats, frame
+ *                    assembly, acks and delivery to client and servers.
+ *   rpc_amqp_write.c what goes out: frames encoded here and written with one
+ *                    send() per message into a bounded buffer (TCP), or
+ *                    through rabbitmq-c (TLS); heartbeats.
+ *   rpc_amqp.c       the carrier operations: topology (declares exactly as
+ *                    oslo), publishing, the queue of messages waiting for a
+ *                    connection, replies.
+ */
+#ifndef SCALPELS_RPC_AMQP_H
+#define SCALPELS_RPC_AMQP_H
+
+#include <amqp.h>
+#include <stddef.h>
+
+#include "rpc_transport.h"
+#include "scalpels/util.h"
+
+#define RPC_AMQP_CHANNEL 1
+#define RPC_AMQP_FRAME_MAX 131072
+#define RPC_AMQP_BATCH 64              /* deliveries acked together, then handled */
+#define RPC_AMQP_REPLY_TAG "reply"     /* consumer tag of the client's reply queue */
+#define RPC_AMQP_WRITE_MAX (64u << 20) /* bytes waiting for the socket */
+
+typedef struct rpc_amqp_dial {
+    const rpc_transport *t;       /* read only: URL and options do not change */
+    size_t first;                 /* broker to try first; the others follow in turn */
+    amqp_connection_state_t conn; /* out: logged in, channel open; or NULL */
+    size_t broker;                /* out: which broker answered */
+    char error[512];              /* out: why every broker failed */
+} rpc_amqp_dial;
+
+enum amqp_link_state { LINK_DOWN, LINK_DIALING, LINK_OPEN };
+
+/* A message waiting to be published. */
+typedef struct amqp_out {
+    struct amqp_out *next;
+    enum rpc_send_kind kind;
+    bool is_reply;
+    char *exchange; /* "" for replies */
+    char *routing_key;
+    char *msg_id;        /* calls: to fail the call if it is never sent */
+    char expiration[16]; /* ms as text (calls); "" = none */
+    char *body;
+    size_t len;
+} amqp_out;
+
+/* The message being assembled from deliver/return + header + body frames. */
+typedef struct amqp_inbound {
+    enum { IN_IDLE, IN_HEADER, IN_BODY } stage;
+    bool is_return;
+    bool reject; /* for a consumer we no longer have: requeue it */
+    bool needs_ack;
+    uint64_t delivery_tag;
+    char tag[64];
+    char *content_type; /* "" when absent */
+    uint64_t size, got;
+    char *body;     /* when size <= max_message_size */
+    rpc_clip *clip; /* else: only its ends */
+} amqp_inbound;
+
+/* A complete delivery, waiting in the batch. */
+typedef struct amqp_delivery {
+    char tag[64];
+    char *content_type;
+    char *body;
+    size_t len;
+    uint64_t oversize; /* with clip: the refused body's size */
+    rpc_clip *clip;
+} amqp_delivery;
+
+/* Per-server topology: the fanout queue and the three consumer tags. */
+typedef struct amqp_listener {
+    char fanout_queue[300];
+    char tags[3][32]; /* topic, topic.server, fanout */
+} amqp_listener;
+
+typedef struct rpc_amqp {
+    rpc_transport *t;
+    rpc_origin origin; /* answers requests: replies to "" / _reply_q */
+    enum amqp_link_state state;
+    bool ever_open;    /* calls are queued only before the first connection */
+    bool first_failed; /* ... and only until its first round of attempts fails */
+    bool closing;
+    bool close_deferred; /* closed from a callback: finish on the way out */
+    int depth;           /* callbacks of ours on the stack */
+    int busy;            /* handles and jobs still alive */
+    amqp_connection_state_t conn;
+    bool tls;                       /* writes go through rabbitmq-c (see rpc_amqp_write.c) */
+    sca_buf wbuf;                   /* encoded frames not yet taken by the socket */
+    size_t wpos;                    /* how much of wbuf was written */
+    int heartbeat;                  /* negotiated, seconds; ours to send over TCP */
+    uint64_t last_read, last_write; /* loop time, ms */
+    uv_poll_t *poll;
+    int poll_events;
+    uv_timer_t timer; /* reconnect backoff while down, heartbeat ticks while open */
+    uv_idle_t kick;   /* drains frames rabbitmq-c read during a publish */
+    size_t broker;    /* the broker in use, or to try first */
+    unsigned attempt;
+    uint64_t seed;
+    char last_error[512];
+    char **declared; /* exchanges declared on this connection */
+    size_t n_declared;
+    unsigned outstanding; /* declares and consumes not yet confirmed */
+    char reply_q[48];     /* "" until the first call */
+    bool blocked;         /* connection.blocked from the broker */
+    amqp_inbound in;
+    amqp_delivery batch[RPC_AMQP_BATCH];
+    size_t n_batch;
+    uint64_t ack_upto;
+    amqp_out *out_head, *out_tail;
+    size_t out_count, out_bytes;
+    int dropped;
+    char dropped_why[600];
+} rpc_amqp;
+
+/* rpc_amqp_link.c */
+void rpc_amqp_link_start(rpc_amqp *a);
+void rpc_amqp_link_close(rpc_amqp *a);
+void rpc_amqp_link_lost(rpc_amqp *a, const char *why);
+void rpc_amqp_enter(rpc_amqp *a);
+void rpc_amqp_leave(rpc_amqp *a);
+/* Watches for writability while messages wait (on) or not. */
+void rpc_amqp_want_write(rpc_amqp *a, bool on);
+/* rabbitmq-c may hold frames the poll will not report again (read during a
+ * TLS publish, or left by the per-event budget): drain them from the loop,
+ * not from inside the caller. */
+void rpc_amqp_kick(rpc_amqp *a);
+
+/* rpc_amqp_write.c; each returns 0, -EIO when the link was lost meanwhile,
+ * -ENOBUFS when too much waits for the socket, -EINVAL/-ENOMEM when the
+ * message cannot be encoded (nothing was sent). */
+int rpc_amqp_send_method(rpc_amqp *a, amqp_method_number_t id, void *decoded);
+int rpc_amqp_send_publish(rpc_amqp *a, const char *exchange, const char *routing_key,
+                          bool mandatory, amqp_basic_properties_t *p, const char *body, size_t len);
+void rpc_amqp_write_start(rpc_amqp *a);
+void rpc_amqp_write_ready(rpc_amqp *a);
+size_t rpc_amqp_write_pending(const rpc_amqp *a);
+void rpc_amqp_write_reset(rpc_amqp *a);
+int rpc_amqp_heartbeat(rpc_amqp *a);
+
+/* rpc_amqp.c, called by the link */
+/* The connection is open: declare everything, flush the queue. */
+void rpc_amqp_on_open(rpc_amqp *a);
+/* The connection is gone: forget what was declared on it; queued calls and
+ * casts fail with why. */
+void rpc_amqp_on_lost(rpc_amqp *a, const char *why);
+/* The first round of attempts failed: queued calls and casts fail. */
+void rpc_amqp_fail_queued(rpc_amqp *a, const char *why);
+void rpc_amqp_flush(rpc_amqp *a);
+void rpc_amqp_drop_queue(rpc_amqp *a);
+/* The listener whose consumer tag this is, or NULL. */
+rpc_server *rpc_amqp_server_for_tag(rpc_amqp *a, const char *tag);
+
+/* Tries every broker once, in turn.  Blocking: thread pool only. */
+void rpc_amqp_dial_run(rpc_amqp_dial *d);
+
+/* Writes pending (bytes we encoded but the socket had not taken), closes
+ * the channel and the connection politely, all bounded by timeout seconds,
+ * then frees conn.  Blocking: thread pool only. */
+void rpc_amqp_hangup(amqp_connection_state_t conn, const char *pending, size_t len, double timeout);
+
+/* "PRECONDITION_FAILED - inequivalent arg ..." style text of a server
+ * close method (connection.close or channel.close); "" otherwise. */
+void rpc_amqp_close_reason(const amqp_method_t *m, char *out, size_t n);
+
+#endif

@@ -1,0 +1,350 @@
+/* rpc_client.c - calls and casts: encoding, pending calls by _msg_id,
+ * timeouts, reply matching (see rpc.h).  Late replies find no pending call
+ * and are dropped. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpc_envelope.h"
+#include "rpc_id.h"
+#include "rpc_transport.h"
+#include "scalpels/log.h"
+#include "scalpels/util.h"
+
+#define PENDING_BUCKETS 1024
+#define DEFAULT_TIMEOUT 60.0
+
+typedef struct rpc_pending {
+    char msg_id[RPC_ID_HEX_LEN + 1];
+    rpc_transport *t;
+    rpc_reply_cb cb;
+    void *arg;
+    double timeout;
+    uv_timer_t timer; /* the timeout; the struct is freed in its close callback */
+    struct rpc_pending *next;
+} rpc_pending;
+
+struct rpc_pending_table {
+    rpc_pending *buckets[PENDING_BUCKETS];
+    size_t count;
+};
+
+static unsigned bucket_of(const char *msg_id)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *p = msg_id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h % PENDING_BUCKETS;
+}
+
+static rpc_pending **pending_slot(struct rpc_pending_table *tab, const char *msg_id)
+{
+    rpc_pending **pp = &tab->buckets[bucket_of(msg_id)];
+    while (*pp != NULL && strcmp((*pp)->msg_id, msg_id) != 0)
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static void pending_freed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+/* Unlinks p (found at *pp), runs its callback, frees it. */
+static void complete(rpc_transport *t, rpc_pending **pp, const rpc_reply *reply)
+{
+    rpc_pending *p = *pp;
+    *pp = p->next;
+    t->pending->count--;
+    uv_timer_stop(&p->timer);
+    p->cb(reply, p->arg);
+    uv_close((uv_handle_t *)&p->timer, pending_freed);
+}
+
+static void complete_error(rpc_pending *p, int status, const char *detail)
+{
+    rpc_reply r = {.status = status, .result = json_null(), .detail = detail};
+    p->cb(&r, p->arg);
+}
+
+static void on_timeout(uv_timer_t *timer)
+{
+    rpc_pending *p = timer->data;
+    rpc_pending **pp = pending_slot(p->t->pending, p->msg_id);
+    char detail[128];
+    snprintf(detail, sizeof(detail), "Timed out waiting for a reply to message ID %s (%gs)",
+             p->msg_id, p->timeout);
+    rpc_reply r = {.status = -ETIMEDOUT, .result = json_null(), .detail = detail};
+    complete(p->t, pp, &r);
+}
+
+static rpc_pending *pending_add(rpc_transport *t, const char *msg_id, double timeout,
+                                rpc_reply_cb cb, void *arg)
+{
+    rpc_pending *p = sca_calloc(1, sizeof(*p));
+    memcpy(p->msg_id, msg_id, sizeof(p->msg_id));
+    p->t = t;
+    p->cb = cb;
+    p->arg = arg;
+    p->timeout = timeout;
+    uv_timer_init(t->loop, &p->timer);
+    p->timer.data = p;
+    uv_timer_start(&p->timer, on_timeout, (uint64_t)(timeout * 1000), 0);
+    rpc_pending **pp = &t->pending->buckets[bucket_of(msg_id)];
+    p->next = *pp;
+    *pp = p;
+    t->pending->count++;
+    return p;
+}
+
+/* Removes a call that never left: no callback. */
+static void pending_drop(rpc_transport *t, rpc_pending *p)
+{
+    rpc_pending **pp = pending_slot(t->pending, p->msg_id);
+    *pp = p->next;
+    t->pending->count--;
+    uv_close((uv_handle_t *)&p->timer, pending_freed);
+}
+
+void rpc_client_init(rpc_transport *t)
+{
+    t->pending = sca_calloc(1, sizeof(*t->pending));
+}
+
+void rpc_client_free(rpc_transport *t)
+{
+    free(t->pending);
+    t->pending = NULL;
+}
+
+static int check_target(const rpc_transport *t, const rpc_target *target, const char *method,
+                        sca_error *err)
+{
+    if (t->closing)
+        return sca_error_set(err, -ECANCELED, "the transport is closing");
+    if (target == NULL || target->topic == NULL || target->topic[0] == '\0')
+        return sca_error_set(err, -EINVAL, "RPC target has no topic");
+    if (method == NULL || method[0] == '\0')
+        return sca_error_set(err, -EINVAL, "RPC call without a method name");
+    return 0;
+}
+
+/* Encodes a request; -EMSGSIZE when the body is over the limit. */
+static int encode(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
+                  json_t *context, const char *msg_id, const char *reply_q, char **body,
+                  size_t *len, sca_error *err)
+{
+    char unique_id[RPC_ID_HEX_LEN + 1];
+    rpc_id_new(unique_id);
+    json_t *inner = rpc_envelope_request(method, args, target->namespace, target->version, msg_id,
+                                         reply_q, unique_id, context);
+    *body = rpc_envelope_encode(inner, len);
+    json_decref(inner);
+    if (*len > t->max_message_size) {
+        free(*body);
+        *body = NULL;
+        return sca_error_set(err, -EMSGSIZE,
+                             "request for %s of %zu bytes exceeds max_message_size %zu", method,
+                             *len, t->max_message_size);
+    }
+    return 0;
+}
+
+int rpc_call(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
+             json_t *context, double timeout, rpc_reply_cb cb, void *arg, sca_error *err)
+{
+    int rc = check_target(t, target, method, err);
+    if (rc == 0 && target->fanout)
+        rc = sca_error_set(err, -EINVAL, "a fanout target takes casts only");
+    if (rc == 0 && t->pending->count >= RPC_MAX_PENDING)
+        rc = sca_error_set(err, -ENOBUFS, "too many calls waiting for a reply (%d)",
+                           RPC_MAX_PENDING);
+    if (args != NULL && !json_is_object(args) && rc == 0)
+        rc = sca_error_set(err, -EINVAL, "RPC arguments must be a JSON object");
+    char msg_id[RPC_ID_HEX_LEN + 1];
+    char *body = NULL;
+    size_t len = 0;
+    if (rc == 0) {
+        rpc_id_new(msg_id);
+        const char *reply_q = t->carrier->reply_queue(t);
+        rc = encode(t, target, method, args, context, msg_id, reply_q, &body, &len, err);
+    }
+    json_decref(args);
+    if (rc != 0)
+        return rc;
+    if (timeout <= 0)
+        timeout = DEFAULT_TIMEOUT;
+    rpc_pending *p = pending_add(t, msg_id, timeout, cb, arg);
+    rc = t->carrier->send(t, target, RPC_SEND_CALL, timeout, msg_id, body, len, err);
+    if (rc != 0)
+        pending_drop(t, p);
+    return rc;
+}
+
+int rpc_cast(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
+             json_t *context, sca_error *err)
+{
+    int rc = check_target(t, target, method, err);
+    if (args != NULL && !json_is_object(args) && rc == 0)
+        rc = sca_error_set(err, -EINVAL, "RPC arguments must be a JSON object");
+    char *body = NULL;
+    size_t len = 0;
+    if (rc == 0)
+        rc = encode(t, target, method, args, context, NULL, NULL, &body, &len, err);
+    json_decref(args);
+    if (rc != 0)
+        return rc;
+    return t->carrier->send(t, target, target->fanout ? RPC_SEND_FANOUT : RPC_SEND_CAST, 0, NULL,
+                            body, len, err);
+}
+
+static void deliver(rpc_transport *t, rpc_pending **pp, const rpc_reply_fields *f)
+{
+    rpc_reply r = {.status = 0, .result = f->result != NULL ? f->result : json_null()};
+    if (f->failure == NULL) {
+        complete(t, pp, &r);
+        return;
+    }
+    rpc_failure fail;
+    rpc_envelope_parse_failure(f->failure, &fail);
+    char *detail = sca_asprintf("%s: %s", fail.cls, fail.message);
+    r.status = -EREMOTEIO;
+    r.result = json_null();
+    r.fail_class = fail.cls;
+    r.fail_module = fail.module;
+    r.fail_message = fail.message;
+    r.detail = detail;
+    complete(t, pp, &r);
+    free(detail);
+    rpc_failure_free(&fail);
+}
+
+void rpc_client_receive(rpc_transport *t, const char *body, size_t len)
+{
+    json_t *inner = NULL;
+    sca_error err = {0};
+    if (rpc_envelope_decode(body, len, &inner, &err) != 0) {
+        log_warning("rpc: reply dropped: %s", err.msg);
+        return;
+    }
+    rpc_reply_fields f;
+    rpc_pending **pp = NULL;
+    if (rpc_envelope_reply_fields(inner, &f) != 0)
+        log_warning("rpc: reply without _msg_id dropped");
+    else if (*(pp = pending_slot(t->pending, f.msg_id)) == NULL)
+        log_debug("rpc: reply to %s dropped: no call waits for it (timed out?)", f.msg_id);
+    else if (!f.ending && (f.result == NULL || json_is_null(f.result)) && f.failure == NULL)
+        log_debug("rpc: call-monitor heartbeat for %s", f.msg_id);
+    else
+        deliver(t, pp, &f);
+    json_decref(inner);
+}
+
+void rpc_client_fail(rpc_transport *t, const char *msg_id, int status, const char *detail)
+{
+    rpc_pending **pp = pending_slot(t->pending, msg_id);
+    if (*pp == NULL)
+        return;
+    rpc_reply r = {.status = status, .result = json_null(), .detail = detail};
+    complete(t, pp, &r);
+}
+
+void rpc_client_fail_all(rpc_transport *t, int status, const char *detail)
+{
+    /* Detached first: callbacks may start new calls. */
+    rpc_pending *all = NULL;
+    for (size_t i = 0; i < PENDING_BUCKETS; i++) {
+        while (t->pending->buckets[i] != NULL) {
+            rpc_pending *p = t->pending->buckets[i];
+            t->pending->buckets[i] = p->next;
+            p->next = all;
+            all = p;
+        }
+    }
+    t->pending->count = 0;
+    while (all != NULL) {
+        rpc_pending *p = all;
+        all = p->next;
+        uv_timer_stop(&p->timer);
+        complete_error(p, status, detail);
+        uv_close((uv_handle_t *)&p->timer, pending_freed);
+    }
+}
+
+/* --- Synchronous helpers for short-lived clients --------------------------- */
+
+typedef struct sync_call {
+    bool done;
+    int status;
+    json_t *result;
+    char *fail_class;
+    char *detail;
+} sync_call;
+
+static void sync_done(const rpc_reply *r, void *arg)
+{
+    sync_call *s = arg;
+    s->done = true;
+    s->status = r->status;
+    if (r->status == 0)
+        s->result = json_incref(r->result);
+    if (r->fail_class != NULL)
+        s->fail_class = sca_strdup(r->fail_class);
+    if (r->detail != NULL)
+        s->detail = sca_strdup(r->detail);
+}
+
+int rpc_call_sync(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
+                  json_t *context, double timeout, json_t **result, char **fail_class,
+                  sca_error *err)
+{
+    sync_call s = {0};
+    int rc = rpc_call(t, target, method, args, context, timeout, sync_done, &s, err);
+    if (rc != 0)
+        return rc;
+    while (!s.done) {
+        if (uv_run(t->loop, UV_RUN_ONCE) == 0)
+            break;
+    }
+    if (!s.done)
+        return sca_error_set(err, -EIO, "the loop stopped before the call completed");
+    rc = s.status;
+    if (rc == 0)
+        *result = s.result;
+    else
+        sca_error_set(err, rc, "%s", s.detail != NULL ? s.detail : "call failed");
+    if (fail_class != NULL)
+        *fail_class = s.fail_class;
+    else
+        free(s.fail_class);
+    free(s.detail);
+    return rc;
+}
+
+static void flush_timer_closed(uv_handle_t *h)
+{
+    *(bool *)h->data = true;
+}
+
+static void flush_expired(uv_timer_t *timer)
+{
+    (void)timer;
+}
+
+int rpc_flush_sync(rpc_transport *t, double timeout, sca_error *err)
+{
+    uv_timer_t timer;
+    bool closed = false;
+    uv_timer_init(t->loop, &timer);
+    uv_timer_start(&timer, flush_expired, (uint64_t)(timeout * 1000), 0);
+    int rc;
+    while ((rc = t->carrier->unsent(t, err)) > 0 && uv_is_active((uv_handle_t *)&timer))
+        uv_run(t->loop, UV_RUN_ONCE);
+    if (rc > 0)
+        rc = sca_error_set(err, -ETIMEDOUT, "%d messages still unsent after %gs", rc, timeout);
+    timer.data = &closed;
+    uv_close((uv_handle_t *)&timer, flush_timer_closed);
+    while (!closed)
+        uv_run(t->loop, UV_RUN_ONCE);
+    return rc;
+}

@@ -1,0 +1,112 @@
+#!/bin/bash
+# sca and sca-manage without an agent: help, usage errors (exit 2, one clear
+# line, nothing sent) and an unreachable agent (exit 3 naming the transport
+# and how to start the agent).
+source "$(dirname "$0")/lib.sh"
+S="$SCA_BIN/sca"
+M="$SCA_BIN/sca-manage"
+SOCK="unix://$T/agent.sock"
+
+expect_exit 0 "$S" --help
+for cmd in start stop report result tracer task run; do
+  assert_contains "$OUT" "  $cmd " "sca --help lists $cmd"
+done
+assert_contains "$OUT" "3 no agent reachable" "sca --help gives the exit codes"
+for cmd in start stop report result tracer task run; do
+  expect_exit 0 "$S" "$cmd" --help
+  assert_contains "$OUT" "usage: sca $cmd" "sca $cmd --help"
+done
+expect_exit 0 "$S" report -h
+assert_contains "$OUT" "--rows N" "report help names --rows"
+expect_exit 0 "$M" status --help
+assert_contains "$OUT" "usage: sca-manage status" "sca-manage status --help"
+expect_exit 0 "$M" stop --help
+assert_contains "$OUT" "usage: sca-manage stop" "sca-manage stop --help"
+expect_exit 0 "$M" --help
+assert_contains "$OUT" "status" "sca-manage --help lists status"
+ok "help"
+
+# usage errors: exit 2 and one line that says what is wrong.
+usage() {
+  local words=$1; shift
+  expect_exit 2 "$S" "$@"
+  assert_contains "$OUT" "$words" "message for: sca $*"
+  assert_eq "$(printf '%s\n' "$OUT" | wc -l)" "1" "one line for: sca $*"
+}
+usage "unknown command 'frobnicate'" frobnicate
+usage "unknown option '--bogus'" --bogus tracer
+usage "option '--timeout' needs a value" --timeout
+usage "--timeout expects a duration" --timeout soon tracer
+usage "start needs tracers" start
+usage "-a expects tracer names" start -a "a,,b"
+usage "-a expects tracer names" start -a "bad name"
+usage "start: unexpected argument 'cpu'" start cpu
+usage "-f $T/missing.json" start -f "$T/missing.json"
+echo '{"agents": [' >"$T/broken.json"
+usage "-f $T/broken.json" start -f "$T/broken.json"
+echo '{"agents": [{"nom": "cpu"}]}' >"$T/shape.json"
+usage 'expected {"agents": [{"name": "TRACER"}, ...]}' start -f "$T/shape.json"
+echo '{"agents": []}' >"$T/empty.json"
+usage "with at least one tracer" start -f "$T/empty.json"
+usage "--duration expects a duration" start -a cpu --duration 0
+usage "report: unknown option '--bogus'" report --bogus
+usage "report: unknown option '-x'" report -x
+usage "option '--rows' needs a value" report --rows
+usage "--rows expects a number of rows" report --rows 0
+usage "--json and --csv exclude each other" report --json --csv
+usage "give a task UUID or tracers (-a), not both" report 12345678 -a cpu
+usage "--last reports the latest task" report --last 12345678
+usage "'1234567' is not a task uuid" report 1234567
+usage "'not-a-uuid!' is not a task uuid" report not-a-uuid!
+usage "report: unexpected argument 'x'" report 12345678 x
+usage "give a task UUID or tracers (-a), not both" stop 12345678 -a cpu
+usage "--last stops the latest task" stop --last 12345678
+usage "is not a task uuid" stop abc
+usage "result needs either -l or a result UUID" result
+usage "result needs either -l or a result UUID" result -l 12345678
+usage "--short goes with -l" result 12345678 --short
+usage "apply to one result" result -l --csv
+usage "is not a result uuid" result 123
+usage "--limit expects a number of tasks" task --limit -1
+usage "unknown option '--limit'" tracer --limit 3
+usage "tracer: unexpected argument 'x'" tracer x
+usage "run needs tracers" run -- true
+usage "run needs a command" run -a cpu
+usage "run needs a command" run -a cpu --
+usage "unsupported transport URL" --transport-url "http://x/" tracer
+usage "needs an AMQP transport" --host elsewhere tracer
+printf '[rpc]\ntimeout = never\n' >"$T/bad.conf"
+usage "$T/bad.conf:2:" --config "$T/bad.conf" tracer
+expect_exit 2 "$S"
+assert_contains "$OUT" "usage: sca" "no command prints the usage"
+expect_exit 2 "$M" status --bogus
+expect_exit 2 "$M" stop extra
+ok "usage errors exit 2 with one clear line"
+
+# No agent: exit 3, the transport named, how to start one.
+unreachable() {
+  expect_exit 3 "$@"
+  assert_contains "$OUT" "no agent answered on ${WANT_SOCK:-$SOCK}" "names the transport: $*"
+  assert_contains "$OUT" "start it with 'sca-agent" "says how to start the agent: $*"
+}
+for args in "tracer" "task" "start -a cpu" "stop" "report" "result -l" "result 12345678" \
+  "run -a cpu -- true"; do
+  # shellcheck disable=SC2086
+  unreachable "$S" $args
+done
+unreachable "$S" --config "$SCALPELS_CONF" tracer
+assert_contains "$OUT" "'sca-agent --config $SCALPELS_CONF'" "the hint repeats --config"
+unreachable "$M" status
+assert_contains "$OUT" "reachable:        no" "status says unreachable"
+unreachable "$M" stop
+# A stale socket file nobody listens on is the same.
+/usr/bin/python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$T/agent.sock"
+unreachable "$S" tracer
+assert_contains "$OUT" "Connection refused" "the reason is given"
+WANT_SOCK="unix://$T/other.sock" unreachable "$S" --transport-url "unix://$T/other.sock" tracer
+ok "no agent: exit 3 with the transport and a hint"
+
+# run never starts CMD when the tracers could not start.
+expect_exit 3 "$S" run -a cpu -- touch "$T/ran"
+[ ! -e "$T/ran" ] || fail "run ran CMD although nothing started"
+ok "run does not run CMD without tracers"

@@ -1,0 +1,261 @@
+#!/usr/bin/python3
+# requires: rabbitmq
+"""Interop with Debian's python3-oslo.messaging through a real RabbitMQ.
+
+1. A stock oslo RPCClient calls our C test server: call with a result, call
+   raising a remote error, cast, fanout cast (two C servers must both get
+   it), dispatch errors, call-monitor heartbeats, context.
+2. Our C client calls a stock oslo RPC server the same four ways; casts are
+   verified by a later call returning the counter.
+3. A C server and an oslo server share one topic on the same broker: if
+   our declares differed from oslo's, the second to declare would be
+   refused (406 PRECONDITION_FAILED).
+
+Run by ctest with the private broker fixture ($SCA_RABBIT_URL).  With
+--oslo-server URL TOPIC SERVER it is instead the oslo peer used in part 2.
+"""
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+URL = os.environ.get("SCA_RABBIT_URL", "rabbit://guest:guest@127.0.0.1:5673/")
+BIN = os.environ.get("SCA_TEST_BIN", "build/tests")
+RUN = uuid.uuid4().hex[:8]
+
+
+def oslo_server(url, topic, server):
+    """A reference oslo server, as in OSLO_WIRE.md section 8."""
+    import oslo_messaging as om
+    from oslo_config import cfg
+
+    class Endpoint:
+        def __init__(self):
+            self.total = 0
+            self.lock = threading.Lock()
+
+        def echo(self, ctxt, x):
+            return x
+
+        def boom(self, ctxt):
+            raise ValueError("boom: requested failure")
+
+        def count(self, ctxt, n):
+            with self.lock:
+                self.total += n
+                return self.total
+
+        def get_count(self, ctxt):
+            return self.total
+
+    transport = om.get_rpc_transport(cfg.CONF, url=url)
+    srv = om.get_rpc_server(transport, om.Target(topic=topic, server=server), [Endpoint()],
+                            executor="threading")
+    srv.start()
+    print("READY", flush=True)
+    sys.stdin.read()  # until the test closes our stdin
+    srv.stop()
+    srv.wait()
+    transport.cleanup()
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+    print("ok -", what, flush=True)
+
+
+def start(argv, ready="UP"):
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        line = p.stdout.readline()
+        if not line:
+            raise Failure("%s exited before ready (rc %s)" % (argv[0], p.wait()))
+        if line.startswith(ready):
+            return p
+    raise Failure("%s not ready after 30s" % argv[0])
+
+
+def stop(p):
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def c_client(*args, timeout=10):
+    r = subprocess.run([os.path.join(BIN, "rpc_test_client"), "--timeout", str(timeout)] +
+                       list(args), capture_output=True, text=True, timeout=timeout + 20)
+    return r.returncode, r.stdout.strip(), r.stderr.strip()
+
+
+def python_calls_c():
+    import oslo_messaging as om
+    from oslo_config import cfg
+
+    topic = "interop_c_" + RUN
+    servers = [start([os.path.join(BIN, "rpc_test_server"), "--topic", topic, "--server", name,
+                      URL]) for name in ("node1", "node2")]
+    transport = om.get_rpc_transport(cfg.CONF, url=URL)
+    try:
+        node1 = om.get_rpc_client(transport, om.Target(topic=topic, server="node1"), timeout=10)
+        node2 = om.get_rpc_client(transport, om.Target(topic=topic, server="node2"), timeout=10)
+        value = {"a": [1, 2.5, "\u00fc"], "b": None, "c": {"d": True}}
+        check(node1.call({}, "echo", x=value) == value, "oslo client: call with result")
+        try:
+            node1.call({}, "boom")
+            check(False, "oslo client: call raising ValueError")
+        except ValueError as e:
+            check(str(e).startswith("boom: requested failure"),
+                  "oslo client: remote ValueError re-raised (%s)" % str(e).splitlines()[0])
+        node1.cast({}, "count", n=3)
+        check(node1.call({}, "get_count") == 3, "oslo client: cast arrived (count 3)")
+        fan = om.get_rpc_client(transport, om.Target(topic=topic, fanout=True))
+        fan.cast({}, "count", n=4)
+        check(node1.call({}, "get_count") == 7, "oslo client: fanout cast reached node1")
+        check(node2.call({}, "get_count") == 4, "oslo client: fanout cast reached node2")
+        shared = om.get_rpc_client(transport, om.Target(topic=topic), timeout=10)
+        check(shared.call({}, "echo", x=5) == 5, "oslo client: call to the shared topic queue")
+        for method, kwargs, exc_type, text in [
+                ("nosuch", {}, "NoSuchMethod", "Endpoint does not support RPC method nosuch"),
+                ("_private", {}, "NoSuchMethod", "Endpoint does not support RPC method _private")]:
+            try:
+                node1.call({}, method, **kwargs)
+                check(False, "oslo client: %s refused" % method)
+            except om.RemoteError as e:
+                check(e.exc_type == exc_type and e.value == text,
+                      "oslo client: %s -> %s: %s" % (method, e.exc_type, e.value))
+        try:
+            node1.prepare(version="2.0").call({}, "echo", x=1)
+            check(False, "oslo client: version 2.0 refused")
+        except om.RemoteError as e:
+            check(e.exc_type == "UnsupportedVersion" and e.value ==
+                  "Endpoint does not support RPC version 2.0. Attempted method: echo",
+                  "oslo client: UnsupportedVersion as oslo words it")
+        check(node1.prepare(version="1.1").call({}, "echo", x=1) == 1,
+              "oslo client: version 1.1 accepted by a 1.1 endpoint")
+        check(node1.prepare(namespace="admin", version="2.0").call({}, "secret") == "admin-2.0",
+              "oslo client: namespace admin, version 2.0")
+        try:
+            node1.call({}, "echo", x=1, y=2)
+            check(False, "oslo client: unexpected kwarg refused")
+        except TypeError as e:
+            check(str(e).startswith("echo() got an unexpected keyword argument 'y'"),
+                  "oslo client: TypeError for an unexpected keyword")
+        ctx = node1.call({"user": "u1", "request_id": "req-1"}, "context")
+        check(ctx.get("user") == "u1" and ctx.get("request_id") == "req-1",
+              "oslo client: context reaches the handler")
+        slow = om.get_rpc_client(transport, om.Target(topic=topic, server="node1"), timeout=10,
+                            call_monitor_timeout=2)
+        check(slow.call({}, "sleep", seconds=3) == 3.0,
+              "oslo client: call-monitor heartbeats keep a 3 s call alive (monitor 2 s)")
+        quick = om.get_rpc_client(transport, om.Target(topic=topic, server="node1"), timeout=1)
+        try:
+            quick.call({}, "sleep", seconds=2)
+            check(False, "oslo client: timeout")
+        except om.MessagingTimeout:
+            check(True, "oslo client: times out, and no heartbeat was sent without _timeout")
+        time.sleep(1.5)
+        check(node1.call({}, "echo", x="after") == "after", "C server fine after a late reply")
+    finally:
+        transport.cleanup()
+        for s in servers:
+            stop(s)
+    for s in servers:
+        check(s.returncode == 0, "C server exits cleanly on SIGTERM")
+
+
+def c_calls_python():
+    topic = "interop_py_" + RUN
+    peers = [start([sys.executable, os.path.abspath(__file__), "--oslo-server", URL, topic, name],
+                   ready="READY") for name in ("node1", "node2")]
+    try:
+        value = '{"x": {"a": [1, 2.5, "\\u00fc"], "b": null}}'
+        rc, out, err = c_client("--topic", topic, "--server", "node1", URL, "call", "echo", value)
+        check(rc == 0 and json.loads(out) == {"a": [1, 2.5, "\u00fc"], "b": None},
+              "C client: call with result (%s)" % (out or err))
+        rc, out, err = c_client("--topic", topic, "--server", "node1", URL, "call", "boom")
+        check(rc == 2 and out == "REMOTE ValueError: boom: requested failure",
+              "C client: remote ValueError (%s)" % out)
+        rc, out, err = c_client("--topic", topic, "--server", "node1", URL, "call", "nosuch")
+        check(rc == 2 and out.startswith("REMOTE NoSuchMethod: Endpoint does not support RPC"),
+              "C client: NoSuchMethod from oslo (%s)" % out)
+        rc, out, err = c_client("--topic", topic, "--server", "node1", "--repeat", "5", URL,
+                                "cast", "count", '{"n": 1}')
+        check(rc == 0, "C client: 5 casts sent (%s)" % err)
+        rc, out, err = c_client("--topic", topic, "--server", "node1", URL, "call", "get_count")
+        check(rc == 0 and out == "5", "C client: casts arrived (count %s)" % out)
+        rc, out, err = c_client("--topic", topic, URL, "fanout", "count", '{"n": 10}')
+        check(rc == 0, "C client: fanout cast sent (%s)" % err)
+        time.sleep(0.5)
+        rc, out1, _ = c_client("--topic", topic, "--server", "node1", URL, "call", "get_count")
+        rc, out2, _ = c_client("--topic", topic, "--server", "node2", URL, "call", "get_count")
+        check(out1 == "15" and out2 == "10",
+              "C client: fanout reached both oslo servers (%s, %s)" % (out1, out2))
+        rc, out, err = c_client("--topic", topic, "--server", "nodeX", URL, "call", "echo",
+                                '{"x": 1}', timeout=1)
+        check(rc == 3, "C client: a call nobody consumes times out (rc %d)" % rc)
+    finally:
+        for p in peers:
+            p.stdin.close()
+            p.wait(30)
+
+
+def shared_topic():
+    """oslo declares first, then C; then C first, then oslo (new topics)."""
+    for order in ("oslo-first", "c-first"):
+        topic = "interop_shared_%s_%s" % (order, RUN)
+        oslo = [sys.executable, os.path.abspath(__file__), "--oslo-server", URL, topic, "nodeP"]
+        c = [os.path.join(BIN, "rpc_test_server"), "--topic", topic, "--server", "nodeC", URL]
+        first = start(oslo, "READY") if order == "oslo-first" else start(c)
+        second = start(c) if order == "oslo-first" else start(oslo, "READY")
+        try:
+            rc, out, err = c_client("--topic", topic, "--server", "nodeP", URL, "call", "echo",
+                                    '{"x": "p"}')
+            check(rc == 0 and out == '"p"', "%s: oslo server answers beside ours" % order)
+            rc, out, err = c_client("--topic", topic, "--server", "nodeC", URL, "call", "whoami")
+            check(rc == 0 and "uid" in out, "%s: our server answers beside oslo's" % order)
+            rc, out, err = c_client("--topic", topic, URL, "fanout", "count", '{"n": 2}')
+            time.sleep(0.5)
+            rc, out, err = c_client("--topic", topic, "--server", "nodeC", URL, "call",
+                                    "get_count")
+            rc2, out2, err2 = c_client("--topic", topic, "--server", "nodeP", URL, "call",
+                                       "get_count")
+            check(out == "2" and out2 == "2", "%s: one fanout exchange for both" % order)
+        finally:
+            for p in (first, second):
+                if p.args[0] == sys.executable:
+                    p.stdin.close()
+                    p.wait(30)
+                else:
+                    stop(p)
+
+
+def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "--oslo-server":
+        oslo_server(*sys.argv[2:])
+        return 0
+    try:
+        python_calls_c()
+        c_calls_python()
+        shared_topic()
+    except Failure as e:
+        print("FAIL -", e, flush=True)
+        return 1
+    print("all interop checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,407 @@
+/* test_report.c - text, JSON and CSV reports of results (report.h). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "scalpels/report.h"
+
+/* Renders through fn into a string; the caller frees it. */
+typedef int (*render_fn)(FILE *out, const json_t *result, const report_options *o, sca_error *err);
+
+/* Not inlined: gcc then mistakes the memstream buffer for a dangling local. */
+__attribute__((noinline)) static char *render(render_fn fn, const json_t *result,
+                                              const report_options *o, int want_rc)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    sca_error err = {0};
+    assert_int_equal(fn(f, result, o, &err), want_rc);
+    assert_int_equal(fclose(f), 0);
+    return text;
+}
+
+static int text_fn(FILE *out, const json_t *r, const report_options *o, sca_error *err)
+{
+    return report_text(out, r, o, err);
+}
+
+static int csv_fn(FILE *out, const json_t *r, const report_options *o, sca_error *err)
+{
+    (void)o;
+    return report_csv(out, r, err);
+}
+
+static int json_fn(FILE *out, const json_t *r, const report_options *o, sca_error *err)
+{
+    (void)o;
+    return report_json(out, r, err);
+}
+
+static json_t *load(const char *text)
+{
+    json_error_t e;
+    json_t *v = json_loads(text, 0, &e);
+    if (v == NULL)
+        fail_msg("bad test JSON: %s", e.text);
+    return v;
+}
+
+/* A stream result with n samples, one a second from 1700000000 (UTC
+ * 2023-11-14 22:13:20), values 0..n-1. */
+static json_t *stream_result(size_t n)
+{
+    json_t *data = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(data, json_pack("[f,I]", 1700000000.0 + (double)i, (json_int_t)i));
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "uuid", "r-1", "task", "t-1", "tracer",
+                     "cpu", "name", "cpu.user", "unit", "%", "rtype", "stream", "count",
+                     (json_int_t)n, "data", data);
+}
+
+static const report_options defaults = {.rows = REPORT_DEFAULT_ROWS, .width = 100};
+
+static void test_text_small_stream(void **state)
+{
+    (void)state;
+    json_t *r = load("{\"uuid\":\"1b4e28ba\",\"name\":\"Port Traffic\",\"unit\":\"pkts\","
+                     "\"rtype\":\"stream\",\"count\":2,"
+                     "\"data\":[[1700000000.25,0.5],[1700000001.5,12]],"
+                     "\"summary\":{\"count\":2,\"min\":0.5,\"avg\":6.25,\"max\":12,"
+                     "\"p95\":12,\"first\":1700000000.25,\"last\":1700000001.5},"
+                     "\"spark\":[0.5,null,12]}");
+    char *out = render(text_fn, r, &defaults, 0);
+    assert_string_equal(out, "<result 1b4e28ba>\n"
+                             "+----------------------------+---------------------+\n"
+                             "| timestamp                  | Port Traffic (pkts) |\n"
+                             "+----------------------------+---------------------+\n"
+                             "| 2023-11-14 22:13:20.250000 |                 0.5 |\n"
+                             "| 2023-11-14 22:13:21.500000 |                  12 |\n"
+                             "+----------------------------+---------------------+\n"
+                             "Port Traffic (pkts): count 2, min 0.5, avg 6.25, max 12, p95 12"
+                             "  ▁ █\n");
+    free(out);
+    json_decref(r);
+}
+
+static void test_text_head_and_tail(void **state)
+{
+    (void)state;
+    json_t *r = stream_result(50);
+    char *out = render(text_fn, r, &defaults, 0);
+    assert_non_null(strstr(out, "| 2023-11-14 22:13:29.000000 |            9 |\n"
+                                "| …                          |            … |\n"
+                                "| 2023-11-14 22:14:00.000000 |           40 |\n"));
+    assert_null(strstr(out, "|           10 |"));
+    assert_null(strstr(out, "|           39 |"));
+    assert_non_null(strstr(out, "+\n… 30 more rows (--all shows every row)\n"));
+    /* No summary from the agent and every sample here: computed locally. */
+    assert_non_null(strstr(out, "cpu.user (%): count 50, min 0, avg 24.5, max 49, p95 47  ▁"));
+    free(out);
+
+    report_options all = defaults;
+    all.all = true;
+    out = render(text_fn, r, &all, 0);
+    assert_non_null(strstr(out, "|           25 |"));
+    assert_null(strstr(out, "more row"));
+    free(out);
+
+    report_options few = defaults;
+    few.rows = 3;
+    out = render(text_fn, r, &few, 0);
+    assert_non_null(strstr(out, "|            1 |\n| …"));
+    assert_non_null(strstr(out, "… |\n| 2023-11-14 22:14:09.000000 |           49 |\n+"));
+    assert_non_null(strstr(out, "… 47 more rows"));
+    free(out);
+    json_decref(r);
+}
+
+/* What the CLI fetches for the default view: the first ten and last ten
+ * rows of a long series, and the agent's summary. */
+static void test_text_partial_data(void **state)
+{
+    (void)state;
+    json_t *full = stream_result(1000);
+    json_t *data = json_object_get(full, "data");
+    json_t *part = json_array();
+    for (size_t i = 0; i < 10; i++)
+        json_array_append(part, json_array_get(data, i));
+    for (size_t i = 990; i < 1000; i++)
+        json_array_append(part, json_array_get(data, i));
+    json_object_set_new(full, "data", part);
+    char *out = render(text_fn, full, &defaults, 0);
+    assert_non_null(strstr(out, "|            9 |\n| …"));
+    assert_non_null(strstr(out, "… |\n| 2023-11-14 22:29:50.000000 |          990 |"));
+    assert_non_null(strstr(out, "… 980 more rows (--all shows every row)\n"));
+    /* Without the whole series and no summary: the count only. */
+    assert_non_null(strstr(out, "\ncpu.user (%): count 1000\n"));
+    free(out);
+    json_decref(full);
+}
+
+static void test_text_log_cut_and_full(void **state)
+{
+    (void)state;
+    char line[301];
+    memset(line, 'x', 300);
+    line[300] = '\0';
+    json_t *r = json_pack("{s:s,s:s,s:n,s:s,s:I,s:[[f,s],[f,s]],s:{s:I,s:f,s:f}}", "uuid", "r-log",
+                          "name", "MySQL", "unit", "rtype", "log", "count", (json_int_t)2, "data",
+                          1700000000.0, line, 1700000090.5, "select\t1", "summary", "count",
+                          (json_int_t)2, "first", 1700000000.0, "last", 1700000090.5);
+    char *out = render(text_fn, r, &defaults, 0);
+    /* 100 columns: the value column holds 100 - 26 - 7 = 67. */
+    assert_non_null(strstr(out, "| timestamp                  | MySQL"));
+    char *row = strstr(out, "| 2023-11-14 22:13:20.000000 | x");
+    assert_non_null(row);
+    size_t w = 0;
+    for (char *p = row; *p != '\n'; p++)
+        w += ((unsigned char)*p & 0xC0) != 0x80;
+    assert_int_equal(w, 100);
+    assert_non_null(strstr(row, "xxx… |\n"));
+    assert_non_null(strstr(out, "| select 1 ")); /* a tab would break the frame */
+    assert_non_null(strstr(out, "MySQL: count 2, span 90.5 s (2023-11-14 22:13:20.000000 to "
+                                "2023-11-14 22:14:50.500000)\n"));
+    free(out);
+
+    report_options full = defaults;
+    full.full = true;
+    out = render(text_fn, r, &full, 0);
+    assert_non_null(strstr(out, line));
+    assert_null(strstr(out, "…"));
+    free(out);
+    json_decref(r);
+}
+
+static void test_text_empty_and_null_unit(void **state)
+{
+    (void)state;
+    json_t *r = load("{\"uuid\":\"r-0\",\"name\":\"count\",\"unit\":null,\"rtype\":\"stream\","
+                     "\"count\":0,\"data\":[],\"summary\":{\"count\":0}}");
+    char *out = render(text_fn, r, &defaults, 0);
+    assert_string_equal(out, "<result r-0>\n"
+                             "+-----------+-------+\n"
+                             "| timestamp | count |\n"
+                             "+-----------+-------+\n"
+                             "count: count 0\n");
+    free(out);
+    json_decref(r);
+}
+
+static void test_text_rejects_bad_shape(void **state)
+{
+    (void)state;
+    const char *bad[] = {"[]",
+                         "{\"data\":[]}",
+                         "{\"uuid\":\"u\"}",
+                         "{\"uuid\":\"u\",\"data\":[[\"x\",1]]}",
+                         "{\"uuid\":\"u\",\"data\":[[1]]}",
+                         "{\"uuid\":\"u\",\"count\":-1,\"data\":[]}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *r = load(bad[i]);
+        char *out = render(text_fn, r, &defaults, -EPROTO);
+        assert_string_equal(out, "");
+        free(out);
+        json_decref(r);
+    }
+}
+
+static void test_sparkline(void **state)
+{
+    (void)state;
+    json_t *spark = load("[0,1,2,3,4,5,6,7,null,7]");
+    sca_buf b = {0};
+    report_sparkline(spark, &b);
+    assert_string_equal(b.data, "▁▂▃▄▅▆▇█ █");
+    json_decref(spark);
+    sca_buf_reset(&b);
+    spark = load("[5,5,null]");
+    report_sparkline(spark, &b);
+    assert_string_equal(b.data, "▁▁ ");
+    json_decref(spark);
+    sca_buf_reset(&b);
+    spark = load("[]");
+    report_sparkline(spark, &b);
+    assert_string_equal(b.data, "");
+    json_decref(spark);
+    sca_buf_free(&b);
+}
+
+static void test_summary_without_agent_summary(void **state)
+{
+    (void)state;
+    /* An original agent's reply: no count, no summary. */
+    json_t *r = load("{\"id\":1,\"uuid\":\"u\",\"name\":\"n\",\"unit\":\"ms\",\"rtype\":\"stream\","
+                     "\"data\":[[10,1.5],[11,0.25],[12,100]]}");
+    sca_buf b = {0};
+    report_summary_line(r, &b);
+    assert_string_equal(b.data, "n (ms): count 3, min 0.25, avg 33.9, max 100, p95 100  ▁▁█");
+    sca_buf_free(&b);
+    json_decref(r);
+}
+
+static void test_summary_edges(void **state)
+{
+    (void)state;
+    /* Empty time slices at the end (all samples at one instant) leave no
+     * trailing blanks; the tracer is named when it is not the name. */
+    json_t *r = load("{\"uuid\":\"u\",\"tracer\":\"seq\",\"name\":\"n\",\"rtype\":\"stream\","
+                     "\"count\":2,\"data\":[[5,1],[5,2]],\"spark\":[1.5,null,null],"
+                     "\"summary\":{\"count\":2,\"min\":1,\"avg\":1.5,\"max\":2,\"p95\":2}}");
+    sca_buf b = {0};
+    report_summary_line(r, &b);
+    assert_string_equal(b.data, "seq n: count 2, min 1, avg 1.5, max 2, p95 2  ▁");
+    json_decref(r);
+    r = load("{\"uuid\":\"u\",\"tracer\":\"needs\",\"name\":\"needs stderr\",\"rtype\":\"log\","
+             "\"data\":[]}");
+    sca_buf_reset(&b);
+    report_summary_line(r, &b);
+    assert_string_equal(b.data, "needs stderr: count 0");
+    json_decref(r);
+    /* Magnitudes: no exponent for everyday values, three digits at least. */
+    r = load("{\"uuid\":\"u\",\"name\":\"n\",\"rtype\":\"stream\",\"count\":1,\"data\":[],"
+             "\"summary\":{\"min\":0.012345,\"avg\":12345678.9,\"max\":1e20,\"p95\":0.0001}}");
+    sca_buf_reset(&b);
+    report_summary_line(r, &b);
+    assert_string_equal(b.data, "n: count 1, min 0.0123, avg 12345679, max 1e+20, p95 0.0001");
+    json_decref(r);
+    sca_buf_free(&b);
+}
+
+static void test_write_errors(void **state)
+{
+    (void)state;
+    FILE *full = fopen("/dev/full", "w");
+    if (full == NULL)
+        skip();
+    setvbuf(full, NULL, _IONBF, 0);
+    json_t *r = stream_result(3);
+    sca_error err = {0};
+    assert_int_equal(report_csv(full, r, &err), -ENOSPC);
+    assert_non_null(strstr(err.msg, "cannot write the CSV output"));
+    assert_int_equal(report_text(full, r, &defaults, &err), -ENOSPC);
+    assert_int_equal(report_json(full, r, &err), -ENOSPC);
+    assert_int_equal(report_csv_header(full, &err), -ENOSPC);
+    fclose(full);
+    json_decref(r);
+}
+
+static void test_numbers_and_times(void **state)
+{
+    (void)state;
+    char buf[64];
+    report_format_number(0.1, buf);
+    assert_string_equal(buf, "0.1");
+    report_format_number(0.1 + 0.2, buf);
+    assert_string_equal(buf, "0.30000000000000004");
+    report_format_number(1763896689.123456, buf);
+    assert_string_equal(buf, "1763896689.123456");
+    report_format_number(-3, buf);
+    assert_string_equal(buf, "-3");
+    report_format_time(1700000000.9999996, buf);
+    assert_string_equal(buf, "2023-11-14 22:13:21.000000");
+    report_format_time(0.000001, buf);
+    assert_string_equal(buf, "1970-01-01 00:00:00.000001");
+    report_format_time(1e300, buf);
+    assert_string_equal(buf, "1e+300");
+}
+
+static void test_csv(void **state)
+{
+    (void)state;
+    json_t *r = load("{\"uuid\":\"r-2\",\"task\":\"t-2\",\"tracer\":\"my,sql\",\"name\":\"q\","
+                     "\"unit\":null,\"rtype\":\"log\",\"count\":4,"
+                     "\"data\":[[1.5,\"plain\"],[2,\"a,b\"],[3.25,\"say \\\"hi\\\"\"],"
+                     "[4,\"two\\nlines\"]]}");
+    char *out = render(csv_fn, r, NULL, 0);
+    assert_string_equal(out, "t-2,r-2,\"my,sql\",q,,log,1.5,plain\n"
+                             "t-2,r-2,\"my,sql\",q,,log,2,\"a,b\"\n"
+                             "t-2,r-2,\"my,sql\",q,,log,3.25,\"say \"\"hi\"\"\"\n"
+                             "t-2,r-2,\"my,sql\",q,,log,4,\"two\nlines\"\n");
+    free(out);
+    json_decref(r);
+
+    r = stream_result(2);
+    out = render(csv_fn, r, NULL, 0);
+    assert_string_equal(out, "t-1,r-1,cpu,cpu.user,%,stream,1700000000,0\n"
+                             "t-1,r-1,cpu,cpu.user,%,stream,1700000001,1\n");
+    free(out);
+    json_decref(r);
+
+    r = load("{\"uuid\":\"e\",\"rtype\":\"stream\",\"data\":[]}");
+    out = render(csv_fn, r, NULL, 0);
+    assert_string_equal(out, "");
+    free(out);
+    json_decref(r);
+
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_int_equal(report_csv_header(f, NULL), 0);
+    fclose(f);
+    assert_string_equal(text, "task,result,tracer,name,unit,rtype,ts,value\n");
+    free(text);
+}
+
+static void test_json(void **state)
+{
+    (void)state;
+    json_t *v = load("{\"results\":[{\"uuid\":\"u\",\"data\":[[1,0.5]]}],\"task\":null,"
+                     "\"a\":\"é\"}");
+    char *out = render(json_fn, v, NULL, 0);
+    assert_string_equal(
+        out, "{\"a\":\"é\",\"results\":[{\"data\":[[1,0.5]],\"uuid\":\"u\"}],\"task\":null}\n");
+    free(out);
+    json_decref(v);
+    v = load("[]");
+    out = render(json_fn, v, NULL, 0);
+    assert_string_equal(out, "[]\n");
+    free(out);
+    json_decref(v);
+}
+
+static void test_window(void **state)
+{
+    (void)state;
+    size_t head, tail;
+    report_options o = {.rows = 20};
+    report_window(&o, &head, &tail);
+    assert_int_equal(head, 10);
+    assert_int_equal(tail, 10);
+    o.rows = 5;
+    report_window(&o, &head, &tail);
+    assert_int_equal(head, 3);
+    assert_int_equal(tail, 2);
+}
+
+int main(void)
+{
+    setenv("TZ", "UTC", 1);
+    tzset();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_text_small_stream),
+        cmocka_unit_test(test_text_head_and_tail),
+        cmocka_unit_test(test_text_partial_data),
+        cmocka_unit_test(test_text_log_cut_and_full),
+        cmocka_unit_test(test_text_empty_and_null_unit),
+        cmocka_unit_test(test_text_rejects_bad_shape),
+        cmocka_unit_test(test_sparkline),
+        cmocka_unit_test(test_summary_without_agent_summary),
+        cmocka_unit_test(test_summary_edges),
+        cmocka_unit_test(test_write_errors),
+        cmocka_unit_test(test_numbers_and_times),
+        cmocka_unit_test(test_csv),
+        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_window),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -44,4 +44,4 @@ echo "agent: $("$bin/sca-manage" status | head -n 1)"
 
 # The workload: a few seconds of CPU and memory traffic.
 "$bin/sca" run -a cpu -a mem -a netdev -- \
-  sh -c 'dd if=/dev/urandom of=/dev/null bs=1M count=300 2>/dev/null; sleep 1'
+  sh -c 'dd if=/dev/urandom of=/dev/null bs=1M count=1000 2>/dev/null; sleep 1'

@@ -27,8 +27,10 @@ typedef struct agent {
     const char *config_path; /* passed on to sca-tracer; NULL = its own lookup */
     uv_loop_t *loop;
     store *store; /* the loop thread's connection; reads use their own */
-    rpc_transport *transport;
-    rpc_server *server;
+    /* The configured transport, and with AMQP also the local unix socket,
+     * which is where admin methods (sca-manage) reach the agent. */
+    rpc_transport *transport[2];
+    rpc_server *server[2];
     char *transport_url;
     char *tracer_program; /* path of sca-tracer */
     double started;
@@ -46,8 +48,7 @@ int children_spawn(agent *a, const store_task *task, const char *tracer, pid_t *
 /* Watches pid, an sca-tracer this agent did not start (an earlier agent's,
  * or one run by hand), if it really runs TRACER for task_uuid (NULL: any
  * task); -ESRCH if not.  0 also when it is watched already. */
-int children_adopt(agent *a, pid_t pid, int64_t task_id, const char *task_uuid,
-                   const char *tracer);
+int children_adopt(agent *a, pid_t pid, int64_t task_id, const char *task_uuid, const char *tracer);
 /* True when pid is an sca-tracer we watch. */
 bool children_is_running(agent *a, pid_t pid);
 /* Sends signo to the sca-tracer of pid (through its pidfd when adopted). */
@@ -69,8 +70,8 @@ int tasks_watch_all(agent *a, sca_error *err);
 int tasks_stop(agent *a, const store_task *task, json_t **pids, sca_error *err);
 /* Records that the sca-tracer pid of tracer in task ended (when it did not
  * record it itself) and closes the task if that was its last tracer. */
-void tasks_tracer_gone(agent *a, int64_t task_id, const char *tracer, pid_t pid,
-                       int exit_code, int exit_signal);
+void tasks_tracer_gone(agent *a, int64_t task_id, const char *tracer, pid_t pid, int exit_code,
+                       int exit_signal);
 void tasks_close(agent *a);
 
 /* --- methods.c / reads.c ------------------------------------------------- */

@@ -100,8 +100,7 @@ static struct child *child_new(agent *a, int64_t task_id, const char *tracer)
     return c;
 }
 
-int children_spawn(agent *a, const store_task *task, const char *tracer, pid_t *pid,
-                   sca_error *err)
+int children_spawn(agent *a, const store_task *task, const char *tracer, pid_t *pid, sca_error *err)
 {
     char *argv[6];
     int n = 0;
@@ -203,8 +202,7 @@ static bool process_is_tracer(pid_t pid, const char *task_uuid, const char *trac
            (task_uuid == NULL || strcmp(args[argc - 2], task_uuid) == 0);
 }
 
-int children_adopt(agent *a, pid_t pid, int64_t task_id, const char *task_uuid,
-                   const char *tracer)
+int children_adopt(agent *a, pid_t pid, int64_t task_id, const char *task_uuid, const char *tracer)
 {
     if (child_find(a, pid) != NULL)
         return 0;
@@ -240,8 +238,8 @@ static void reconcile_tracer(agent *a, const store_tracer *t)
     if (t->pid > 0 &&
         children_adopt(a, (pid_t)t->pid, have_task ? task.id : 0, t->task_uuid, t->name) == 0)
         return;
-    log_info("tracer %s was marked running as pid %lld, which is gone: marking it stopped",
-             t->name, (long long)t->pid);
+    log_info("tracer %s was marked running as pid %lld, which is gone: marking it stopped", t->name,
+             (long long)t->pid);
     if (store_tracer_set_running(a->store, t->name, false, 0, NULL, &err) != 0)
         log_error("%s", err.msg);
     if (have_task)

@@ -23,7 +23,8 @@ static void usage(FILE *f)
                "\n"
                "Serves Scalpels RPC requests on this node: over the unix socket\n"
                "STATE_DIR/agent.sock when transport_url is empty, else over AMQP on topic\n"
-               "TOPIC, TOPIC.HOST and TOPIC_fanout.  Starts one sca-tracer per running tracer.\n"
+               "TOPIC, TOPIC.HOST and TOPIC_fanout and, for sca-manage, on that socket too.\n"
+               "Starts one sca-tracer per running tracer.\n"
                "SIGTERM, SIGINT or 'sca-manage stop' end it; running tracers keep tracing\n"
                "and the next agent adopts them.\n"
                "\n"
@@ -35,14 +36,21 @@ static void usage(FILE *f)
                "  -h, --help         show this help\n");
 }
 
+static void close_transports(agent *a)
+{
+    for (int i = 0; i < 2; i++) {
+        rpc_server_free(a->server[i]);
+        a->server[i] = NULL;
+        rpc_transport_free(a->transport[i]);
+        a->transport[i] = NULL;
+    }
+}
+
 static void on_shutdown_timer(uv_timer_t *t)
 {
     agent *a = t->data;
     uv_close((uv_handle_t *)t, (uv_close_cb)free);
-    rpc_server_free(a->server);
-    a->server = NULL;
-    rpc_transport_free(a->transport);
-    a->transport = NULL;
+    close_transports(a);
     children_close(a);
     tasks_close(a);
     uv_close((uv_handle_t *)&a->sigint, NULL);
@@ -78,7 +86,7 @@ static int open_store(agent *a, sca_error *err)
     return rc;
 }
 
-static int start_listening(agent *a, sca_error *err)
+static int listen_on(agent *a, int slot, const char *url, sca_error *err)
 {
     rpc_options opts = {
         .exchange = a->cfg.control_exchange,
@@ -91,8 +99,7 @@ static int start_listening(agent *a, sca_error *err)
         .ssl_verify = a->cfg.ssl_verify,
         .program = "sca-agent",
     };
-    a->transport_url = config_transport_url(&a->cfg);
-    int rc = rpc_transport_new(a->loop, a->transport_url, &opts, &a->transport, err);
+    int rc = rpc_transport_new(a->loop, url, &opts, &a->transport[slot], err);
     if (rc != 0)
         return rc;
     /* The original's endpoints had version 1.0; clients sending "1.0" (or
@@ -102,7 +109,20 @@ static int start_listening(agent *a, sca_error *err)
         {NULL, "1.0", reads_table, NULL},
     };
     endpoints[0].arg = endpoints[1].arg = a;
-    return rpc_server_new(a->transport, a->cfg.topic, a->cfg.host, endpoints, 2, &a->server, err);
+    return rpc_server_new(a->transport[slot], a->cfg.topic, a->cfg.host, endpoints, 2,
+                          &a->server[slot], err);
+}
+
+static int start_listening(agent *a, sca_error *err)
+{
+    a->transport_url = config_transport_url(&a->cfg);
+    int rc = listen_on(a, 0, a->transport_url, err);
+    if (rc != 0 || strncmp(a->transport_url, "unix:", 5) == 0)
+        return rc;
+    char *local = sca_asprintf("unix://%s/agent.sock", a->cfg.state_dir);
+    rc = listen_on(a, 1, local, err);
+    free(local);
+    return rc;
 }
 
 /*
@@ -192,8 +212,7 @@ static int agent_init(agent *a, sca_error *err)
 
 static void agent_free(agent *a)
 {
-    rpc_server_free(a->server);
-    rpc_transport_free(a->transport);
+    close_transports(a);
     children_close(a);
     tasks_close(a);
     uv_run(a->loop, UV_RUN_NOWAIT);
@@ -206,8 +225,10 @@ static void agent_free(agent *a)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'}, {"host", required_argument, NULL, 'H'},
-        {"foreground", no_argument, NULL, 'f'},   {"help", no_argument, NULL, 'h'},
+        {"config", required_argument, NULL, 'c'},
+        {"host", required_argument, NULL, 'H'},
+        {"foreground", no_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL, *host = NULL;
@@ -216,11 +237,21 @@ int main(int argc, char **argv)
     log_init("sca-agent");
     while ((opt = getopt_long(argc, argv, "c:fh", longopts, NULL)) != -1) {
         switch (opt) {
-        case 'c': config_path = optarg; break;
-        case 'H': host = optarg; break;
-        case 'f': foreground = true; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'H':
+            host = optarg;
+            break;
+        case 'f':
+            foreground = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {

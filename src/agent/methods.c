@@ -24,11 +24,19 @@ void methods_fail(rpc_request *req, int code, const sca_error *err)
 {
     const char *msg = err && err->msg[0] ? err->msg : strerror(-code);
     switch (code) {
-    case -EINVAL: rpc_request_fail(req, "ValueError", "builtins", "%s", msg); break;
-    case -ENOENT: rpc_request_fail(req, "NotFound", ERRORS_MODULE, "%s", msg); break;
+    case -EINVAL:
+        rpc_request_fail(req, "ValueError", "builtins", "%s", msg);
+        break;
+    case -ENOENT:
+        rpc_request_fail(req, "NotFound", ERRORS_MODULE, "%s", msg);
+        break;
     case -EPERM:
-    case -EACCES: rpc_request_fail(req, "PermissionDenied", ERRORS_MODULE, "%s", msg); break;
-    default: rpc_request_fail(req, "StoreError", ERRORS_MODULE, "%s", msg); break;
+    case -EACCES:
+        rpc_request_fail(req, "PermissionDenied", ERRORS_MODULE, "%s", msg);
+        break;
+    default:
+        rpc_request_fail(req, "StoreError", ERRORS_MODULE, "%s", msg);
+        break;
     }
 }
 
@@ -195,8 +203,8 @@ static void do_start_tracers(rpc_request *req, void *arg)
         log_info("task %s started: %zu tracer(s)", task.uuid, json_array_size(started));
     }
     json_t *reply = json_pack("{s:o, s:o, s:o, s:o, s:o}", "uuid",
-                              task.id > 0 ? json_string(task.uuid) : json_null(), "started", started,
-                              "skipped", skipped, "failed", failed, "deadline",
+                              task.id > 0 ? json_string(task.uuid) : json_null(), "started",
+                              started, "skipped", skipped, "failed", failed, "deadline",
                               task.deadline > 0 ? json_real(task.deadline) : json_null());
     rpc_request_reply(req, reply);
 }
@@ -273,10 +281,14 @@ static void do_register_tracer(rpc_request *req, void *arg)
         const char *title = json_string_value(json_object_get(opts, "title"));
         store_tracer old;
         bool exists = store_tracer_get(a->store, name, &old, NULL) == 0;
-        rc = store_tracer_register(a->store, name,
-                                   json_string_value(json_object_get(opts, "tpl")),
-                                   parser_name ? parser_name : exists ? old.parser : "log",
-                                   title ? title : exists ? old.title : NULL, &err);
+        rc = store_tracer_register(a->store, name, json_string_value(json_object_get(opts, "tpl")),
+                                   parser_name ? parser_name
+                                   : exists    ? old.parser
+                                               : "log",
+                                   title    ? title
+                                   : exists ? old.title
+                                            : NULL,
+                                   &err);
         store_tracer_clear(&old);
         if (rc == 0)
             log_info("registered tracer %s", name);
@@ -293,8 +305,8 @@ static void do_update_config(rpc_request *req, void *arg)
     if (!admin_check(req))
         return;
     sca_error err = {0};
-    int rc = store_config_update(a->store, json_object_get(rpc_request_args(req), "data_opts"),
-                                 &err);
+    int rc =
+        store_config_update(a->store, json_object_get(rpc_request_args(req), "data_opts"), &err);
     if (rc != 0)
         methods_fail(req, rc, &err);
     else
@@ -403,12 +415,12 @@ static void do_agent_info(rpc_request *req, void *arg)
             tasks_running += strcmp(tasks[i].status, "running") == 0;
         free(tasks);
     }
-    json_t *info = json_pack(
-        "{s:s, s:s, s:i, s:f, s:f, s:s, s:s, s:o, s:i, s:I, s:f}", "host", a->cfg.host, "version",
-        SCA_VERSION, "pid", (int)getpid(), "started", a->started, "uptime", sca_now() - a->started,
-        "transport", rpc_transport_describe(a->transport), "db", a->cfg.db_path, "tracers_running",
-        running, "tasks_running", tasks_running, "rss_kb", (json_int_t)self_rss_kb(),
-        "cpu_seconds", cpu);
+    json_t *info =
+        json_pack("{s:s, s:s, s:i, s:f, s:f, s:s, s:s, s:o, s:i, s:I, s:f}", "host", a->cfg.host,
+                  "version", SCA_VERSION, "pid", (int)getpid(), "started", a->started, "uptime",
+                  sca_now() - a->started, "transport", rpc_transport_describe(a->transport[0]),
+                  "db", a->cfg.db_path, "tracers_running", running, "tasks_running", tasks_running,
+                  "rss_kb", (json_int_t)self_rss_kb(), "cpu_seconds", cpu);
     rpc_request_reply(req, info);
 }
 

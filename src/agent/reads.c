@@ -70,14 +70,13 @@ static json_t *read_tracer_list(struct read_job *j, store *s)
 
 static json_t *task_tracer_json(const store_task_tracer *tt)
 {
-    return json_pack("{s:s, s:I, s:I, s:b, s:f, s:o, s:o, s:o, s:I, s:I}", "name", tt->tracer,
-                     "pid", (json_int_t)tt->pid, "worker_pid", (json_int_t)tt->worker_pid,
-                     "running", tt->stopped == 0, "started", tt->started, "stopped",
-                     real_or_null(tt->stopped, tt->stopped > 0), "exit_code",
-                     tt->exit_code >= 0 && tt->stopped > 0 ? json_integer(tt->exit_code)
-                                                            : json_null(),
-                     "exit_signal", tt->exit_signal > 0 ? json_integer(tt->exit_signal) : json_null(),
-                     "lines", (json_int_t)tt->lines, "unparsed", (json_int_t)tt->unparsed);
+    return json_pack(
+        "{s:s, s:I, s:I, s:b, s:f, s:o, s:o, s:o, s:I, s:I}", "name", tt->tracer, "pid",
+        (json_int_t)tt->pid, "worker_pid", (json_int_t)tt->worker_pid, "running", tt->stopped == 0,
+        "started", tt->started, "stopped", real_or_null(tt->stopped, tt->stopped > 0), "exit_code",
+        tt->exit_code >= 0 && tt->stopped > 0 ? json_integer(tt->exit_code) : json_null(),
+        "exit_signal", tt->exit_signal > 0 ? json_integer(tt->exit_signal) : json_null(), "lines",
+        (json_int_t)tt->lines, "unparsed", (json_int_t)tt->unparsed);
 }
 
 static json_t *task_json(struct read_job *j, store *s, const store_task *t)
@@ -130,8 +129,9 @@ static json_t *task_brief(struct read_job *j, store *s, const store_task *t)
     json_t *tt;
     json_array_foreach(json_object_get(full, "tracers"), i, tt)
         json_array_append(names, json_object_get(tt, "name"));
-    json_object_set_new(full, "results",
-                        json_integer((json_int_t)json_array_size(json_object_get(full, "results"))));
+    json_object_set_new(
+        full, "results",
+        json_integer((json_int_t)json_array_size(json_object_get(full, "results"))));
     json_object_set_new(full, "tracers", names);
     return full;
 }
@@ -158,8 +158,7 @@ struct page {
     bool truncated;
 };
 
-static int page_add(void *ctx, double ts, bool is_text, double value, const char *text,
-                    size_t len)
+static int page_add(void *ctx, double ts, bool is_text, double value, const char *text, size_t len)
 {
     struct page *p = ctx;
     /* Text may double in size once escaped inside the envelope's string. */
@@ -169,9 +168,9 @@ static int page_add(void *ctx, double ts, bool is_text, double value, const char
         return 1;
     }
     p->bytes += cost;
-    json_array_append_new(p->data, json_pack("[f, o]", ts,
-                                             is_text ? json_stringn_nocheck(text, len)
-                                                     : json_real(value)));
+    json_array_append_new(
+        p->data,
+        json_pack("[f, o]", ts, is_text ? json_stringn_nocheck(text, len) : json_real(value)));
     return 0;
 }
 
@@ -202,9 +201,9 @@ static json_t *result_json(struct read_job *j, store *s, const store_result *r, 
 {
     bool stream = strcmp(r->rtype, STORE_RTYPE_STREAM) == 0;
     json_t *o = json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:s, s:I}", "id", (json_int_t)r->id,
-                          "uuid", r->uuid, "task", r->task_uuid, "tracer", r->tracer,
-                          "name", r->name, "unit", r->unit ? json_string(r->unit) : json_null(),
-                          "rtype", r->rtype, "count", (json_int_t)r->count);
+                          "uuid", r->uuid, "task", r->task_uuid, "tracer", r->tracer, "name",
+                          r->name, "unit", r->unit ? json_string(r->unit) : json_null(), "rtype",
+                          r->rtype, "count", (json_int_t)r->count);
     if (data) {
         struct page p = {json_array(), 0, *budget, false};
         j->rc = store_sample_page(s, r->id, j->offset, j->limit, page_add, &p, &j->err);

@@ -16,6 +16,12 @@
 
 /* The configured log level is the agent's: a client reports only what went
  * wrong (an expected "connection lost" after stop is not), unless debugging. */
+
+static char *local_socket_url(const config *cfg)
+{
+    return sca_asprintf("unix://%s/agent.sock", cfg->state_dir);
+}
+
 static void quiet_logs(const config *cfg)
 {
     log_set_level(cfg->log_level == LOG_LEVEL_DEBUG ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARNING);
@@ -105,7 +111,10 @@ int manage_status(const config *cfg, int argc, char **argv)
                "  -t, --timeout S  seconds to wait for the answer (default [rpc] timeout)\n");
         return CLI_OK;
     }
-    cli_conn_opts o = {.cfg = cfg, .timeout = timeout};
+    /* The node's own agent, on its local socket whatever transport_url says:
+     * admin methods are served only there. */
+    char *local = local_socket_url(cfg);
+    cli_conn_opts o = {.cfg = cfg, .timeout = timeout, .transport_url = local};
     cli_rpc *c = NULL;
     json_t *info = NULL;
     quiet_logs(cfg);
@@ -118,6 +127,7 @@ int manage_status(const config *cfg, int argc, char **argv)
         printf("%-18sno\n", "reachable:");
     json_decref(info);
     cli_rpc_close(c);
+    free(local);
     return code;
 }
 
@@ -156,7 +166,10 @@ int manage_stop(const config *cfg, int argc, char **argv)
                "                   (default [rpc] timeout)\n");
         return CLI_OK;
     }
-    cli_conn_opts o = {.cfg = cfg, .timeout = timeout};
+    /* The node's own agent, on its local socket whatever transport_url says:
+     * admin methods are served only there. */
+    char *local = local_socket_url(cfg);
+    cli_conn_opts o = {.cfg = cfg, .timeout = timeout, .transport_url = local};
     cli_rpc *c = NULL;
     json_t *reply = NULL;
     quiet_logs(cfg);
@@ -169,5 +182,6 @@ int manage_stop(const config *cfg, int argc, char **argv)
         printf("agent stopped\n");
     json_decref(reply);
     cli_rpc_close(c);
+    free(local);
     return code;
 }

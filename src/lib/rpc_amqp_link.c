@@ -312,7 +312,8 @@ static void link_drop(rpc_amqp *a, bool polite)
     uv_close((uv_handle_t *)a->poll, handle_closed);
     a->poll = NULL;
     if (polite)
-        hangup_async(a, a->conn, a->wbuf.data + a->wpos, rpc_amqp_write_pending(a));
+        hangup_async(a, a->conn, a->wbuf.data ? a->wbuf.data + a->wpos : NULL,
+                     rpc_amqp_write_pending(a));
     else
         amqp_destroy_connection(a->conn);
     rpc_amqp_write_reset(a);

@@ -4,6 +4,7 @@
 # decoded log lines, tracing is switched off again on every way out, and
 # errors (no rabbitmqctl, no broker, connection closed) exit 1 with a reason.
 # requires: rabbitmq
+# lock: rabbit-firehose
 source "$(dirname "$0")/lib.sh"
 
 : "${SCA_RABBIT_DIR:?run through ctest (SCA_RABBIT_DIR unset)}"
@@ -108,7 +109,7 @@ $lines"; }
 check_traffic() {
   local n=$1
   has_line "^publish exchange=openstack rk=tracetest\.node1 kind=call method=echo msg_id=[0-9a-f]{32} reply_q=reply_[0-9a-f]{32} timeout=null unique_id=[0-9a-f]{32} request_id=req-trace args=\{\"x\":42\}$" "call"
-  msg_id=$(grep -m1 -o 'kind=call method=echo msg_id=[0-9a-f]*' <<<"$lines" | sed 's/.*msg_id=//')
+  msg_id=$(grep -m1 -o 'rk=tracetest\.node1 kind=call method=echo msg_id=[0-9a-f]*' <<<"$lines" | sed 's/.*msg_id=//')
   has_line "^publish exchange= rk=reply_[0-9a-f]{32} kind=reply msg_id=$msg_id failure=null ending=true result=42$" "reply"
   has_line "^publish exchange=openstack rk=tracetest kind=cast method=count unique_id=[0-9a-f]{32} args=\{\"n\":$n\}$" "cast"
   has_line "^publish exchange=tracetest_fanout rk= kind=cast method=count unique_id=[0-9a-f]{32} args=\{\"n\":$((n + 1))\}$" "fanout cast"

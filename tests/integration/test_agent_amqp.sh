@@ -1,0 +1,183 @@
+#!/bin/bash
+# requires: rabbitmq
+# lock: rabbit-firehose
+# sca-agent over AMQP, end to end: the original prototype's CI scenario with
+# tracers that work on a CI machine (content of the report checked), a stock
+# Python oslo_messaging.RPCClient calling the agent, an agent restart while
+# tracers run, task deadlines, and sca-manage reaching the agent on its
+# local socket while the cluster talks AMQP.
+source "$(dirname "$0")/lib.sh"
+S="$SCA_BIN/sca"
+M="$SCA_BIN/sca-manage"
+PY=${PYTHON:-/usr/bin/python3}
+: "${SCA_RABBIT_URL:?}" "${SCA_RABBIT_DIR:?}"
+node=sca-test-5673@localhost
+rabbit_bin=/usr/lib/rabbitmq/bin
+# A topic of our own: other tests share the broker.
+topic="sca_it_$$"
+host="node-$$"
+cat >>"$SCALPELS_CONF" <<CONF
+
+[DEFAULT]
+transport_url = $SCA_RABBIT_URL
+
+[agent]
+host = $host
+
+[rpc]
+topic = $topic
+timeout = 20
+CONF
+# The rabbit tracer's rabbitmqctl finds the private node as scripts/rabbitmq.sh runs it.
+export HOME="$SCA_RABBIT_DIR" ERL_EPMD_ADDRESS=127.0.0.1 RABBITMQ_NODENAME="$node" \
+  PATH="$rabbit_bin:$PATH"
+
+"$M" db-create >/dev/null
+"$M" setup -d interval=0.5 -d dev=lo -d rpcport=5673 \
+  -d "rabbit_url=amqp://guest:guest@127.0.0.1:5673/" >/dev/null
+
+start_agent() {
+  "$SCA_BIN/sca-agent" --foreground 2>>"$T/agent.log" &
+  AGENT=$!
+  _cleanup_pids+=("$AGENT")
+  wait_until 30 '"$S" --timeout 1 tracer -l >/dev/null 2>&1' || fail "the agent did not answer over AMQP: $(tail -5 "$T/agent.log")"
+}
+start_agent
+expect_exit 0 "$M" status
+assert_contains "$OUT" "transport:        rabbit://" "status over the local socket names the AMQP transport"
+ok "agent serves AMQP topic $topic and its local socket"
+
+# --- The original prototype's CI scenario -----------------------------------
+expect_exit 0 "$S" tracer -l
+for t in rpc rabbit traffic iocount; do assert_contains "$OUT" "| $t " "tracer -l lists $t"; done
+expect_exit 0 "$S" start -a rpc -a rabbit -a traffic -a iocount
+task=$(printf '%s\n' "$OUT" | grep -Eo '^[0-9a-f-]{36}$' | tail -n 1)
+[ -n "$task" ] || fail "start printed no task uuid: $OUT"
+# Traffic on the broker port and the node: RPC calls while tracing.
+for _ in $(seq 10); do "$S" tracer -l >/dev/null; sleep 0.2; done
+sleep 1
+expect_exit 0 "$S" stop
+wait_until 20 '[ "$(sql "SELECT status FROM task WHERE uuid = '"'"'$task'"'"'")" = stopped ]' ||
+  fail "task did not stop: $(tail -20 "$T/agent.log")"
+expect_exit 0 "$S" report
+report=$OUT
+assert_contains "$report" "reporting task: <$task>" "report heading"
+for name in "Port Traffic (pkt/s)" "Port Traffic (byte/s)" "Device Traffic (pkt/s)" \
+  "Device Traffic (byte/s)" "IO-Count (count)" "RabbitMQ"; do
+  assert_contains "$report" "$name" "report has $name"
+done
+n=$(printf '%s\n' "$report" | grep -c '^<result [0-9a-f-]\{36\}>$')
+assert_eq "$n" "$(sql "SELECT count(*) FROM result r JOIN task t ON t.id = r.task_id WHERE t.uuid = '$task'")" \
+  "one <result UUID> block per result"
+# The broker port saw our RPC traffic, and the firehose decoded it.
+max_bytes=$(sql "SELECT max(value) FROM sample s JOIN result r ON r.id = s.result_id WHERE r.tracer = 'rpc' AND r.unit = 'byte/s'")
+awk -v v="$max_bytes" 'BEGIN { exit !(v > 0) }' || fail "rpc tracer saw no bytes on port 5673"
+iocount=$(sql "SELECT max(value) FROM sample s JOIN result r ON r.id = s.result_id WHERE r.tracer = 'iocount'")
+awk -v v="$iocount" 'BEGIN { exit !(v > 0) }' || fail "iocount saw no system calls"
+firehose=$(sql "SELECT text FROM sample s JOIN result r ON r.id = s.result_id WHERE r.tracer = 'rabbit' AND r.name = 'RabbitMQ'")
+assert_contains "$firehose" "method=tracer_list" "firehose shows the tracer_list calls"
+assert_contains "$firehose" "rk=$topic" "firehose shows our topic"
+assert_contains "$report" "iocount IO-Count (count): count " "summary line for IO-Count"
+expect_exit 0 "$S" result --list
+assert_contains "$OUT" "Port Traffic" "result --list"
+ok "CI scenario: tracer -l; start -a rpc -a rabbit -a traffic -a iocount; stop; report; result --list"
+
+# --- A stock oslo.messaging client ---------------------------------------------
+cat >"$T/oslo_client.py" <<'PYCODE'
+import json, sys, time
+import oslo_messaging as messaging
+from oslo_config import cfg
+url, topic = sys.argv[1], sys.argv[2]
+# As the original prototype's client did: the global config, a plain
+# RPCClient, Target(topic, version="1.0"), an empty context.
+cfg.CONF([], project="sca-test")
+transport = messaging.get_rpc_transport(cfg.CONF, url=url)
+client = messaging.RPCClient(transport, messaging.Target(topic=topic, version="1.0"), timeout=20)
+ctx = {}
+tracers = client.call(ctx, "tracer_list")
+names = sorted(t["name"] for t in tracers)
+assert "cpu" in names and "mem" in names, names
+started = client.call(ctx, "start_tracers", tracers=["cpu"])
+assert started["started"] == ["cpu"], started
+time.sleep(1.5)
+latest = client.call(ctx, "get_latest_task")
+assert latest["uuid"] == started["uuid"], (latest, started)
+client.call(ctx, "stop_task", uuid=latest["uuid"])
+for _ in range(100):
+    latest = client.call(ctx, "get_latest_task")
+    if latest["status"] == "stopped":
+        break
+    time.sleep(0.1)
+result = client.call(ctx, "get_result", uuid=latest["results"][0])
+assert result["uuid"] == latest["results"][0] and result["rtype"] == "stream", result
+assert len(result["data"]) >= 1 and all(len(p) == 2 for p in result["data"]), result
+try:
+    client.call(ctx, "get_result", uuid="ffffffff")
+    raise SystemExit("get_result of an unknown uuid did not fail")
+except messaging.RemoteError as e:
+    assert e.exc_type == "NotFound", e
+try:
+    client.call(ctx, "register_tracer", tracer_opts={"name": "x", "tpl": "id"})
+    raise SystemExit("register_tracer over AMQP was accepted")
+except messaging.RemoteError as e:
+    assert e.exc_type == "PermissionDenied", e
+# The original client cast start_tracers.
+client.cast(ctx, "start_tracers", tracers=["mem"])
+for _ in range(100):
+    if any(t["name"] == "mem" and t["running"] for t in client.call(ctx, "tracer_list")):
+        break
+    time.sleep(0.1)
+else:
+    raise SystemExit("cast start_tracers did not start mem")
+client.call(ctx, "stop_tracers", tracers=["mem"])
+print(json.dumps({"task": latest["uuid"], "result": result["uuid"], "points": len(result["data"])}))
+transport.cleanup()
+PYCODE
+expect_exit 0 timeout 120 "$PY" "$T/oslo_client.py" "$SCA_RABBIT_URL" "$topic"
+oslo_task=$(printf '%s\n' "$OUT" | tail -n 1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["task"])')
+assert_eq "$(sql "SELECT status FROM task WHERE uuid = '$oslo_task'")" "stopped" "task started by the oslo client"
+ok "stock oslo_messaging.RPCClient: tracer_list, start_tracers (call and cast), get_latest_task, get_result, errors"
+
+# --- Agent restart while tracers run ------------------------------------------
+wait_until 15 '[ "$(sql "SELECT count(*) FROM tracer WHERE running = 1")" = 0 ]' || fail "tracers still running"
+expect_exit 0 "$S" start -a cpu -a mem
+task=$(printf '%s\n' "$OUT" | grep -Eo '^[0-9a-f-]{36}$' | tail -n 1)
+pids=$(sql "SELECT group_concat(pid) FROM tracer WHERE running = 1")
+kill -TERM "$AGENT"
+wait "$AGENT" || fail "agent exited non-zero on SIGTERM"
+for p in ${pids//,/ }; do kill -0 "$p" 2>/dev/null || fail "tracer $p died with the agent"; done
+start_agent
+expect_exit 0 "$S" --json tracer -l
+running=$(printf '%s' "$OUT" | "$PY" -c 'import json,sys; print(",".join(sorted(t["name"] for t in json.load(sys.stdin) if t["running"])))')
+assert_eq "$running" "cpu,mem" "the new agent lists the tracers as running"
+assert_contains "$(cat "$T/agent.log")" "adopted running sca-tracer" "adoption logged"
+expect_exit 0 "$S" stop "${task:0:8}"
+wait_until 15 '[ "$(sql "SELECT status FROM task WHERE uuid = '"'"'$task'"'"'")" = stopped ]' ||
+  fail "the new agent could not stop the adopted tracers"
+for p in ${pids//,/ }; do wait_until 10 '! kill -0 $p 2>/dev/null' || fail "tracer $p still runs"; done
+assert_eq "$(sql "SELECT count(*) FROM task_tracer tt JOIN task t ON t.id = tt.task_id WHERE t.uuid = '$task' AND tt.exit_code IS NULL AND tt.exit_signal IS NULL")" \
+  "0" "adopted tracers recorded their workers' ends"
+ok "agent restart: tracers kept running, were adopted, listed and stopped"
+
+# --- Deadlines: --duration, and [agent] max_duration for a forgotten task ---
+expect_exit 0 "$S" start -a cpu --duration 1
+task=$(printf '%s\n' "$OUT" | grep -Eo '^[0-9a-f-]{36}$' | tail -n 1)
+wait_until 10 '[ "$(sql "SELECT status FROM task WHERE uuid = '"'"'$task'"'"'")" = stopped ]' ||
+  fail "--duration 1 did not stop the task"
+ok "--duration: the agent stopped the task by itself"
+"$M" stop >/dev/null
+printf '[agent]\nmax_duration = 2\n' >>"$SCALPELS_CONF"
+start_agent
+expect_exit 0 "$S" start -a mem
+task=$(printf '%s\n' "$OUT" | grep -Eo '^[0-9a-f-]{36}$' | tail -n 1)
+deadline=$(sql "SELECT deadline - created FROM task WHERE uuid = '$task'")
+awk -v d="$deadline" 'BEGIN { exit !(d > 1.5 && d < 2.5) }' || fail "max_duration deadline $deadline"
+wait_until 12 '[ "$(sql "SELECT status FROM task WHERE uuid = '"'"'$task'"'"'")" = stopped ]' ||
+  fail "max_duration did not stop the task"
+ok "[agent] max_duration stops a forgotten task"
+
+expect_exit 0 "$M" stop
+wait "$AGENT" || true
+expect_exit 3 "$S" --timeout 2 tracer -l
+assert_contains "$OUT" "no agent answered" "no agent: exit 3"
+ok "sca-manage stop over the local socket; then exit 3"

@@ -92,6 +92,9 @@ int store_tracer_register(store *s, const char *name, const char *tpl, const cha
                           const char *title, sca_error *err);
 int store_tracer_get(store *s, const char *name, store_tracer *out, sca_error *err);
 int store_tracer_list(store *s, store_tracer **out, size_t *n, sca_error *err);
+/* "a, b, c": the registered tracers' names, for messages (new string;
+ * "none" when there is none or the list cannot be read). */
+char *store_tracer_names(store *s);
 /* Marks tracer running with pid for task_uuid, or (running false) stopped. */
 int store_tracer_set_running(store *s, const char *name, bool running, int64_t pid,
                              const char *task_uuid, sca_error *err);

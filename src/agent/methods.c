@@ -54,19 +54,6 @@ static bool admin_check(rpc_request *req)
     return false;
 }
 
-static char *known_tracers(agent *a)
-{
-    store_tracer *all;
-    size_t n;
-    sca_buf b = {0};
-    if (store_tracer_list(a->store, &all, &n, NULL) == 0) {
-        for (size_t i = 0; i < n; i++)
-            sca_buf_appendf(&b, "%s%s", i ? ", " : "", all[i].name);
-        store_tracer_array_free(all, n);
-    }
-    return b.data ? b.data : sca_strdup("none");
-}
-
 /* Checks that every name is registered; the unknown ones are named in err. */
 static int check_tracer_names(agent *a, json_t *names, sca_error *err)
 {
@@ -83,7 +70,7 @@ static int check_tracer_names(agent *a, json_t *names, sca_error *err)
     }
     int rc = 0;
     if (unknown.len > 0) {
-        char *known = known_tracers(a);
+        char *known = store_tracer_names(a->store);
         rc = sca_error_set(err, -EINVAL, "unknown tracer(s): %s (known: %s)", unknown.data, known);
         free(known);
     } else if (json_array_size(names) == 0) {

@@ -218,6 +218,19 @@ int store_tracer_list(store *s, store_tracer **out, size_t *n, sca_error *err)
     return 0;
 }
 
+char *store_tracer_names(store *s)
+{
+    store_tracer *all;
+    size_t n;
+    sca_buf b = {0};
+    if (store_tracer_list(s, &all, &n, NULL) == 0) {
+        for (size_t i = 0; i < n; i++)
+            sca_buf_appendf(&b, "%s%s", i ? ", " : "", all[i].name);
+        store_tracer_array_free(all, n);
+    }
+    return b.data ? b.data : sca_strdup("none");
+}
+
 static int tracer_update_done(store *s, sqlite3_stmt *stmt, const char *name, sca_error *err)
 {
     int rc = store_step_done(s, stmt, err, "update tracer");

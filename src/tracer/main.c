@@ -100,17 +100,9 @@ static int load_tracer(struct tracer_ctx *c, const char *name, sca_error *err)
 {
     int rc = store_tracer_get(c->store, name, &c->tracer, err);
     if (rc == -ENOENT) {
-        store_tracer *all;
-        size_t n;
-        sca_buf known = {0};
-        if (store_tracer_list(c->store, &all, &n, NULL) == 0) {
-            for (size_t i = 0; i < n; i++)
-                sca_buf_appendf(&known, "%s%s", i ? ", " : "", all[i].name);
-            store_tracer_array_free(all, n);
-        }
-        sca_error_set(err, -ENOENT, "no tracer named '%s' is registered (known: %s)", name,
-                      known.len ? known.data : "none; run 'sca-manage db-create'");
-        sca_buf_free(&known);
+        char *known = store_tracer_names(c->store);
+        sca_error_set(err, -ENOENT, "no tracer named '%s' is registered (known: %s)", name, known);
+        free(known);
     }
     return rc;
 }

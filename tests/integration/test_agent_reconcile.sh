@@ -1,0 +1,58 @@
+#!/bin/bash
+# A restarted agent tells the truth: tracers whose sca-tracer is gone, or
+# whose recorded pid now belongs to another program, are marked stopped and
+# their tasks closed; live ones are adopted.
+source "$(dirname "$0")/lib.sh"
+S="$SCA_BIN/sca"
+M="$SCA_BIN/sca-manage"
+
+"$M" db-create >/dev/null
+"$M" setup -d interval=0.2 -t name=idle -t "tpl=sleep 600" >/dev/null
+start_agent() {
+  "$SCA_BIN/sca-agent" --foreground 2>>"$T/agent.log" &
+  AGENT=$!
+  _cleanup_pids+=("$AGENT")
+  wait_until 10 '"$M" status >/dev/null 2>&1' || fail "the agent did not start: $(cat "$T/agent.log")"
+}
+running() { sql "SELECT group_concat(name) FROM (SELECT name FROM tracer WHERE running = 1 ORDER BY name)"; }
+
+start_agent
+u1=$("$S" start -a idle)
+u2=$("$S" start -a cpu)
+wait_until 10 '[ "$(running)" = "cpu,idle" ]' || fail "tracers did not start: $(running)"
+idle_pid=$(sql "SELECT pid FROM tracer WHERE name = 'idle'")
+cpu_pid=$(sql "SELECT pid FROM tracer WHERE name = 'cpu'")
+
+# The agent and idle's sca-tracer die hard: nobody records anything.
+kill -9 "$AGENT" "$idle_pid"
+wait "$AGENT" 2>/dev/null || true
+wait_until 5 '! kill -0 $idle_pid 2>/dev/null' || fail "sca-tracer $idle_pid survived SIGKILL"
+# cpu's recorded pid now names an unrelated live process (pid reuse).
+sleep 600 &
+impostor=$!
+_cleanup_pids+=("$impostor" "$cpu_pid")
+sql "UPDATE tracer SET pid = $impostor WHERE name = 'cpu'"
+sql "UPDATE task_tracer SET pid = $impostor WHERE tracer = 'cpu'"
+assert_eq "$(running)" "cpu,idle" "before the restart the table still says running"
+
+start_agent
+assert_eq "$(running)" "" "after the restart nothing is marked running"
+assert_eq "$(sql "SELECT status FROM task WHERE uuid = '$u1'")" "stopped" "the dead tracer's task is closed"
+assert_eq "$(sql "SELECT status FROM task WHERE uuid = '$u2'")" "stopped" "the impostor's task is closed"
+kill -0 "$impostor" || fail "the agent signalled the unrelated process"
+assert_contains "$(cat "$T/agent.log")" "marking it stopped" "reconciliation logged"
+expect_exit 0 "$S" tracer -l
+assert_contains "$OUT" "| idle " "tracer -l after reconciliation"
+ok "dead and reused pids marked stopped, tasks closed, unrelated process untouched"
+
+# Live tracers of an earlier agent are adopted and stop through the new one.
+u3=$("$S" start -a idle)
+pid=$(sql "SELECT pid FROM tracer WHERE name = 'idle'")
+kill -TERM "$AGENT"
+wait "$AGENT" || fail "agent exited non-zero on SIGTERM"
+kill -0 "$pid" || fail "the tracer died with the agent"
+start_agent
+assert_eq "$(running)" "idle" "adopted tracer still running"
+expect_exit 0 "$S" stop -a idle
+wait_until 10 '[ "$(sql "SELECT status FROM task WHERE uuid = '"'"'$u3'"'"'")" = stopped ]' || fail "adopted tracer not stopped"
+ok "live tracer adopted and stopped by the new agent"

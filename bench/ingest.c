@@ -28,8 +28,8 @@ int main(int argc, char **argv)
     store_result result;
     if (store_open(argv[1], STORE_CREATE, &s, &err) != 0 ||
         store_task_create(s, NULL, 0, &task, &err) != 0 ||
-        store_result_create(s, task.id, "raw", "raw", "count", STORE_RTYPE_STREAM, &result,
-                            &err) != 0) {
+        store_result_create(s, task.id, "raw", "raw", "count", STORE_RTYPE_STREAM, &result, &err) !=
+            0) {
         fprintf(stderr, "bench_ingest: %s\n", err.msg);
         return 1;
     }

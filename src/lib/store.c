@@ -64,7 +64,7 @@ static const char *const store_migrations[] = {
 #define TASK_COLS "id, uuid, created, stopped, status, deadline"
 #define RESULT_COLS                                                                                \
     "r.id, r.uuid, r.task_id, r.tracer, r.name, r.unit, r.rtype,"                                  \
-    " (SELECT count(*) FROM sample s WHERE s.result_id = r.id),"                                  \
+    " (SELECT count(*) FROM sample s WHERE s.result_id = r.id),"                                   \
     " (SELECT uuid FROM task t WHERE t.id = r.task_id)"
 
 static const char *const store_sql[STMT_COUNT_] = {

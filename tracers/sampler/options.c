@@ -184,14 +184,10 @@ static void check_kind(const sampler_opts *o)
 void sampler_options(int argc, char **argv, sampler_opts *o)
 {
     static const struct option longopts[] = {
-        {"interval", required_argument, NULL, 'i'},
-        {"count", required_argument, NULL, 'c'},
-        {"pid", required_argument, NULL, 'p'},
-        {"pname", required_argument, NULL, 'n'},
-        {"dev", required_argument, NULL, 'd'},
-        {"port", required_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"interval", required_argument, NULL, 'i'}, {"count", required_argument, NULL, 'c'},
+        {"pid", required_argument, NULL, 'p'},      {"pname", required_argument, NULL, 'n'},
+        {"dev", required_argument, NULL, 'd'},      {"port", required_argument, NULL, 'P'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
     };
     *o = (sampler_opts){.interval = 1};
     int c;

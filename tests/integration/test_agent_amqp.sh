@@ -82,6 +82,28 @@ expect_exit 0 "$S" result --list
 assert_contains "$OUT" "Port Traffic" "result --list"
 ok "CI scenario: tracer -l; start -a rpc -a rabbit -a traffic -a iocount; stop; report; result --list"
 
+# --- The other commands and their error paths over AMQP -----------------------
+expect_exit 0 "$S" report --csv
+rows=$(($(printf '%s\n' "$OUT" | wc -l) - 1))
+assert_eq "$rows" "$(sql "SELECT count(*) FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$task'")" \
+  "report --csv: one row per sample"
+expect_exit 0 "$S" task -l
+assert_contains "$OUT" "$task" "task -l lists the task"
+expect_exit 0 "$S" --host "$host" tracer -l
+assert_contains "$OUT" "| cpu " "--host THIS_NODE reaches the agent on $topic.$host"
+expect_exit 3 "$S" --host no-such-node --timeout 2 tracer -l
+assert_contains "$OUT" "no agent answered" "--host of a node nobody serves: exit 3"
+expect_exit 1 "$S" start -a nope
+assert_contains "$OUT" "sca: ValueError: unknown tracer(s): nope" "unknown tracer: one line, exit 1"
+expect_exit 1 "$S" report ffffffff
+assert_contains "$OUT" "sca: NotFound: no task matches 'ffffffff'" "unknown prefix: exit 1"
+expect_exit 2 "$S" report abc
+expect_exit 0 "$S" run -a cpu -- sleep 1
+assert_contains "$OUT" "reporting task: <" "run prints the report"
+assert_contains "$OUT" "cpu user: count " "run's report has the cpu summary"
+expect_exit 5 "$S" run -a cpu -- sh -c 'exit 5'
+ok "report --csv, task -l, --host, run and error paths over AMQP"
+
 # --- A stock oslo.messaging client ---------------------------------------------
 cat >"$T/oslo_client.py" <<'PYCODE'
 import json, sys, time

@@ -26,7 +26,8 @@ struct read_job {
     char *uuid;
     int64_t offset;
     int64_t limit;
-    bool flag; /* summary / data */
+    bool has_limit; /* limit given (0 means all) */
+    bool flag;      /* summary / data */
     /* outcome */
     int rc;
     sca_error err;
@@ -140,7 +141,7 @@ static json_t *read_task_list(struct read_job *j, store *s)
 {
     store_task *tasks;
     size_t n;
-    j->rc = store_task_list(s, (int)j->limit, &tasks, &n, &j->err);
+    j->rc = store_task_list(s, j->has_limit ? (int)j->limit : 20, &tasks, &n, &j->err);
     if (j->rc != 0)
         return NULL;
     json_t *list = json_array();
@@ -295,11 +296,10 @@ static void queue_read(rpc_request *req, agent *a, read_fn fn)
     j->uuid = uuid ? sca_strdup(uuid) : NULL;
     j->offset = json_integer_value(json_object_get(args, "offset"));
     j->limit = json_integer_value(json_object_get(args, "limit"));
+    j->has_limit = json_is_integer(json_object_get(args, "limit"));
     j->flag = json_is_true(json_object_get(args, "summary")) ||
               json_is_true(json_object_get(args, "data"));
     j->work.data = j;
-    if (fn == read_task_list && json_object_get(args, "limit") == NULL)
-        j->limit = 20;
     int rc = uv_queue_work(a->loop, &j->work, run_read, read_done);
     if (rc != 0) {
         sca_error err;

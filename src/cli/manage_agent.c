@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -16,11 +17,6 @@
 
 /* The configured log level is the agent's: a client reports only what went
  * wrong (an expected "connection lost" after stop is not), unless debugging. */
-
-static char *local_socket_url(const config *cfg)
-{
-    return sca_asprintf("unix://%s/agent.sock", cfg->state_dir);
-}
 
 static void quiet_logs(const config *cfg)
 {
@@ -93,6 +89,22 @@ static void print_info(const json_t *info)
            "rss:", (double)json_integer_value(json_object_get(info, "rss_kb")) / 1024.0);
 }
 
+/* Calls method on the node's own agent, on its local socket whatever
+ * transport_url says: admin methods are served only there.  *c stays open
+ * for the caller (who closes it, also on error). */
+static int local_call(const config *cfg, double timeout, const char *method, cli_rpc **c,
+                      json_t **reply)
+{
+    char *local = sca_asprintf("unix://%s/agent.sock", cfg->state_dir);
+    cli_conn_opts o = {.cfg = cfg, .timeout = timeout, .transport_url = local};
+    quiet_logs(cfg);
+    int code = cli_rpc_open(&o, c);
+    free(local);
+    if (code == CLI_OK)
+        code = cli_call(*c, method, NULL, reply);
+    return code;
+}
+
 int manage_status(const config *cfg, int argc, char **argv)
 {
     double timeout = 0;
@@ -111,23 +123,15 @@ int manage_status(const config *cfg, int argc, char **argv)
                "  -t, --timeout S  seconds to wait for the answer (default [rpc] timeout)\n");
         return CLI_OK;
     }
-    /* The node's own agent, on its local socket whatever transport_url says:
-     * admin methods are served only there. */
-    char *local = local_socket_url(cfg);
-    cli_conn_opts o = {.cfg = cfg, .timeout = timeout, .transport_url = local};
     cli_rpc *c = NULL;
     json_t *info = NULL;
-    quiet_logs(cfg);
-    code = cli_rpc_open(&o, &c);
-    if (code == CLI_OK)
-        code = cli_call(c, "agent_info", NULL, &info);
+    code = local_call(cfg, timeout, "agent_info", &c, &info);
     if (code == CLI_OK)
         print_info(info);
     else if (code == CLI_UNREACHABLE)
         printf("%-18sno\n", "reachable:");
     json_decref(info);
     cli_rpc_close(c);
-    free(local);
     return code;
 }
 
@@ -166,22 +170,14 @@ int manage_stop(const config *cfg, int argc, char **argv)
                "                   (default [rpc] timeout)\n");
         return CLI_OK;
     }
-    /* The node's own agent, on its local socket whatever transport_url says:
-     * admin methods are served only there. */
-    char *local = local_socket_url(cfg);
-    cli_conn_opts o = {.cfg = cfg, .timeout = timeout, .transport_url = local};
     cli_rpc *c = NULL;
     json_t *reply = NULL;
-    quiet_logs(cfg);
-    code = cli_rpc_open(&o, &c);
-    if (code == CLI_OK)
-        code = cli_call(c, "stop", NULL, &reply);
+    code = local_call(cfg, timeout, "stop", &c, &reply);
     if (code == CLI_OK)
         code = wait_gone(c, timeout > 0 ? timeout : cfg->rpc_timeout);
     if (code == CLI_OK)
         printf("agent stopped\n");
     json_decref(reply);
     cli_rpc_close(c);
-    free(local);
     return code;
 }

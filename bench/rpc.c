@@ -1,19 +1,34 @@
 /* rpc.c - RPC benchmark (build/bench/bench_rpc), driven by bench/rpc.sh.
  *
- *   bench_rpc server URL TOPIC            echo/count/get_count server;
- *                                         prints READY when serving
- *   bench_rpc client URL TOPIC [CALLS] [CASTS] [WARMUP]
- *                                         sequential echo(x="scalpels")
- *                                         calls to TOPIC.bench, then casts
- *   bench_rpc floor-echo URL              bare rabbitmq-c: bounce every
- *                                         message of queue bench_ping
- *   bench_rpc floor URL [CALLS] [WARMUP]  bare rabbitmq-c ping-pong
- *   bench_rpc wire-echo URL, wire URL ... the same speaking the oslo wire
+ *   bench_rpc server URL TOPIC         echo/count/get_count server; prints
+ *                                      READY when serving
+ *   bench_rpc floor-echo URL           bare rabbitmq-c: bounces every
+ *                                      message of bench_ping to bench_pong
+ *   bench_rpc wire-echo URL            the same speaking the oslo wire
+ *                                      (bench_wire_ping/pong)
+ *   bench_rpc calls AMQP_URL UNIX_URL [CALLS] [WARMUP] [BLOCK]
+ *                                      sequential round trips, the probes
+ *                                      taking turns every BLOCK calls
+ *                                      (default 1: call by call)
+ *   bench_rpc casts URL TOPIC [CASTS]  cast throughput to TOPIC.bench
  *
- * Client lines: "calls N median_us P99_us calls_per_s" and "casts N
- * casts_per_s"; the cast rate runs from the first cast to the moment the
- * server reports all of them processed (as OSLO_WIRE.md section 9 measured
- * the oslo pair). */
+ * The probes of "calls", one round trip each per turn:
+ *   floor  bare rabbitmq-c publish/consume ping-pong through the broker
+ *          (default exchange, no properties, no acks): what no RPC layer
+ *          can beat;
+ *   wire   the same speaking the oslo wire as our RPC does (requests
+ *          through a topic exchange, oslo's properties, expiration on the
+ *          request, acked request consumer, mandatory reply);
+ *   amqp   our client -> our server (echo(x="scalpels") to bench_c.bench);
+ *   unix   our client -> our server over the unix socket (bench_unix).
+ * Taking turns call by call puts every probe through the same machine
+ * conditions, which on a VM drift within seconds; BLOCK=CALLS gives each
+ * probe one uninterrupted run instead.
+ *
+ * Output: "calls PROBE N median_us p99_us calls_per_s" per probe, and
+ * "casts N casts_per_s"; the cast rate runs from the first cast to the
+ * moment the server reports all of them processed (as OSLO_WIRE.md
+ * section 9 measured the oslo pair). */
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 #include <errno.h>
@@ -28,6 +43,13 @@
 #include "scalpels/util.h"
 
 #define SERVER_NAME "bench"
+#define WIRE_EXCHANGE "bench_wire"
+
+/* The bare and wire echoes run side by side, each on its own queues. */
+#define PING(wire) ((wire) ? "bench_wire_ping" : "bench_ping")
+#define PONG(wire) ((wire) ? "bench_wire_pong" : "bench_pong")
+
+/* --- The server ------------------------------------------------------------ */
 
 static json_int_t total;
 
@@ -66,18 +88,25 @@ static void on_state(rpc_transport *t, bool up, const char *detail, void *arg)
     }
 }
 
-static int run_server(const char *url, const char *topic)
+static rpc_transport *transport_open(uv_loop_t *loop, const char *url)
 {
-    uv_loop_t *loop = uv_default_loop();
     rpc_options opts = {.heartbeat = 60, .program = "bench_rpc"};
-    rpc_endpoint ep = {.methods = methods};
     rpc_transport *t;
-    rpc_server *s;
     sca_error err = {0};
     if (rpc_transport_new(loop, url, &opts, &t, &err) != 0) {
         fprintf(stderr, "bench_rpc: %s\n", err.msg);
-        return 1;
+        exit(1);
     }
+    return t;
+}
+
+static int run_server(const char *url, const char *topic)
+{
+    uv_loop_t *loop = uv_default_loop();
+    rpc_endpoint ep = {.methods = methods};
+    rpc_transport *t = transport_open(loop, url);
+    rpc_server *s;
+    sca_error err = {0};
     rpc_transport_on_state(t, on_state, NULL);
     if (rpc_server_new(t, topic, SERVER_NAME, &ep, 1, &s, &err) != 0) {
         fprintf(stderr, "bench_rpc: %s\n", err.msg);
@@ -86,102 +115,7 @@ static int run_server(const char *url, const char *topic)
     return uv_run(loop, UV_RUN_DEFAULT);
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static void report_calls(double *rtt, long n, double elapsed)
-{
-    qsort(rtt, (size_t)n, sizeof(*rtt), cmp_double);
-    printf("calls %ld %.0f %.0f %.0f\n", n, rtt[n / 2] * 1e6, rtt[(long)(n * 0.99)] * 1e6,
-           n / elapsed);
-}
-
-static int client_calls(rpc_transport *t, const rpc_target *target, long calls, long warmup)
-{
-    double *rtt = sca_calloc((size_t)calls, sizeof(*rtt));
-    sca_error err = {0};
-    double start = 0;
-    for (long i = -warmup; i < calls; i++) {
-        json_t *result = NULL;
-        if (i == 0)
-            start = sca_monotonic();
-        double t0 = sca_monotonic();
-        if (rpc_call_sync(t, target, "echo", json_pack("{s:s}", "x", "scalpels"), NULL, 10, &result,
-                          NULL, &err) != 0) {
-            fprintf(stderr, "bench_rpc: call: %s\n", err.msg);
-            free(rtt);
-            return 1;
-        }
-        if (i >= 0)
-            rtt[i] = sca_monotonic() - t0;
-        json_decref(result);
-    }
-    report_calls(rtt, calls, sca_monotonic() - start);
-    free(rtt);
-    return 0;
-}
-
-static int client_casts(rpc_transport *t, const rpc_target *target, long casts)
-{
-    sca_error err = {0};
-    json_t *result = NULL;
-    if (rpc_call_sync(t, target, "get_count", NULL, NULL, 10, &result, NULL, &err) != 0)
-        goto fail;
-    json_int_t base = json_integer_value(result);
-    json_decref(result);
-    double start = sca_monotonic();
-    for (long i = 0; i < casts; i++) {
-        if (rpc_cast(t, target, "count", json_pack("{s:i}", "n", 1), NULL, &err) != 0)
-            goto fail;
-    }
-    if (rpc_flush_sync(t, 60, &err) != 0)
-        goto fail;
-    for (;;) {
-        if (rpc_call_sync(t, target, "get_count", NULL, NULL, 10, &result, NULL, &err) != 0)
-            goto fail;
-        json_int_t done = json_integer_value(result) - base;
-        json_decref(result);
-        if (done >= casts)
-            break;
-        usleep(1000);
-    }
-    printf("casts %ld %.0f\n", casts, casts / (sca_monotonic() - start));
-    return 0;
-fail:
-    fprintf(stderr, "bench_rpc: casts: %s\n", err.msg);
-    return 1;
-}
-
-static int run_client(const char *url, const char *topic, long calls, long casts, long warmup)
-{
-    uv_loop_t *loop = uv_default_loop();
-    rpc_options opts = {.heartbeat = 60, .program = "bench_rpc"};
-    rpc_transport *t;
-    sca_error err = {0};
-    if (rpc_transport_new(loop, url, &opts, &t, &err) != 0) {
-        fprintf(stderr, "bench_rpc: %s\n", err.msg);
-        return 1;
-    }
-    rpc_target target = {.topic = topic, .server = SERVER_NAME};
-    int rc = client_calls(t, &target, calls, warmup);
-    if (rc == 0 && casts > 0)
-        rc = client_casts(t, &target, casts);
-    rpc_transport_free(t);
-    uv_run(loop, UV_RUN_DEFAULT);
-    return rc;
-}
-
-/* --- The floor: bare rabbitmq-c, blocking, no RPC layer at all ----------
- * "floor" is the plain ping-pong of the issue (default exchange, no
- * properties, no acks).  "wire" is the same ping-pong speaking the oslo wire
- * as our RPC does (topic exchange, oslo's properties, expiration on the
- * request, acked request consumer, mandatory reply): what the format itself
- * costs the broker, with no RPC layer on top. */
-
-#define WIRE_EXCHANGE "bench_wire"
+/* --- The bare rabbitmq-c echoes (blocking, no RPC layer) ------------------- */
 
 static amqp_connection_state_t floor_connect(const char *url)
 {
@@ -249,7 +183,7 @@ static int floor_bounce(amqp_connection_state_t c, bool wire)
     if (wire)
         amqp_basic_ack(c, 1, env.delivery_tag, 0);
     amqp_basic_properties_t p = wire_props(NULL);
-    int rc = amqp_basic_publish(c, 1, amqp_empty_bytes, amqp_cstring_bytes("bench_pong"), wire, 0,
+    int rc = amqp_basic_publish(c, 1, amqp_empty_bytes, amqp_cstring_bytes(PONG(wire)), wire, 0,
                                 wire ? &p : NULL, env.message.body);
     amqp_destroy_envelope(&env);
     return rc;
@@ -258,7 +192,7 @@ static int floor_bounce(amqp_connection_state_t c, bool wire)
 static int run_floor_echo(const char *url, bool wire)
 {
     amqp_connection_state_t c = floor_connect(url);
-    floor_queue(c, "bench_ping", wire, wire);
+    floor_queue(c, PING(wire), wire, wire);
     printf("READY\n");
     fflush(stdout);
     while (floor_bounce(c, wire) == AMQP_STATUS_OK)
@@ -266,37 +200,159 @@ static int run_floor_echo(const char *url, bool wire)
     return 0;
 }
 
-static int run_floor(const char *url, long calls, long warmup, bool wire)
+/* --- Calls: the probes take turns ------------------------------------------ */
+
+typedef struct probe {
+    const char *name;
+    amqp_connection_state_t conn; /* floor probes */
+    bool wire;
+    rpc_transport *t; /* RPC probes */
+    rpc_target target;
+    double *rtt;
+} probe;
+
+static int floor_once(probe *p)
 {
-    amqp_connection_state_t c = floor_connect(url);
-    floor_queue(c, "bench_pong", wire, false);
-    double *rtt = sca_calloc((size_t)calls, sizeof(*rtt));
     static const char body[] = "{\"x\": \"scalpels\"}";
-    amqp_basic_properties_t p = wire_props("10000");
-    amqp_bytes_t exchange = wire ? amqp_cstring_bytes(WIRE_EXCHANGE) : amqp_empty_bytes;
-    double start = 0;
-    for (long i = -warmup; i < calls; i++) {
-        if (i == 0)
-            start = sca_monotonic();
-        double t0 = sca_monotonic();
-        amqp_bytes_t b = {sizeof(body) - 1, (void *)body};
-        amqp_envelope_t env;
-        amqp_maybe_release_buffers(c);
-        if (amqp_basic_publish(c, 1, exchange, amqp_cstring_bytes("bench_ping"), 0, 0,
-                               wire ? &p : NULL, b) != AMQP_STATUS_OK ||
-            amqp_consume_message(c, &env, NULL, 0).reply_type != AMQP_RESPONSE_NORMAL) {
-            fprintf(stderr, "bench_rpc: floor ping-pong failed\n");
-            return 1;
-        }
-        amqp_destroy_envelope(&env);
-        if (i >= 0)
-            rtt[i] = sca_monotonic() - t0;
+    amqp_basic_properties_t props = wire_props("10000");
+    amqp_bytes_t b = {sizeof(body) - 1, (void *)body};
+    amqp_envelope_t env;
+    amqp_maybe_release_buffers(p->conn);
+    amqp_bytes_t exchange = p->wire ? amqp_cstring_bytes(WIRE_EXCHANGE) : amqp_empty_bytes;
+    if (amqp_basic_publish(p->conn, 1, exchange, amqp_cstring_bytes(PING(p->wire)), 0, 0,
+                           p->wire ? &props : NULL, b) != AMQP_STATUS_OK ||
+        amqp_consume_message(p->conn, &env, NULL, 0).reply_type != AMQP_RESPONSE_NORMAL) {
+        fprintf(stderr, "bench_rpc: %s ping-pong failed\n", p->name);
+        return -1;
     }
-    report_calls(rtt, calls, sca_monotonic() - start);
-    free(rtt);
-    amqp_connection_close(c, AMQP_REPLY_SUCCESS);
-    amqp_destroy_connection(c);
+    amqp_destroy_envelope(&env);
     return 0;
+}
+
+static int rpc_once(probe *p)
+{
+    json_t *result = NULL;
+    sca_error err = {0};
+    if (rpc_call_sync(p->t, &p->target, "echo", json_pack("{s:s}", "x", "scalpels"), NULL, 10,
+                      &result, NULL, &err) != 0) {
+        fprintf(stderr, "bench_rpc: %s call: %s\n", p->name, err.msg);
+        return -1;
+    }
+    json_decref(result);
+    return 0;
+}
+
+static int probe_once(probe *p)
+{
+    return p->t != NULL ? rpc_once(p) : floor_once(p);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void probe_report(probe *p, long n)
+{
+    double sum = 0;
+    for (long i = 0; i < n; i++)
+        sum += p->rtt[i];
+    qsort(p->rtt, (size_t)n, sizeof(*p->rtt), cmp_double);
+    printf("calls %s %ld %.0f %.0f %.0f\n", p->name, n, p->rtt[n / 2] * 1e6,
+           p->rtt[(long)(n * 0.99)] * 1e6, n / sum);
+}
+
+static int run_calls(const char *amqp_url, const char *unix_url, long calls, long warmup,
+                     long block)
+{
+    uv_loop_t *loop = uv_default_loop();
+    amqp_connection_state_t bare = floor_connect(amqp_url), wire = floor_connect(amqp_url);
+    floor_queue(bare, PONG(false), false, false);
+    floor_queue(wire, PONG(true), true, false);
+    probe probes[] = {
+        {.name = "floor", .conn = bare},
+        {.name = "wire", .conn = wire, .wire = true},
+        {.name = "amqp",
+         .t = transport_open(loop, amqp_url),
+         .target = {.topic = "bench_c", .server = SERVER_NAME}},
+        {.name = "unix",
+         .t = transport_open(loop, unix_url),
+         .target = {.topic = "bench_unix", .server = SERVER_NAME}},
+    };
+    size_t n_probes = sizeof(probes) / sizeof(probes[0]);
+    int rc = 0;
+    for (size_t k = 0; k < n_probes; k++)
+        probes[k].rtt = sca_calloc((size_t)calls, sizeof(double));
+    for (size_t k = 0; k < n_probes && rc == 0; k++) {
+        for (long i = 0; i < warmup && rc == 0; i++)
+            rc = probe_once(&probes[k]);
+    }
+    for (long base = 0; base < calls && rc == 0; base += block) {
+        long end = base + block < calls ? base + block : calls;
+        for (size_t k = 0; k < n_probes && rc == 0; k++) {
+            for (long i = base; i < end && rc == 0; i++) {
+                double t0 = sca_monotonic();
+                rc = probe_once(&probes[k]);
+                probes[k].rtt[i] = sca_monotonic() - t0;
+            }
+        }
+    }
+    for (size_t k = 0; k < n_probes; k++) {
+        if (rc == 0)
+            probe_report(&probes[k], calls);
+        free(probes[k].rtt);
+        if (probes[k].t != NULL)
+            rpc_transport_free(probes[k].t);
+    }
+    uv_run(loop, UV_RUN_DEFAULT);
+    amqp_connection_close(bare, AMQP_REPLY_SUCCESS);
+    amqp_destroy_connection(bare);
+    amqp_connection_close(wire, AMQP_REPLY_SUCCESS);
+    amqp_destroy_connection(wire);
+    return rc == 0 ? 0 : 1;
+}
+
+/* --- Casts ----------------------------------------------------------------- */
+
+static int count_of(rpc_transport *t, const rpc_target *target, json_int_t *out, sca_error *err)
+{
+    json_t *result = NULL;
+    int rc = rpc_call_sync(t, target, "get_count", NULL, NULL, 10, &result, NULL, err);
+    if (rc == 0)
+        *out = json_integer_value(result);
+    json_decref(result);
+    return rc;
+}
+
+static int send_casts(rpc_transport *t, const rpc_target *target, long casts, sca_error *err)
+{
+    json_int_t base = 0, done = 0;
+    int rc = count_of(t, target, &base, err);
+    double start = sca_monotonic();
+    for (long i = 0; i < casts && rc == 0; i++)
+        rc = rpc_cast(t, target, "count", json_pack("{s:i}", "n", 1), NULL, err);
+    if (rc == 0)
+        rc = rpc_flush_sync(t, 60, err);
+    while (rc == 0 && (rc = count_of(t, target, &done, err)) == 0 && done - base < casts)
+        usleep(1000);
+    if (rc == 0)
+        printf("casts %ld %.0f\n", casts, casts / (sca_monotonic() - start));
+    return rc;
+}
+
+static int run_casts(const char *url, const char *topic, long casts)
+{
+    uv_loop_t *loop = uv_default_loop();
+    rpc_transport *t = transport_open(loop, url);
+    rpc_target target = {.topic = topic, .server = SERVER_NAME};
+    sca_error err = {0};
+    int rc = send_casts(t, &target, casts, &err);
+    if (rc != 0)
+        fprintf(stderr, "bench_rpc: casts: %s\n", err.msg);
+    rpc_transport_free(t);
+    uv_run(loop, UV_RUN_DEFAULT);
+    return rc == 0 ? 0 : 1;
 }
 
 static long arg_or(int argc, char **argv, int i, long dflt)
@@ -308,18 +364,21 @@ int main(int argc, char **argv)
 {
     log_init("bench_rpc");
     log_set_level(LOG_LEVEL_WARNING);
-    if (argc >= 4 && strcmp(argv[1], "server") == 0)
+    const char *mode = argc >= 3 ? argv[1] : "";
+    if (argc >= 4 && strcmp(mode, "server") == 0)
         return run_server(argv[2], argv[3]);
-    if (argc >= 4 && strcmp(argv[1], "client") == 0)
-        return run_client(argv[2], argv[3], arg_or(argc, argv, 4, 2000),
-                          arg_or(argc, argv, 5, 10000), arg_or(argc, argv, 6, 100));
-    bool wire = argc >= 2 && strncmp(argv[1], "wire", 4) == 0;
-    if (argc >= 3 && (strcmp(argv[1], "floor-echo") == 0 || strcmp(argv[1], "wire-echo") == 0))
-        return run_floor_echo(argv[2], wire);
-    if (argc >= 3 && (strcmp(argv[1], "floor") == 0 || strcmp(argv[1], "wire") == 0))
-        return run_floor(argv[2], arg_or(argc, argv, 3, 2000), arg_or(argc, argv, 4, 100), wire);
-    fputs("usage: bench_rpc server URL TOPIC | client URL TOPIC [CALLS] [CASTS] [WARMUP]\n"
-          "       | floor-echo|wire-echo URL | floor|wire URL [CALLS] [WARMUP]\n",
+    if (strcmp(mode, "floor-echo") == 0 || strcmp(mode, "wire-echo") == 0)
+        return run_floor_echo(argv[2], mode[0] == 'w');
+    if (argc >= 4 && strcmp(mode, "calls") == 0) {
+        long calls = arg_or(argc, argv, 4, 1000);
+        long block = arg_or(argc, argv, 6, 1);
+        if (calls > 0 && block > 0)
+            return run_calls(argv[2], argv[3], calls, arg_or(argc, argv, 5, 100), block);
+    }
+    if (argc >= 4 && strcmp(mode, "casts") == 0)
+        return run_casts(argv[2], argv[3], arg_or(argc, argv, 4, 10000));
+    fputs("usage: bench_rpc server URL TOPIC | floor-echo URL | wire-echo URL\n"
+          "       | calls AMQP_URL UNIX_URL [CALLS] [WARMUP] [BLOCK] | casts URL TOPIC [CASTS]\n",
           stderr);
     return 64;
 }

@@ -2,24 +2,34 @@
 # RPC benchmark (not a test): sequential call round trip (median, p99) and
 # cast throughput for
 #   floor  bare rabbitmq-c publish/consume ping-pong (no RPC layer at all)
-#   wire   the same ping-pong speaking the oslo wire format as our RPC does
-#          (topic exchange, oslo properties, expiration, acked consumer):
-#          what the format costs the broker, for reading the c/floor ratio
-#   c      our client -> our server over AMQP
+#   wire   the same ping-pong speaking the oslo wire as our RPC does (topic
+#          exchange, oslo's properties, expiration, acked request consumer,
+#          mandatory reply): what the format itself costs the broker
+#   amqp   our client -> our server over AMQP
 #   oslo   Python oslo.messaging client -> oslo server, same broker, same run
 #   unix   our client -> our server over the unix socket
 # through a private RabbitMQ started here (loopback, port $PORT) and stopped
-# at the end.  The pairs run interleaved, RUNS times; the table shows the
-# median of the runs (machine noise between runs is large: compare only
-# figures from one invocation).
+# at the end.
 #
-#   bench/rpc.sh [BUILD_DIR]        env: RUNS=3 CALLS=2000 CASTS=10000 PORT=5677
+# Calls: ROUNDS rounds.  In each, bench_rpc makes CALLS round trips per
+# probe with floor, wire, amqp and unix taking turns call by call
+# (this VM drifts between speeds within seconds; turns put every probe
+# through the same conditions), then the oslo pair makes CALLS calls.
+# Reported: the median of each pair's per-round medians, and the median of
+# the per-round ratios.  Casts: CAST_RUNS runs of CASTS casts per pair.
+#
+#   bench/rpc.sh [BUILD_DIR]
+#   env: ROUNDS=15 CALLS=500 BLOCK=1 CAST_RUNS=3 CASTS=10000 PORT=5677
+# BLOCK=CALLS has each probe make its CALLS calls in one uninterrupted run
+# instead of taking turns.
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
-runs=${RUNS:-3}
-calls=${CALLS:-2000}
+rounds=${ROUNDS:-15}
+calls=${CALLS:-500}
+cast_runs=${CAST_RUNS:-3}
+block=${BLOCK:-1}
 casts=${CASTS:-10000}
 warmup=100
 port=${PORT:-5677}
@@ -70,23 +80,25 @@ else:
     c = om.get_rpc_client(transport, om.Target(topic=topic, server="bench"), timeout=30)
     for _ in range(warmup):
         c.call({}, "echo", x="scalpels")
-    rtt = []
-    t0 = time.monotonic()
-    for _ in range(calls):
-        t = time.monotonic()
-        c.call({}, "echo", x="scalpels")
-        rtt.append(time.monotonic() - t)
-    elapsed = time.monotonic() - t0
-    rtt.sort()
-    print("calls %d %.0f %.0f %.0f" % (calls, rtt[calls // 2] * 1e6, rtt[int(calls * 0.99)] * 1e6,
-                                       calls / elapsed))
+    if calls > 0:
+        rtt = []
+        t0 = time.monotonic()
+        for _ in range(calls):
+            t = time.monotonic()
+            c.call({}, "echo", x="scalpels")
+            rtt.append(time.monotonic() - t)
+        elapsed = time.monotonic() - t0
+        rtt.sort()
+        print("calls %d %.0f %.0f %.0f" % (calls, rtt[calls // 2] * 1e6,
+                                           rtt[int(calls * 0.99)] * 1e6, calls / elapsed))
     base = c.call({}, "get_count")
     t0 = time.monotonic()
     for _ in range(casts):
         c.cast({}, "count", n=1)
-    while c.call({}, "get_count") - base < casts:
+    while casts > 0 and c.call({}, "get_count") - base < casts:
         time.sleep(0.005)
-    print("casts %d %.0f" % (casts, casts / (time.monotonic() - t0)))
+    if casts > 0:
+        print("casts %d %.0f" % (casts, casts / (time.monotonic() - t0)))
 transport.cleanup()
 PY
 
@@ -114,52 +126,69 @@ serve "$bin" server "$url" bench_c
 serve "$python" "$work/oslo_bench.py" server "$url" bench_oslo
 serve "$bin" server "unix://$sock" bench_unix
 
-declare -A call_med call_p99 call_rate cast_rate
-record() {   # pair run-output
+serve "$bin" wire-echo "$url"
+
+pairs="floor wire amqp oslo unix"
+declare -A call_med call_p99 call_rate cast_rate ratios
+record() {   # [pair] run-output: "calls PROBE ..." lines, or the oslo client's
   local pair=$1
-  while read -r kind a b c d; do
+  while read -r kind a b c d e; do
     case $kind in
-      calls) call_med[$pair]+="$b "; call_p99[$pair]+="$c "; call_rate[$pair]+="$d " ;;
+      calls)
+        if [ "$pair" = "-" ]; then
+          call_med[$a]+="$c "; call_p99[$a]+="$d "; call_rate[$a]+="$e "
+        else
+          call_med[$pair]+="$b "; call_p99[$pair]+="$c "; call_rate[$pair]+="$d "
+        fi ;;
       casts) cast_rate[$pair]+="$b " ;;
     esac
   done <<<"$2"
 }
-for run in $(seq "$runs"); do
-  echo "run $run/$runs ..." >&2
-  record floor "$("$bin" floor "$url" "$calls" "$warmup")"
-  serve "$bin" wire-echo "$url"
-  record wire "$("$bin" wire "$url" "$calls" "$warmup")"
-  kill "${pids[-1]}"; unset 'pids[-1]'
-  record c "$("$bin" client "$url" bench_c "$calls" "$casts" "$warmup")"
-  record oslo "$("$python" "$work/oslo_bench.py" client "$url" bench_oslo "$calls" "$casts" "$warmup" 2>/dev/null)"
-  record unix "$("$bin" client "unix://$sock" bench_unix "$calls" "$casts" "$warmup")"
+last() { awk '{print $NF}' <<<"$1"; }
+ratio() {   # key numerator denominator: appends this round's ratio
+  ratios[$1]+="$(awk -v a="$(last "${call_med[$2]}")" -v b="$(last "${call_med[$3]}")" 'BEGIN{printf "%.3f", a/b}') "
+}
+
+for round in $(seq "$rounds"); do
+  echo "call round $round/$rounds ..." >&2
+  record - "$("$bin" calls "$url" "unix://$sock" "$calls" "$warmup" "$block")"
+  record oslo "$("$python" "$work/oslo_bench.py" client "$url" bench_oslo "$calls" 0 "$warmup" 2>/dev/null)"
+  ratio amqp/floor amqp floor
+  ratio amqp/wire amqp wire
+  ratio oslo/amqp oslo amqp
+  ratio wire/floor wire floor
+done
+for run in $(seq "$cast_runs"); do
+  echo "cast run $run/$cast_runs ..." >&2
+  record amqp "$("$bin" casts "$url" bench_c "$casts")"
+  record oslo "$("$python" "$work/oslo_bench.py" client "$url" bench_oslo 0 "$casts" 10 2>/dev/null)"
+  record unix "$("$bin" casts "unix://$sock" bench_unix "$casts")"
 done
 
-median() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -n | awk '{v[NR]=$1} END {print NR ? v[int((NR+1)/2)] : "-"}'; }
+median() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk '{v[NR]=$1} END {print NR ? v[int((NR+1)/2)] : "-"}'; }
+range() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk 'NR==1{lo=$1} {hi=$1} END {print lo "-" hi}'; }
 
 echo
 echo "Machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/^Mem:/{print $2}') GiB RAM;" \
-  "RabbitMQ $(dpkg-query -W -f '${Version}' rabbitmq-server 2>/dev/null), loopback; $(date -u +%Y-%m-%d)"
-echo "Command: bench/rpc.sh (RUNS=$runs CALLS=$calls CASTS=$casts, $warmup warm-up calls), median of $runs runs"
+  "RabbitMQ $(dpkg-query -W -f '${Version}' rabbitmq-server 2>/dev/null), loopback; $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "Command: bench/rpc.sh (ROUNDS=$rounds CALLS=$calls BLOCK=$block CAST_RUNS=$cast_runs CASTS=$casts, $warmup warm-up calls)"
 echo
 echo "| pair | call median µs | call p99 µs | calls/s | casts/s |"
 echo "|---|---|---|---|---|"
-for pair in floor wire c oslo unix; do
-  label=$pair
+for pair in $pairs; do
   case $pair in
-    floor) label="bare rabbitmq-c ping-pong (floor)" ;;
-    wire) label="bare rabbitmq-c ping-pong, oslo wire format" ;;
-    c) label="our client -> our server, AMQP" ;;
+    floor) label="floor: bare rabbitmq-c ping-pong" ;;
+    wire) label="bare ping-pong speaking the oslo wire" ;;
+    amqp) label="our client -> our server, AMQP" ;;
     oslo) label="oslo client -> oslo server, AMQP" ;;
     unix) label="our client -> our server, unix socket" ;;
   esac
   casts_cell=$(median "${cast_rate[$pair]:-}")
   echo "| $label | $(median "${call_med[$pair]}") | $(median "${call_p99[$pair]}") | $(median "${call_rate[$pair]}") | $casts_cell |"
 done
-c=$(median "${call_med[c]}"); f=$(median "${call_med[floor]}"); o=$(median "${call_med[oslo]}")
 echo
-w=$(median "${call_med[wire]}")
-echo "AMQP call median: $(awk -v c="$c" -v f="$f" 'BEGIN{printf "%.2f", c/f}')x the floor," \
-  "$(awk -v c="$c" -v w="$w" 'BEGIN{printf "%.2f", c/w}')x the oslo-wire floor," \
-  "1/$(awk -v c="$c" -v o="$o" 'BEGIN{printf "%.1f", o/c}') of the oslo pair"
-echo "Per run (call medians µs): floor ${call_med[floor]}| wire ${call_med[wire]}| c ${call_med[c]}| oslo ${call_med[oslo]}| unix ${call_med[unix]}"
+echo "Per-round ratios (median, and range over $rounds rounds):"
+for key in amqp/floor amqp/wire oslo/amqp wire/floor; do
+  printf '  %-12s %s (%s)\n' "$key" "$(median "${ratios[$key]}")" "$(range "${ratios[$key]}")"
+done
+echo "Per round (call medians µs): floor ${call_med[floor]}| amqp ${call_med[amqp]}| oslo ${call_med[oslo]}| unix ${call_med[unix]}"

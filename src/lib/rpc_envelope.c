@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rpc_envelope.h"
+#include "rpc_json.h"
 #include "scalpels/util.h"
 
 /* Python's json.dumps defaults (", " and ": "), raw UTF-8, insertion order. */
@@ -28,8 +29,13 @@ void rpc_fault_set(rpc_fault *f, const char *cls, const char *module, const char
 
 static int decode_inner(const char *text, size_t len, json_t **inner, sca_error *err)
 {
+    json_t *v = rpc_json_load_object(text, len);
+    if (v != NULL) {
+        *inner = v;
+        return 0;
+    }
     json_error_t jerr;
-    json_t *v = json_loadb(text, len, 0, &jerr);
+    v = json_loadb(text, len, 0, &jerr);
     if (v == NULL)
         return sca_error_set(err, -EBADMSG, "invalid JSON in oslo.message: %s (line %d column %d)",
                              jerr.text, jerr.line, jerr.column);
@@ -41,77 +47,6 @@ static int decode_inner(const char *text, size_t len, json_t **inner, sca_error 
     }
     *inner = v;
     return 0;
-}
-
-/* Appends code point cp as UTF-8. */
-static size_t put_utf8(char *out, uint32_t cp)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | cp >> 6);
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | cp >> 12);
-        out[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | cp >> 18);
-    out[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-    out[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
-static int hex4(const char *p, const char *end, uint32_t *out)
-{
-    uint32_t v = 0;
-    if (end - p < 4)
-        return -1;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        int d = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                       : -1;
-        if (d < 0)
-            return -1;
-        v = v << 4 | (uint32_t)d;
-    }
-    *out = v;
-    return 0;
-}
-
-/* One escape at p (after the backslash): appends its bytes to out, returns
- * the input consumed, or 0 for anything the general parser should judge
- * (lone surrogates, \u0000, unknown escapes). */
-static size_t unescape_one(const char *p, const char *end, char *out, size_t *o)
-{
-    static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-    if (p >= end)
-        return 0;
-    const char *hit = *p != '\0' ? strchr(from, *p) : NULL;
-    if (hit != NULL) {
-        out[(*o)++] = to[hit - from];
-        return 1;
-    }
-    uint32_t cp, lo;
-    if (*p != 'u' || hex4(p + 1, end, &cp) != 0 || cp == 0 || (cp >= 0xDC00 && cp <= 0xDFFF))
-        return 0;
-    if (cp < 0xD800 || cp > 0xDBFF) {
-        *o += put_utf8(out + *o, cp);
-        return 5;
-    }
-    if (end - p < 11 || p[5] != '\\' || p[6] != 'u' || hex4(p + 7, end, &lo) != 0 || lo < 0xDC00 ||
-        lo > 0xDFFF)
-        return 0;
-    *o += put_utf8(out + *o, 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00));
-    return 11;
 }
 
 /* The envelope exactly as oslo and we write it has one string to unescape:
@@ -136,7 +71,7 @@ static int decode_fast(const char *body, size_t len, json_t **inner, sca_error *
             used = 0;
         else if (c != '\\')
             text[o++] = (char)c;
-        else if ((used = unescape_one(p + 1, end, text, &o)) != 0)
+        else if ((used = rpc_json_unescape_one(p + 1, end, text, &o)) != 0)
             used++;
         if (used == 0) {
             free(text);
@@ -189,38 +124,14 @@ int rpc_envelope_decode(const char *body, size_t len, json_t **inner, sca_error 
     return rc;
 }
 
-/* Appends s as the body of a JSON string.  s is JSON text from jansson, so
- * it holds no raw control characters: only quotes and backslashes need
- * escaping. */
-static void append_escaped(sca_buf *b, const char *s, size_t len)
-{
-    size_t run = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] != '"' && s[i] != '\\')
-            continue;
-        sca_buf_append(b, s + run, i - run);
-        sca_buf_append(b, s[i] == '"' ? "\\\"" : "\\\\", 2);
-        run = i + 1;
-    }
-    sca_buf_append(b, s + run, len - run);
-}
-
 char *rpc_envelope_encode(const json_t *inner, size_t *len)
 {
     static const char head[] =
         "{\"oslo.version\": \"" RPC_ENVELOPE_VERSION "\", \"oslo.message\": \"";
-    char *text = json_dumps(inner, RPC_JSON_FLAGS);
-    if (text == NULL) {
-        /* jansson only fails on allocation (or on a non-object, a bug). */
-        fputs("scalpels: cannot encode RPC message\n", stderr);
-        abort();
-    }
-    size_t tlen = strlen(text);
     sca_buf b = {0};
     sca_buf_append(&b, head, sizeof(head) - 1);
-    append_escaped(&b, text, tlen);
+    rpc_json_append_escaped(&b, inner);
     sca_buf_append(&b, "\"}", 2);
-    free(text);
     *len = b.len;
     return b.data;
 }

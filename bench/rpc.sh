@@ -36,12 +36,14 @@ port=${PORT:-5677}
 bin="$build/bench/bench_rpc"
 python=/usr/bin/python3
 url="rabbit://guest:guest@127.0.0.1:$port/"
+[ -x "$bin" ] || { echo "rpc.sh: $bin not built (cmake --build $build)" >&2; exit 1; }
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] && "$python" -c 'import oslo_messaging' 2>/dev/null ||
+  { echo "rpc.sh: needs rabbitmq-server and python3-oslo.messaging: bash scripts/deps.sh --test" >&2; exit 1; }
 work=$(mktemp -d /tmp/sca-bench-rpc.XXXXXX)
 rabbit_dir="$build/bench-rabbitmq"
 sock="$work/agent.sock"
 pids=()
 
-[ -x "$bin" ] || { echo "rpc.sh: $bin not built (cmake --build $build)" >&2; exit 1; }
 
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done

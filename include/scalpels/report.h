@@ -1,6 +1,7 @@
 /*
  * report.h - results as people and scripts read them: framed text tables
- * with a summary line and a sparkline, JSON, and CSV.
+ * with a summary line and a sparkline, JSON, CSV, and an HTML page of
+ * charts.
  *
  * Input is a result object as get_result returns it (docs/agent.md):
  *   {"uuid", "task", "tracer", "name", "unit", "rtype", "count",
@@ -76,5 +77,47 @@ int report_json(FILE *out, const json_t *value, sca_error *err);
  * "task,result,tracer,name,unit,rtype,ts,value"; each sample is one row. */
 int report_csv_header(FILE *out, sca_error *err);
 int report_csv(FILE *out, const json_t *result, sca_error *err);
+
+/* --- HTML (report_html.c) ------------------------------------------------ */
+
+#define REPORT_HTML_POINTS 2000   /* chart points per series; more are thinned by LTTB */
+#define REPORT_HTML_LOG_ROWS 1000 /* table rows per log result: first and last half */
+
+typedef struct report_html_options {
+    size_t points;    /* 0 = REPORT_HTML_POINTS; below 3 counts as 3 */
+    size_t log_rows;  /* 0 = REPORT_HTML_LOG_ROWS */
+    double generated; /* unix seconds the page says it was made; 0 = now */
+} report_html_options;
+
+/* One self-contained HTML page: dygraphs (the Debian package's, built into
+ * the program), its CSS and every sample are inline, and nothing is loaded
+ * from the network.  results is an array of result objects holding every
+ * sample (as for report_csv); task is get_task's reply, or NULL when the
+ * results do not come from one task.  The page states the task, the time
+ * it was generated and every result's summary line; results are grouped
+ * by tracer (and by "host" when results carry one).  A stream result is
+ * an interactive time-series chart of at most o->points points chosen by
+ * report_lttb; a log result a table of (time, text) of at most o->log_rows
+ * rows.  Every sample is in the page as CSV (report_csv's rows), offered
+ * per result and for the whole page as a download.  Every string from the
+ * data is escaped.  o may be NULL (the defaults). */
+int report_html(FILE *out, const json_t *task, const json_t *results, const report_html_options *o,
+                sca_error *err);
+
+/* Appends s[0..len) to out with & < > " ' as character references, and CR
+ * too (a parser would turn a raw one into LF), so that the text reads back
+ * exactly in an element or a quoted attribute. */
+void report_html_escape(const char *s, size_t len, sca_buf *out);
+
+/* Largest-triangle-three-buckets downsampling of the line through the n
+ * points (x[i], y[i]), x ascending: the first and the last point, and from
+ * each of threshold - 2 equal buckets of the points between them the one
+ * that makes the largest triangle with the point kept before it and the
+ * average of the next bucket, so that peaks and dips survive.  A
+ * threshold below 3 counts as 3 (fewer cannot keep both ends and anything
+ * between).  Writes the indices kept, ascending, to keep, which needs room
+ * for that many, and returns their number: n (every point) when n is at
+ * most the threshold, else the threshold. */
+size_t report_lttb(const double *x, const double *y, size_t n, size_t threshold, size_t *keep);
 
 #endif

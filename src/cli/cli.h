@@ -82,6 +82,7 @@ int cmd_run(const sca_opts *g, int argc, char **argv);
 enum sca_long_option {
     OPT_JSON = 256,
     OPT_CSV,
+    OPT_HTML,
     OPT_FULL,
     OPT_ALL,
     OPT_ROWS,
@@ -95,11 +96,14 @@ enum sca_long_option {
 /* clang-format off */
 #define SCA_REPORT_LONGOPTS                                                     \
     {"json", no_argument, NULL, OPT_JSON}, {"csv", no_argument, NULL, OPT_CSV}, \
+    {"html", no_argument, NULL, OPT_HTML},                                      \
     {"full", no_argument, NULL, OPT_FULL}, {"all", no_argument, NULL, OPT_ALL}, \
     {"rows", required_argument, NULL, OPT_ROWS}
 /* clang-format on */
 
-enum sca_format { SCA_TEXT, SCA_JSON, SCA_CSV };
+/* SCA_HTML: one page for everything printed, so results are collected
+ * first (cmd_report.c) and written with report_html. */
+enum sca_format { SCA_TEXT, SCA_JSON, SCA_CSV, SCA_HTML };
 
 typedef struct sca_report_opts {
     enum sca_format format;
@@ -115,7 +119,8 @@ int sca_getopt(int argc, char **argv, const char *optstring, const struct option
 /* Defaults, with --json before the command applied. */
 void sca_report_opts_init(sca_report_opts *ro, const sca_opts *g);
 /* Handles one of SCA_REPORT_LONGOPTS: CLI_OK, or CLI_USAGE after printing
- * why (--json with --csv, a bad --rows); -ENOENT when opt is not one. */
+ * why (two of --json, --csv and --html, a bad --rows); -ENOENT when opt is
+ * not one. */
 int sca_report_opt(sca_report_opts *ro, int opt, const char *arg);
 
 /* Appends the names in "a,b" to names (a JSON array), skipping repeats.
@@ -137,7 +142,7 @@ int sca_start_tracers(cli_rpc *c, json_t *names, double duration, json_t **reply
 int sca_start_notes(const json_t *reply);
 
 /* Prints a task's report (cmd_report.c): "reporting task: <UUID>" and its
- * results as text, or its JSON or CSV. */
+ * results as text, or its JSON, CSV or HTML page. */
 int sca_report_task(cli_rpc *c, json_t *task, const sca_report_opts *ro);
 
 #endif

@@ -39,8 +39,10 @@ void sca_report_opts_init(sca_report_opts *ro, const sca_opts *g)
 
 static int set_format(sca_report_opts *ro, enum sca_format f)
 {
+    static const char *const names[] = {
+        [SCA_TEXT] = "text", [SCA_JSON] = "--json", [SCA_CSV] = "--csv", [SCA_HTML] = "--html"};
     if (ro->format != SCA_TEXT && ro->format != f)
-        return cli_fail(CLI_USAGE, "--json and --csv exclude each other");
+        return cli_fail(CLI_USAGE, "%s and %s exclude each other", names[ro->format], names[f]);
     ro->format = f;
     return CLI_OK;
 }
@@ -53,6 +55,8 @@ int sca_report_opt(sca_report_opts *ro, int opt, const char *arg)
         return set_format(ro, SCA_JSON);
     case OPT_CSV:
         return set_format(ro, SCA_CSV);
+    case OPT_HTML:
+        return set_format(ro, SCA_HTML);
     case OPT_FULL:
         ro->text.full = true;
         return CLI_OK;

@@ -1,6 +1,6 @@
 /* cmd_report.c - sca report and sca result: fetch results from the agent,
  * page by page and only the rows the output shows, and print them with
- * report.h as text, JSON or CSV. */
+ * report.h as text, JSON, CSV or an HTML page. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -60,7 +60,7 @@ static int fetch_window(cli_rpc *c, const char *uuid, size_t count, const report
     return code != CLI_OK ? code : fetch_range(c, uuid, count - tail, tail, data);
 }
 
-/* get_result(uuid, summary=true) with every sample (JSON, CSV, --all) or
+/* get_result(uuid, summary=true) with every sample (JSON, CSV, HTML, --all) or
  * only those the text view shows; *out has "count" and "summary" as the
  * agent sent them and the rows in "data". */
 static int fetch_result(cli_rpc *c, const char *uuid, const sca_report_opts *ro, json_t **out)
@@ -95,8 +95,9 @@ static int fetch_result(cli_rpc *c, const char *uuid, const sca_report_opts *ro,
     return code;
 }
 
-/* Prints result uuid in ro's format, or with JSON appends it to collect
- * (NULL: print the object itself). */
+/* Prints result uuid in ro's format, or with JSON and HTML appends it to
+ * collect, to be printed once all are in (JSON with NULL: print the object
+ * itself). */
 static int print_result(cli_rpc *c, const char *uuid, const sca_report_opts *ro, json_t *collect)
 {
     json_t *r = NULL;
@@ -122,7 +123,18 @@ static int print_result(cli_rpc *c, const char *uuid, const sca_report_opts *ro,
     return rc == 0 ? CLI_OK : cli_fail(CLI_FAILED, "%s", err.msg);
 }
 
-/* Every result in uuids; JSON as {"task": task, "results": [...]}. */
+/* The page of every collected result; task may be NULL. */
+static int print_html(const json_t *task, const json_t *results)
+{
+    sca_error err = {0};
+    int rc = report_html(stdout, task, results, NULL, &err);
+    if (rc == -EPIPE)
+        return CLI_FAILED; /* the reader left: nothing to say */
+    return rc == 0 ? CLI_OK : cli_fail(CLI_FAILED, "%s", err.msg);
+}
+
+/* Every result in uuids; JSON as {"task": task, "results": [...]}, HTML
+ * as one page. */
 static int print_results(cli_rpc *c, const json_t *uuids, json_t *task, const sca_report_opts *ro)
 {
     json_t *collect = json_array();
@@ -144,6 +156,8 @@ static int print_results(cli_rpc *c, const json_t *uuids, json_t *task, const sc
         report_json(stdout, doc, NULL);
         json_decref(doc);
     }
+    if (code == CLI_OK && ro->format == SCA_HTML)
+        code = print_html(task, collect);
     json_decref(collect);
     return code;
 }
@@ -191,8 +205,9 @@ int sca_report_task(cli_rpc *c, json_t *task, const sca_report_opts *ro)
 
 static void report_usage(void)
 {
-    printf("usage: sca report [UUID | --last] [--json | --csv] [--full] [--all] [--rows N]\n"
-           "       sca report -a TRACER[,TRACER]... [--json | --csv] [...]\n"
+    printf("usage: sca report [UUID | --last] [--json | --csv | --html] [--full] [--all]\n"
+           "                  [--rows N]\n"
+           "       sca report -a TRACER[,TRACER]... [--json | --csv | --html] [...]\n"
            "\n"
            "Prints \"reporting task: <UUID>\" and every result of task UUID (a unique prefix\n"
            "of at least 8 characters will do; the latest task by default), or every result\n"
@@ -204,11 +219,15 @@ static void report_usage(void)
            "  --last             the latest task (the default)\n"
            "  --json             {\"task\": {...}, \"results\": [every result, all samples]}\n"
            "  --csv              task,result,tracer,name,unit,rtype,ts,value; a row a sample\n"
+           "  --html             one self-contained page (no network): a chart per series\n"
+           "                     (at most %d points, LTTB), a table per log (at most %d\n"
+           "                     rows), summaries, and every sample as CSV to download;\n"
+           "                     redirect it: sca report --html > report.html\n"
            "  --rows N           table rows per result: the first N/2 and the last N/2\n"
            "                     (default %d)\n"
            "  --all              every row\n"
            "  --full             log lines uncut (default: cut to the terminal's width)\n",
-           REPORT_DEFAULT_ROWS);
+           REPORT_HTML_POINTS, REPORT_HTML_LOG_ROWS, REPORT_DEFAULT_ROWS);
 }
 
 struct report_args {
@@ -334,14 +353,14 @@ int cmd_report(const sca_opts *g, int argc, char **argv)
 static void result_usage(void)
 {
     printf("usage: sca result -l [--short] [--json]\n"
-           "       sca result UUID [--json | --csv] [--full] [--all] [--rows N]\n"
+           "       sca result UUID [--json | --csv | --html] [--full] [--all] [--rows N]\n"
            "\n"
            "  -l, --list  every result, oldest first: uuid, task, tracer, name, unit, rtype\n"
            "              and count (--json: get_all_results' reply)\n"
            "  --short     with -l: the uuids only, one a line\n"
            "  UUID        print that result (a unique prefix of at least 8 characters) as\n"
            "              'sca report' does; --json prints the result object alone\n"
-           "  --json, --csv, --full, --all, --rows N: as for 'sca report'\n");
+           "  --json, --csv, --html, --full, --all, --rows N: as for 'sca report'\n");
 }
 
 static void list_row(table *t, const json_t *r)
@@ -427,10 +446,20 @@ static int result_parse(struct result_args *a, int argc, char **argv)
                                    "--help')");
     if (a->shortly && !a->list)
         return cli_fail(CLI_USAGE, "result: --short goes with -l");
-    if (a->list && (a->ro.format == SCA_CSV || a->ro.text.all || a->ro.text.full ||
-                    a->ro.text.rows != REPORT_DEFAULT_ROWS))
-        return cli_fail(CLI_USAGE, "result: --csv, --all, --full and --rows apply to one result");
+    if (a->list && (a->ro.format == SCA_CSV || a->ro.format == SCA_HTML || a->ro.text.all ||
+                    a->ro.text.full || a->ro.text.rows != REPORT_DEFAULT_ROWS))
+        return cli_fail(CLI_USAGE,
+                        "result: --csv, --html, --all, --full and --rows apply to one result");
     return a->uuid != NULL ? sca_check_uuid(a->uuid, "result") : CLI_OK;
+}
+
+/* One result's page: as report's, from a list of one and no task. */
+static int result_page(cli_rpc *c, const char *uuid, const sca_report_opts *ro)
+{
+    json_t *uuids = json_pack("[s]", uuid);
+    int code = print_results(c, uuids, NULL, ro);
+    json_decref(uuids);
+    return code;
 }
 
 int cmd_result(const sca_opts *g, int argc, char **argv)
@@ -443,9 +472,11 @@ int cmd_result(const sca_opts *g, int argc, char **argv)
         code = cli_rpc_open(&g->conn, &c);
     if (code == CLI_OK && a.list)
         code = result_list(c, a.shortly, a.ro.format == SCA_JSON);
+    else if (code == CLI_OK && a.ro.format == SCA_HTML)
+        code = result_page(c, a.uuid, &a.ro);
     else if (code == CLI_OK && a.ro.format == SCA_CSV && report_csv_header(stdout, NULL) != 0)
         code = cli_fail(CLI_FAILED, "cannot write the output");
-    if (code == CLI_OK && !a.list)
+    if (code == CLI_OK && !a.list && a.ro.format != SCA_HTML)
         code = print_result(c, a.uuid, &a.ro, NULL);
     cli_rpc_close(c);
     if (code == -1)

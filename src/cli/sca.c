@@ -1,7 +1,7 @@
 /*
  * sca - the Scalpels client: start and stop tracers on a node's agent, run
- * a workload under them, and read back their results as tables, JSON or
- * CSV.  Global options, then one command; each command parses its own
+ * a workload under them, and read back their results as tables, JSON, CSV
+ * or an HTML page.  Global options, then one command; each command parses its own
  * options (cmd_*.c).  docs/cli.md is the reference.
  */
 #include <errno.h>

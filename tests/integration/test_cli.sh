@@ -177,6 +177,88 @@ assert all(r["rtype"] == "log" and r["unit"] == "" and r["tracer"] == "words" fo
 ' <<<"$OUT" || fail "CSV quoting: $OUT"
 ok "log results: cut, --full, CSV quoting"
 
+# --- HTML: one self-contained page of charts -----------------------------------
+# html_page FILE ARGS...: sca ARGS with stdout alone in FILE; it must exit 0.
+html_page() {
+  local file=$1; shift
+  set +e
+  "$S" "$@" >"$file" 2>"$T/html.err"
+  local rc=$?
+  set -e
+  assert_eq "$rc" "0" "sca $* exit status ($(cat "$T/html.err"))"
+}
+html_page "$T/u2.html" report "$u2" --html
+"$S" report "$u2" --csv >"$T/u2.csv"
+dygraphs=$(sed -n 's/^SCA_DYGRAPHS_DIR:PATH=//p' "${SCA_BUILD:-/nonexistent}/CMakeCache.txt" 2>/dev/null || true)
+nstreams=$(sql "SELECT count(*) FROM result r JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u2'
+  AND r.rtype = 'stream' AND EXISTS (SELECT 1 FROM sample s WHERE s.result_id = r.id)")
+[ "$nstreams" -ge 2 ] || fail "task $u2 has $nstreams stream results with samples"
+$PY - "$T/u2.html" "$T/u2.csv" "$u2" "$nstreams" "$nres" "${dygraphs:-/usr/share/javascript/dygraphs}" <<'EOF2' ||
+import html.parser, re, sys
+page_path, csv_path, task, nstreams, nresults, dygraphs = sys.argv[1:]
+page = open(page_path, encoding="utf-8").read()
+assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>"), page[:200]
+assert task in page, "the task uuid"
+# dygraphs inline, whole (less its source map comment), not referred to
+js = open(dygraphs + "/dygraph.min.js", encoding="utf-8").read()
+js = re.sub(r"\n?//# sourceMappingURL=[^\n]*", "", js)
+assert len(js) > 100000 and js in page, "dygraph.min.js is not inline"
+assert page.count('<div class="chart"') == int(nstreams), (page.count('<div class="chart"'), nstreams)
+
+class Page(html.parser.HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.urls, self.csv, self.into = [], {}, None
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.urls += [v for k, v in attrs if k in ("src", "href") and v is not None]
+        if tag == "pre" and a.get("class") in ("csv", "csv-header"):
+            self.into = a["id"]
+            self.csv[self.into] = ""
+    def handle_endtag(self, tag):
+        if tag == "pre":
+            self.into = None
+    def handle_data(self, data):
+        if self.into:
+            self.csv[self.into] += data
+p = Page()
+p.feed(page)
+p.close()
+for u in p.urls:
+    assert not re.match(r"\s*(https?:)?//", u, re.I), "a network reference: " + u
+assert not re.search(r"(src|href)\s*=\s*[\"']?\s*https?://", page, re.I)
+# the CSV the page carries (a browser drops the newline after <pre>) has
+# what report --csv prints, results grouped by tracer as on the page
+csv = {k: v[1:] if v.startswith("\n") else v for k, v in p.csv.items()}
+header = csv.pop("csv-header")
+rows = "".join(csv[k] for k in sorted(csv, key=lambda k: int(k[3:])))
+want = open(csv_path, encoding="utf-8").read()
+assert want.startswith(header) and header.count("\n") == 1, header
+assert len(csv) == int(nresults), ("a CSV per result", len(csv), nresults)
+assert sorted(rows.splitlines()) == sorted(want[len(header):].splitlines()), "the page's CSV differs from report --csv"
+EOF2
+  fail "report --html: see above"
+grep -q '^<h3>cpu [a-z_]*: count [1-9][0-9]*, min .*, avg .*, max .*, p95 ' "$T/u2.html" ||
+  fail "report --html: no summary line over the charts"
+
+# A log result: a table, escaped; result UUID: a page of one result.
+html_page "$T/u3.html" report "$u3" --html
+grep -q '<table class="log">' "$T/u3.html" || fail "report --html: a log is a table"
+grep -q '<td class="v">say &quot;hi&quot;</td>' "$T/u3.html" || fail "report --html: log lines escaped"
+[ "$(grep -c '<div class="chart"' "$T/u3.html")" = 0 ] || fail "report --html: no chart for a log"
+html_page "$T/r.html" result "${r:0:10}" --html
+[ "$(grep -c '<div class="chart"' "$T/r.html")" = 1 ] || fail "result --html: one chart"
+grep -q "result <code>$r</code>" "$T/r.html" || fail "result --html names the result"
+grep -q '^<h3>seq (count): count 100, min 1, avg 50.5, max 100, p95 95' "$T/r.html" ||
+  fail "result --html: the summary line"
+expect_exit 2 "$S" report --html --json "$u2"
+assert_eq "$OUT" "sca: --html and --json exclude each other" "--html with --json"
+expect_exit 2 "$S" --json report --html
+assert_contains "$OUT" "--json and --html exclude each other" "global --json with --html"
+expect_exit 2 "$S" result "$r" --csv --html
+expect_exit 2 "$S" result -l --html
+ok "report --html and result --html: self-contained pages"
+
 # --- start/stop by tracer, skipped tracers, errors from the agent -------------
 expect_exit 1 "$S" start -a words
 assert_contains "$OUT" "sca: skipped, already running: words" "skipped on stderr"
@@ -274,6 +356,8 @@ $PY -c 'import json,sys; d=json.loads(sys.stdin.read().splitlines()[-1]); assert
   <<<"$OUT" || fail "run --json: $OUT"
 expect_exit 0 "$S" run -a seq --csv -- sleep 0.5
 assert_eq "$(grep -c ',seq,seq,count,stream,' <<<"$OUT")" "100" "run --csv"
+html_page "$T/run.html" run -a seq --html -- sleep 0.5
+[ "$(grep -c '<div class="chart"' "$T/run.html")" = 1 ] || fail "run --html: one chart"
 ok "run"
 
 # --duration: the agent stops the task by itself.
@@ -285,6 +369,7 @@ if ! grep -q __asan_init "$S" && command -v valgrind >/dev/null; then
   vg() { valgrind -q --leak-check=full --errors-for-leak-kinds=all --error-exitcode=99 "$@"; }
   expect_exit 0 vg "$S" report "$u2" --rows 4
   expect_exit 0 vg "$S" report "$u2" --csv
+  expect_exit 0 vg "$S" report "$u3" --html
   expect_exit 0 vg "$S" run -a cpu --json -- sleep 0.3
   expect_exit 1 vg "$S" report 00000000
   expect_exit 0 vg "$M" status

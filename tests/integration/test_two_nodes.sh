@@ -1,0 +1,86 @@
+#!/bin/bash
+# requires: rabbitmq
+# Two nodes on one broker: two agents with their own state and database,
+# one topic.  --host reaches the named node only, each node keeps its own
+# tasks and results, the shared topic reaches one of them, and a node that
+# goes away fails fast for --host while the other keeps answering.
+source "$(dirname "$0")/lib.sh"
+S="$SCA_BIN/sca"
+M="$SCA_BIN/sca-manage"
+: "${SCA_RABBIT_URL:?}"
+topic="sca_two_$$"
+
+# node_conf NAME: a state directory and config of its own for node NAME.
+node_conf() {
+  mkdir -p "$T/$1"
+  cat >"$T/$1/scalpels.conf" <<CONF
+[DEFAULT]
+state_dir = $T/$1
+transport_url = $SCA_RABBIT_URL
+log_level = info
+
+[agent]
+host = $1-$$
+stop_grace = 2
+
+[rpc]
+topic = $topic
+timeout = 20
+CONF
+  SCALPELS_CONF="$T/$1/scalpels.conf" "$M" db-create >/dev/null
+  SCALPELS_CONF="$T/$1/scalpels.conf" "$M" setup -t name=seq -t "tpl=seq 1 50" -t parser=count >/dev/null
+}
+
+declare -A AGENT
+start_node() {
+  node=$1 # wait_until evaluates its condition with positional parameters of its own
+  SCALPELS_CONF="$T/$node/scalpels.conf" "$SCA_BIN/sca-agent" --foreground 2>>"$T/$node/agent.log" &
+  AGENT[$node]=$!
+  _cleanup_pids+=("$!")
+  wait_until 30 'SCALPELS_CONF="$T/$node/scalpels.conf" "$S" --host "$node-$$" --timeout 1 tracer -l >/dev/null 2>&1' ||
+    fail "node $node did not answer over AMQP: $(tail -5 "$T/$node/agent.log")"
+}
+node_db() { sqlite3 -batch -noheader -cmd ".timeout 10000" "$T/$1/scalpels.db" "$2"; }
+
+node_conf a
+node_conf b
+start_node a
+start_node b
+ok "two agents serve topic $topic as a-$$ and b-$$"
+
+# The client uses node a's configuration throughout: it reaches b by name.
+export SCALPELS_CONF="$T/a/scalpels.conf"
+expect_exit 0 "$S" --host "b-$$" start -a seq
+ub=$(printf '%s\n' "$OUT" | grep -Eo '^[0-9a-f-]{36}$' | tail -n 1)
+[ -n "$ub" ] || fail "start on b printed no task uuid: $OUT"
+expect_exit 0 "$S" --host "a-$$" start -a seq
+ua=$(printf '%s\n' "$OUT" | grep -Eo '^[0-9a-f-]{36}$' | tail -n 1)
+[ -n "$ua" ] && [ "$ua" != "$ub" ] || fail "start on a printed no new task uuid: $OUT"
+assert_eq "$(node_db b "SELECT count(*) FROM task WHERE uuid = '$ub'")" 1 "b's task is in b's store"
+assert_eq "$(node_db a "SELECT count(*) FROM task WHERE uuid = '$ub'")" 0 "b's task is not in a's store"
+assert_eq "$(node_db a "SELECT count(*) FROM task WHERE uuid = '$ua'")" 1 "a's task is in a's store"
+ok "--host starts a task on the named node only"
+
+wait_until 20 '[ "$(node_db b "SELECT status FROM task WHERE uuid = '"'"'$ub'"'"'")" = stopped ]' ||
+  fail "b's task did not end with its tracer"
+expect_exit 0 "$S" --host "b-$$" report "$ub"
+assert_contains "$OUT" "reporting task: <$ub>" "report of b's task through --host b"
+assert_contains "$OUT" "count 50, min 1, avg 25.5, max 50" "b's samples"
+expect_exit 1 "$S" --host "a-$$" report "$ub"
+assert_contains "$OUT" "$ub" "a does not know b's task, and says which"
+ok "each node reports its own results"
+
+# The shared topic: one of the two answers, whichever the broker picks.
+for _ in 1 2 3 4; do
+  expect_exit 0 "$S" task -l
+  [[ "$OUT" == *"$ua"* || "$OUT" == *"$ub"* ]] || fail "shared topic: neither node's tasks: $OUT"
+done
+ok "the shared topic reaches a node"
+
+kill "${AGENT[b]}"
+wait "${AGENT[b]}" 2>/dev/null || true
+expect_exit 3 "$S" --host "b-$$" --timeout 2 tracer -l
+assert_contains "$OUT" "no agent answered" "a stopped node: exit 3"
+expect_exit 0 "$S" --host "a-$$" tracer -l
+assert_contains "$OUT" "| seq " "the other node still answers"
+ok "a node that is gone fails fast; the other keeps serving"

@@ -143,7 +143,10 @@ typedef struct store_task_tracer {
     int64_t unparsed; /* lines the parser could not read */
 } store_task_tracer;
 
-/* Records that tracer runs in task with pid (insert or replace). */
+/* Records that tracer runs in task with pid.  The agent (after spawning)
+ * and the tracer (as it begins) both call it, in either order: the row is
+ * made once, a pid of 0 keeps the one known, and an end already recorded
+ * is kept. */
 int store_task_tracer_start(store *s, int64_t task_id, const char *tracer, int64_t pid,
                             sca_error *err);
 int store_task_tracer_set_worker(store *s, int64_t task_id, const char *tracer, int64_t worker_pid,

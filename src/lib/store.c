@@ -92,8 +92,12 @@ static const char *const store_sql[STMT_COUNT_] = {
         "UPDATE task SET status = 'stopped', stopped = ?2 WHERE id = ?1 AND status = 'running'"
         " AND NOT EXISTS (SELECT 1 FROM task_tracer WHERE task_id = ?1 AND stopped IS NULL)",
     [STMT_TASK_LIST] = "SELECT " TASK_COLS " FROM task ORDER BY id DESC LIMIT ?1",
-    [STMT_TT_START] = "INSERT OR REPLACE INTO task_tracer(task_id, tracer, pid, started)"
-                      " VALUES (?1, ?2, ?3, ?4)",
+    /* The agent records the start after spawning, the tracer as it begins:
+     * either may come second, and a tracer that failed at once may have
+     * recorded its end already, which must survive. */
+    [STMT_TT_START] = "INSERT INTO task_tracer(task_id, tracer, pid, started)"
+                      " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (task_id, tracer) DO UPDATE SET"
+                      " pid = coalesce(excluded.pid, pid), started = min(started, excluded.started)",
     [STMT_TT_SET_WORKER] =
         "UPDATE task_tracer SET worker_pid = ?3 WHERE task_id = ?1 AND tracer = ?2",
     [STMT_TT_FINISH] = "UPDATE task_tracer SET stopped = ?3, exit_code = ?4, exit_signal = ?5,"

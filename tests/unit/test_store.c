@@ -357,6 +357,30 @@ static void test_task_tracer_records_exit(void **state)
     free(v);
 }
 
+/* A tracer that fails at once records its end before the agent, which
+ * spawned it, records the start: the end stays. */
+static void test_task_tracer_late_start_keeps_the_end(void **state)
+{
+    struct fixture *f = *state;
+    sca_error err = {0};
+    store_task t;
+    assert_int_equal(store_task_create(f->s, NULL, 0, &t, &err), 0);
+    assert_int_equal(store_task_tracer_start(f->s, t.id, "needs", 200, &err), 0);
+    store_task_tracer end = {.task_id = t.id, .exit_code = 1};
+    snprintf(end.tracer, sizeof(end.tracer), "needs");
+    assert_int_equal(store_task_tracer_finish(f->s, &end, &err), 0);
+    assert_int_equal(store_task_tracer_start(f->s, t.id, "needs", 200, &err), 0);
+    assert_int_equal(store_task_tracer_start(f->s, t.id, "needs", 0, &err), 0);
+    store_task_tracer *v;
+    size_t n;
+    assert_int_equal(store_task_tracer_list(f->s, t.id, &v, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].pid, 200);
+    assert_int_equal(v[0].exit_code, 1);
+    assert_true(v[0].stopped > 0);
+    free(v);
+}
+
 static void test_purge_keeps_running_tasks(void **state)
 {
     struct fixture *f = *state;
@@ -457,6 +481,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_task_update_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_results_and_samples, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_tracer_records_exit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_tracer_late_start_keeps_the_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_keeps_running_tasks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sample_page_and_summary, setup, teardown),
     };

@@ -124,6 +124,22 @@ int rpc_call_sync(rpc_transport *t, const rpc_target *target, const char *method
                   json_t *context, double timeout, json_t **result, char **fail_class,
                   sca_error *err);
 
+/* Asks every server of target->topic at once: a fanout message that, like
+ * a call, carries _msg_id and _reply_q, so each server that gets it answers
+ * (oslo.messaging servers do too).  cb runs for every reply that arrives
+ * within window seconds (status 0 or -EREMOTEIO), then once with
+ * -ETIMEDOUT when the window closes; a message that cannot be published
+ * fails at once as for rpc_call.  Takes ownership of args.  Over the unix
+ * socket the one local server answers. */
+int rpc_gather(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
+               json_t *context, double window, rpc_reply_cb cb, void *arg, sca_error *err);
+
+/* rpc_gather for short-lived clients: *replies (a new array) gets one
+ * object per reply, {"result": R} or {"error": "Class: message",
+ * "class": "Class"}, in arrival order. */
+int rpc_gather_sync(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
+                    json_t *context, double window, json_t **replies, sca_error *err);
+
 /* Runs t's loop until every cast sent so far has been written to the socket
  * (-ETIMEDOUT after timeout seconds; the connection error if it is lost). */
 int rpc_flush_sync(rpc_transport *t, double timeout, sca_error *err);

@@ -39,6 +39,7 @@ typedef struct cli_conn_opts {
     const char *transport_url; /* overrides the configuration; NULL */
     const char *host;          /* the agent of that node; NULL = any */
     double timeout;            /* seconds per call; 0 = cfg->rpc_timeout */
+    bool all_hosts;            /* the command once per agent that answers 'sca hosts' */
 } cli_conn_opts;
 
 typedef struct cli_rpc cli_rpc;
@@ -60,6 +61,14 @@ int cli_rpc_call(cli_rpc *c, const char *method, json_t *args, double timeout, j
  * and how to start the agent). */
 int cli_call(cli_rpc *c, const char *method, json_t *args, json_t **result);
 
+#define CLI_GATHER_WINDOW 2.0 /* seconds a gather waits without --timeout */
+
+/* Asks every agent on the topic (a fanout gather; over the unix socket the
+ * local one) and collects what they answer within --timeout, else
+ * CLI_GATHER_WINDOW seconds: *replies gets {"result": R} or {"error": E,
+ * "class": C} objects.  CLI_OK, or the exit code of a failure, printed. */
+int cli_gather(cli_rpc *c, const char *method, json_t *args, json_t **replies);
+
 /* The exit code and the printed line for a cli_rpc_call failure. */
 int cli_call_failed(const cli_rpc *c, int rc, const sca_error *err);
 
@@ -77,6 +86,10 @@ int cmd_result(const sca_opts *g, int argc, char **argv);
 int cmd_tracer(const sca_opts *g, int argc, char **argv);
 int cmd_task(const sca_opts *g, int argc, char **argv);
 int cmd_run(const sca_opts *g, int argc, char **argv);
+int cmd_hosts(const sca_opts *g, int argc, char **argv);
+/* The host names of the agents that answer a gather, sorted (a new array);
+ * CLI_OK or an exit code, printed (CLI_UNREACHABLE when none answered). */
+int sca_discover_hosts(const sca_opts *g, json_t **hosts);
 
 /* Option values above any character, for long-only options. */
 enum sca_long_option {

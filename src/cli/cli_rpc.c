@@ -17,6 +17,7 @@ struct cli_rpc {
     rpc_transport *t;
     rpc_target target;
     double timeout;
+    double window; /* how long a gather waits for answers */
     char *host;
     const char *config_path;
     bool unix_socket;
@@ -60,6 +61,7 @@ int cli_rpc_open(const cli_conn_opts *o, cli_rpc **out)
         return cli_fail(CLI_FAILED, "cannot make an event loop: %s", uv_strerror(rc));
     }
     c->timeout = o->timeout > 0 ? o->timeout : cfg->rpc_timeout;
+    c->window = o->timeout > 0 ? o->timeout : CLI_GATHER_WINDOW;
     c->config_path = o->config_path;
     c->host = o->host != NULL ? sca_strdup(o->host) : NULL;
     char *url = o->transport_url != NULL ? sca_strdup(o->transport_url) : config_transport_url(cfg);
@@ -126,6 +128,14 @@ int cli_call_failed(const cli_rpc *c, int rc, const sca_error *err)
                     rpc_transport_describe(c->t), c->host ? " for host " : "",
                     c->host ? c->host : "", reason, c->config_path ? " --config " : "",
                     c->config_path ? c->config_path : "");
+}
+
+int cli_gather(cli_rpc *c, const char *method, json_t *args, json_t **replies)
+{
+    rpc_target every = {.topic = c->target.topic, .fanout = true};
+    sca_error err = {0};
+    int rc = rpc_gather_sync(c->t, &every, method, args, NULL, c->window, replies, &err);
+    return rc == 0 ? CLI_OK : cli_call_failed(c, rc, &err);
 }
 
 int cli_call(cli_rpc *c, const char *method, json_t *args, json_t **result)

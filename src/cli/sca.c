@@ -25,12 +25,13 @@ static const struct command {
     {"tracer", cmd_tracer, "list the registered tracers and what they run"},
     {"task", cmd_task, "list tasks, newest first"},
     {"run", cmd_run, "start tracers, run a command, stop them when it exits, report"},
+    {"hosts", cmd_hosts, "list the agents that answer on the topic's fanout"},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: sca [--config FILE] [--transport-url URL] [--timeout S] [--host NODE]\n"
-               "           [--json] COMMAND [ARGS]\n\nCommands:\n");
+    fprintf(f, "usage: sca [--config FILE] [--transport-url URL] [--timeout S]\n"
+               "           [--host NODE | --all-hosts] [--json] COMMAND [ARGS]\n\nCommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nOptions:\n"
@@ -40,6 +41,8 @@ static void usage(FILE *f)
                "                         unix:///path/agent.sock or rabbit://user:pass@host:port/\n"
                "  --timeout S            seconds to wait for each answer (default [rpc] timeout)\n"
                "  --host NODE            the agent of node NODE (AMQP only; default: any agent)\n"
+               "  --all-hosts            COMMAND once for each agent 'sca hosts' finds, each\n"
+               "                         after a '== host NODE ==' line (not with run)\n"
                "  --json                 machine-readable output (see docs/cli.md)\n"
                "  -h, --help             show this help; 'sca COMMAND --help' for a command's\n"
                "\nA task or result uuid may be given as a unique prefix of at least 8 characters.\n"
@@ -47,7 +50,7 @@ static void usage(FILE *f)
                "3 no agent reachable or no answer in time.\n");
 }
 
-enum { OPT_TRANSPORT = 300, OPT_TIMEOUT, OPT_HOST };
+enum { OPT_TRANSPORT = 300, OPT_TIMEOUT, OPT_HOST, OPT_ALL_HOSTS };
 
 /* Parses the options before the command into g; CLI_OK, or an exit code
  * (-1 for --help: done, exit 0). */
@@ -58,6 +61,7 @@ static int parse_globals(int argc, char **argv, sca_opts *g, const char **config
         {"transport-url", required_argument, NULL, OPT_TRANSPORT},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
         {"host", required_argument, NULL, OPT_HOST},
+        {"all-hosts", no_argument, NULL, OPT_ALL_HOSTS},
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -79,6 +83,9 @@ static int parse_globals(int argc, char **argv, sca_opts *g, const char **config
         case OPT_HOST:
             g->conn.host = optarg;
             break;
+        case OPT_ALL_HOSTS:
+            g->conn.all_hosts = true;
+            break;
         case OPT_JSON:
             g->json = true;
             break;
@@ -95,7 +102,39 @@ static int parse_globals(int argc, char **argv, sca_opts *g, const char **config
         if (code != CLI_OK)
             return code;
     }
+    if (g->conn.all_hosts && g->conn.host != NULL)
+        return cli_fail(CLI_USAGE, "--host and --all-hosts exclude each other");
     return CLI_OK;
+}
+
+/* The command once per discovered host, with --host set; the exit code is
+ * the worst of them.  run is refused: its workload would run once per
+ * host here, not on the hosts. */
+static int run_all_hosts(const struct command *cmd, sca_opts *g, int argc, char **argv)
+{
+    if (cmd->fn == cmd_run)
+        return cli_fail(CLI_USAGE, "run cannot take --all-hosts: its command runs here; start, "
+                                   "run the workload, then stop with --all-hosts");
+    if (cmd->fn == cmd_hosts)
+        return cmd->fn(g, argc, argv);
+    json_t *hosts = NULL;
+    int code = sca_discover_hosts(g, &hosts);
+    if (code != CLI_OK)
+        return code;
+    size_t i;
+    json_t *h;
+    json_array_foreach(hosts, i, h)
+    {
+        printf("%s== host %s ==\n", i > 0 ? "\n" : "", json_string_value(h));
+        fflush(stdout);
+        g->conn.host = json_string_value(h);
+        int one = cmd->fn(g, argc, argv);
+        if (one > code)
+            code = one;
+    }
+    g->conn.host = NULL;
+    json_decref(hosts);
+    return code;
 }
 
 static const struct command *find_command(const char *name)
@@ -131,7 +170,10 @@ int main(int argc, char **argv)
     log_set_level(cfg.log_level == LOG_LEVEL_DEBUG ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARNING);
     g.conn.cfg = &cfg;
     g.conn.config_path = config_path;
-    code = cmd->fn(&g, argc - optind, argv + optind);
+    if (g.conn.all_hosts)
+        code = run_all_hosts(cmd, &g, argc - optind, argv + optind);
+    else
+        code = cmd->fn(&g, argc - optind, argv + optind);
     errno = 0;
     if ((fflush(stdout) != 0 || ferror(stdout)) && code == CLI_OK)
         code = errno == EPIPE ? CLI_FAILED : cli_fail(CLI_FAILED, "cannot write the output");

@@ -278,7 +278,7 @@ static amqp_out *dequeue(rpc_amqp *a)
 /* A queued request that will never be sent. */
 static void fail_one(rpc_amqp *a, amqp_out *m, const char *why)
 {
-    if (m->kind == RPC_SEND_CALL && m->msg_id != NULL) {
+    if (m->msg_id != NULL) {
         rpc_client_fail(a->t, m->msg_id, -ENOTCONN, why);
         return;
     }
@@ -464,7 +464,8 @@ static int amqp_send(rpc_transport *t, const rpc_target *target, enum rpc_send_k
                   ? sca_asprintf("%s.%s", target->topic, target->server)
                   : sca_strdup(target->topic);
     }
-    unsigned expiration = kind == RPC_SEND_CALL ? (unsigned)(timeout * 1000) : 0;
+    /* Calls and gathers (fanouts that want replies) expire unanswered. */
+    unsigned expiration = msg_id != NULL ? (unsigned)(timeout * 1000) : 0;
     amqp_out *m = out_new(kind, false, exchange, key, msg_id, expiration, body, len);
     free(exchange);
     free(key);

@@ -20,6 +20,7 @@ typedef struct rpc_pending {
     rpc_reply_cb cb;
     void *arg;
     double timeout;
+    bool gather;      /* every reply until the timeout, not the first */
     uv_timer_t timer; /* the timeout; the struct is freed in its close callback */
     struct rpc_pending *next;
 } rpc_pending;
@@ -72,16 +73,19 @@ static void on_timeout(uv_timer_t *timer)
     rpc_pending *p = timer->data;
     rpc_pending **pp = pending_slot(p->t->pending, p->msg_id);
     char detail[128];
-    snprintf(detail, sizeof(detail), "Timed out waiting for a reply to message ID %s (%gs)",
+    snprintf(detail, sizeof(detail),
+             p->gather ? "Replies to message ID %s gathered for %gs"
+                       : "Timed out waiting for a reply to message ID %s (%gs)",
              p->msg_id, p->timeout);
     rpc_reply r = {.status = -ETIMEDOUT, .result = json_null(), .detail = detail};
     complete(p->t, pp, &r);
 }
 
-static rpc_pending *pending_add(rpc_transport *t, const char *msg_id, double timeout,
+static rpc_pending *pending_add(rpc_transport *t, const char *msg_id, double timeout, bool gather,
                                 rpc_reply_cb cb, void *arg)
 {
     rpc_pending *p = sca_calloc(1, sizeof(*p));
+    p->gather = gather;
     memcpy(p->msg_id, msg_id, sizeof(p->msg_id));
     p->t = t;
     p->cb = cb;
@@ -150,12 +154,16 @@ static int encode(rpc_transport *t, const rpc_target *target, const char *method
     return 0;
 }
 
-int rpc_call(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
-             json_t *context, double timeout, rpc_reply_cb cb, void *arg, sca_error *err)
+/* A call (one reply) or a gather (every reply within timeout). */
+static int request(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
+                   json_t *context, double timeout, bool gather, rpc_reply_cb cb, void *arg,
+                   sca_error *err)
 {
     int rc = check_target(t, target, method, err);
-    if (rc == 0 && target->fanout)
-        rc = sca_error_set(err, -EINVAL, "a fanout target takes casts only");
+    if (rc == 0 && target->fanout != gather)
+        rc = sca_error_set(err, -EINVAL,
+                           gather ? "a gather needs a fanout target"
+                                  : "a fanout target takes casts only");
     if (rc == 0 && t->pending->count >= RPC_MAX_PENDING)
         rc = sca_error_set(err, -ENOBUFS, "too many calls waiting for a reply (%d)",
                            RPC_MAX_PENDING);
@@ -174,11 +182,24 @@ int rpc_call(rpc_transport *t, const rpc_target *target, const char *method, jso
         return rc;
     if (timeout <= 0)
         timeout = DEFAULT_TIMEOUT;
-    rpc_pending *p = pending_add(t, msg_id, timeout, cb, arg);
-    rc = t->carrier->send(t, target, RPC_SEND_CALL, timeout, msg_id, body, len, err);
+    rpc_pending *p = pending_add(t, msg_id, timeout, gather, cb, arg);
+    rc = t->carrier->send(t, target, gather ? RPC_SEND_FANOUT : RPC_SEND_CALL, timeout, msg_id,
+                          body, len, err);
     if (rc != 0)
         pending_drop(t, p);
     return rc;
+}
+
+int rpc_call(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
+             json_t *context, double timeout, rpc_reply_cb cb, void *arg, sca_error *err)
+{
+    return request(t, target, method, args, context, timeout, false, cb, arg, err);
+}
+
+int rpc_gather(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
+               json_t *context, double window, rpc_reply_cb cb, void *arg, sca_error *err)
+{
+    return request(t, target, method, args, context, window, true, cb, arg, err);
 }
 
 int rpc_cast(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
@@ -198,11 +219,20 @@ int rpc_cast(rpc_transport *t, const rpc_target *target, const char *method, jso
                             body, len, err);
 }
 
+/* A gather's replies go to its callback and leave it waiting for more. */
+static void answer(rpc_transport *t, rpc_pending **pp, const rpc_reply *r)
+{
+    if ((*pp)->gather)
+        (*pp)->cb(r, (*pp)->arg);
+    else
+        complete(t, pp, r);
+}
+
 static void deliver(rpc_transport *t, rpc_pending **pp, const rpc_reply_fields *f)
 {
     rpc_reply r = {.status = 0, .result = f->result != NULL ? f->result : json_null()};
     if (f->failure == NULL) {
-        complete(t, pp, &r);
+        answer(t, pp, &r);
         return;
     }
     rpc_failure fail;
@@ -214,7 +244,7 @@ static void deliver(rpc_transport *t, rpc_pending **pp, const rpc_reply_fields *
     r.fail_module = fail.module;
     r.fail_message = fail.message;
     r.detail = detail;
-    complete(t, pp, &r);
+    answer(t, pp, &r);
     free(detail);
     rpc_failure_free(&fail);
 }
@@ -319,6 +349,50 @@ int rpc_call_sync(rpc_transport *t, const rpc_target *target, const char *method
         free(s.fail_class);
     free(s.detail);
     return rc;
+}
+
+typedef struct sync_gather {
+    bool done;
+    int status; /* the end: -ETIMEDOUT when the window closed */
+    char *detail;
+    json_t *replies;
+} sync_gather;
+
+static void gather_one(const rpc_reply *r, void *arg)
+{
+    sync_gather *g = arg;
+    if (r->status == 0) {
+        json_array_append_new(g->replies, json_pack("{s:O}", "result", r->result));
+    } else if (r->status == -EREMOTEIO) {
+        json_array_append_new(g->replies, json_pack("{s:s,s:s}", "error", r->detail, "class",
+                                                    r->fail_class ? r->fail_class : ""));
+    } else {
+        g->done = true;
+        g->status = r->status;
+        g->detail = sca_strdup(r->detail != NULL ? r->detail : "gather failed");
+    }
+}
+
+int rpc_gather_sync(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
+                    json_t *context, double window, json_t **replies, sca_error *err)
+{
+    sync_gather g = {.replies = json_array()};
+    int rc = rpc_gather(t, target, method, args, context, window, gather_one, &g, err);
+    while (rc == 0 && !g.done) {
+        if (uv_run(t->loop, UV_RUN_ONCE) == 0)
+            break;
+    }
+    if (rc == 0 && !g.done)
+        rc = sca_error_set(err, -EIO, "the loop stopped before the window closed");
+    else if (rc == 0 && g.status != -ETIMEDOUT)
+        rc = sca_error_set(err, g.status, "%s", g.detail);
+    free(g.detail);
+    if (rc != 0) {
+        json_decref(g.replies);
+        return rc;
+    }
+    *replies = g.replies;
+    return 0;
 }
 
 static void flush_timer_closed(uv_handle_t *h)

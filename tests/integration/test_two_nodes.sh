@@ -2,8 +2,9 @@
 # requires: rabbitmq
 # Two nodes on one broker: two agents with their own state and database,
 # one topic.  --host reaches the named node only, each node keeps its own
-# tasks and results, the shared topic reaches one of them, and a node that
-# goes away fails fast for --host while the other keeps answering.
+# tasks and results, the shared topic reaches one of them, 'sca hosts' finds
+# both and --all-hosts runs a command on each, and a node that goes away
+# fails fast for --host while the other keeps answering.
 source "$(dirname "$0")/lib.sh"
 S="$SCA_BIN/sca"
 M="$SCA_BIN/sca-manage"
@@ -70,6 +71,35 @@ expect_exit 1 "$S" --host "a-$$" report "$ub"
 assert_contains "$OUT" "$ub" "a does not know b's task, and says which"
 ok "each node reports its own results"
 
+# Discovery: both agents answer the fanout.
+expect_exit 0 "$S" hosts --short
+assert_eq "$OUT" "$(printf 'a-%s\nb-%s' $$ $$)" "hosts --short lists both nodes, sorted"
+expect_exit 0 "$S" hosts
+assert_contains "$OUT" "| b-$$ " "hosts table"
+expect_exit 0 "$S" hosts --json
+assert_eq "$(printf '%s' "$OUT" | python3 -c 'import json,sys; print(sorted(i["host"] for i in json.load(sys.stdin)))')" \
+  "['a-$$', 'b-$$']" "hosts --json"
+expect_exit 0 "$S" --transport-url "unix://$T/b/agent.sock" hosts --short
+assert_eq "$OUT" "b-$$" "over the unix socket, the local agent"
+ok "sca hosts finds both nodes"
+
+na=$(node_db a "SELECT count(*) FROM task"); nb=$(node_db b "SELECT count(*) FROM task")
+expect_exit 0 "$S" --all-hosts start -a seq
+assert_contains "$OUT" "== host a-$$ ==" "--all-hosts start: a's section"
+assert_contains "$OUT" "== host b-$$ ==" "--all-hosts start: b's section"
+assert_eq "$(node_db a "SELECT count(*) FROM task")" "$((na + 1))" "--all-hosts start: a task on a"
+assert_eq "$(node_db b "SELECT count(*) FROM task")" "$((nb + 1))" "--all-hosts start: a task on b"
+lb=$(node_db b "SELECT uuid FROM task ORDER BY created DESC LIMIT 1")
+wait_until 20 '[ "$(node_db b "SELECT status FROM task WHERE uuid = '"'"'$lb'"'"'")" = stopped ]' ||
+  fail "b's new task did not end with its tracer"
+# a does not know b's task: the worst exit status of the two is the result.
+expect_exit 1 "$S" --all-hosts report "$lb"
+assert_contains "$OUT" "reporting task: <$lb>" "--all-hosts report: b reports its task"
+expect_exit 2 "$S" --all-hosts run -a seq -- true
+assert_contains "$OUT" "run cannot take --all-hosts" "--all-hosts run is refused"
+expect_exit 2 "$S" --host "a-$$" --all-hosts tracer -l
+ok "--all-hosts runs a command on every node"
+
 # The shared topic: one of the two answers, whichever the broker picks.
 for _ in 1 2 3 4; do
   expect_exit 0 "$S" task -l
@@ -83,4 +113,6 @@ expect_exit 3 "$S" --host "b-$$" --timeout 2 tracer -l
 assert_contains "$OUT" "no agent answered" "a stopped node: exit 3"
 expect_exit 0 "$S" --host "a-$$" tracer -l
 assert_contains "$OUT" "| seq " "the other node still answers"
+expect_exit 0 "$S" --timeout 1 hosts --short
+assert_eq "$OUT" "a-$$" "hosts: the node that is gone no longer answers"
 ok "a node that is gone fails fast; the other keeps serving"

@@ -96,6 +96,16 @@ static void hosts_usage(void)
            CLI_GATHER_WINDOW);
 }
 
+static void print_names(const json_t *infos)
+{
+    size_t i;
+    json_t *info;
+    json_array_foreach(infos, i, info)
+    {
+        printf("%s\n", str_of(info, "host"));
+    }
+}
+
 static void print_table(const json_t *infos)
 {
     table *t = table_new(6, (const char *[]){"host", "version", "uptime", "tasks running",
@@ -159,12 +169,10 @@ int cmd_hosts(const sca_opts *g, int argc, char **argv)
         json_decref(infos);
         return none_answered(g);
     }
-    size_t i;
-    json_t *info;
     if (json)
         report_json(stdout, infos, NULL);
     else if (shortly)
-        json_array_foreach(infos, i, info) printf("%s\n", str_of(info, "host"));
+        print_names(infos);
     else
         print_table(infos);
     json_decref(infos);

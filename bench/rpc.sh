@@ -159,6 +159,7 @@ for round in $(seq "$rounds"); do
   ratio amqp/wire amqp wire
   ratio oslo/amqp oslo amqp
   ratio wire/floor wire floor
+  ratio oslo/wire oslo wire
 done
 for run in $(seq "$cast_runs"); do
   echo "cast run $run/$cast_runs ..." >&2
@@ -190,7 +191,7 @@ for pair in $pairs; do
 done
 echo
 echo "Per-round ratios (median, and range over $rounds rounds):"
-for key in amqp/floor amqp/wire oslo/amqp wire/floor; do
+for key in amqp/floor amqp/wire oslo/amqp wire/floor oslo/wire; do
   printf '  %-12s %s (%s)\n' "$key" "$(median "${ratios[$key]}")" "$(range "${ratios[$key]}")"
 done
 echo "Per round (call medians µs): floor ${call_med[floor]}| amqp ${call_med[amqp]}| oslo ${call_med[oslo]}| unix ${call_med[unix]}"

@@ -95,9 +95,10 @@ static const char *const store_sql[STMT_COUNT_] = {
     /* The agent records the start after spawning, the tracer as it begins:
      * either may come second, and a tracer that failed at once may have
      * recorded its end already, which must survive. */
-    [STMT_TT_START] = "INSERT INTO task_tracer(task_id, tracer, pid, started)"
-                      " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (task_id, tracer) DO UPDATE SET"
-                      " pid = coalesce(excluded.pid, pid), started = min(started, excluded.started)",
+    [STMT_TT_START] =
+        "INSERT INTO task_tracer(task_id, tracer, pid, started)"
+        " VALUES (?1, ?2, ?3, ?4) ON CONFLICT (task_id, tracer) DO UPDATE SET"
+        " pid = coalesce(excluded.pid, pid), started = min(started, excluded.started)",
     [STMT_TT_SET_WORKER] =
         "UPDATE task_tracer SET worker_pid = ?3 WHERE task_id = ?1 AND tracer = ?2",
     [STMT_TT_FINISH] = "UPDATE task_tracer SET stopped = ?3, exit_code = ?4, exit_signal = ?5,"

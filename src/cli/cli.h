@@ -63,6 +63,9 @@ int cli_call(cli_rpc *c, const char *method, json_t *args, json_t **result);
 
 #define CLI_GATHER_WINDOW 2.0 /* seconds a gather waits without --timeout */
 
+/* How long a gather waits: --timeout, else CLI_GATHER_WINDOW. */
+double cli_gather_window(const cli_conn_opts *o);
+
 /* Asks every agent on the topic (a fanout gather; over the unix socket the
  * local one) and collects what they answer within --timeout, else
  * CLI_GATHER_WINDOW seconds: *replies gets {"result": R} or {"error": E,
@@ -144,6 +147,8 @@ int sca_add_tracers(json_t *names, const char *arg);
 int sca_check_uuid(const char *arg, const char *what);
 /* "a, b, c" from a JSON array of strings, appended to out. */
 void sca_join_names(const json_t *names, sca_buf *out);
+/* obj[key] when it is a string, else NULL (borrowed from obj). */
+const char *sca_json_str(const json_t *obj, const char *key);
 /* The duration of --duration, --timeout: seconds, or 30s, 5m, 2h, 1d. */
 int sca_parse_seconds(const char *opt, const char *arg, double *out);
 

@@ -61,7 +61,7 @@ int cli_rpc_open(const cli_conn_opts *o, cli_rpc **out)
         return cli_fail(CLI_FAILED, "cannot make an event loop: %s", uv_strerror(rc));
     }
     c->timeout = o->timeout > 0 ? o->timeout : cfg->rpc_timeout;
-    c->window = o->timeout > 0 ? o->timeout : CLI_GATHER_WINDOW;
+    c->window = cli_gather_window(o);
     c->config_path = o->config_path;
     c->host = o->host != NULL ? sca_strdup(o->host) : NULL;
     char *url = o->transport_url != NULL ? sca_strdup(o->transport_url) : config_transport_url(cfg);
@@ -128,6 +128,11 @@ int cli_call_failed(const cli_rpc *c, int rc, const sca_error *err)
                     rpc_transport_describe(c->t), c->host ? " for host " : "",
                     c->host ? c->host : "", reason, c->config_path ? " --config " : "",
                     c->config_path ? c->config_path : "");
+}
+
+double cli_gather_window(const cli_conn_opts *o)
+{
+    return o->timeout > 0 ? o->timeout : CLI_GATHER_WINDOW;
 }
 
 int cli_gather(cli_rpc *c, const char *method, json_t *args, json_t **replies)

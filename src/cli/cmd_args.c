@@ -128,6 +128,11 @@ int sca_parse_seconds(const char *opt, const char *arg, double *out)
                     opt, arg);
 }
 
+const char *sca_json_str(const json_t *obj, const char *key)
+{
+    return json_string_value(json_object_get(obj, key));
+}
+
 void sca_join_names(const json_t *names, sca_buf *out)
 {
     size_t i;

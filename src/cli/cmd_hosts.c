@@ -7,14 +7,10 @@
 #include "cli.h"
 #include "scalpels/table.h"
 
-static const char *str_of(const json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
 static int cmp_host(const void *a, const void *b)
 {
-    const char *x = str_of(*(json_t *const *)a, "host"), *y = str_of(*(json_t *const *)b, "host");
+    const char *x = sca_json_str(*(json_t *const *)a, "host"),
+               *y = sca_json_str(*(json_t *const *)b, "host");
     return strcmp(x != NULL ? x : "", y != NULL ? y : "");
 }
 
@@ -35,11 +31,11 @@ static int gather_infos(const sca_opts *g, json_t **infos)
     json_array_foreach(replies, i, r)
     {
         json_t *info = json_object_get(r, "result");
-        if (json_is_object(info) && str_of(info, "host") != NULL)
+        if (json_is_object(info) && sca_json_str(info, "host") != NULL)
             sorted[kept++] = info;
         else
             fprintf(stderr, "%s: an agent answered agent_info with %s\n", cli_prog,
-                    str_of(r, "error") != NULL ? str_of(r, "error") : "no host name");
+                    sca_json_str(r, "error") != NULL ? sca_json_str(r, "error") : "no host name");
     }
     qsort(sorted, kept, sizeof(*sorted), cmp_host);
     *infos = json_array();
@@ -52,11 +48,10 @@ static int gather_infos(const sca_opts *g, json_t **infos)
 
 static int none_answered(const sca_opts *g)
 {
-    double window = g->conn.timeout > 0 ? g->conn.timeout : CLI_GATHER_WINDOW;
     return cli_fail(CLI_UNREACHABLE,
                     "no agent answered within %gs on topic %s's fanout (a longer --timeout "
                     "waits longer)",
-                    window, g->conn.cfg->topic);
+                    cli_gather_window(&g->conn), g->conn.cfg->topic);
 }
 
 int sca_discover_hosts(const sca_opts *g, json_t **hosts)
@@ -70,9 +65,9 @@ int sca_discover_hosts(const sca_opts *g, json_t **hosts)
     json_t *info;
     json_array_foreach(infos, i, info)
     {
-        const char *h = str_of(info, "host");
+        const char *h = sca_json_str(info, "host");
         /* Two agents with one host name would be one target: name it once. */
-        if (i == 0 || strcmp(h, str_of(json_array_get(infos, i - 1), "host")) != 0)
+        if (i == 0 || strcmp(h, sca_json_str(json_array_get(infos, i - 1), "host")) != 0)
             json_array_append_new(*hosts, json_string(h));
     }
     json_decref(infos);
@@ -102,7 +97,7 @@ static void print_names(const json_t *infos)
     json_t *info;
     json_array_foreach(infos, i, info)
     {
-        printf("%s\n", str_of(info, "host"));
+        printf("%s\n", sca_json_str(info, "host"));
     }
 }
 
@@ -124,9 +119,10 @@ static void print_table(const json_t *infos)
         sca_buf names = {0};
         sca_join_names(json_object_get(info, "tracers_running"), &names);
         sca_buf_append(&names, "", 1);
-        table_add_row(t, (const char *[]){str_of(info, "host"),
-                                          str_of(info, "version") ? str_of(info, "version") : "",
-                                          uptime, tasks, names.data, pid});
+        table_add_row(
+            t, (const char *[]){sca_json_str(info, "host"),
+                                sca_json_str(info, "version") ? sca_json_str(info, "version") : "",
+                                uptime, tasks, names.data, pid});
         sca_buf_free(&names);
     }
     table_print(t, stdout);

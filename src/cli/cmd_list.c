@@ -6,11 +6,6 @@
 #include "cli.h"
 #include "scalpels/table.h"
 
-static const char *str_of(const json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
 /* Options of a listing: -l (the original's, and the default), --json and
  * for task --limit N.  CLI_OK, -1 after --help, or an exit code. */
 static int list_parse(int argc, char **argv, const char *command, bool *json, int64_t *limit)
@@ -77,12 +72,12 @@ static void tracer_table(const json_t *tracers)
         snprintf(pid, sizeof(pid), "%lld",
                  (long long)json_integer_value(json_object_get(tr, "pid")));
         /* "True"/"False" as the original printed Python's booleans. */
-        const char *cells[] = {str_of(tr, "name"),
-                               str_of(tr, "parser"),
+        const char *cells[] = {sca_json_str(tr, "name"),
+                               sca_json_str(tr, "parser"),
                                json_is_true(json_object_get(tr, "running")) ? "True" : "False",
                                pid,
-                               str_of(tr, "task"),
-                               str_of(tr, "tpl")};
+                               sca_json_str(tr, "task"),
+                               sca_json_str(tr, "tpl")};
         table_add_row(t, cells);
     }
     table_print(t, stdout);
@@ -133,8 +128,12 @@ static void task_table(const json_t *tasks)
         sca_join_names(json_object_get(task, "tracers"), &tracers);
         snprintf(results, sizeof(results), "%lld",
                  (long long)json_integer_value(json_object_get(task, "results")));
-        const char *cells[] = {
-            str_of(task, "uuid"), str_of(task, "status"), created, stopped, tracers.data, results};
+        const char *cells[] = {sca_json_str(task, "uuid"),
+                               sca_json_str(task, "status"),
+                               created,
+                               stopped,
+                               tracers.data,
+                               results};
         table_add_row(t, cells);
         sca_buf_free(&tracers);
     }

@@ -10,15 +10,10 @@
 #include "cli.h"
 #include "scalpels/table.h"
 
-static const char *str_of(const json_t *obj, const char *key)
-{
-    return json_string_value(json_object_get(obj, key));
-}
-
 /* For printf: never NULL. */
 static const char *text_of(const json_t *obj, const char *key)
 {
-    const char *s = str_of(obj, key);
+    const char *s = sca_json_str(obj, key);
     return s != NULL ? s : "?";
 }
 
@@ -74,7 +69,7 @@ static int fetch_result(cli_rpc *c, const char *uuid, const sca_report_opts *ro,
     if (code != CLI_OK)
         return code;
     json_t *data = json_object_get(r, "data");
-    const char *full_uuid = str_of(r, "uuid");
+    const char *full_uuid = sca_json_str(r, "uuid");
     if (!json_is_array(data) || full_uuid == NULL) {
         json_decref(r);
         return cli_fail(CLI_FAILED, "get_result %s: the reply has no uuid or data", uuid);
@@ -165,8 +160,8 @@ static int print_results(cli_rpc *c, const json_t *uuids, json_t *task, const sc
 /* Said on stderr, so that a report explains its gaps. */
 static void task_notes(const json_t *task)
 {
-    const char *uuid = str_of(task, "uuid");
-    const char *status = str_of(task, "status");
+    const char *uuid = sca_json_str(task, "uuid");
+    const char *status = sca_json_str(task, "status");
     if (status != NULL && strcmp(status, "running") == 0)
         fprintf(stderr, "%s: note: task %s is still running; this is its data so far\n", cli_prog,
                 uuid);
@@ -188,7 +183,7 @@ static void task_notes(const json_t *task)
 
 int sca_report_task(cli_rpc *c, json_t *task, const sca_report_opts *ro)
 {
-    const char *uuid = str_of(task, "uuid");
+    const char *uuid = sca_json_str(task, "uuid");
     json_t *results = json_object_get(task, "results");
     if (uuid == NULL || !json_is_array(results))
         return cli_fail(CLI_FAILED, "the agent sent a task without a uuid or results");
@@ -368,12 +363,12 @@ static void list_row(table *t, const json_t *r)
     char count[32];
     snprintf(count, sizeof(count), "%lld",
              (long long)json_integer_value(json_object_get(r, "count")));
-    const char *cells[] = {str_of(r, "uuid"),
-                           str_of(r, "task"),
-                           str_of(r, "tracer"),
-                           str_of(r, "name"),
-                           str_of(r, "unit"),
-                           str_of(r, "rtype"),
+    const char *cells[] = {sca_json_str(r, "uuid"),
+                           sca_json_str(r, "task"),
+                           sca_json_str(r, "tracer"),
+                           sca_json_str(r, "name"),
+                           sca_json_str(r, "unit"),
+                           sca_json_str(r, "rtype"),
                            count};
     table_add_row(t, cells);
 }

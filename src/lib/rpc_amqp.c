@@ -245,6 +245,17 @@ static int publish(rpc_amqp *a, const amqp_out *m)
     return rpc_amqp_send_publish(a, m->exchange, m->routing_key, m->is_reply, &p, m->body, m->len);
 }
 
+static void append(rpc_amqp *a, amqp_out *m)
+{
+    if (a->out_tail != NULL)
+        a->out_tail->next = m;
+    else
+        a->out_head = m;
+    a->out_tail = m;
+    a->out_count++;
+    a->out_bytes += m->len;
+}
+
 static int enqueue(rpc_amqp *a, amqp_out *m, sca_error *err)
 {
     if (a->out_count >= OUT_MAX_MESSAGES || a->out_bytes + m->len > OUT_MAX_BYTES) {
@@ -253,13 +264,7 @@ static int enqueue(rpc_amqp *a, amqp_out *m, sca_error *err)
         out_free(m);
         return rc;
     }
-    if (a->out_tail != NULL)
-        a->out_tail->next = m;
-    else
-        a->out_head = m;
-    a->out_tail = m;
-    a->out_count++;
-    a->out_bytes += m->len;
+    append(a, m);
     return 0;
 }
 
@@ -342,13 +347,7 @@ static void fail_requests(rpc_amqp *a, const char *why)
     for (amqp_out *m = keep, *next; m != NULL; m = next) {
         next = m->next;
         m->next = NULL;
-        if (a->out_tail != NULL)
-            a->out_tail->next = m;
-        else
-            a->out_head = m;
-        a->out_tail = m;
-        a->out_count++;
-        a->out_bytes += m->len;
+        append(a, m);
     }
 }
 

@@ -4,26 +4,33 @@
  *                                      READY when serving
  *   bench_rpc floor-echo URL           bare rabbitmq-c: bounces every
  *                                      message of bench_ping to bench_pong
- *   bench_rpc wire-echo URL            the same speaking the oslo wire
- *                                      (bench_wire_ping/pong)
+ *   bench_rpc wire-echo URL [MASK]     the same speaking the oslo wire, or
+ *                                      the parts of it in MASK (default
+ *                                      15, all; queues bench_wireMASK_*)
  *   bench_rpc calls AMQP_URL UNIX_URL [CALLS] [WARMUP] [BLOCK]
  *                                      sequential round trips, the probes
  *                                      taking turns every BLOCK calls
  *                                      (default 1: call by call)
+ *   bench_rpc wire-cost URL [CALLS] [WARMUP]
+ *                                      the bare and wire ping-pongs, and
+ *                                      the wire less one part at a time,
+ *                                      taking turns call by call
  *   bench_rpc casts URL TOPIC [CASTS]  cast throughput to TOPIC.bench
  *
  * The probes of "calls", one round trip each per turn:
  *   floor  bare rabbitmq-c publish/consume ping-pong through the broker
  *          (default exchange, no properties, no acks): what no RPC layer
  *          can beat;
- *   wire   the same speaking the oslo wire as our RPC does (requests
- *          through a topic exchange, oslo's properties, expiration on the
- *          request, acked request consumer, mandatory reply);
+ *   wire   the same speaking the oslo wire as our RPC does: requests
+ *          through a topic exchange (WIRE_TOPIC), oslo's properties with
+ *          the expiration on the request (WIRE_PROPS), acked request
+ *          consumer (WIRE_ACK), mandatory reply (WIRE_MANDATORY);
  *   amqp   our client -> our server (echo(x="scalpels") to bench_c.bench);
  *   unix   our client -> our server over the unix socket (bench_unix).
  * Taking turns call by call puts every probe through the same machine
  * conditions, which on a VM drift within seconds; BLOCK=CALLS gives each
- * probe one uninterrupted run instead.
+ * probe one uninterrupted run instead.  "wire-cost" needs a wire-echo
+ * running for masks 0 (the floor), 15, 14, 13, 11 and 7.
  *
  * Output: "calls PROBE N median_us p99_us calls_per_s" per probe, and
  * "casts N casts_per_s"; the cast rate runs from the first cast to the
@@ -45,9 +52,24 @@
 #define SERVER_NAME "bench"
 #define WIRE_EXCHANGE "bench_wire"
 
-/* The bare and wire echoes run side by side, each on its own queues. */
-#define PING(wire) ((wire) ? "bench_wire_ping" : "bench_ping")
-#define PONG(wire) ((wire) ? "bench_wire_pong" : "bench_pong")
+/* The parts of the oslo wire, each of which a ping-pong may speak or not. */
+enum {
+    WIRE_TOPIC = 1,     /* requests through a topic exchange */
+    WIRE_PROPS = 2,     /* oslo's properties; expiration on requests */
+    WIRE_ACK = 4,       /* the echo acks each request before replying */
+    WIRE_MANDATORY = 8, /* replies published mandatory */
+    WIRE_ALL = 15
+};
+
+/* Every mask has its own queues, so echoes for several run side by side. */
+static const char *wire_queue(char *buf, size_t size, const char *dir, unsigned wire)
+{
+    if (wire == 0)
+        snprintf(buf, size, "bench_%s", dir);
+    else
+        snprintf(buf, size, "bench_wire%u_%s", wire, dir);
+    return buf;
+}
 
 /* --- The server ------------------------------------------------------------ */
 
@@ -139,10 +161,10 @@ static amqp_connection_state_t floor_connect(const char *url)
     return c;
 }
 
-static void floor_queue(amqp_connection_state_t c, const char *name, bool wire, bool ack)
+static void floor_queue(amqp_connection_state_t c, const char *name, bool topic, bool ack)
 {
     amqp_queue_declare(c, 1, amqp_cstring_bytes(name), 0, 0, 0, 1, amqp_empty_table);
-    if (wire) {
+    if (topic) {
         amqp_exchange_declare(c, 1, amqp_cstring_bytes(WIRE_EXCHANGE), amqp_cstring_bytes("topic"),
                               0, 0, 0, 0, amqp_empty_table);
         amqp_queue_bind(c, 1, amqp_cstring_bytes(name), amqp_cstring_bytes(WIRE_EXCHANGE),
@@ -174,28 +196,32 @@ static amqp_basic_properties_t wire_props(const char *expiration)
     return p;
 }
 
-static int floor_bounce(amqp_connection_state_t c, bool wire)
+static int floor_bounce(amqp_connection_state_t c, const char *pong, unsigned wire)
 {
     amqp_envelope_t env;
     amqp_maybe_release_buffers(c);
     if (amqp_consume_message(c, &env, NULL, 0).reply_type != AMQP_RESPONSE_NORMAL)
         return -1;
-    if (wire)
+    if (wire & WIRE_ACK)
         amqp_basic_ack(c, 1, env.delivery_tag, 0);
     amqp_basic_properties_t p = wire_props(NULL);
-    int rc = amqp_basic_publish(c, 1, amqp_empty_bytes, amqp_cstring_bytes(PONG(wire)), wire, 0,
-                                wire ? &p : NULL, env.message.body);
+    int rc = amqp_basic_publish(c, 1, amqp_empty_bytes, amqp_cstring_bytes(pong),
+                                (wire & WIRE_MANDATORY) != 0, 0, (wire & WIRE_PROPS) ? &p : NULL,
+                                env.message.body);
     amqp_destroy_envelope(&env);
     return rc;
 }
 
-static int run_floor_echo(const char *url, bool wire)
+static int run_floor_echo(const char *url, unsigned wire)
 {
+    char ping[64], pong[64];
     amqp_connection_state_t c = floor_connect(url);
-    floor_queue(c, PING(wire), wire, wire);
+    floor_queue(c, wire_queue(ping, sizeof(ping), "ping", wire), wire & WIRE_TOPIC,
+                wire & WIRE_ACK);
+    wire_queue(pong, sizeof(pong), "pong", wire);
     printf("READY\n");
     fflush(stdout);
-    while (floor_bounce(c, wire) == AMQP_STATUS_OK)
+    while (floor_bounce(c, pong, wire) == AMQP_STATUS_OK)
         ;
     return 0;
 }
@@ -205,7 +231,7 @@ static int run_floor_echo(const char *url, bool wire)
 typedef struct probe {
     const char *name;
     amqp_connection_state_t conn; /* floor probes */
-    bool wire;
+    unsigned wire;
     rpc_transport *t; /* RPC probes */
     rpc_target target;
     double *rtt;
@@ -217,10 +243,13 @@ static int floor_once(probe *p)
     amqp_basic_properties_t props = wire_props("10000");
     amqp_bytes_t b = {sizeof(body) - 1, (void *)body};
     amqp_envelope_t env;
+    char ping[64];
     amqp_maybe_release_buffers(p->conn);
-    amqp_bytes_t exchange = p->wire ? amqp_cstring_bytes(WIRE_EXCHANGE) : amqp_empty_bytes;
-    if (amqp_basic_publish(p->conn, 1, exchange, amqp_cstring_bytes(PING(p->wire)), 0, 0,
-                           p->wire ? &props : NULL, b) != AMQP_STATUS_OK ||
+    amqp_bytes_t exchange =
+        (p->wire & WIRE_TOPIC) ? amqp_cstring_bytes(WIRE_EXCHANGE) : amqp_empty_bytes;
+    if (amqp_basic_publish(p->conn, 1, exchange,
+                           amqp_cstring_bytes(wire_queue(ping, sizeof(ping), "ping", p->wire)),
+                           0, 0, (p->wire & WIRE_PROPS) ? &props : NULL, b) != AMQP_STATUS_OK ||
         amqp_consume_message(p->conn, &env, NULL, 0).reply_type != AMQP_RESPONSE_NORMAL) {
         fprintf(stderr, "bench_rpc: %s ping-pong failed\n", p->name);
         return -1;
@@ -263,24 +292,20 @@ static void probe_report(probe *p, long n)
            p->rtt[(long)(n * 0.99)] * 1e6, n / sum);
 }
 
-static int run_calls(const char *amqp_url, const char *unix_url, long calls, long warmup,
-                     long block)
+/* A ping-pong probe speaking the parts of the wire in WIRE, with its own
+ * connection and reply queue. */
+static probe floor_probe(const char *name, const char *url, unsigned wire)
 {
-    uv_loop_t *loop = uv_default_loop();
-    amqp_connection_state_t bare = floor_connect(amqp_url), wire = floor_connect(amqp_url);
-    floor_queue(bare, PONG(false), false, false);
-    floor_queue(wire, PONG(true), true, false);
-    probe probes[] = {
-        {.name = "floor", .conn = bare},
-        {.name = "wire", .conn = wire, .wire = true},
-        {.name = "amqp",
-         .t = transport_open(loop, amqp_url),
-         .target = {.topic = "bench_c", .server = SERVER_NAME}},
-        {.name = "unix",
-         .t = transport_open(loop, unix_url),
-         .target = {.topic = "bench_unix", .server = SERVER_NAME}},
-    };
-    size_t n_probes = sizeof(probes) / sizeof(probes[0]);
+    char pong[64];
+    probe p = {.name = name, .conn = floor_connect(url), .wire = wire};
+    floor_queue(p.conn, wire_queue(pong, sizeof(pong), "pong", wire), false, false);
+    return p;
+}
+
+/* Warms every probe up, then has them take turns every BLOCK calls; prints
+ * each probe's figures and frees the probes. */
+static int run_probes(probe *probes, size_t n_probes, long calls, long warmup, long block)
+{
     int rc = 0;
     for (size_t k = 0; k < n_probes; k++)
         probes[k].rtt = sca_calloc((size_t)calls, sizeof(double));
@@ -304,13 +329,44 @@ static int run_calls(const char *amqp_url, const char *unix_url, long calls, lon
         free(probes[k].rtt);
         if (probes[k].t != NULL)
             rpc_transport_free(probes[k].t);
+        if (probes[k].conn != NULL) {
+            amqp_connection_close(probes[k].conn, AMQP_REPLY_SUCCESS);
+            amqp_destroy_connection(probes[k].conn);
+        }
     }
-    uv_run(loop, UV_RUN_DEFAULT);
-    amqp_connection_close(bare, AMQP_REPLY_SUCCESS);
-    amqp_destroy_connection(bare);
-    amqp_connection_close(wire, AMQP_REPLY_SUCCESS);
-    amqp_destroy_connection(wire);
     return rc == 0 ? 0 : 1;
+}
+
+static int run_calls(const char *amqp_url, const char *unix_url, long calls, long warmup,
+                     long block)
+{
+    uv_loop_t *loop = uv_default_loop();
+    probe probes[] = {
+        floor_probe("floor", amqp_url, 0),
+        floor_probe("wire", amqp_url, WIRE_ALL),
+        {.name = "amqp",
+         .t = transport_open(loop, amqp_url),
+         .target = {.topic = "bench_c", .server = SERVER_NAME}},
+        {.name = "unix",
+         .t = transport_open(loop, unix_url),
+         .target = {.topic = "bench_unix", .server = SERVER_NAME}},
+    };
+    int rc = run_probes(probes, sizeof(probes) / sizeof(probes[0]), calls, warmup, block);
+    uv_run(loop, UV_RUN_DEFAULT);
+    return rc;
+}
+
+static int run_wire_cost(const char *url, long calls, long warmup)
+{
+    probe probes[] = {
+        floor_probe("floor", url, 0),
+        floor_probe("wire", url, WIRE_ALL),
+        floor_probe("wire-topic", url, WIRE_ALL & ~WIRE_TOPIC),
+        floor_probe("wire-props", url, WIRE_ALL & ~WIRE_PROPS),
+        floor_probe("wire-ack", url, WIRE_ALL & ~WIRE_ACK),
+        floor_probe("wire-mandatory", url, WIRE_ALL & ~WIRE_MANDATORY),
+    };
+    return run_probes(probes, sizeof(probes) / sizeof(probes[0]), calls, warmup, 1);
 }
 
 /* --- Casts ----------------------------------------------------------------- */
@@ -367,18 +423,26 @@ int main(int argc, char **argv)
     const char *mode = argc >= 3 ? argv[1] : "";
     if (argc >= 4 && strcmp(mode, "server") == 0)
         return run_server(argv[2], argv[3]);
-    if (strcmp(mode, "floor-echo") == 0 || strcmp(mode, "wire-echo") == 0)
-        return run_floor_echo(argv[2], mode[0] == 'w');
+    if (strcmp(mode, "floor-echo") == 0)
+        return run_floor_echo(argv[2], 0);
+    if (strcmp(mode, "wire-echo") == 0) {
+        long wire = arg_or(argc, argv, 3, WIRE_ALL);
+        if (wire >= 0 && wire <= WIRE_ALL)
+            return run_floor_echo(argv[2], (unsigned)wire);
+    }
     if (argc >= 4 && strcmp(mode, "calls") == 0) {
         long calls = arg_or(argc, argv, 4, 1000);
         long block = arg_or(argc, argv, 6, 1);
         if (calls > 0 && block > 0)
             return run_calls(argv[2], argv[3], calls, arg_or(argc, argv, 5, 100), block);
     }
+    if (strcmp(mode, "wire-cost") == 0 && arg_or(argc, argv, 3, 2000) > 0)
+        return run_wire_cost(argv[2], arg_or(argc, argv, 3, 2000), arg_or(argc, argv, 4, 200));
     if (argc >= 4 && strcmp(mode, "casts") == 0)
         return run_casts(argv[2], argv[3], arg_or(argc, argv, 4, 10000));
-    fputs("usage: bench_rpc server URL TOPIC | floor-echo URL | wire-echo URL\n"
-          "       | calls AMQP_URL UNIX_URL [CALLS] [WARMUP] [BLOCK] | casts URL TOPIC [CASTS]\n",
+    fputs("usage: bench_rpc server URL TOPIC | floor-echo URL | wire-echo URL [MASK]\n"
+          "       | calls AMQP_URL UNIX_URL [CALLS] [WARMUP] [BLOCK]\n"
+          "       | wire-cost URL [CALLS] [WARMUP] | casts URL TOPIC [CASTS]\n",
           stderr);
     return 64;
 }

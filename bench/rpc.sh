@@ -17,9 +17,13 @@
 # through the same conditions), then the oslo pair makes CALLS calls.
 # Reported: the median of each pair's per-round medians, and the median of
 # the per-round ratios.  Casts: CAST_RUNS runs of CASTS casts per pair.
+# Wire cost: WIRE_RUNS runs of WIRE_CALLS calls in which the bare and wire
+# ping-pongs take turns with the wire less one part at a time (topic
+# exchange, properties, ack, mandatory reply): what each part costs.
 #
 #   bench/rpc.sh [BUILD_DIR]
-#   env: ROUNDS=15 CALLS=500 BLOCK=1 CAST_RUNS=3 CASTS=10000 PORT=5677
+#   env: ROUNDS=15 CALLS=500 BLOCK=1 CAST_RUNS=3 CASTS=10000
+#        WIRE_RUNS=3 WIRE_CALLS=2000 PORT=5677
 # BLOCK=CALLS has each probe make its CALLS calls in one uninterrupted run
 # instead of taking turns.
 set -euo pipefail
@@ -31,6 +35,8 @@ calls=${CALLS:-500}
 cast_runs=${CAST_RUNS:-3}
 block=${BLOCK:-1}
 casts=${CASTS:-10000}
+wire_runs=${WIRE_RUNS:-3}
+wire_calls=${WIRE_CALLS:-2000}
 warmup=100
 port=${PORT:-5677}
 bin="$build/bench/bench_rpc"
@@ -128,7 +134,7 @@ serve "$bin" server "$url" bench_c
 serve "$python" "$work/oslo_bench.py" server "$url" bench_oslo
 serve "$bin" server "unix://$sock" bench_unix
 
-serve "$bin" wire-echo "$url"
+for mask in 15 14 13 11 7; do serve "$bin" wire-echo "$url" "$mask"; done
 
 pairs="floor wire amqp oslo unix"
 declare -A call_med call_p99 call_rate cast_rate ratios
@@ -161,6 +167,16 @@ for round in $(seq "$rounds"); do
   ratio wire/floor wire floor
   ratio oslo/wire oslo wire
 done
+declare -A wire_med wire_less
+for run in $(seq "$wire_runs"); do
+  echo "wire cost run $run/$wire_runs ..." >&2
+  out=$("$bin" wire-cost "$url" "$wire_calls" 200)
+  full=$(awk '$2 == "wire" {print $4}' <<<"$out")
+  while read -r _ probe _ med _; do
+    wire_med[$probe]+="$med "
+    wire_less[$probe]+="$((full - med)) "
+  done <<<"$out"
+done
 for run in $(seq "$cast_runs"); do
   echo "cast run $run/$cast_runs ..." >&2
   record amqp "$("$bin" casts "$url" bench_c "$casts")"
@@ -174,7 +190,7 @@ range() { tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk 'NR==1{lo=$1} {hi=$1} E
 echo
 echo "Machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/^Mem:/{print $2}') GiB RAM;" \
   "RabbitMQ $(dpkg-query -W -f '${Version}' rabbitmq-server 2>/dev/null), loopback; $(date -u '+%Y-%m-%d %H:%M UTC')"
-echo "Command: bench/rpc.sh (ROUNDS=$rounds CALLS=$calls BLOCK=$block CAST_RUNS=$cast_runs CASTS=$casts, $warmup warm-up calls)"
+echo "Command: bench/rpc.sh (ROUNDS=$rounds CALLS=$calls BLOCK=$block CAST_RUNS=$cast_runs CASTS=$casts WIRE_RUNS=$wire_runs WIRE_CALLS=$wire_calls, $warmup warm-up calls)"
 echo
 echo "| pair | call median µs | call p99 µs | calls/s | casts/s |"
 echo "|---|---|---|---|---|"
@@ -195,3 +211,21 @@ for key in amqp/floor amqp/wire oslo/amqp wire/floor oslo/wire; do
   printf '  %-12s %s (%s)\n' "$key" "$(median "${ratios[$key]}")" "$(range "${ratios[$key]}")"
 done
 echo "Per round (call medians µs): floor ${call_med[floor]}| amqp ${call_med[amqp]}| oslo ${call_med[oslo]}| unix ${call_med[unix]}"
+if [ "$wire_runs" -gt 0 ]; then
+  echo
+  echo "Wire cost ($wire_runs runs of $wire_calls calls taking turns; medians over the runs):"
+  echo
+  echo "| ping-pong | call median µs | µs less than the whole wire |"
+  echo "|---|---|---|"
+  for probe in floor wire wire-topic wire-props wire-ack wire-mandatory; do
+    case $probe in
+      floor) label="bare (floor)" ;;
+      wire) label="the whole oslo wire" ;;
+      wire-topic) label="wire, requests through the default exchange" ;;
+      wire-props) label="wire without oslo's properties or expiration" ;;
+      wire-ack) label="wire without the ack" ;;
+      wire-mandatory) label="wire, replies not mandatory" ;;
+    esac
+    echo "| $label | $(median "${wire_med[$probe]}") | $(median "${wire_less[$probe]}") |"
+  done
+fi

@@ -74,8 +74,10 @@ void report_format_number(double x, char out[32]);
 int report_json(FILE *out, const json_t *value, sca_error *err);
 
 /* CSV, RFC 4180 quoting, LF line ends.  The header is
- * "task,result,tracer,name,unit,rtype,ts,value"; each sample is one row. */
-int report_csv_header(FILE *out, sca_error *err);
+ * "task,result,tracer,name,unit,rtype,ts,value", with a leading "host"
+ * column when host is set; each sample is one row, led by the result's
+ * "host" member when it has one (results from several agents carry it). */
+int report_csv_header(FILE *out, bool host, sca_error *err);
 int report_csv(FILE *out, const json_t *result, sca_error *err);
 
 /* --- HTML (report_html.c) ------------------------------------------------ */

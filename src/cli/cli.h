@@ -85,6 +85,9 @@ typedef struct sca_opts {
 int cmd_start(const sca_opts *g, int argc, char **argv);
 int cmd_stop(const sca_opts *g, int argc, char **argv);
 int cmd_report(const sca_opts *g, int argc, char **argv);
+/* sca --all-hosts report: text under each host's heading; JSON, CSV and
+ * HTML as one document for every host in hosts. */
+int cmd_report_hosts(const sca_opts *g, const json_t *hosts, int argc, char **argv);
 int cmd_result(const sca_opts *g, int argc, char **argv);
 int cmd_tracer(const sca_opts *g, int argc, char **argv);
 int cmd_task(const sca_opts *g, int argc, char **argv);
@@ -93,6 +96,8 @@ int cmd_hosts(const sca_opts *g, int argc, char **argv);
 /* The host names of the agents that answer a gather, sorted (a new array);
  * CLI_OK or an exit code, printed (CLI_UNREACHABLE when none answered). */
 int sca_discover_hosts(const sca_opts *g, json_t **hosts);
+/* The "== host NODE ==" line before host i's output under --all-hosts. */
+void sca_host_heading(size_t i, const char *host);
 
 /* Option values above any character, for long-only options. */
 enum sca_long_option {

@@ -77,6 +77,12 @@ int sca_discover_hosts(const sca_opts *g, json_t **hosts)
     return none_answered(g);
 }
 
+void sca_host_heading(size_t i, const char *host)
+{
+    printf("%s== host %s ==\n", i > 0 ? "\n" : "", host);
+    fflush(stdout);
+}
+
 static void hosts_usage(void)
 {
     printf("usage: sca hosts [--short] [--json]\n"

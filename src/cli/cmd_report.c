@@ -17,6 +17,15 @@ static const char *text_of(const json_t *obj, const char *key)
     return s != NULL ? s : "?";
 }
 
+/* The exit code for rc, a report_* writer's return: a reader that went
+ * away (| head) needs no message. */
+static int printed(int rc, const sca_error *err)
+{
+    if (rc == -EPIPE)
+        return CLI_FAILED;
+    return rc == 0 ? CLI_OK : cli_fail(CLI_FAILED, "%s", err->msg);
+}
+
 /* Appends rows [offset, offset + n) of result uuid to data.  A page may
  * come back short (the agent caps a reply's size): ask again from where it
  * stopped. */
@@ -90,10 +99,9 @@ static int fetch_result(cli_rpc *c, const char *uuid, const sca_report_opts *ro,
     return code;
 }
 
-/* Prints result uuid in ro's format, or with JSON and HTML appends it to
- * collect, to be printed once all are in (JSON with NULL: print the object
- * itself). */
-static int print_result(cli_rpc *c, const char *uuid, const sca_report_opts *ro, json_t *collect)
+/* Prints result uuid in ro's format: text, CSV rows, or the JSON object
+ * alone. */
+static int print_result(cli_rpc *c, const char *uuid, const sca_report_opts *ro)
 {
     json_t *r = NULL;
     int code = fetch_result(c, uuid, ro, &r);
@@ -101,41 +109,67 @@ static int print_result(cli_rpc *c, const char *uuid, const sca_report_opts *ro,
         return code;
     sca_error err = {0};
     int rc;
-    if (ro->format == SCA_TEXT) {
+    if (ro->format == SCA_TEXT)
         rc = report_text(stdout, r, &ro->text, &err);
-    } else if (ro->format == SCA_CSV) {
+    else if (ro->format == SCA_CSV)
         rc = report_csv(stdout, r, &err);
-    } else {
-        rc = report_check_result(r, &err);
-        if (rc == 0 && collect != NULL)
-            json_array_append(collect, r);
-        else if (rc == 0)
-            rc = report_json(stdout, r, &err);
-    }
+    else if ((rc = report_check_result(r, &err)) == 0)
+        rc = report_json(stdout, r, &err);
     json_decref(r);
-    if (rc == -EPIPE)
-        return CLI_FAILED; /* the reader left (| head): nothing to say */
-    return rc == 0 ? CLI_OK : cli_fail(CLI_FAILED, "%s", err.msg);
+    return printed(rc, &err);
 }
 
-/* The page of every collected result; task may be NULL. */
-static int print_html(const json_t *task, const json_t *results)
+static int print_csv_header(void)
 {
     sca_error err = {0};
-    int rc = report_html(stdout, task, results, NULL, &err);
-    if (rc == -EPIPE)
-        return CLI_FAILED; /* the reader left: nothing to say */
-    return rc == 0 ? CLI_OK : cli_fail(CLI_FAILED, "%s", err.msg);
+    return printed(report_csv_header(stdout, false, &err), &err);
+}
+
+/* Fetches every result in uuids with every sample and appends them to out,
+ * each with "host" set when host is not NULL. */
+static int collect_results(cli_rpc *c, const json_t *uuids, const sca_report_opts *ro,
+                           const char *host, json_t *out)
+{
+    size_t i;
+    json_t *uuid;
+    json_array_foreach(uuids, i, uuid)
+    {
+        json_t *r = NULL;
+        sca_error err = {0};
+        int code = fetch_result(c, json_string_value(uuid), ro, &r);
+        if (code != CLI_OK)
+            return code;
+        if (report_check_result(r, &err) != 0) {
+            json_decref(r);
+            return cli_fail(CLI_FAILED, "%s", err.msg);
+        }
+        if (host != NULL)
+            json_object_set_new(r, "host", json_string(host));
+        json_array_append_new(out, r);
+    }
+    return CLI_OK;
 }
 
 /* Every result in uuids; JSON as {"task": task, "results": [...]}, HTML
  * as one page. */
 static int print_results(cli_rpc *c, const json_t *uuids, json_t *task, const sca_report_opts *ro)
 {
-    json_t *collect = json_array();
-    int code = CLI_OK;
-    if (ro->format == SCA_CSV && report_csv_header(stdout, NULL) != 0)
-        code = cli_fail(CLI_FAILED, "cannot write the output");
+    if (ro->format == SCA_JSON || ro->format == SCA_HTML) {
+        json_t *collect = json_array();
+        sca_error err = {0};
+        int code = collect_results(c, uuids, ro, NULL, collect);
+        if (code == CLI_OK && ro->format == SCA_JSON) {
+            json_t *doc =
+                json_pack("{s:O,s:O}", "task", task ? task : json_null(), "results", collect);
+            code = printed(report_json(stdout, doc, &err), &err);
+            json_decref(doc);
+        } else if (code == CLI_OK) {
+            code = printed(report_html(stdout, task, collect, NULL, &err), &err);
+        }
+        json_decref(collect);
+        return code;
+    }
+    int code = ro->format == SCA_CSV ? print_csv_header() : CLI_OK;
     size_t i;
     json_t *uuid;
     json_array_foreach(uuids, i, uuid)
@@ -144,16 +178,8 @@ static int print_results(cli_rpc *c, const json_t *uuids, json_t *task, const sc
             break;
         if (ro->format == SCA_TEXT && i > 0)
             putchar('\n');
-        code = print_result(c, json_string_value(uuid), ro, collect);
+        code = print_result(c, json_string_value(uuid), ro);
     }
-    if (code == CLI_OK && ro->format == SCA_JSON) {
-        json_t *doc = json_pack("{s:O,s:O}", "task", task ? task : json_null(), "results", collect);
-        report_json(stdout, doc, NULL);
-        json_decref(doc);
-    }
-    if (code == CLI_OK && ro->format == SCA_HTML)
-        code = print_html(task, collect);
-    json_decref(collect);
     return code;
 }
 
@@ -181,12 +207,23 @@ static void task_notes(const json_t *task)
     }
 }
 
+/* task's results (borrowed), once it is seen to have a uuid and them;
+ * NULL, printed, if not. */
+static json_t *task_results(const json_t *task)
+{
+    json_t *results = json_object_get(task, "results");
+    if (sca_json_str(task, "uuid") != NULL && json_is_array(results))
+        return results;
+    cli_fail(CLI_FAILED, "the agent sent a task without a uuid or results");
+    return NULL;
+}
+
 int sca_report_task(cli_rpc *c, json_t *task, const sca_report_opts *ro)
 {
     const char *uuid = sca_json_str(task, "uuid");
-    json_t *results = json_object_get(task, "results");
-    if (uuid == NULL || !json_is_array(results))
-        return cli_fail(CLI_FAILED, "the agent sent a task without a uuid or results");
+    json_t *results = task_results(task);
+    if (results == NULL)
+        return CLI_FAILED;
     if (ro->format == SCA_TEXT) {
         printf("reporting task: <%s>\n", uuid);
         if (json_array_size(results) == 0)
@@ -275,14 +312,15 @@ static void add_tracer_results(const json_t *tracer, json_t *uuids)
     }
 }
 
-/* Every result of the tracers asked for, from tracer_list. */
-static int report_tracers(cli_rpc *c, const struct report_args *a)
+/* The results of the tracers asked for, from tracer_list: *uuids. */
+static int tracer_results(cli_rpc *c, const struct report_args *a, json_t **uuids)
 {
     json_t *list = NULL;
     int code = cli_call(c, "tracer_list", NULL, &list);
     if (code != CLI_OK)
         return code;
-    json_t *uuids = json_array(), *known = json_array();
+    json_t *known = json_array();
+    *uuids = json_array();
     size_t i, j;
     json_t *name, *tracer;
     json_array_foreach(list, j, tracer)
@@ -305,25 +343,91 @@ static int report_tracers(cli_rpc *c, const struct report_args *a)
             sca_buf_free(&text);
             break;
         }
-        add_tracer_results(found, uuids);
+        add_tracer_results(found, *uuids);
     }
-    if (code == CLI_OK)
-        code = print_results(c, uuids, NULL, &a->ro);
     json_decref(known);
-    json_decref(uuids);
     json_decref(list);
+    if (code != CLI_OK) {
+        json_decref(*uuids);
+        *uuids = NULL;
+    }
     return code;
 }
 
-static int report_one_task(cli_rpc *c, const struct report_args *a)
+/* What a asks for: *task (get_task's reply; NULL with -a) and the uuids of
+ * the results to print, new references. */
+static int report_source(cli_rpc *c, const struct report_args *a, json_t **task, json_t **uuids)
 {
-    json_t *task = NULL;
-    int code = a->uuid != NULL ? cli_call(c, "get_task", json_pack("{s:s}", "uuid", a->uuid), &task)
-                               : cli_call(c, "get_latest_task", NULL, &task);
+    *task = NULL;
+    if (json_array_size(a->names) > 0)
+        return tracer_results(c, a, uuids);
+    int code = a->uuid != NULL ? cli_call(c, "get_task", json_pack("{s:s}", "uuid", a->uuid), task)
+                               : cli_call(c, "get_latest_task", NULL, task);
+    if (code != CLI_OK)
+        return code;
+    *uuids = json_incref(task_results(*task));
+    return *uuids != NULL ? CLI_OK : CLI_FAILED;
+}
+
+/* Reports from the agent conn names: printed, or with merged appended to
+ * it as {"host", "task", "results"} (every sample, each result with its
+ * "host") for print_merged. */
+static int report_from(const cli_conn_opts *conn, const struct report_args *a, json_t *merged)
+{
+    cli_rpc *c = NULL;
+    json_t *task = NULL, *uuids = NULL;
+    int code = cli_rpc_open(conn, &c);
     if (code == CLI_OK)
-        code = sca_report_task(c, task, &a->ro);
+        code = report_source(c, a, &task, &uuids);
+    if (code == CLI_OK && merged == NULL) {
+        code =
+            task != NULL ? sca_report_task(c, task, &a->ro) : print_results(c, uuids, NULL, &a->ro);
+    } else if (code == CLI_OK) {
+        json_t *results = json_array();
+        code = collect_results(c, uuids, &a->ro, conn->host, results);
+        if (code == CLI_OK)
+            json_array_append_new(merged, json_pack("{s:s,s:O,s:O}", "host", conn->host, "task",
+                                                    task ? task : json_null(), "results", results));
+        json_decref(results);
+    }
     json_decref(task);
+    json_decref(uuids);
+    cli_rpc_close(c);
     return code;
+}
+
+/* The hosts' reports as one document: JSON {"hosts": merged}, CSV with a
+ * host column, one HTML page grouped by tracer and host. */
+static int print_merged(const json_t *merged, enum sca_format format)
+{
+    sca_error err = {0};
+    if (format == SCA_JSON) {
+        json_t *doc = json_pack("{s:O}", "hosts", merged);
+        int rc = report_json(stdout, doc, &err);
+        json_decref(doc);
+        return printed(rc, &err);
+    }
+    json_t *all = json_array();
+    size_t i;
+    json_t *host;
+    json_array_foreach(merged, i, host)
+    {
+        json_array_extend(all, json_object_get(host, "results"));
+    }
+    int rc = 0;
+    if (format == SCA_HTML) {
+        rc = report_html(stdout, NULL, all, NULL, &err);
+    } else {
+        rc = report_csv_header(stdout, true, &err);
+        json_t *r;
+        json_array_foreach(all, i, r)
+        {
+            if (rc == 0)
+                rc = report_csv(stdout, r, &err);
+        }
+    }
+    json_decref(all);
+    return printed(rc, &err);
 }
 
 int cmd_report(const sca_opts *g, int argc, char **argv)
@@ -331,12 +435,48 @@ int cmd_report(const sca_opts *g, int argc, char **argv)
     struct report_args a = {.names = json_array()};
     sca_report_opts_init(&a.ro, g);
     int code = report_parse(&a, argc, argv);
-    cli_rpc *c = NULL;
     if (code == CLI_OK)
-        code = cli_rpc_open(&g->conn, &c);
+        code = report_from(&g->conn, &a, NULL);
+    json_decref(a.names);
+    if (code == -1)
+        report_usage();
+    return code < 0 ? CLI_OK : code;
+}
+
+/* report_from for each host, printed under headings (text) or as one
+ * document; the exit code is the worst of them. */
+static int report_hosts(const sca_opts *g, const json_t *hosts, const struct report_args *a)
+{
+    json_t *merged = a->ro.format != SCA_TEXT ? json_array() : NULL;
+    int code = CLI_OK;
+    size_t i;
+    json_t *host;
+    json_array_foreach(hosts, i, host)
+    {
+        cli_conn_opts one = g->conn;
+        one.host = json_string_value(host);
+        if (merged == NULL)
+            sca_host_heading(i, one.host);
+        int rc = report_from(&one, a, merged);
+        if (rc > code)
+            code = rc;
+    }
+    if (merged != NULL) {
+        int rc = print_merged(merged, a->ro.format);
+        if (rc > code)
+            code = rc;
+    }
+    json_decref(merged);
+    return code;
+}
+
+int cmd_report_hosts(const sca_opts *g, const json_t *hosts, int argc, char **argv)
+{
+    struct report_args a = {.names = json_array()};
+    sca_report_opts_init(&a.ro, g);
+    int code = report_parse(&a, argc, argv);
     if (code == CLI_OK)
-        code = json_array_size(a.names) > 0 ? report_tracers(c, &a) : report_one_task(c, &a);
-    cli_rpc_close(c);
+        code = report_hosts(g, hosts, &a);
     json_decref(a.names);
     if (code == -1)
         report_usage();
@@ -469,10 +609,10 @@ int cmd_result(const sca_opts *g, int argc, char **argv)
         code = result_list(c, a.shortly, a.ro.format == SCA_JSON);
     else if (code == CLI_OK && a.ro.format == SCA_HTML)
         code = result_page(c, a.uuid, &a.ro);
-    else if (code == CLI_OK && a.ro.format == SCA_CSV && report_csv_header(stdout, NULL) != 0)
-        code = cli_fail(CLI_FAILED, "cannot write the output");
+    else if (code == CLI_OK && a.ro.format == SCA_CSV)
+        code = print_csv_header();
     if (code == CLI_OK && !a.list && a.ro.format != SCA_HTML)
-        code = print_result(c, a.uuid, &a.ro, NULL);
+        code = print_result(c, a.uuid, &a.ro);
     cli_rpc_close(c);
     if (code == -1)
         result_usage();

@@ -17,15 +17,18 @@ static const struct command {
     const char *name;
     int (*fn)(const sca_opts *g, int argc, char **argv);
     const char *summary;
+    /* --all-hosts, when the command does more than run once per host */
+    int (*all_hosts)(const sca_opts *g, const json_t *hosts, int argc, char **argv);
 } commands[] = {
-    {"start", cmd_start, "start tracers in a new task and print its uuid"},
-    {"stop", cmd_stop, "stop a task (the latest by default) or tracers by name"},
-    {"report", cmd_report, "print a task's results (the latest by default) or a tracer's"},
-    {"result", cmd_result, "list every result, or print one"},
-    {"tracer", cmd_tracer, "list the registered tracers and what they run"},
-    {"task", cmd_task, "list tasks, newest first"},
-    {"run", cmd_run, "start tracers, run a command, stop them when it exits, report"},
-    {"hosts", cmd_hosts, "list the agents that answer on the topic's fanout"},
+    {"start", cmd_start, "start tracers in a new task and print its uuid", NULL},
+    {"stop", cmd_stop, "stop a task (the latest by default) or tracers by name", NULL},
+    {"report", cmd_report, "print a task's results (the latest by default) or a tracer's",
+     cmd_report_hosts},
+    {"result", cmd_result, "list every result, or print one", NULL},
+    {"tracer", cmd_tracer, "list the registered tracers and what they run", NULL},
+    {"task", cmd_task, "list tasks, newest first", NULL},
+    {"run", cmd_run, "start tracers, run a command, stop them when it exits, report", NULL},
+    {"hosts", cmd_hosts, "list the agents that answer on the topic's fanout", NULL},
 };
 
 static void usage(FILE *f)
@@ -42,7 +45,8 @@ static void usage(FILE *f)
                "  --timeout S            seconds to wait for each answer (default [rpc] timeout)\n"
                "  --host NODE            the agent of node NODE (AMQP only; default: any agent)\n"
                "  --all-hosts            COMMAND once for each agent 'sca hosts' finds, each\n"
-               "                         after a '== host NODE ==' line (not with run)\n"
+               "                         after a '== host NODE ==' line (not with run);\n"
+               "                         report --json, --csv or --html: one document for all\n"
                "  --json                 machine-readable output (see docs/cli.md)\n"
                "  -h, --help             show this help; 'sca COMMAND --help' for a command's\n"
                "\nA task or result uuid may be given as a unique prefix of at least 8 characters.\n"
@@ -121,12 +125,16 @@ static int run_all_hosts(const struct command *cmd, sca_opts *g, int argc, char 
     int code = sca_discover_hosts(g, &hosts);
     if (code != CLI_OK)
         return code;
+    if (cmd->all_hosts != NULL) {
+        code = cmd->all_hosts(g, hosts, argc, argv);
+        json_decref(hosts);
+        return code;
+    }
     size_t i;
     json_t *h;
     json_array_foreach(hosts, i, h)
     {
-        printf("%s== host %s ==\n", i > 0 ? "\n" : "", json_string_value(h));
-        fflush(stdout);
+        sca_host_heading(i, json_string_value(h));
         g->conn.host = json_string_value(h);
         int one = cmd->fn(g, argc, argv);
         if (one > code)

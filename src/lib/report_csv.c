@@ -32,10 +32,11 @@ static void csv_str_field(sca_buf *out, const char *s)
     sca_buf_append(out, ",", 1);
 }
 
-int report_csv_header(FILE *out, sca_error *err)
+int report_csv_header(FILE *out, bool host, sca_error *err)
 {
     errno = 0;
-    if (fputs("task,result,tracer,name,unit,rtype,ts,value\n", out) == EOF)
+    if ((host && fputs("host,", out) == EOF) ||
+        fputs("task,result,tracer,name,unit,rtype,ts,value\n", out) == EOF)
         return report_write_failed(err, "the CSV output");
     return 0;
 }
@@ -47,6 +48,8 @@ int report_csv(FILE *out, const json_t *result, sca_error *err)
         return rc;
     sca_buf prefix = {0}, line = {0}, value = {0};
     static const char *const keys[] = {"task", "uuid", "tracer", "name", "unit", "rtype"};
+    if (report_str(result, "host") != NULL)
+        csv_str_field(&prefix, report_str(result, "host"));
     for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
         csv_str_field(&prefix, report_str(result, keys[k]));
     size_t i;

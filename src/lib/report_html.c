@@ -164,6 +164,7 @@ struct page {
     const report_html_options *o;
     sca_buf esc; /* scratch for escaping */
     int error;   /* errno of the first failed write, 0 while none failed */
+    bool hosts;  /* the results carry "host": the CSV has a host column */
 };
 
 /* errno is kept as the write that failed left it: later calls (the CSV
@@ -238,16 +239,16 @@ static void format_generated(double t, char out[64])
 
 /* --- CSV inside the page ----------------------------------------------------- */
 
-/* report_csv's rows of result, or the CSV header when result is NULL, as
- * text; *text is the caller's to free. */
-static int capture_csv(const json_t *result, char **text, size_t *len, sca_error *err)
+/* report_csv's rows of result, or the CSV header when result is NULL (with
+ * a host column when host is set), as text; *text is the caller's to free. */
+static int capture_csv(const json_t *result, bool host, char **text, size_t *len, sca_error *err)
 {
     *text = NULL;
     *len = 0;
     FILE *f = open_memstream(text, len);
     if (f == NULL)
         return sca_error_set(err, -errno, "open_memstream: %s", strerror(errno));
-    int rc = result != NULL ? report_csv(f, result, err) : report_csv_header(f, err);
+    int rc = result != NULL ? report_csv(f, result, err) : report_csv_header(f, host, err);
     if (fclose(f) != 0 && rc == 0)
         rc = report_write_failed(err, "the CSV of the page");
     return rc;
@@ -259,7 +260,7 @@ static int put_csv(struct page *p, const char *id, const json_t *result, sca_err
 {
     char *text;
     size_t len;
-    int rc = capture_csv(result, &text, &len, err);
+    int rc = capture_csv(result, p->hosts, &text, &len, err);
     if (rc == 0) {
         putf(p, "<pre class=\"%s\" id=\"%s\" hidden>\n", result ? "csv" : "csv-header", id);
         /* In pieces: a long series' escaped copy need not be whole at once. */
@@ -609,19 +610,21 @@ int report_html(FILE *out, const json_t *task, const json_t *results, const repo
         return sca_error_set(err, -EINVAL, "the HTML report needs an array of results");
     size_t i;
     json_t *r;
+    bool hosts = false;
     json_array_foreach(results, i, r)
     {
         /* Checked first: a bad result leaves no half-written page. */
         int rc = report_check_result(r, err);
         if (rc != 0)
             return rc;
+        hosts = hosts || report_str(r, "host") != NULL;
     }
     report_html_options opts = o != NULL ? *o : (report_html_options){0};
     if (opts.points == 0)
         opts.points = REPORT_HTML_POINTS;
     if (opts.log_rows == 0)
         opts.log_rows = REPORT_HTML_LOG_ROWS;
-    struct page p = {.out = out, .o = &opts};
+    struct page p = {.out = out, .o = &opts, .hosts = hosts};
     size_t *order = group_order(results);
 
     page_head(&p, task);

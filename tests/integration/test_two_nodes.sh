@@ -95,6 +95,46 @@ wait_until 20 '[ "$(node_db b "SELECT status FROM task WHERE uuid = '"'"'$lb'"'"
 # a does not know b's task: the worst exit status of the two is the result.
 expect_exit 1 "$S" --all-hosts report "$lb"
 assert_contains "$OUT" "reporting task: <$lb>" "--all-hosts report: b reports its task"
+la=$(node_db a "SELECT uuid FROM task ORDER BY created DESC LIMIT 1")
+wait_until 20 '[ "$(node_db a "SELECT status FROM task WHERE uuid = '"'"'$la'"'"'")" = stopped ]' ||
+  fail "a's new task did not end with its tracer"
+expect_exit 0 "$S" --all-hosts report
+assert_contains "$OUT" "== host a-$$ ==
+reporting task: <$la>" "--all-hosts report: a's latest task under a's heading"
+assert_contains "$OUT" "== host b-$$ ==
+reporting task: <$lb>" "--all-hosts report: b's latest task under b's heading"
+ok "--all-hosts report: each node's latest task"
+
+# JSON, CSV and HTML: one document for every node.
+"$S" --all-hosts report --json >"$T/all.json" || fail "--all-hosts report --json failed"
+assert_eq "$(python3 - "$T/all.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+for h in doc["hosts"]:
+    samples = sum(len(r["data"]) for r in h["results"])
+    print(h["host"], h["task"]["uuid"], {r["host"] for r in h["results"]} == {h["host"]}, samples)
+PY
+)" "a-$$ $la True 50
+b-$$ $lb True 50" "--all-hosts report --json: one document, each node's task and samples"
+"$S" --all-hosts report --csv >"$T/all.csv" || fail "--all-hosts report --csv failed"
+assert_eq "$(head -n 1 "$T/all.csv")" "host,task,result,tracer,name,unit,rtype,ts,value" "CSV header with a host column"
+assert_eq "$(tail -n +2 "$T/all.csv" | cut -d, -f1,2 | sort | uniq -c | awk '{print $1, $2}')" \
+  "50 a-$$,$la
+50 b-$$,$lb" "--all-hosts report --csv: every sample of each node, led by its host"
+"$S" --all-hosts report --html >"$T/all.html" || fail "--all-hosts report --html failed"
+assert_contains "$(cat "$T/all.html")" "<h2>tracer seq on a-$$</h2>" "--all-hosts report --html: a's section"
+assert_contains "$(cat "$T/all.html")" "<h2>tracer seq on b-$$</h2>" "--all-hosts report --html: b's section"
+# A task only b has: b's part is printed, a's failure said, exit 1.
+set +e
+"$S" --all-hosts report --json "$lb" >"$T/one.json" 2>"$T/one.err"
+rc=$?
+set -e
+assert_eq "$rc" 1 "--all-hosts report --json of b's task: a fails"
+assert_eq "$(python3 -c 'import json,sys; print([h["host"] for h in json.load(open(sys.argv[1]))["hosts"]])' "$T/one.json")" \
+  "['b-$$']" "--all-hosts report --json of b's task: b's part"
+assert_contains "$(cat "$T/one.err")" "$lb" "--all-hosts report --json of b's task: a says it does not know it"
+ok "--all-hosts report --json, --csv and --html: one document for every node"
+
 expect_exit 2 "$S" --all-hosts run -a seq -- true
 assert_contains "$OUT" "run cannot take --all-hosts" "--all-hosts run is refused"
 expect_exit 2 "$S" --host "a-$$" --all-hosts tracer -l

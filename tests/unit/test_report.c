@@ -290,7 +290,7 @@ static void test_write_errors(void **state)
     assert_non_null(strstr(err.msg, "cannot write the CSV output"));
     assert_int_equal(report_text(full, r, &defaults, &err), -ENOSPC);
     assert_int_equal(report_json(full, r, &err), -ENOSPC);
-    assert_int_equal(report_csv_header(full, &err), -ENOSPC);
+    assert_int_equal(report_csv_header(full, false, &err), -ENOSPC);
     fclose(full);
     json_decref(r);
 }
@@ -346,10 +346,25 @@ static void test_csv(void **state)
     char *text = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
-    assert_int_equal(report_csv_header(f, NULL), 0);
+    assert_int_equal(report_csv_header(f, false, NULL), 0);
     fclose(f);
     assert_string_equal(text, "task,result,tracer,name,unit,rtype,ts,value\n");
     free(text);
+
+    /* Results from several agents: the host leads every row, quoted as
+     * any field is. */
+    text = NULL;
+    f = open_memstream(&text, &len);
+    assert_int_equal(report_csv_header(f, true, NULL), 0);
+    fclose(f);
+    assert_string_equal(text, "host,task,result,tracer,name,unit,rtype,ts,value\n");
+    free(text);
+    r = stream_result(1);
+    json_object_set_new(r, "host", json_string("node,1"));
+    out = render(csv_fn, r, NULL, 0);
+    assert_string_equal(out, "\"node,1\",t-1,r-1,cpu,cpu.user,%,stream,1700000000,0\n");
+    free(out);
+    json_decref(r);
 }
 
 static void test_json(void **state)

@@ -234,7 +234,8 @@ static char *csv_of(const json_t *result)
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     assert_non_null(f);
-    assert_int_equal(result != NULL ? report_csv(f, result, NULL) : report_csv_header(f, NULL), 0);
+    assert_int_equal(
+        result != NULL ? report_csv(f, result, NULL) : report_csv_header(f, false, NULL), 0);
     assert_int_equal(fclose(f), 0);
     return text;
 }
@@ -379,6 +380,34 @@ static void test_page_hostile_strings(void **state)
     json_decref(results);
 }
 
+/* Results from several agents: grouped per host, and the page's CSV has
+ * the host column report_csv gives them. */
+static void test_page_hosts(void **state)
+{
+    (void)state;
+    json_t *results = json_array();
+    json_t *a = stream("r-a", "cpu", "cpu.user", 5), *b = stream("r-b", "cpu", "cpu.user", 5);
+    json_object_set_new(a, "host", json_string("node-a"));
+    json_object_set_new(b, "host", json_string("node-b"));
+    json_array_append_new(results, a);
+    json_array_append_new(results, b);
+    char *html = page(NULL, results, NULL, 0);
+    assert_non_null(strstr(html, "<h2>tracer cpu on node-a</h2>"));
+    assert_non_null(strstr(html, "<h2>tracer cpu on node-b</h2>"));
+    char *header =
+        between_unescaped(html, "<pre class=\"csv-header\" id=\"csv-header\" hidden>\n", "</pre>");
+    assert_string_equal(header, "host,task,result,tracer,name,unit,rtype,ts,value\n");
+    char *rows = between_unescaped(html, "<pre class=\"csv\" id=\"csv1\" hidden>\n", "</pre>");
+    char *want = csv_of(b);
+    assert_string_equal(rows, want);
+    assert_true(strncmp(rows, "node-b,t-1,r-b,", 15) == 0);
+    free(want);
+    free(rows);
+    free(header);
+    free(html);
+    json_decref(results);
+}
+
 static void test_page_log_cap_and_empty(void **state)
 {
     (void)state;
@@ -444,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_page),
         cmocka_unit_test(test_page_hostile_strings),
+        cmocka_unit_test(test_page_hosts),
         cmocka_unit_test(test_page_log_cap_and_empty),
         cmocka_unit_test(test_page_errors),
     };

@@ -129,6 +129,8 @@ int store_task_update(store *s, const store_task *t, sca_error *err);
 int store_task_close_if_idle(store *s, int64_t task_id, bool *closed, sca_error *err);
 /* Newest first; limit <= 0 means all. */
 int store_task_list(store *s, int limit, store_task **out, size_t *n, sca_error *err);
+/* How many tasks are running. */
+int store_task_count_running(store *s, int64_t *n, sca_error *err);
 
 typedef struct store_task_tracer {
     int64_t task_id;

@@ -395,19 +395,15 @@ static void do_agent_info(rpc_request *req, void *arg)
         }
         store_tracer_array_free(tracers, n);
     }
-    store_task *tasks;
-    int tasks_running = 0;
-    if (store_task_list(a->store, 0, &tasks, &n, NULL) == 0) {
-        for (size_t i = 0; i < n; i++)
-            tasks_running += strcmp(tasks[i].status, "running") == 0;
-        free(tasks);
-    }
-    json_t *info =
-        json_pack("{s:s, s:s, s:i, s:f, s:f, s:s, s:s, s:o, s:i, s:I, s:f}", "host", a->cfg.host,
-                  "version", SCA_VERSION, "pid", (int)getpid(), "started", a->started, "uptime",
-                  sca_now() - a->started, "transport", rpc_transport_describe(a->transport[0]),
-                  "db", a->cfg.db_path, "tracers_running", running, "tasks_running", tasks_running,
-                  "rss_kb", (json_int_t)self_rss_kb(), "cpu_seconds", cpu);
+    int64_t tasks_running = 0;
+    if (store_task_count_running(a->store, &tasks_running, NULL) != 0)
+        tasks_running = 0;
+    json_t *info = json_pack("{s:s, s:s, s:i, s:f, s:f, s:s, s:s, s:o, s:I, s:I, s:f}", "host",
+                             a->cfg.host, "version", SCA_VERSION, "pid", (int)getpid(), "started",
+                             a->started, "uptime", sca_now() - a->started, "transport",
+                             rpc_transport_describe(a->transport[0]), "db", a->cfg.db_path,
+                             "tracers_running", running, "tasks_running", (json_int_t)tasks_running,
+                             "rss_kb", (json_int_t)self_rss_kb(), "cpu_seconds", cpu);
     rpc_request_reply(req, info);
 }
 

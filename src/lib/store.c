@@ -92,6 +92,7 @@ static const char *const store_sql[STMT_COUNT_] = {
         "UPDATE task SET status = 'stopped', stopped = ?2 WHERE id = ?1 AND status = 'running'"
         " AND NOT EXISTS (SELECT 1 FROM task_tracer WHERE task_id = ?1 AND stopped IS NULL)",
     [STMT_TASK_LIST] = "SELECT " TASK_COLS " FROM task ORDER BY id DESC LIMIT ?1",
+    [STMT_TASK_COUNT_RUNNING] = "SELECT count(*) FROM task WHERE status = 'running'",
     /* The agent records the start after spawning, the tracer as it begins:
      * either may come second, and a tracer that failed at once may have
      * recorded its end already, which must survive. */

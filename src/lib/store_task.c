@@ -138,6 +138,21 @@ int store_task_list(store *s, int limit, store_task **out, size_t *n, sca_error 
     return 0;
 }
 
+int store_task_count_running(store *s, int64_t *n, sca_error *err)
+{
+    sqlite3_stmt *stmt = store_stmt(s, STMT_TASK_COUNT_RUNNING, err);
+    if (stmt == NULL)
+        return -EIO;
+    if (sqlite3_step(stmt) != SQLITE_ROW) {
+        int rc = store_db_error(s, err, "count running tasks");
+        sqlite3_reset(stmt);
+        return rc;
+    }
+    *n = sqlite3_column_int64(stmt, 0);
+    sqlite3_reset(stmt);
+    return 0;
+}
+
 int store_task_tracer_start(store *s, int64_t task_id, const char *tracer, int64_t pid,
                             sca_error *err)
 {

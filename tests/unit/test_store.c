@@ -259,6 +259,12 @@ static void test_task_update_and_list(void **state)
     assert_int_equal(store_task_list(f->s, 1, &v, &n, &err), 0);
     assert_int_equal(n, 1);
     free(v);
+    int64_t running = -1;
+    assert_int_equal(store_task_count_running(f->s, &running, &err), 0);
+    assert_int_equal(running, 1); /* the second; the first was stopped */
+    make_task(f->s, NULL);
+    assert_int_equal(store_task_count_running(f->s, &running, &err), 0);
+    assert_int_equal(running, 2);
 }
 
 static int collect(void *ctx, double ts, bool is_text, double value, const char *text, size_t len)

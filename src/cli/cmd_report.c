@@ -99,14 +99,16 @@ static int fetch_result(cli_rpc *c, const char *uuid, const sca_report_opts *ro,
     return code;
 }
 
-/* Prints result uuid in ro's format: text, CSV rows, or the JSON object
- * alone. */
-static int print_result(cli_rpc *c, const char *uuid, const sca_report_opts *ro)
+/* Prints result uuid in ro's format: text, CSV rows (led by host when it
+ * is not NULL), or the JSON object alone. */
+static int print_result(cli_rpc *c, const char *uuid, const sca_report_opts *ro, const char *host)
 {
     json_t *r = NULL;
     int code = fetch_result(c, uuid, ro, &r);
     if (code != CLI_OK)
         return code;
+    if (host != NULL)
+        json_object_set_new(r, "host", json_string(host));
     sca_error err = {0};
     int rc;
     if (ro->format == SCA_TEXT)
@@ -178,7 +180,7 @@ static int print_results(cli_rpc *c, const json_t *uuids, json_t *task, const sc
             break;
         if (ro->format == SCA_TEXT && i > 0)
             putchar('\n');
-        code = print_result(c, json_string_value(uuid), ro);
+        code = print_result(c, json_string_value(uuid), ro, NULL);
     }
     return code;
 }
@@ -369,19 +371,34 @@ static int report_source(cli_rpc *c, const struct report_args *a, json_t **task,
     return *uuids != NULL ? CLI_OK : CLI_FAILED;
 }
 
-/* Reports from the agent conn names: printed, or with merged appended to
- * it as {"host", "task", "results"} (every sample, each result with its
- * "host") for print_merged. */
-static int report_from(const cli_conn_opts *conn, const struct report_args *a, json_t *merged)
+/* What report_from does with a host's report. */
+enum report_mode {
+    REPORT_PRINT,   /* print it as 'sca report' does */
+    REPORT_ROWS,    /* CSV rows led by the host, streamed, no header */
+    REPORT_COLLECT, /* append {"host", "task", "results"} to merged */
+};
+
+/* The report a asks for from the agent conn names.  REPORT_COLLECT keeps
+ * every sample, each result with its "host", for print_merged. */
+static int report_from(const cli_conn_opts *conn, const struct report_args *a,
+                       enum report_mode mode, json_t *merged)
 {
     cli_rpc *c = NULL;
     json_t *task = NULL, *uuids = NULL;
     int code = cli_rpc_open(conn, &c);
     if (code == CLI_OK)
         code = report_source(c, a, &task, &uuids);
-    if (code == CLI_OK && merged == NULL) {
+    if (code == CLI_OK && mode == REPORT_PRINT) {
         code =
             task != NULL ? sca_report_task(c, task, &a->ro) : print_results(c, uuids, NULL, &a->ro);
+    } else if (code == CLI_OK && mode == REPORT_ROWS) {
+        size_t i;
+        json_t *uuid;
+        json_array_foreach(uuids, i, uuid)
+        {
+            if (code == CLI_OK)
+                code = print_result(c, json_string_value(uuid), &a->ro, conn->host);
+        }
     } else if (code == CLI_OK) {
         json_t *results = json_array();
         code = collect_results(c, uuids, &a->ro, conn->host, results);
@@ -396,37 +413,27 @@ static int report_from(const cli_conn_opts *conn, const struct report_args *a, j
     return code;
 }
 
-/* The hosts' reports as one document: JSON {"hosts": merged}, CSV with a
- * host column, one HTML page grouped by tracer and host. */
+/* The hosts' reports as one document: JSON {"hosts": merged}, or one HTML
+ * page grouped by tracer and host. */
 static int print_merged(const json_t *merged, enum sca_format format)
 {
     sca_error err = {0};
+    int rc;
     if (format == SCA_JSON) {
         json_t *doc = json_pack("{s:O}", "hosts", merged);
-        int rc = report_json(stdout, doc, &err);
+        rc = report_json(stdout, doc, &err);
         json_decref(doc);
-        return printed(rc, &err);
-    }
-    json_t *all = json_array();
-    size_t i;
-    json_t *host;
-    json_array_foreach(merged, i, host)
-    {
-        json_array_extend(all, json_object_get(host, "results"));
-    }
-    int rc = 0;
-    if (format == SCA_HTML) {
-        rc = report_html(stdout, NULL, all, NULL, &err);
     } else {
-        rc = report_csv_header(stdout, true, &err);
-        json_t *r;
-        json_array_foreach(all, i, r)
+        json_t *all = json_array();
+        size_t i;
+        json_t *host;
+        json_array_foreach(merged, i, host)
         {
-            if (rc == 0)
-                rc = report_csv(stdout, r, &err);
+            json_array_extend(all, json_object_get(host, "results"));
         }
+        rc = report_html(stdout, NULL, all, NULL, &err);
+        json_decref(all);
     }
-    json_decref(all);
     return printed(rc, &err);
 }
 
@@ -436,7 +443,7 @@ int cmd_report(const sca_opts *g, int argc, char **argv)
     sca_report_opts_init(&a.ro, g);
     int code = report_parse(&a, argc, argv);
     if (code == CLI_OK)
-        code = report_from(&g->conn, &a, NULL);
+        code = report_from(&g->conn, &a, REPORT_PRINT, NULL);
     json_decref(a.names);
     if (code == -1)
         report_usage();
@@ -447,17 +454,24 @@ int cmd_report(const sca_opts *g, int argc, char **argv)
  * document; the exit code is the worst of them. */
 static int report_hosts(const sca_opts *g, const json_t *hosts, const struct report_args *a)
 {
-    json_t *merged = a->ro.format != SCA_TEXT ? json_array() : NULL;
+    enum report_mode mode = a->ro.format == SCA_TEXT  ? REPORT_PRINT
+                            : a->ro.format == SCA_CSV ? REPORT_ROWS
+                                                      : REPORT_COLLECT;
+    sca_error err = {0};
     int code = CLI_OK;
+    if (mode == REPORT_ROWS &&
+        (code = printed(report_csv_header(stdout, true, &err), &err)) != CLI_OK)
+        return code;
+    json_t *merged = mode == REPORT_COLLECT ? json_array() : NULL;
     size_t i;
     json_t *host;
     json_array_foreach(hosts, i, host)
     {
         cli_conn_opts one = g->conn;
         one.host = json_string_value(host);
-        if (merged == NULL)
+        if (mode == REPORT_PRINT)
             sca_host_heading(i, one.host);
-        int rc = report_from(&one, a, merged);
+        int rc = report_from(&one, a, mode, merged);
         if (rc > code)
             code = rc;
     }
@@ -612,7 +626,7 @@ int cmd_result(const sca_opts *g, int argc, char **argv)
     else if (code == CLI_OK && a.ro.format == SCA_CSV)
         code = print_csv_header();
     if (code == CLI_OK && !a.list && a.ro.format != SCA_HTML)
-        code = print_result(c, a.uuid, &a.ro);
+        code = print_result(c, a.uuid, &a.ro, NULL);
     cli_rpc_close(c);
     if (code == -1)
         result_usage();

@@ -210,6 +210,18 @@ echo "Per-round ratios (median, and range over $rounds rounds):"
 for key in amqp/floor amqp/wire oslo/amqp wire/floor oslo/wire; do
   printf '  %-12s %s (%s)\n' "$key" "$(median "${ratios[$key]}")" "$(range "${ratios[$key]}")"
 done
+verdict() { awk -v v="$1" -v lim="$2" -v op="$3" 'BEGIN {
+  ok = op == "<=" ? v + 0 <= lim + 0 : v + 0 >= lim + 0; print ok ? "met" : "MISSED" }'; }
+echo
+echo "Targets (median of per-round ratios; medians of medians for the rest):"
+r=$(median "${ratios[amqp/floor]}")
+echo "  AMQP call <= 1.3x the floor         $r: $(verdict "$r" 1.3 "<=")"
+r=$(median "${ratios[oslo/amqp]}")
+echo "  AMQP call <= 1/5 of the oslo pair   1/$r: $(verdict "$r" 5 ">=")"
+r=$(median "${call_med[unix]}")
+echo "  unix call <= 50 µs                  $r µs: $(verdict "$r" 50 "<=")"
+r=$(median "${cast_rate[amqp]:-0}")
+echo "  >= 20,000 casts/s over AMQP         $r/s: $(verdict "$r" 20000 ">=")"
 echo "Per round (call medians µs): floor ${call_med[floor]}| amqp ${call_med[amqp]}| oslo ${call_med[oslo]}| unix ${call_med[unix]}"
 if [ "$wire_runs" -gt 0 ]; then
   echo

@@ -10,7 +10,7 @@ set -euo pipefail
 # libjs-dygraphs: the charting library sca's HTML report inlines, read at
 # build time only.
 build_pkgs=(build-essential cmake pkg-config librabbitmq-dev libsqlite3-dev libjansson-dev
-  libuv1-dev libinih-dev uuid-dev libjs-dygraphs)
+  libuv1-dev libinih-dev uuid-dev libssl-dev libjs-dygraphs)
 run_pkgs=(sqlite3 iproute2 procps)
 test_pkgs=(libcmocka-dev rabbitmq-server python3 python3-oslo.messaging mariadb-server
   mariadb-client clang libclang-rt-14-dev bc)

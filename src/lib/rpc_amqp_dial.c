@@ -1,6 +1,8 @@
 /* rpc_amqp_dial.c - connect, log in, open the channel; hang up (see
  * rpc_amqp.h).  Runs on the libuv thread pool, never on the loop. */
 #include <amqp_ssl_socket.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <errno.h>
 #include <amqp_tcp_socket.h>
 #include <math.h>
@@ -50,8 +52,25 @@ static int check_reply(amqp_rpc_reply_t r, const char *step, char *out, size_t n
     }
 }
 
-static amqp_socket_t *new_socket(const rpc_transport *t, amqp_connection_state_t conn, char *out,
-                                 size_t n)
+/* Has OpenSSL check, during the handshake, that the broker's certificate
+ * is for host: its DNS name, or its IP address when host is one.
+ * rabbitmq-c's own check knows DNS names only, and would refuse a broker
+ * reached by address whose certificate names that address (an IP
+ * subjectAltName), as oslo.messaging's Python client accepts it. */
+static int verify_name(amqp_socket_t *s, const char *host)
+{
+    SSL_CTX *ctx = amqp_ssl_socket_get_context(s);
+    X509_VERIFY_PARAM *param = ctx != NULL ? SSL_CTX_get0_param(ctx) : NULL;
+    if (param == NULL)
+        return -1;
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (X509_VERIFY_PARAM_set1_ip_asc(param, host) == 1)
+        return 0;
+    return X509_VERIFY_PARAM_set1_host(param, host, 0) == 1 ? 0 : -1;
+}
+
+static amqp_socket_t *new_socket(const rpc_transport *t, const rpc_broker *b,
+                                 amqp_connection_state_t conn, char *out, size_t n)
 {
     if (!t->url.ssl) {
         amqp_socket_t *s = amqp_tcp_socket_new(conn);
@@ -65,7 +84,11 @@ static amqp_socket_t *new_socket(const rpc_transport *t, amqp_connection_state_t
         return NULL;
     }
     amqp_ssl_socket_set_verify_peer(s, t->ssl_verify);
-    amqp_ssl_socket_set_verify_hostname(s, t->ssl_verify);
+    amqp_ssl_socket_set_verify_hostname(s, false);
+    if (t->ssl_verify && verify_name(s, b->host) != 0) {
+        snprintf(out, n, "TLS: cannot set up the check of the broker's name %s", b->host);
+        return NULL;
+    }
     int rc = AMQP_STATUS_OK;
     if (t->ssl_ca_file != NULL && (rc = amqp_ssl_socket_set_cacert(s, t->ssl_ca_file)) != 0) {
         snprintf(out, n, "TLS CA file %s: %s", t->ssl_ca_file, amqp_error_string2(rc));
@@ -182,7 +205,7 @@ static amqp_connection_state_t try_broker(const rpc_transport *t, const rpc_brok
     double whole;
     double frac = modf(t->connect_timeout, &whole);
     struct timeval tv = {.tv_sec = (time_t)whole, .tv_usec = (suseconds_t)(frac * 1e6)};
-    amqp_socket_t *s = new_socket(t, conn, out, n);
+    amqp_socket_t *s = new_socket(t, b, conn, out, n);
     int rc = -1;
     if (s != NULL && !t->url.ssl) {
         int fd = tcp_connect(b, t->connect_timeout, out, n);
@@ -192,7 +215,12 @@ static amqp_connection_state_t try_broker(const rpc_transport *t, const rpc_brok
         }
     } else if (s != NULL) {
         rc = amqp_socket_open_noblock(s, b->host, b->port, &tv);
-        if (rc != AMQP_STATUS_OK)
+        if (rc == AMQP_STATUS_SSL_PEER_VERIFY_FAILED)
+            snprintf(out, n,
+                     "%s: the broker's certificate must chain to the CA (ssl_ca_file) and "
+                     "name %s",
+                     amqp_error_string2(rc), b->host);
+        else if (rc != AMQP_STATUS_OK)
             snprintf(out, n, "%s", amqp_error_string2(rc));
     }
     if (rc == AMQP_STATUS_OK) {

@@ -2,7 +2,10 @@
 """AMQP over TLS (rabbit://...?ssl=1): a private broker with a TLS listener
 and a throw-away CA; a C server and client verify the broker's certificate
 and talk through it (call, remote error, casts, an idle link kept up by
-heartbeats); without the CA the client refuses the broker."""
+heartbeats); without the CA the client refuses the broker.  The broker's
+name is checked: by DNS name (localhost) or by address (127.0.0.1, an IP
+subjectAltName), and a certificate for neither (the same broker reached at
+127.0.0.2) is refused."""
 import os
 import queue
 import shutil
@@ -43,6 +46,8 @@ def free_port(first):
 PORT = free_port(5682)
 TLS_PORT = PORT + 1
 URL = "rabbit://guest:guest@localhost:%d/?ssl=1" % TLS_PORT
+URL_IP = "rabbit://guest:guest@127.0.0.1:%d/?ssl=1" % TLS_PORT
+URL_OTHER = "rabbit://guest:guest@127.0.0.2:%d/?ssl=1" % TLS_PORT
 
 
 class Lines:
@@ -79,7 +84,7 @@ def make_certs(d):
     run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
         "-keyout", d + "/server.key", "-out", d + "/server.csr")
     with open(d + "/ext.cnf", "w") as f:
-        f.write("subjectAltName=DNS:localhost\n")
+        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
     run("openssl", "x509", "-req", "-in", d + "/server.csr", "-CA", d + "/ca.pem",
         "-CAkey", d + "/ca.key", "-CAcreateserial", "-days", "2", "-extfile", d + "/ext.cnf",
         "-out", d + "/server.pem")
@@ -105,6 +110,7 @@ def main():
     os.makedirs(DIR, exist_ok=True)
     with open(os.path.join(DIR, "rabbitmq.conf"), "w") as f:
         f.write("listeners.ssl.1 = 127.0.0.1:%d\n" % TLS_PORT)
+        f.write("listeners.ssl.2 = 127.0.0.2:%d\n" % TLS_PORT)
         f.write("ssl_options.cacertfile = %s/ca.pem\n" % certs)
         f.write("ssl_options.certfile = %s/server.pem\n" % certs)
         f.write("ssl_options.keyfile = %s/server.key\n" % certs)
@@ -131,6 +137,16 @@ def main():
         rc, out, err = client("--ssl-ca", ca, "--ssl-verify", "--repeat", "200", "--concurrent",
                               "20", URL, "call", "get_count")
         check(rc == 0 and out == "300", "casts arrived; 200 calls, 20 in flight (%s)" % out)
+        rc, out, err = client("--ssl-ca", ca, "--ssl-verify", URL_IP, "call", "echo", '{"x": 2}')
+        check(rc == 0 and out == "2", "a broker reached by address: its IP subjectAltName "
+              "matches (%s)" % (out or err))
+        rc, out, err = client("--ssl-ca", ca, "--ssl-verify", URL_OTHER, "call", "echo",
+                              '{"x": 3}')
+        check(rc == 1 and "verification failed" in err,
+              "a certificate for another name is refused (%s)" % err.splitlines()[-1:])
+        rc, out, err = client("--ssl-ca", ca, URL_OTHER, "call", "echo", '{"x": 4}')
+        check(rc == 0 and out == "4", "without --ssl-verify the name is not checked (%s)"
+              % (out or err))
         rc, out, err = client("--ssl-verify", URL, "call", "echo", '{"x": 1}')
         check(rc == 1 and "verification failed" in err,
               "an unknown CA is refused (%s)" % err.splitlines()[-1:])

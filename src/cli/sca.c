@@ -45,8 +45,8 @@ static void usage(FILE *f)
                "  --timeout S            seconds to wait for each answer (default [rpc] timeout)\n"
                "  --host NODE            the agent of node NODE (AMQP only; default: any agent)\n"
                "  --all-hosts            COMMAND once for each agent 'sca hosts' finds, each\n"
-               "                         after a '== host NODE ==' line (not with run);\n"
-               "                         report --json, --csv or --html: one document for all\n"
+               "                         after a '== host NODE ==' line (not with run); JSON\n"
+               "                         output (and report --csv, --html): one document\n"
                "  --json                 machine-readable output (see docs/cli.md)\n"
                "  -h, --help             show this help; 'sca COMMAND --help' for a command's\n"
                "\nA task or result uuid may be given as a unique prefix of at least 8 characters.\n"
@@ -111,9 +111,97 @@ static int parse_globals(int argc, char **argv, sca_opts *g, const char **config
     return CLI_OK;
 }
 
+/* One host's run of a command under --all-hosts, its output kept. */
+struct host_run {
+    const char *host;
+    int code;
+    char *out, *err; /* what it printed on stdout and stderr */
+    size_t out_len, err_len;
+};
+
+/* Runs cmd for r->host with its stdout and stderr kept in r.  The glibc
+ * manual documents stdout and stderr as variables a program may set. */
+static void run_captured(const struct command *cmd, sca_opts *g, int argc, char **argv,
+                         struct host_run *r)
+{
+    FILE *out = open_memstream(&r->out, &r->out_len);
+    FILE *err = open_memstream(&r->err, &r->err_len);
+    if (out == NULL || err == NULL) {
+        r->code = cli_fail(CLI_FAILED, "cannot keep the output: %s", strerror(errno));
+        if (out != NULL)
+            fclose(out);
+        if (err != NULL)
+            fclose(err);
+        return;
+    }
+    fflush(stdout);
+    fflush(stderr);
+    FILE *saved_out = stdout, *saved_err = stderr;
+    stdout = out;
+    stderr = err;
+    g->conn.host = r->host;
+    r->code = cmd->fn(g, argc, argv);
+    g->conn.host = NULL;
+    stdout = saved_out;
+    stderr = saved_err;
+    fclose(out);
+    fclose(err);
+}
+
+/* What host printed, as JSON: an object or an array (json_null() for
+ * nothing), or NULL when it printed text. */
+static json_t *output_json(const struct host_run *r)
+{
+    if (r->out_len == 0)
+        return json_null();
+    return json_loadb(r->out, r->out_len, 0, NULL);
+}
+
+/* Every line of text, after "host NODE: ", to stderr. */
+static void replay_errors(const struct host_run *r)
+{
+    for (const char *line = r->err; line < r->err + r->err_len;) {
+        const char *nl = memchr(line, '\n', (size_t)(r->err + r->err_len - line));
+        size_t len = nl != NULL ? (size_t)(nl - line) : (size_t)(r->err + r->err_len - line);
+        fprintf(stderr, "host %s: %.*s\n", r->host, (int)len, line);
+        line += len + 1;
+    }
+}
+
+/* The runs as {"hosts": [{"host", "exit", "output"}, ...]} when every run
+ * printed JSON (or nothing) and one printed some; false when not. */
+static bool print_json_runs(const struct host_run *runs, size_t n)
+{
+    json_t *hosts = json_array();
+    bool any = false;
+    for (size_t i = 0; i < n && hosts != NULL; i++) {
+        json_t *v = output_json(&runs[i]);
+        if (v == NULL) {
+            json_decref(hosts);
+            hosts = NULL;
+            break;
+        }
+        any = any || !json_is_null(v);
+        json_array_append_new(hosts, json_pack("{s:s,s:i,s:o}", "host", runs[i].host, "exit",
+                                               runs[i].code, "output", v));
+    }
+    if (hosts == NULL || !any) {
+        json_decref(hosts);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++)
+        replay_errors(&runs[i]);
+    json_t *doc = json_pack("{s:o}", "hosts", hosts);
+    report_json(stdout, doc, NULL);
+    json_decref(doc);
+    return true;
+}
+
 /* The command once per discovered host, with --host set; the exit code is
- * the worst of them.  run is refused: its workload would run once per
- * host here, not on the hosts. */
+ * the worst of them.  Output that is JSON for every host becomes one
+ * document; other output is printed host by host, each after its heading.
+ * run is refused: its workload would run once per host here, not on the
+ * hosts. */
 static int run_all_hosts(const struct command *cmd, sca_opts *g, int argc, char **argv)
 {
     if (cmd->fn == cmd_run)
@@ -130,17 +218,26 @@ static int run_all_hosts(const struct command *cmd, sca_opts *g, int argc, char 
         json_decref(hosts);
         return code;
     }
-    size_t i;
-    json_t *h;
-    json_array_foreach(hosts, i, h)
-    {
-        sca_host_heading(i, json_string_value(h));
-        g->conn.host = json_string_value(h);
-        int one = cmd->fn(g, argc, argv);
-        if (one > code)
-            code = one;
+    size_t n = json_array_size(hosts);
+    struct host_run *runs = sca_calloc(n, sizeof(*runs));
+    for (size_t i = 0; i < n; i++) {
+        runs[i].host = json_string_value(json_array_get(hosts, i));
+        run_captured(cmd, g, argc, argv, &runs[i]);
+        if (runs[i].code > code)
+            code = runs[i].code;
     }
-    g->conn.host = NULL;
+    if (!print_json_runs(runs, n)) {
+        for (size_t i = 0; i < n; i++) {
+            sca_host_heading(i, runs[i].host);
+            fwrite(runs[i].err, 1, runs[i].err_len, stderr);
+            fwrite(runs[i].out, 1, runs[i].out_len, stdout);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(runs[i].out);
+        free(runs[i].err);
+    }
+    free(runs);
     json_decref(hosts);
     return code;
 }

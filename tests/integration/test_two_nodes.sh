@@ -135,6 +135,25 @@ assert_eq "$(python3 -c 'import json,sys; print([h["host"] for h in json.load(op
 assert_contains "$(cat "$T/one.err")" "$lb" "--all-hosts report --json of b's task: a says it does not know it"
 ok "--all-hosts report --json, --csv and --html: one document for every node"
 
+# Any command whose output is JSON on every node: one document.
+"$S" --all-hosts task -l --json >"$T/tasks.json" || fail "--all-hosts task -l --json failed"
+assert_eq "$(python3 - "$T/tasks.json" <<'PY'
+import json, sys
+for h in json.load(open(sys.argv[1]))["hosts"]:
+    print(h["host"], h["exit"], h["output"][0]["uuid"])
+PY
+)" "a-$$ 0 $la
+b-$$ 0 $lb" "--all-hosts task -l --json: each node's tasks, newest first, in one document"
+"$S" --all-hosts --json start -a seq >"$T/start.json" || fail "--all-hosts --json start failed"
+started=$(python3 -c 'import json,sys; print(" ".join(h["host"] + "=" + h["output"]["uuid"] for h in json.load(open(sys.argv[1]))["hosts"]))' "$T/start.json")
+for pair in $started; do
+  node=${pair%%=*}; node=${node%-$$}
+  assert_eq "$(node_db "$node" "SELECT count(*) FROM task WHERE uuid = '${pair#*=}'")" 1 \
+    "--all-hosts --json start: the task $node's document names is in $node's store"
+done
+assert_eq "$(wc -w <<<"$started")" 2 "--all-hosts --json start: a task on each node"
+ok "--all-hosts: JSON output of every node as one document"
+
 expect_exit 2 "$S" --all-hosts run -a seq -- true
 assert_contains "$OUT" "run cannot take --all-hosts" "--all-hosts run is refused"
 expect_exit 2 "$S" --host "a-$$" --all-hosts tracer -l

@@ -173,19 +173,16 @@ static void replay_errors(const struct host_run *r)
 static bool print_json_runs(const struct host_run *runs, size_t n)
 {
     json_t *hosts = json_array();
-    bool any = false;
-    for (size_t i = 0; i < n && hosts != NULL; i++) {
+    bool any = false, all = true;
+    for (size_t i = 0; i < n && all; i++) {
         json_t *v = output_json(&runs[i]);
-        if (v == NULL) {
-            json_decref(hosts);
-            hosts = NULL;
-            break;
-        }
-        any = any || !json_is_null(v);
-        json_array_append_new(hosts, json_pack("{s:s,s:i,s:o}", "host", runs[i].host, "exit",
-                                               runs[i].code, "output", v));
+        all = v != NULL;
+        any = any || (v != NULL && !json_is_null(v));
+        if (v != NULL)
+            json_array_append_new(hosts, json_pack("{s:s,s:i,s:o}", "host", runs[i].host, "exit",
+                                                   runs[i].code, "output", v));
     }
-    if (hosts == NULL || !any) {
+    if (!all || !any) {
         json_decref(hosts);
         return false;
     }

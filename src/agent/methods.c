@@ -396,8 +396,9 @@ static void do_agent_info(rpc_request *req, void *arg)
         store_tracer_array_free(tracers, n);
     }
     int64_t tasks_running = 0;
-    if (store_task_count_running(a->store, &tasks_running, NULL) != 0)
-        tasks_running = 0;
+    sca_error err = {0};
+    if (store_task_count_running(a->store, &tasks_running, &err) != 0)
+        log_warning("agent_info: %s", err.msg);
     json_t *info = json_pack("{s:s, s:s, s:i, s:f, s:f, s:s, s:s, s:o, s:I, s:I, s:f}", "host",
                              a->cfg.host, "version", SCA_VERSION, "pid", (int)getpid(), "started",
                              a->started, "uptime", sca_now() - a->started, "transport",

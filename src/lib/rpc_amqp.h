@@ -102,6 +102,7 @@ typedef struct rpc_amqp {
     uv_idle_t kick;   /* drains frames rabbitmq-c read during a publish */
     size_t broker;    /* the broker in use, or to try first */
     unsigned attempt;
+    uint64_t opened_at; /* uv_now() when the link last opened */
     uint64_t seed;
     char last_error[512];
     char **declared; /* exchanges declared on this connection */

@@ -24,7 +24,8 @@
 #define BACKOFF_FIRST 0.25 /* seconds before the first retry */
 #define EVENT_BUDGET 256   /* frames per readable event before yielding */
 #define HANGUP_TIMEOUT 2.0
-#define WARN_EVERY 12 /* failed attempts between repeated warnings */
+#define WARN_EVERY 12   /* failed attempts between repeated warnings */
+#define STABLE_MS 10000 /* a link open this long resets the backoff */
 
 typedef struct dial_job {
     uv_work_t work;
@@ -282,7 +283,7 @@ static void link_open(rpc_amqp *a, amqp_connection_state_t conn, size_t broker)
     uv_poll_start(a->poll, a->poll_events, on_poll);
     a->state = LINK_OPEN;
     a->ever_open = true;
-    a->attempt = 0;
+    a->opened_at = uv_now(a->t->loop);
     a->tls = a->t->url.ssl;
     rpc_amqp_write_start(a);
     int hb = a->heartbeat;
@@ -334,10 +335,16 @@ void rpc_amqp_link_lost(rpc_amqp *a, const char *why)
     uv_timer_stop(&a->timer);
     link_drop(a, false);
     rpc_amqp_on_lost(a, detail);
+    /* Only a link that lasted starts the backoff again: one the broker drops
+     * as soon as it opens (it refuses a declare, it is out of resources)
+     * must not be redialled several times a second, nor logged each time. */
+    if (uv_now(a->t->loop) - a->opened_at >= STABLE_MS)
+        a->attempt = 0;
     if (a->t->up)
         rpc_transport_set_up(a->t, false, LOG_LEVEL_WARNING, detail);
     else
-        log_warning("rpc: %s", detail);
+        log_msg(a->attempt % WARN_EVERY == 0 ? LOG_LEVEL_WARNING : LOG_LEVEL_DEBUG, "rpc: %s",
+                detail);
     if (a->closing)
         return;
     /* Round robin: the next broker first, the lost one last. */
@@ -388,10 +395,15 @@ static void confirmed(rpc_amqp *a)
 
 static void on_close_method(rpc_amqp *a, const amqp_method_t *m)
 {
-    char reason[400], why[500];
+    char reason[400], why[600];
     rpc_amqp_close_reason(m, reason, sizeof(reason));
-    snprintf(why, sizeof(why), "broker closed the %s: %s",
-             m->id == AMQP_CONNECTION_CLOSE_METHOD ? "connection" : "channel", reason);
+    /* The one refusal a setting of ours can mend: oslo services sharing the
+     * broker declared the exchange or queues with amqp_durable_queues. */
+    bool durable = strstr(reason, "inequivalent arg 'durable'") != NULL;
+    snprintf(why, sizeof(why), "broker closed the %s: %s%s",
+             m->id == AMQP_CONNECTION_CLOSE_METHOD ? "connection" : "channel", reason,
+             durable ? " (set [rpc] amqp_durable_queues as the other services on this broker do)"
+                     : "");
     if (m->id == AMQP_CONNECTION_CLOSE_METHOD) {
         amqp_connection_close_ok_t ok = {0};
         rpc_amqp_send_method(a, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);

@@ -3,7 +3,10 @@
 server must reconnect, declare its queues again and answer a new call
 within 10 s of the broker's return, without being restarted.  Then the
 heartbeats: an idle link stays up, a frozen (SIGSTOP) broker is noticed
-within two heartbeat intervals, and the link comes back.
+within two heartbeat intervals, and the link comes back.  Last, a declare
+the broker refuses (the exchange declared durable by someone else): the
+server backs off instead of redialling several times a second, says which
+setting mends it, and serves once the conflict is gone.
 
 Uses its own private broker (the first free port from 5674, its own
 directory) so that the shared fixture of the other tests is never
@@ -58,6 +61,16 @@ def call(method, args="{}", timeout=1):
     r = subprocess.run([os.path.join(BIN, "rpc_test_client"), "--timeout", str(timeout), URL,
                         "call", method, args], capture_output=True, text=True, timeout=30)
     return r.returncode, r.stdout.strip(), r.stderr.strip()
+
+
+def declare_exchange(durable):
+    """Deletes the topic exchange, and declares it again durable."""
+    import kombu
+    with kombu.Connection("amqp://guest:guest@127.0.0.1:%s//" % PORT) as conn:
+        ch = conn.channel()
+        ch.exchange_delete("openstack")
+        if durable:
+            kombu.Exchange("openstack", "topic", durable=True)(ch).declare()
 
 
 class Watch:
@@ -146,6 +159,27 @@ def main():
         check(watch.wait_for("UP", t_freeze, 30) is not None, "link back after the freeze")
         rc, out, err = call("echo", '{"x": "thawed"}', timeout=5)
         check(rc == 0 and out == '"thawed"', "call after the freeze (%s)" % (out or err))
+
+        server.terminate()
+        server.wait(15)
+        check(server.returncode == 0, "server exits cleanly")
+        declare_exchange(durable=True)
+        with open(os.path.join(DIR, "refused.log"), "w+") as log:
+            server = subprocess.Popen([os.path.join(BIN, "rpc_test_server"), URL],
+                                      stdout=subprocess.PIPE, stderr=log, text=True,
+                                      env=dict(os.environ, SCA_DEBUG="1"))
+            watch = Watch(server)
+            time.sleep(8)
+            log.seek(0)
+            text = log.read()
+        tries = text.count("inequivalent arg 'durable'")
+        check(2 <= tries <= 9, "a refused declare: %d attempts in 8 s, backing off" % tries)
+        check("set [rpc] amqp_durable_queues" in text, "the refusal says which setting mends it")
+        t_fix = time.time()
+        declare_exchange(durable=False)
+        check(watch.wait_for("UP", t_fix, 10) is not None, "serving once the conflict is gone")
+        rc, out, err = call("echo", '{"x": "mended"}', timeout=5)
+        check(rc == 0 and out == '"mended"', "call once the conflict is gone (%s)" % (out or err))
     finally:
         if server is not None and server.poll() is None:
             server.terminate()

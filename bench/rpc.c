@@ -248,8 +248,8 @@ static int floor_once(probe *p)
     amqp_bytes_t exchange =
         (p->wire & WIRE_TOPIC) ? amqp_cstring_bytes(WIRE_EXCHANGE) : amqp_empty_bytes;
     if (amqp_basic_publish(p->conn, 1, exchange,
-                           amqp_cstring_bytes(wire_queue(ping, sizeof(ping), "ping", p->wire)),
-                           0, 0, (p->wire & WIRE_PROPS) ? &props : NULL, b) != AMQP_STATUS_OK ||
+                           amqp_cstring_bytes(wire_queue(ping, sizeof(ping), "ping", p->wire)), 0,
+                           0, (p->wire & WIRE_PROPS) ? &props : NULL, b) != AMQP_STATUS_OK ||
         amqp_consume_message(p->conn, &env, NULL, 0).reply_type != AMQP_RESPONSE_NORMAL) {
         fprintf(stderr, "bench_rpc: %s ping-pong failed\n", p->name);
         return -1;

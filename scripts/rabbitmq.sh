@@ -42,6 +42,14 @@ start() {
     epmd -address 127.0.0.1 -daemon
     touch "$dir/epmd.started"
   fi
+  # The server and the rabbitmqctl started beside it would each create a
+  # missing cookie with a random value, and whichever writes second is then
+  # refused by the other ("Invalid challenge reply"): create it first.
+  if [ ! -s "$dir/.erlang.cookie" ]; then
+    (umask 077 && od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$dir/.erlang.cookie.tmp")
+    chmod 400 "$dir/.erlang.cookie.tmp"
+    mv "$dir/.erlang.cookie.tmp" "$dir/.erlang.cookie"
+  fi
   : >"$dir/enabled_plugins.tmp" && echo '[].' >"$dir/enabled_plugins.tmp" && mv "$dir/enabled_plugins.tmp" "$dir/enabled_plugins"
   rm -f "$dir/rabbit.pid"
   "$rabbit_bin/rabbitmq-server" -detached

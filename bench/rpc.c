@@ -24,7 +24,7 @@
  *   wire   the same speaking the oslo wire as our RPC does: requests
  *          through a topic exchange (WIRE_TOPIC), oslo's properties with
  *          the expiration on the request (WIRE_PROPS), acked request
- *          consumer (WIRE_ACK), mandatory reply (WIRE_MANDATORY);
+ *          consumer (WIRE_ACK), mandatory request and reply (WIRE_MANDATORY);
  *   amqp   our client -> our server (echo(x="scalpels") to bench_c.bench);
  *   unix   our client -> our server over the unix socket (bench_unix).
  * Taking turns call by call puts every probe through the same machine
@@ -57,7 +57,7 @@ enum {
     WIRE_TOPIC = 1,     /* requests through a topic exchange */
     WIRE_PROPS = 2,     /* oslo's properties; expiration on requests */
     WIRE_ACK = 4,       /* the echo acks each request before replying */
-    WIRE_MANDATORY = 8, /* replies published mandatory */
+    WIRE_MANDATORY = 8, /* requests and replies published mandatory */
     WIRE_ALL = 15
 };
 
@@ -248,8 +248,9 @@ static int floor_once(probe *p)
     amqp_bytes_t exchange =
         (p->wire & WIRE_TOPIC) ? amqp_cstring_bytes(WIRE_EXCHANGE) : amqp_empty_bytes;
     if (amqp_basic_publish(p->conn, 1, exchange,
-                           amqp_cstring_bytes(wire_queue(ping, sizeof(ping), "ping", p->wire)), 0,
-                           0, (p->wire & WIRE_PROPS) ? &props : NULL, b) != AMQP_STATUS_OK ||
+                           amqp_cstring_bytes(wire_queue(ping, sizeof(ping), "ping", p->wire)),
+                           (p->wire & WIRE_MANDATORY) != 0, 0,
+                           (p->wire & WIRE_PROPS) ? &props : NULL, b) != AMQP_STATUS_OK ||
         amqp_consume_message(p->conn, &env, NULL, 0).reply_type != AMQP_RESPONSE_NORMAL) {
         fprintf(stderr, "bench_rpc: %s ping-pong failed\n", p->name);
         return -1;

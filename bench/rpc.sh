@@ -4,7 +4,7 @@
 #   floor  bare rabbitmq-c publish/consume ping-pong (no RPC layer at all)
 #   wire   the same ping-pong speaking the oslo wire as our RPC does (topic
 #          exchange, oslo's properties, expiration, acked request consumer,
-#          mandatory reply): what the format itself costs the broker
+#          mandatory request and reply): what the format itself costs the broker
 #   amqp   our client -> our server over AMQP
 #   oslo   Python oslo.messaging client -> oslo server, same broker, same run
 #   unix   our client -> our server over the unix socket
@@ -19,7 +19,7 @@
 # the per-round ratios.  Casts: CAST_RUNS runs of CASTS casts per pair.
 # Wire cost: WIRE_RUNS runs of WIRE_CALLS calls in which the bare and wire
 # ping-pongs take turns with the wire less one part at a time (topic
-# exchange, properties, ack, mandatory reply): what each part costs.
+# exchange, properties, ack, mandatory publishing): what each part costs.
 #
 #   bench/rpc.sh [BUILD_DIR]
 #   env: ROUNDS=15 CALLS=500 BLOCK=1 CAST_RUNS=3 CASTS=10000
@@ -236,7 +236,7 @@ if [ "$wire_runs" -gt 0 ]; then
       wire-topic) label="wire, requests through the default exchange" ;;
       wire-props) label="wire without oslo's properties or expiration" ;;
       wire-ack) label="wire without the ack" ;;
-      wire-mandatory) label="wire, replies not mandatory" ;;
+      wire-mandatory) label="wire, nothing published mandatory" ;;
     esac
     echo "| $label | $(median "${wire_med[$probe]}") | $(median "${wire_less[$probe]}") |"
   done

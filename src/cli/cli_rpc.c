@@ -115,6 +115,11 @@ int cli_call_failed(const cli_rpc *c, int rc, const sca_error *err)
 {
     if (!unreachable(rc))
         return cli_fail(CLI_FAILED, "%s", err->msg);
+    if (rc == -EHOSTUNREACH && c->host != NULL)
+        return cli_fail(CLI_UNREACHABLE,
+                        "no agent has listened as host %s on %s since the broker started: "
+                        "check the name ('sca hosts' lists the agents that answer)",
+                        c->host, rpc_transport_describe(c->t));
     char reason[SCA_ERRMSG_MAX];
     if (rc == -ETIMEDOUT)
         snprintf(reason, sizeof(reason), "no reply within %gs", c->timeout);

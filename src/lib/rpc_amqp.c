@@ -242,7 +242,10 @@ static int publish(rpc_amqp *a, const amqp_out *m)
         p._flags |= AMQP_BASIC_EXPIRATION_FLAG;
         p.expiration = amqp_cstring_bytes(m->expiration);
     }
-    return rpc_amqp_send_publish(a, m->exchange, m->routing_key, m->is_reply, &p, m->body, m->len);
+    /* Mandatory for calls too (oslo: replies only): the broker returns a call
+     * no queue takes, and it fails at once rather than at its timeout. */
+    bool mandatory = m->is_reply || m->kind == RPC_SEND_CALL;
+    return rpc_amqp_send_publish(a, m->exchange, m->routing_key, mandatory, &p, m->body, m->len);
 }
 
 static void append(rpc_amqp *a, amqp_out *m)

@@ -54,7 +54,8 @@ typedef struct amqp_out {
 typedef struct amqp_inbound {
     enum { IN_IDLE, IN_HEADER, IN_BODY } stage;
     bool is_return;
-    bool reject; /* for a consumer we no longer have: requeue it */
+    char returned_to[256]; /* a returned message's routing key */
+    bool reject;           /* for a consumer we no longer have: requeue it */
     bool needs_ack;
     uint64_t delivery_tag;
     char tag[64];
@@ -67,6 +68,7 @@ typedef struct amqp_inbound {
 /* A complete delivery, waiting in the batch. */
 typedef struct amqp_delivery {
     char tag[64];
+    char *returned_to; /* a message the broker could not route: its routing key */
     char *content_type;
     char *body;
     size_t len;

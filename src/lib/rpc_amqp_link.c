@@ -363,25 +363,32 @@ void rpc_amqp_want_write(rpc_amqp *a, bool on)
 
 /* --- Frames ---------------------------------------------------------------- */
 
+/* An AMQP short string as C text, cut to fit. */
+static void copy_shortstr(char *out, size_t size, amqp_bytes_t s)
+{
+    int n = s.len < size ? (int)s.len : (int)size - 1;
+    snprintf(out, size, "%.*s", n, n > 0 ? (const char *)s.bytes : "");
+}
+
 static void begin_inbound(rpc_amqp *a, bool is_return, uint64_t delivery_tag, amqp_bytes_t tag)
 {
     a->in.stage = IN_HEADER;
     a->in.is_return = is_return;
     a->in.delivery_tag = delivery_tag;
-    int n = tag.len < sizeof(a->in.tag) ? (int)tag.len : (int)sizeof(a->in.tag) - 1;
-    snprintf(a->in.tag, sizeof(a->in.tag), "%.*s", n, n > 0 ? (const char *)tag.bytes : "");
+    copy_shortstr(a->in.tag, sizeof(a->in.tag), tag);
     bool reply = strcmp(a->in.tag, RPC_AMQP_REPLY_TAG) == 0;
     a->in.needs_ack = !is_return && !reply;
     a->in.reject = a->in.needs_ack && rpc_amqp_server_for_tag(a, a->in.tag) == NULL;
 }
 
+/* A call no queue takes, or a reply whose caller's queue is gone. */
 static void on_return(rpc_amqp *a, const amqp_basic_return_t *r)
 {
-    /* A reply whose caller's queue is gone: nobody waits for it. */
     log_debug("rpc: message to %.*s returned: %u %.*s", (int)r->routing_key.len,
               (const char *)r->routing_key.bytes, r->reply_code, (int)r->reply_text.len,
               (const char *)r->reply_text.bytes);
     begin_inbound(a, true, 0, amqp_empty_bytes);
+    copy_shortstr(a->in.returned_to, sizeof(a->in.returned_to), r->routing_key);
 }
 
 static void confirmed(rpc_amqp *a)
@@ -492,6 +499,7 @@ static void push_delivery(rpc_amqp *a)
 {
     amqp_delivery *d = &a->batch[a->n_batch++];
     memcpy(d->tag, a->in.tag, sizeof(d->tag));
+    d->returned_to = a->in.is_return ? sca_strdup(a->in.returned_to) : NULL;
     d->content_type = a->in.content_type;
     d->body = a->in.body;
     d->len = (size_t)a->in.size;
@@ -515,8 +523,7 @@ static void finish_inbound(rpc_amqp *a)
         rpc_amqp_send_method(a, AMQP_BASIC_REJECT_METHOD, &m);
         return;
     }
-    if (!a->in.is_return)
-        push_delivery(a);
+    push_delivery(a);
     reset_inbound(a);
 }
 
@@ -556,6 +563,11 @@ static void on_frame(rpc_amqp *a, const amqp_frame_t *f)
 
 static void route(rpc_amqp *a, amqp_delivery *d)
 {
+    if (d->returned_to != NULL) {
+        if (d->body != NULL)
+            rpc_client_returned(a->t, d->returned_to, d->body, d->len);
+        return;
+    }
     if (strcmp(d->tag, RPC_AMQP_REPLY_TAG) == 0) {
         if (d->clip != NULL)
             log_warning("rpc: reply of %llu bytes exceeds max_message_size; dropped",
@@ -590,6 +602,7 @@ static void handle_batch(rpc_amqp *a)
     a->n_batch = 0;
     for (size_t i = 0; i < n; i++) {
         route(a, &batch[i]);
+        free(batch[i].returned_to);
         free(batch[i].content_type);
         free(batch[i].body);
         free(batch[i].clip);

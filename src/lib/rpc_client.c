@@ -270,6 +270,28 @@ void rpc_client_receive(rpc_transport *t, const char *body, size_t len)
     json_decref(inner);
 }
 
+/* Calls are published mandatory: a call that no queue takes comes back at
+ * once instead of leaving its caller waiting for the timeout.  Returned
+ * replies (no _reply_q) are the server's business and are only dropped. */
+void rpc_client_returned(rpc_transport *t, const char *routing_key, const char *body, size_t len)
+{
+    json_t *inner = NULL;
+    sca_error err = {0};
+    if (rpc_envelope_decode(body, len, &inner, &err) != 0) {
+        log_debug("rpc: returned message dropped: %s", err.msg);
+        return;
+    }
+    const char *msg_id = json_string_value(json_object_get(inner, "_msg_id"));
+    if (msg_id != NULL && json_object_get(inner, "_reply_q") != NULL) {
+        char *detail = sca_asprintf("no queue on the broker takes %s: nothing has listened "
+                                    "there since the broker started",
+                                    routing_key);
+        rpc_client_fail(t, msg_id, -EHOSTUNREACH, detail);
+        free(detail);
+    }
+    json_decref(inner);
+}
+
 void rpc_client_fail(rpc_transport *t, const char *msg_id, int status, const char *detail)
 {
     rpc_pending **pp = pending_slot(t->pending, msg_id);

@@ -122,6 +122,8 @@ void rpc_transport_destroy(rpc_transport *t);
 void rpc_client_init(rpc_transport *t);
 /* A reply body from the carrier. */
 void rpc_client_receive(rpc_transport *t, const char *body, size_t len);
+/* A message the broker returned as unroutable: a call in it fails now. */
+void rpc_client_returned(rpc_transport *t, const char *routing_key, const char *body, size_t len);
 /* The call msg_id could not be sent after all. */
 void rpc_client_fail(rpc_transport *t, const char *msg_id, int status, const char *detail);
 /* Every pending call fails (its connection is gone, or the transport). */

@@ -91,8 +91,9 @@ expect_exit 0 "$S" task -l
 assert_contains "$OUT" "$task" "task -l lists the task"
 expect_exit 0 "$S" --host "$host" tracer -l
 assert_contains "$OUT" "| cpu " "--host THIS_NODE reaches the agent on $topic.$host"
-expect_exit 3 "$S" --host no-such-node --timeout 2 tracer -l
-assert_contains "$OUT" "no agent answered" "--host of a node nobody serves: exit 3"
+expect_exit 3 "$S" --host no-such-node tracer -l
+assert_contains "$OUT" "no agent has listened as host no-such-node on rabbit://" \
+  "--host of a node nobody serves: exit 3 at once"
 expect_exit 1 "$S" start -a nope
 assert_contains "$OUT" "sca: ValueError: unknown tracer(s): nope" "unknown tracer: one line, exit 1"
 expect_exit 1 "$S" report ffffffff

@@ -6,7 +6,8 @@
    raising a remote error, cast, fanout cast (two C servers must both get
    it), dispatch errors, call-monitor heartbeats, context.
 2. Our C client calls a stock oslo RPC server the same four ways; casts are
-   verified by a later call returning the counter.
+   verified by a later call returning the counter.  A call no queue takes
+   fails at once; one that waits in a stopped server's queue times out.
 3. A C server and an oslo server share one topic on the same broker: if
    our declares differed from oslo's, the second to declare would be
    refused (406 PRECONDITION_FAILED).
@@ -203,9 +204,18 @@ def c_calls_python():
         rc, out2, _ = c_client("--topic", topic, "--server", "node2", URL, "call", "get_count")
         check(out1 == "15" and out2 == "10",
               "C client: fanout reached both oslo servers (%s, %s)" % (out1, out2))
+        t0 = time.monotonic()
         rc, out, err = c_client("--topic", topic, "--server", "nodeX", URL, "call", "echo",
+                                '{"x": 1}', timeout=30)
+        check(rc == 1 and time.monotonic() - t0 < 10 and
+              "no queue on the broker takes %s.nodeX" % topic in err,
+              "C client: a call no queue takes fails at once, not at its 30 s timeout (%s)" % err)
+        # A stopped oslo server leaves its queue: a call waits there for the timeout.
+        peers[1].stdin.close()
+        peers[1].wait(30)
+        rc, out, err = c_client("--topic", topic, "--server", "node2", URL, "call", "echo",
                                 '{"x": 1}', timeout=1)
-        check(rc == 3, "C client: a call nobody consumes times out (rc %d)" % rc)
+        check(rc == 3, "C client: a call nobody consumes times out (rc %d: %s)" % (rc, err))
     finally:
         for p in peers:
             p.stdin.close()

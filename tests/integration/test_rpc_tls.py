@@ -131,6 +131,10 @@ def main():
         rc, out, err = client("--ssl-ca", ca, "--ssl-verify", URL, "call", "boom")
         check(rc == 2 and out == "REMOTE ValueError: boom: requested failure",
               "remote error over TLS (%s)" % out)
+        rc, out, err = client("--ssl-ca", ca, "--ssl-verify", "--server", "nowhere", URL, "call",
+                              "echo", '{"x": 0}')
+        check(rc == 1 and "no queue on the broker takes" in err,
+              "a call no queue takes comes back over TLS too (%s)" % err)
         rc, out, err = client("--ssl-ca", ca, "--ssl-verify", "--repeat", "300", URL, "cast",
                               "count", '{"n": 1}')
         check(rc == 0, "300 casts over TLS (%s)" % err)

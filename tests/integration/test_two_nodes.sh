@@ -172,6 +172,10 @@ expect_exit 3 "$S" --host "b-$$" --timeout 2 tracer -l
 assert_contains "$OUT" "no agent answered" "a stopped node: exit 3"
 expect_exit 0 "$S" --host "a-$$" tracer -l
 assert_contains "$OUT" "| seq " "the other node still answers"
+start_s=$SECONDS
+expect_exit 3 "$S" --host "nosuch-$$" tracer -l
+assert_contains "$OUT" "no agent has listened as host nosuch-$$ on rabbit://" "a host name no agent has used"
+[ $((SECONDS - start_s)) -lt 10 ] || fail "a host name no agent has used waited for the 20 s timeout"
 expect_exit 0 "$S" --timeout 1 hosts --short
 assert_eq "$OUT" "a-$$" "hosts: the node that is gone no longer answers"
-ok "a node that is gone fails fast; the other keeps serving"
+ok "a node that is gone fails fast, an unknown one at once; the other keeps serving"

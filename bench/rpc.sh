@@ -218,6 +218,10 @@ r=$(median "${ratios[amqp/floor]}")
 echo "  AMQP call <= 1.3x the floor         $r: $(verdict "$r" 1.3 "<=")"
 r=$(median "${ratios[oslo/amqp]}")
 echo "  AMQP call <= 1/5 of the oslo pair   1/$r: $(verdict "$r" 5 ">=")"
+r=$(median "${ratios[oslo/wire]}")
+if [ "$(verdict "$r" 5 ">=")" = met ]; then ceiling="within reach"
+else ceiling="out of reach for any RPC speaking the oslo wire in this run"; fi
+echo "    the bare ping-pong speaking the oslo wire: 1/$r of the oslo pair ($ceiling)"
 r=$(median "${call_med[unix]}")
 echo "  unix call <= 50 µs                  $r µs: $(verdict "$r" 50 "<=")"
 r=$(median "${cast_rate[amqp]:-0}")

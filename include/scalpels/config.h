@@ -42,6 +42,7 @@ typedef struct config {
     int heartbeat;      /* AMQP heartbeat, seconds; 0 disables */
     size_t max_message_size;
     bool amqp_durable_queues;
+    bool rabbit_quorum_queue;
     char *ssl_ca_file;
     char *ssl_cert_file;
     char *ssl_key_file;

@@ -37,6 +37,7 @@ typedef struct rpc_options {
     int heartbeat;           /* AMQP heartbeat seconds; 0 = off */
     size_t max_message_size; /* bodies above this are refused; 0 = 1 MiB */
     bool durable_queues;     /* mirror oslo's amqp_durable_queues */
+    bool quorum_queues;      /* mirror oslo's rabbit_quorum_queue (implies durable) */
     double connect_timeout;  /* seconds for one connection attempt; 0 = 10 */
     double reconnect_max;    /* cap of the reconnect backoff, seconds; 0 = 5 */
     const char *ssl_ca_file; /* TLS (?ssl=1 in the URL) */

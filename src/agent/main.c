@@ -93,6 +93,7 @@ static int listen_on(agent *a, int slot, const char *url, sca_error *err)
         .heartbeat = a->cfg.heartbeat,
         .max_message_size = a->cfg.max_message_size,
         .durable_queues = a->cfg.amqp_durable_queues,
+        .quorum_queues = a->cfg.rabbit_quorum_queue,
         .ssl_ca_file = a->cfg.ssl_ca_file,
         .ssl_cert_file = a->cfg.ssl_cert_file,
         .ssl_key_file = a->cfg.ssl_key_file,

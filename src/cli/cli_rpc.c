@@ -42,6 +42,7 @@ static void options_from(const config *cfg, double timeout, rpc_options *ro)
         .heartbeat = cfg->heartbeat,
         .max_message_size = cfg->max_message_size,
         .durable_queues = cfg->amqp_durable_queues,
+        .quorum_queues = cfg->rabbit_quorum_queue,
         .connect_timeout = timeout,
         .ssl_ca_file = cfg->ssl_ca_file,
         .ssl_cert_file = cfg->ssl_cert_file,

@@ -49,6 +49,7 @@ static const struct key_def config_keys[] = {
     KEY("rpc", "heartbeat", KEY_INT, heartbeat),
     KEY("rpc", "max_message_size", KEY_SIZE, max_message_size),
     KEY("rpc", "amqp_durable_queues", KEY_BOOL, amqp_durable_queues),
+    KEY("rpc", "rabbit_quorum_queue", KEY_BOOL, rabbit_quorum_queue),
     KEY("rpc", "ssl_ca_file", KEY_PATH, ssl_ca_file),
     KEY("rpc", "ssl_cert_file", KEY_PATH, ssl_cert_file),
     KEY("rpc", "ssl_key_file", KEY_PATH, ssl_key_file),

@@ -79,18 +79,30 @@ static int fanout_exchange(rpc_amqp *a, const char *name)
     return declare_exchange(a, name, "fanout", false, true);
 }
 
-/* transient: oslo's reply and fanout queues, which expire unused. */
-static int declare_queue(rpc_amqp *a, const char *name, bool durable, bool transient)
+enum queue_kind {
+    QUEUE_TOPIC,    /* T and T.S: durable and quorum as configured */
+    QUEUE_TRANSIENT /* oslo's reply and fanout queues, which expire unused */
+};
+
+static int declare_queue(rpc_amqp *a, const char *name, enum queue_kind kind)
 {
     amqp_table_entry_t ttl = {
         .key = amqp_cstring_bytes("x-expires"),
         .value = {.kind = AMQP_FIELD_KIND_I32, .value.i32 = TRANSIENT_TTL_MS},
     };
+    amqp_table_entry_t quorum = {
+        .key = amqp_cstring_bytes("x-queue-type"),
+        .value = {.kind = AMQP_FIELD_KIND_UTF8, .value.bytes = amqp_cstring_bytes("quorum")},
+    };
     amqp_queue_declare_t m = {
         .queue = amqp_cstring_bytes(name),
-        .durable = durable,
-        .arguments = transient ? (amqp_table_t){1, &ttl} : amqp_empty_table,
+        .durable = kind == QUEUE_TOPIC && a->t->durable_queues,
+        .arguments = amqp_empty_table,
     };
+    if (kind == QUEUE_TRANSIENT)
+        m.arguments = (amqp_table_t){1, &ttl};
+    else if (a->t->quorum_queues)
+        m.arguments = (amqp_table_t){1, &quorum};
     return send_method(a, AMQP_QUEUE_DECLARE_METHOD, &m);
 }
 
@@ -119,7 +131,7 @@ static int consume(rpc_amqp *a, const char *queue, const char *tag, bool no_ack)
 /* A topic queue: T or T.S, bound to the control exchange with its name. */
 static int topic_queue(rpc_amqp *a, const char *name, const char *tag)
 {
-    int rc = declare_queue(a, name, a->t->durable_queues, false);
+    int rc = declare_queue(a, name, QUEUE_TOPIC);
     if (rc == 0)
         rc = bind_queue(a, name, a->t->exchange, name);
     if (rc == 0)
@@ -142,7 +154,7 @@ static int declare_server(rpc_amqp *a, rpc_server *s)
     if (rc == 0)
         rc = fanout_exchange(a, fanout);
     if (rc == 0)
-        rc = declare_queue(a, l->fanout_queue, false, true);
+        rc = declare_queue(a, l->fanout_queue, QUEUE_TRANSIENT);
     if (rc == 0)
         rc = bind_queue(a, l->fanout_queue, fanout, s->topic);
     if (rc == 0)
@@ -155,7 +167,7 @@ static int declare_server(rpc_amqp *a, rpc_server *s)
  * without acks, since a reply nobody waits for is worth nothing. */
 static int declare_reply(rpc_amqp *a)
 {
-    int rc = declare_queue(a, a->reply_q, false, true);
+    int rc = declare_queue(a, a->reply_q, QUEUE_TRANSIENT);
     if (rc == 0)
         rc = consume(a, a->reply_q, RPC_AMQP_REPLY_TAG, true);
     return rc;

@@ -404,13 +404,17 @@ static void on_close_method(rpc_amqp *a, const amqp_method_t *m)
 {
     char reason[400], why[600];
     rpc_amqp_close_reason(m, reason, sizeof(reason));
-    /* The one refusal a setting of ours can mend: oslo services sharing the
-     * broker declared the exchange or queues with amqp_durable_queues. */
-    bool durable = strstr(reason, "inequivalent arg 'durable'") != NULL;
+    /* The refusals a setting of ours can mend: oslo peers on the broker
+     * declared the exchange or queues with amqp_durable_queues or
+     * rabbit_quorum_queue. */
+    const char *hint = "";
+    if (strstr(reason, "inequivalent arg 'x-queue-type'") != NULL)
+        hint = " (set [rpc] rabbit_quorum_queue as the oslo servers on this topic do)";
+    else if (strstr(reason, "inequivalent arg 'durable'") != NULL)
+        hint = " (set [rpc] amqp_durable_queues, or rabbit_quorum_queue, as the other services "
+               "on this broker do)";
     snprintf(why, sizeof(why), "broker closed the %s: %s%s",
-             m->id == AMQP_CONNECTION_CLOSE_METHOD ? "connection" : "channel", reason,
-             durable ? " (set [rpc] amqp_durable_queues as the other services on this broker do)"
-                     : "");
+             m->id == AMQP_CONNECTION_CLOSE_METHOD ? "connection" : "channel", reason, hint);
     if (m->id == AMQP_CONNECTION_CLOSE_METHOD) {
         amqp_connection_close_ok_t ok = {0};
         rpc_amqp_send_method(a, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);

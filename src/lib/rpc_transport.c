@@ -24,6 +24,7 @@ static void copy_options(rpc_transport *t, const rpc_options *o)
     t->max_message_size = o->max_message_size ? o->max_message_size : RPC_DEFAULT_MAX_MESSAGE_SIZE;
     t->heartbeat = o->heartbeat > 0 ? o->heartbeat : 0;
     t->durable_queues = o->durable_queues;
+    t->quorum_queues = o->quorum_queues;
     t->connect_timeout = o->connect_timeout > 0 ? o->connect_timeout : 10;
     t->reconnect_max = o->reconnect_max > 0 ? o->reconnect_max : 5;
     t->ssl_ca_file = dup_or_null(o->ssl_ca_file);
@@ -53,6 +54,13 @@ int rpc_transport_new(uv_loop_t *loop, const char *url, const rpc_options *opts,
     copy_options(t, opts);
     int rc = rpc_url_parse(url, &t->url, err);
     if (rc == 0) {
+        /* As oslo: the URL's query overrides the options, and quorum
+         * queues are durable (and so is the topic exchange then). */
+        if (t->url.durable_queues >= 0)
+            t->durable_queues = t->url.durable_queues;
+        if (t->url.quorum_queues >= 0)
+            t->quorum_queues = t->url.quorum_queues;
+        t->durable_queues = t->durable_queues || t->quorum_queues;
         t->carrier = t->url.kind == RPC_URL_UNIX ? &rpc_unix_carrier : &rpc_amqp_carrier;
         rpc_client_init(t);
         rc = t->carrier->open(t, &t->url, err);

@@ -73,7 +73,8 @@ struct rpc_transport {
     char *exchange;
     size_t max_message_size;
     int heartbeat;
-    bool durable_queues;
+    bool durable_queues; /* topic exchange, T and T.S durable */
+    bool quorum_queues;  /* T and T.S quorum queues */
     double connect_timeout;
     double reconnect_max;
     char *ssl_ca_file;

@@ -130,15 +130,28 @@ static bool truthy(const char *v, size_t n)
     return false;
 }
 
-/* Only ssl is ours; oslo's other options (amqp_durable_queues=...) are
- * accepted and left to the configuration file. */
+static bool query_key_is(const char *q, const char *eq, const char *key)
+{
+    return (size_t)(eq - q) == strlen(key) && strncmp(q, key, strlen(key)) == 0;
+}
+
+/* ssl, and the two oslo options that change what is declared; oslo's
+ * other options are accepted and ignored. */
 static void parse_query(const char *q, rpc_url *u)
 {
     while (*q) {
         size_t n = strcspn(q, "&");
         const char *eq = memchr(q, '=', n);
-        if (eq != NULL && (size_t)(eq - q) == 3 && strncmp(q, "ssl", 3) == 0)
-            u->ssl = truthy(eq + 1, n - 4);
+        if (eq != NULL) {
+            const char *v = eq + 1;
+            size_t vn = n - (size_t)(v - q);
+            if (query_key_is(q, eq, "ssl"))
+                u->ssl = truthy(v, vn);
+            else if (query_key_is(q, eq, "amqp_durable_queues"))
+                u->durable_queues = truthy(v, vn);
+            else if (query_key_is(q, eq, "rabbit_quorum_queue"))
+                u->quorum_queues = truthy(v, vn);
+        }
         q += n;
         if (*q == '&')
             q++;
@@ -228,6 +241,7 @@ static int parse_unix(const char *path, rpc_url *u, sca_error *err)
 int rpc_url_parse(const char *url, rpc_url *out, sca_error *err)
 {
     memset(out, 0, sizeof(*out));
+    out->durable_queues = out->quorum_queues = -1;
     int rc;
     if (strncmp(url, "rabbit://", 9) == 0)
         rc = parse_rabbit(url + 9, out, err);

@@ -1,6 +1,8 @@
 /*
  * rpc_url.h - transport URLs:
- *   rabbit://[user[:pass]@]host[:port][/vhost][,[user[:pass]@]host2[:port][/vhost]...][?ssl=1]
+ *   rabbit://[user[:pass]@]host[:port][/vhost][,[user[:pass]@]host2[:port][/vhost]...][?QUERY]
+ * QUERY: ssl=1, amqp_durable_queues=true, rabbit_quorum_queue=true (oslo's
+ * names); other oslo options are accepted and ignored.
  *   unix:///absolute/path.sock
  * Brokers are tried in the order given.  As in oslo, a broker without a
  * vhost takes the one given last (rabbit://h1,h2/vh), user and password
@@ -31,6 +33,10 @@ typedef struct rpc_url {
     rpc_broker *brokers; /* rabbit: at least one */
     size_t n_brokers;
     bool ssl;
+    /* oslo's amqp_durable_queues and rabbit_quorum_queue in the query:
+     * -1 when absent, else 0 or 1 (they override the options) */
+    int durable_queues;
+    int quorum_queues;
     char *path;     /* unix: the socket path */
     char *describe; /* the URL without credentials */
 } rpc_url;

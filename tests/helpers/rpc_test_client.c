@@ -2,7 +2,8 @@
  *
  *   rpc_test_client [options] URL call|cast|fanout METHOD [ARGS_JSON]
  *     --topic T --server S --namespace N --version V --context JSON
- *     --timeout SECONDS  --repeat N  --concurrent K  --ssl-ca FILE --ssl-verify
+ *     --timeout SECONDS  --repeat N  --concurrent K  --exchange E
+ *     --ssl-ca FILE --ssl-verify
  *
  * ARGS_JSON may be @FILE.  call prints the result of the last call as JSON;
  * casts are flushed before exiting.  With --repeat, N messages are sent, at
@@ -115,7 +116,7 @@ static void usage(void)
 {
     fputs("usage: rpc_test_client [--topic T] [--server S] [--namespace N] [--version V]\n"
           "       [--context JSON] [--timeout S] [--repeat N] [--concurrent K]\n"
-          "       [--ssl-ca FILE] [--ssl-verify]\n"
+          "       [--exchange E] [--ssl-ca FILE] [--ssl-verify]\n"
           "       URL call|cast|fanout METHOD [ARGS_JSON]\n",
           stderr);
     exit(64);
@@ -126,17 +127,13 @@ int main(int argc, char **argv)
     run r = {.target = {.topic = "scalpels"}, .timeout = 10, .total = 1};
     long concurrent = 1;
     rpc_options opts = {.heartbeat = 60, .program = "rpc_test_client"};
-    static const struct option longopts[] = {{"topic", required_argument, NULL, 't'},
-                                             {"server", required_argument, NULL, 's'},
-                                             {"namespace", required_argument, NULL, 'n'},
-                                             {"version", required_argument, NULL, 'v'},
-                                             {"context", required_argument, NULL, 'c'},
-                                             {"timeout", required_argument, NULL, 'T'},
-                                             {"repeat", required_argument, NULL, 'r'},
-                                             {"concurrent", required_argument, NULL, 'k'},
-                                             {"ssl-ca", required_argument, NULL, 'A'},
-                                             {"ssl-verify", no_argument, NULL, 'V'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"topic", required_argument, NULL, 't'},     {"server", required_argument, NULL, 's'},
+        {"namespace", required_argument, NULL, 'n'}, {"version", required_argument, NULL, 'v'},
+        {"context", required_argument, NULL, 'c'},   {"timeout", required_argument, NULL, 'T'},
+        {"repeat", required_argument, NULL, 'r'},    {"concurrent", required_argument, NULL, 'k'},
+        {"exchange", required_argument, NULL, 'E'},  {"ssl-ca", required_argument, NULL, 'A'},
+        {"ssl-verify", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
@@ -163,6 +160,9 @@ int main(int argc, char **argv)
             break;
         case 'k':
             concurrent = atol(optarg);
+            break;
+        case 'E':
+            opts.exchange = optarg;
             break;
         case 'A':
             opts.ssl_ca_file = optarg;

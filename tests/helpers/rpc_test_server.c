@@ -1,7 +1,7 @@
 /* rpc_test_server.c - an RPC server for the integration tests and the
  * benchmark, on any transport URL.
  *
- *   rpc_test_server [--topic T] [--server S] [--heartbeat N] [--max-size N]
+ *   rpc_test_server [--topic T] [--server S] [--exchange E] [--heartbeat N] [--max-size N]
  *                   [--ssl-ca F] [--ssl-cert F] [--ssl-key F] [--ssl-verify] URL
  *
  * Prints "UP <detail>" and "DOWN <detail>" lines as the transport state
@@ -265,7 +265,8 @@ static void on_signal(uv_signal_t *sig, int signum)
 
 static void usage(void)
 {
-    fputs("usage: rpc_test_server [--topic T] [--server S] [--heartbeat N] [--max-size N]\n"
+    fputs("usage: rpc_test_server [--topic T] [--server S] [--exchange E] [--heartbeat N]\n"
+          "       [--max-size N]\n"
           "       [--ssl-ca F] [--ssl-cert F] [--ssl-key F] [--ssl-verify] URL\n",
           stderr);
     exit(64);
@@ -275,15 +276,12 @@ int main(int argc, char **argv)
 {
     const char *topic = "scalpels", *server = "node1";
     rpc_options opts = {.heartbeat = 60, .program = "rpc_test_server"};
-    static const struct option longopts[] = {{"topic", required_argument, NULL, 't'},
-                                             {"server", required_argument, NULL, 's'},
-                                             {"heartbeat", required_argument, NULL, 'h'},
-                                             {"max-size", required_argument, NULL, 'm'},
-                                             {"ssl-ca", required_argument, NULL, 'A'},
-                                             {"ssl-cert", required_argument, NULL, 'C'},
-                                             {"ssl-key", required_argument, NULL, 'K'},
-                                             {"ssl-verify", no_argument, NULL, 'V'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        {"topic", required_argument, NULL, 't'},     {"server", required_argument, NULL, 's'},
+        {"heartbeat", required_argument, NULL, 'h'}, {"max-size", required_argument, NULL, 'm'},
+        {"exchange", required_argument, NULL, 'E'},  {"ssl-ca", required_argument, NULL, 'A'},
+        {"ssl-cert", required_argument, NULL, 'C'},  {"ssl-key", required_argument, NULL, 'K'},
+        {"ssl-verify", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
@@ -298,6 +296,9 @@ int main(int argc, char **argv)
             break;
         case 'm':
             opts.max_message_size = (size_t)atol(optarg);
+            break;
+        case 'E':
+            opts.exchange = optarg;
             break;
         case 'A':
             opts.ssl_ca_file = optarg;

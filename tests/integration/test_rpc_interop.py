@@ -17,6 +17,7 @@ Run by ctest with the private broker fixture ($SCA_RABBIT_URL).  With
 """
 import json
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -28,7 +29,7 @@ BIN = os.environ.get("SCA_TEST_BIN", "build/tests")
 RUN = uuid.uuid4().hex[:8]
 
 
-def oslo_server(url, topic, server):
+def oslo_server(url, topic, server, exchange=None):
     """A reference oslo server, as in OSLO_WIRE.md section 8."""
     import oslo_messaging as om
     from oslo_config import cfg
@@ -53,8 +54,8 @@ def oslo_server(url, topic, server):
             return self.total
 
     transport = om.get_rpc_transport(cfg.CONF, url=url)
-    srv = om.get_rpc_server(transport, om.Target(topic=topic, server=server), [Endpoint()],
-                            executor="threading")
+    srv = om.get_rpc_server(transport, om.Target(topic=topic, server=server, exchange=exchange),
+                            [Endpoint()], executor="threading")
     srv.start()
     print("READY", flush=True)
     sys.stdin.read()  # until the test closes our stdin
@@ -73,16 +74,37 @@ def check(cond, what):
     print("ok -", what, flush=True)
 
 
+def lines_of(stream):
+    """A queue of stream's lines, read by a thread of its own (None at EOF),
+    so that a wait for a line can time out."""
+    q = queue.Queue()
+
+    def pump():
+        for line in stream:
+            q.put(line)
+        q.put(None)
+    threading.Thread(target=pump, daemon=True).start()
+    return q
+
+
+def wait_line(q, pred, seconds):
+    """The first line of q for which pred holds; None at EOF or timeout."""
+    deadline = time.time() + seconds
+    while True:
+        try:
+            line = q.get(timeout=max(0.0, deadline - time.time()))
+        except queue.Empty:
+            return None
+        if line is None or pred(line):
+            return line
+
+
 def start(argv, ready="UP"):
     p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        line = p.stdout.readline()
-        if not line:
-            raise Failure("%s exited before ready (rc %s)" % (argv[0], p.wait()))
-        if line.startswith(ready):
-            return p
-    raise Failure("%s not ready after 30s" % argv[0])
+    if wait_line(lines_of(p.stdout), lambda line: line.startswith(ready), 30) is None:
+        stop(p)
+        raise Failure("%s not ready within 30 s (rc %s)" % (argv[0], p.returncode))
+    return p
 
 
 def stop(p):
@@ -223,37 +245,75 @@ def c_calls_python():
 
 
 def shared_topic():
-    """oslo declares first, then C; then C first, then oslo (new topics)."""
-    for order in ("oslo-first", "c-first"):
-        topic = "interop_shared_%s_%s" % (order, RUN)
-        oslo = [sys.executable, os.path.abspath(__file__), "--oslo-server", URL, topic, "nodeP"]
-        c = [os.path.join(BIN, "rpc_test_server"), "--topic", topic, "--server", "nodeC", URL]
-        first = start(oslo, "READY") if order == "oslo-first" else start(c)
-        second = start(c) if order == "oslo-first" else start(oslo, "READY")
-        try:
-            rc, out, err = c_client("--topic", topic, "--server", "nodeP", URL, "call", "echo",
-                                    '{"x": "p"}')
-            check(rc == 0 and out == '"p"', "%s: oslo server answers beside ours" % order)
-            rc, out, err = c_client("--topic", topic, "--server", "nodeC", URL, "call", "whoami")
-            check(rc == 0 and "uid" in out, "%s: our server answers beside oslo's" % order)
-            rc, out, err = c_client("--topic", topic, URL, "fanout", "count", '{"n": 2}')
-            time.sleep(0.5)
-            rc, out, err = c_client("--topic", topic, "--server", "nodeC", URL, "call",
-                                    "get_count")
-            rc2, out2, err2 = c_client("--topic", topic, "--server", "nodeP", URL, "call",
-                                       "get_count")
-            check(out == "2" and out2 == "2", "%s: one fanout exchange for both" % order)
-        finally:
-            for p in (first, second):
-                if p.args[0] == sys.executable:
-                    p.stdin.close()
-                    p.wait(30)
-                else:
-                    stop(p)
+    """oslo declares first, then C; then C first, then oslo (new topics).
+    The same with oslo's amqp_durable_queues and rabbit_quorum_queue given in
+    the URL to both, on a control exchange of their own (a durable
+    'openstack' would refuse every other test's declare)."""
+    for option in ("", "amqp_durable_queues=true", "rabbit_quorum_queue=true"):
+        url = URL + ("?" + option if option else "")
+        exchange = "interop_%s_%s" % (option.split("=")[0], RUN) if option else "openstack"
+        for order in ("oslo-first", "c-first"):
+            shared_topic_pair(url, exchange, option or "default", order)
+    quorum_refused()
+
+
+def shared_topic_pair(url, exchange, label, order):
+    label = "%s, %s" % (label, order)
+    topic = "interop_shared_%s_%s" % (RUN, uuid.uuid4().hex[:6])
+    oslo = [sys.executable, os.path.abspath(__file__), "--oslo-server", url, topic, "nodeP",
+            exchange]
+    c = [os.path.join(BIN, "rpc_test_server"), "--topic", topic, "--server", "nodeC",
+         "--exchange", exchange, url]
+    ex = ("--exchange", exchange)
+    first = start(oslo, "READY") if order == "oslo-first" else start(c)
+    second = start(c) if order == "oslo-first" else start(oslo, "READY")
+    try:
+        rc, out, err = c_client("--topic", topic, "--server", "nodeP", *ex, url, "call", "echo",
+                                '{"x": "p"}')
+        check(rc == 0 and out == '"p"', "%s: oslo server answers beside ours (%s)"
+              % (label, out or err))
+        rc, out, err = c_client("--topic", topic, "--server", "nodeC", *ex, url, "call", "whoami")
+        check(rc == 0 and "uid" in out, "%s: our server answers beside oslo's" % label)
+        rc, out, err = c_client("--topic", topic, *ex, url, "fanout", "count", '{"n": 2}')
+        time.sleep(0.5)
+        rc, out, err = c_client("--topic", topic, "--server", "nodeC", *ex, url, "call",
+                                "get_count")
+        rc2, out2, err2 = c_client("--topic", topic, "--server", "nodeP", *ex, url, "call",
+                                   "get_count")
+        check(out == "2" and out2 == "2", "%s: one fanout exchange for both" % label)
+    finally:
+        for p in (first, second):
+            if p.args[0] == sys.executable:
+                p.stdin.close()
+                p.wait(30)
+            else:
+                stop(p)
+
+
+def quorum_refused():
+    """An oslo server's quorum topic queue refuses our classic declare, and
+    our server says which setting mends it."""
+    exchange = "interop_refused_" + RUN
+    topic = "interop_quorum_" + RUN
+    oslo = start([sys.executable, os.path.abspath(__file__), "--oslo-server",
+                  URL + "?rabbit_quorum_queue=true", topic, "nodeP", exchange], "READY")
+    c = subprocess.Popen([os.path.join(BIN, "rpc_test_server"), "--topic", topic, "--server",
+                          "nodeC", "--exchange", exchange, URL + "?amqp_durable_queues=true"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        text = wait_line(lines_of(c.stderr), lambda line: "x-queue-type" in line, 20) or ""
+        check("inequivalent arg 'x-queue-type'" in text and
+              "set [rpc] rabbit_quorum_queue" in text,
+              "a classic declare of oslo's quorum queue is refused, the setting named (%s)"
+              % text.strip().splitlines()[-1:])
+    finally:
+        stop(c)
+        oslo.stdin.close()
+        oslo.wait(30)
 
 
 def main():
-    if len(sys.argv) == 5 and sys.argv[1] == "--oslo-server":
+    if len(sys.argv) in (5, 6) and sys.argv[1] == "--oslo-server":
         oslo_server(*sys.argv[2:])
         return 0
     try:

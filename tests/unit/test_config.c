@@ -80,7 +80,8 @@ static void test_values_and_derived_paths(void **state)
                                             "host = node7\n"
                                             "[rpc]\n"
                                             "heartbeat = 10\n"
-                                            "amqp_durable_queues = yes\n");
+                                            "amqp_durable_queues = yes\n"
+                                            "rabbit_quorum_queue = true\n");
     config c;
     sca_error err = {0};
     assert_int_equal(config_load(&c, path, &err), 0);
@@ -94,6 +95,7 @@ static void test_values_and_derived_paths(void **state)
     assert_string_equal(c.host, "node7");
     assert_int_equal(c.heartbeat, 10);
     assert_true(c.amqp_durable_queues);
+    assert_true(c.rabbit_quorum_queue);
     config_free(&c);
 }
 

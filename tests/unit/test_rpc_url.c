@@ -22,6 +22,8 @@ static void test_single_broker(void **state)
     assert_string_equal(u.brokers[0].password, "secret");
     assert_string_equal(u.brokers[0].vhost, "/");
     assert_false(u.ssl);
+    assert_int_equal(u.durable_queues, -1); /* absent: the options decide */
+    assert_int_equal(u.quorum_queues, -1);
     /* No credentials in what we print. */
     assert_string_equal(u.describe, "rabbit://127.0.0.1:5673/");
     rpc_url_free(&u);
@@ -56,7 +58,19 @@ static void test_defaults_and_escapes(void **state)
     assert_string_equal(u.brokers[0].host, "::1");
     assert_int_equal(u.brokers[0].port, 5673);
     assert_false(u.ssl);
+    assert_int_equal(u.durable_queues, 1);
+    assert_int_equal(u.quorum_queues, -1);
     assert_string_equal(u.describe, "rabbit://[::1]:5673/");
+    rpc_url_free(&u);
+
+    /* oslo's option names; other oslo options are ignored. */
+    assert_int_equal(rpc_url_parse("rabbit://h/?heartbeat_rate=3&rabbit_quorum_queue=True&"
+                                   "amqp_durable_queues=false",
+                                   &u, NULL),
+                     0);
+    assert_int_equal(u.quorum_queues, 1);
+    assert_int_equal(u.durable_queues, 0);
+    assert_false(u.ssl);
     rpc_url_free(&u);
 }
 

@@ -123,6 +123,17 @@ def c_client(*args, timeout=10):
     return r.returncode, r.stdout.strip(), r.stderr.strip()
 
 
+def count_reaches(want, *args):
+    """get_count from a server until it returns want (casts are handled
+    asynchronously, the oslo server's on threads); the last value read."""
+    deadline = time.time() + 15
+    while True:
+        rc, out, err = c_client(*args, "call", "get_count")
+        if out == want or time.time() > deadline:
+            return out or err
+        time.sleep(0.1)
+
+
 def python_calls_c():
     import oslo_messaging as om
     from oslo_config import cfg
@@ -146,7 +157,13 @@ def python_calls_c():
         check(node1.call({}, "get_count") == 3, "oslo client: cast arrived (count 3)")
         fan = om.get_rpc_client(transport, om.Target(topic=topic, fanout=True))
         fan.cast({}, "count", n=4)
+        # The fanout queue and T.S are different queues: no order between them.
+        deadline = time.time() + 15
+        while node1.call({}, "get_count") != 7 and time.time() < deadline:
+            time.sleep(0.1)
         check(node1.call({}, "get_count") == 7, "oslo client: fanout cast reached node1")
+        while node2.call({}, "get_count") != 4 and time.time() < deadline:
+            time.sleep(0.1)
         check(node2.call({}, "get_count") == 4, "oslo client: fanout cast reached node2")
         shared = om.get_rpc_client(transport, om.Target(topic=topic), timeout=10)
         check(shared.call({}, "echo", x=5) == 5, "oslo client: call to the shared topic queue")
@@ -217,13 +234,12 @@ def c_calls_python():
         rc, out, err = c_client("--topic", topic, "--server", "node1", "--repeat", "5", URL,
                                 "cast", "count", '{"n": 1}')
         check(rc == 0, "C client: 5 casts sent (%s)" % err)
-        rc, out, err = c_client("--topic", topic, "--server", "node1", URL, "call", "get_count")
-        check(rc == 0 and out == "5", "C client: casts arrived (count %s)" % out)
+        out = count_reaches("5", "--topic", topic, "--server", "node1", URL)
+        check(out == "5", "C client: casts arrived (count %s)" % out)
         rc, out, err = c_client("--topic", topic, URL, "fanout", "count", '{"n": 10}')
         check(rc == 0, "C client: fanout cast sent (%s)" % err)
-        time.sleep(0.5)
-        rc, out1, _ = c_client("--topic", topic, "--server", "node1", URL, "call", "get_count")
-        rc, out2, _ = c_client("--topic", topic, "--server", "node2", URL, "call", "get_count")
+        out1 = count_reaches("15", "--topic", topic, "--server", "node1", URL)
+        out2 = count_reaches("10", "--topic", topic, "--server", "node2", URL)
         check(out1 == "15" and out2 == "10",
               "C client: fanout reached both oslo servers (%s, %s)" % (out1, out2))
         t0 = time.monotonic()
@@ -275,11 +291,8 @@ def shared_topic_pair(url, exchange, label, order):
         rc, out, err = c_client("--topic", topic, "--server", "nodeC", *ex, url, "call", "whoami")
         check(rc == 0 and "uid" in out, "%s: our server answers beside oslo's" % label)
         rc, out, err = c_client("--topic", topic, *ex, url, "fanout", "count", '{"n": 2}')
-        time.sleep(0.5)
-        rc, out, err = c_client("--topic", topic, "--server", "nodeC", *ex, url, "call",
-                                "get_count")
-        rc2, out2, err2 = c_client("--topic", topic, "--server", "nodeP", *ex, url, "call",
-                                   "get_count")
+        out = count_reaches("2", "--topic", topic, "--server", "nodeC", *ex, url)
+        out2 = count_reaches("2", "--topic", topic, "--server", "nodeP", *ex, url)
         check(out == "2" and out2 == "2", "%s: one fanout exchange for both" % label)
     finally:
         for p in (first, second):

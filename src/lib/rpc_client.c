@@ -28,6 +28,7 @@ typedef struct rpc_pending {
 struct rpc_pending_table {
     rpc_pending *buckets[PENDING_BUCKETS];
     size_t count;
+    bool unanswered; /* a call timed out or was cancelled: its reply may still come */
 };
 
 static unsigned bucket_of(const char *msg_id)
@@ -78,6 +79,7 @@ static void on_timeout(uv_timer_t *timer)
                        : "Timed out waiting for a reply to message ID %s (%gs)",
              p->msg_id, p->timeout);
     rpc_reply r = {.status = -ETIMEDOUT, .result = json_null(), .detail = detail};
+    p->t->pending->unanswered = true;
     complete(p->t, pp, &r);
 }
 
@@ -292,6 +294,11 @@ void rpc_client_returned(rpc_transport *t, const char *routing_key, const char *
     json_decref(inner);
 }
 
+bool rpc_client_replies_may_come(const rpc_transport *t)
+{
+    return t->pending->unanswered || t->pending->count > 0;
+}
+
 void rpc_client_fail(rpc_transport *t, const char *msg_id, int status, const char *detail)
 {
     rpc_pending **pp = pending_slot(t->pending, msg_id);
@@ -313,6 +320,8 @@ void rpc_client_fail_all(rpc_transport *t, int status, const char *detail)
             all = p;
         }
     }
+    if (t->pending->count > 0)
+        t->pending->unanswered = true;
     t->pending->count = 0;
     while (all != NULL) {
         rpc_pending *p = all;

@@ -127,6 +127,9 @@ void rpc_client_receive(rpc_transport *t, const char *body, size_t len);
 void rpc_client_returned(rpc_transport *t, const char *routing_key, const char *body, size_t len);
 /* The call msg_id could not be sent after all. */
 void rpc_client_fail(rpc_transport *t, const char *msg_id, int status, const char *detail);
+/* Whether a reply may still arrive: a call is pending, or one timed out or
+ * was cancelled. */
+bool rpc_client_replies_may_come(const rpc_transport *t);
 /* Every pending call fails (its connection is gone, or the transport). */
 void rpc_client_fail_all(rpc_transport *t, int status, const char *detail);
 void rpc_client_free(rpc_transport *t);

@@ -20,6 +20,7 @@ struct cli_rpc {
     double window; /* how long a gather waits for answers */
     char *host;
     const char *config_path;
+    const char *url_from; /* where the transport URL was given, for errors */
     bool unix_socket;
 };
 
@@ -64,6 +65,7 @@ int cli_rpc_open(const cli_conn_opts *o, cli_rpc **out)
     c->timeout = o->timeout > 0 ? o->timeout : cfg->rpc_timeout;
     c->window = cli_gather_window(o);
     c->config_path = o->config_path;
+    c->url_from = o->transport_url != NULL ? "--transport-url" : cfg->source;
     c->host = o->host != NULL ? sca_strdup(o->host) : NULL;
     char *url = o->transport_url != NULL ? sca_strdup(o->transport_url) : config_transport_url(cfg);
     c->unix_socket = strncmp(url, "unix:", 5) == 0;
@@ -116,6 +118,11 @@ int cli_call_failed(const cli_rpc *c, int rc, const sca_error *err)
 {
     if (!unreachable(rc))
         return cli_fail(CLI_FAILED, "%s", err->msg);
+    /* Over AMQP, not connected means the broker: no agent was asked. */
+    if (rc == -ENOTCONN && !c->unix_socket)
+        return cli_fail(CLI_UNREACHABLE, "cannot reach the broker: %s (check %s%s)", err->msg,
+                        c->url_from != NULL && c->url_from[0] == '-' ? "" : "transport_url in ",
+                        c->url_from != NULL ? c->url_from : "the configuration");
     if (rc == -EHOSTUNREACH && c->host != NULL)
         return cli_fail(CLI_UNREACHABLE,
                         "no agent has listened as host %s on %s since the broker started: "

@@ -94,6 +94,14 @@ assert_contains "$OUT" "| cpu " "--host THIS_NODE reaches the agent on $topic.$h
 expect_exit 3 "$S" --host no-such-node tracer -l
 assert_contains "$OUT" "no agent has listened as host no-such-node on rabbit://" \
   "--host of a node nobody serves: exit 3 at once"
+expect_exit 3 "$S" --transport-url "${SCA_RABBIT_URL/guest:guest/guest:wrong}" tracer -l
+assert_contains "$OUT" "sca: cannot reach the broker: " "a refused login is the broker's"
+assert_contains "$OUT" "ACCESS_REFUSED" "the broker's reason"
+assert_contains "$OUT" "(check --transport-url)" "the setting to check"
+sed "s|^transport_url = .*|transport_url = ${SCA_RABBIT_URL}no_such_vhost_$$|" "$SCALPELS_CONF" >"$T/badvhost.conf"
+expect_exit 3 "$S" --config "$T/badvhost.conf" tracer -l
+assert_contains "$OUT" "vhost no_such_vhost_$$ not found (check transport_url in $T/badvhost.conf)" \
+  "an unknown vhost names the configuration file"
 expect_exit 1 "$S" start -a nope
 assert_contains "$OUT" "sca: ValueError: unknown tracer(s): nope" "unknown tracer: one line, exit 1"
 expect_exit 1 "$S" report ffffffff

@@ -56,7 +56,8 @@ int rpc_transport_new(uv_loop_t *loop, const char *url, const rpc_options *opts,
                       rpc_transport **out, sca_error *err);
 
 /* Closes everything: pending calls complete with -ECANCELED, servers still
- * listening are freed (AMQP: consumers cancelled, fanout queues deleted).
+ * listening are freed (AMQP: consumers cancelled, fanout queues deleted, and
+ * the reply queue deleted unless a reply may still come to it).
  * Messages still waiting for a connection are dropped (call rpc_flush_sync
  * first); what was already accepted for the socket is written before the
  * connection is closed.  Safe from inside any callback of t.  Run the loop
@@ -106,9 +107,10 @@ typedef void (*rpc_reply_cb)(const rpc_reply *reply, void *arg);
  * callback): not connected, send queue full (-ENOBUFS), body over
  * max_message_size (-EMSGSIZE).  Only while an AMQP transport makes its
  * very first connection are calls queued; if that attempt fails, cb gets
- * the connection error.  A call with no answer fails at timeout (seconds;
- * <= 0 means 60, oslo's default) with -ETIMEDOUT and a late reply is
- * dropped. */
+ * the connection error.  Over AMQP a call no queue takes (returned by the
+ * broker as unroutable) gets -EHOSTUNREACH in cb as soon as the broker says
+ * so.  A call with no answer fails at timeout (seconds; <= 0 means 60,
+ * oslo's default) with -ETIMEDOUT and a late reply is dropped. */
 int rpc_call(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
              json_t *context, double timeout, rpc_reply_cb cb, void *arg, sca_error *err);
 

@@ -437,19 +437,6 @@ static int print_merged(const json_t *merged, enum sca_format format)
     return printed(rc, &err);
 }
 
-int cmd_report(const sca_opts *g, int argc, char **argv)
-{
-    struct report_args a = {.names = json_array()};
-    sca_report_opts_init(&a.ro, g);
-    int code = report_parse(&a, argc, argv);
-    if (code == CLI_OK)
-        code = report_from(&g->conn, &a, REPORT_PRINT, NULL);
-    json_decref(a.names);
-    if (code == -1)
-        report_usage();
-    return code < 0 ? CLI_OK : code;
-}
-
 /* report_from for each host, printed under headings (text) or as one
  * document; the exit code is the worst of them. */
 static int report_hosts(const sca_opts *g, const json_t *hosts, const struct report_args *a)
@@ -484,17 +471,29 @@ static int report_hosts(const sca_opts *g, const json_t *hosts, const struct rep
     return code;
 }
 
-int cmd_report_hosts(const sca_opts *g, const json_t *hosts, int argc, char **argv)
+/* sca report for the agent g names, or for each of hosts when not NULL. */
+static int report_command(const sca_opts *g, const json_t *hosts, int argc, char **argv)
 {
     struct report_args a = {.names = json_array()};
     sca_report_opts_init(&a.ro, g);
     int code = report_parse(&a, argc, argv);
     if (code == CLI_OK)
-        code = report_hosts(g, hosts, &a);
+        code = hosts != NULL ? report_hosts(g, hosts, &a)
+                             : report_from(&g->conn, &a, REPORT_PRINT, NULL);
     json_decref(a.names);
     if (code == -1)
         report_usage();
     return code < 0 ? CLI_OK : code;
+}
+
+int cmd_report(const sca_opts *g, int argc, char **argv)
+{
+    return report_command(g, NULL, argc, argv);
+}
+
+int cmd_report_hosts(const sca_opts *g, const json_t *hosts, int argc, char **argv)
+{
+    return report_command(g, hosts, argc, argv);
 }
 
 /* --- sca result ---------------------------------------------------------- */

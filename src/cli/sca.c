@@ -17,18 +17,32 @@ static const struct command {
     const char *name;
     int (*fn)(const sca_opts *g, int argc, char **argv);
     const char *summary;
-    /* --all-hosts, when the command does more than run once per host */
+    /* Under --all-hosts the command runs once per host, unless: */
     int (*all_hosts)(const sca_opts *g, const json_t *hosts, int argc, char **argv);
+    bool covers_all_hosts;    /* it already asks every host: it runs once */
+    const char *no_all_hosts; /* it cannot: why */
 } commands[] = {
-    {"start", cmd_start, "start tracers in a new task and print its uuid", NULL},
-    {"stop", cmd_stop, "stop a task (the latest by default) or tracers by name", NULL},
-    {"report", cmd_report, "print a task's results (the latest by default) or a tracer's",
-     cmd_report_hosts},
-    {"result", cmd_result, "list every result, or print one", NULL},
-    {"tracer", cmd_tracer, "list the registered tracers and what they run", NULL},
-    {"task", cmd_task, "list tasks, newest first", NULL},
-    {"run", cmd_run, "start tracers, run a command, stop them when it exits, report", NULL},
-    {"hosts", cmd_hosts, "list the agents that answer on the topic's fanout", NULL},
+    {.name = "start", .fn = cmd_start, .summary = "start tracers in a new task and print its uuid"},
+    {.name = "stop",
+     .fn = cmd_stop,
+     .summary = "stop a task (the latest by default) or tracers by name"},
+    {.name = "report",
+     .fn = cmd_report,
+     .summary = "print a task's results (the latest by default) or a tracer's",
+     .all_hosts = cmd_report_hosts},
+    {.name = "result", .fn = cmd_result, .summary = "list every result, or print one"},
+    {.name = "tracer",
+     .fn = cmd_tracer,
+     .summary = "list the registered tracers and what they run"},
+    {.name = "task", .fn = cmd_task, .summary = "list tasks, newest first"},
+    {.name = "run",
+     .fn = cmd_run,
+     .summary = "start tracers, run a command, stop them when it exits, report",
+     .no_all_hosts = "its command runs here; start, run the workload, then stop with --all-hosts"},
+    {.name = "hosts",
+     .fn = cmd_hosts,
+     .summary = "list the agents that answer on the topic's fanout",
+     .covers_all_hosts = true},
 };
 
 static void usage(FILE *f)
@@ -196,15 +210,12 @@ static bool print_json_runs(const struct host_run *runs, size_t n)
 
 /* The command once per discovered host, with --host set; the exit code is
  * the worst of them.  Output that is JSON for every host becomes one
- * document; other output is printed host by host, each after its heading.
- * run is refused: its workload would run once per host here, not on the
- * hosts. */
+ * document; other output is printed host by host, each after its heading. */
 static int run_all_hosts(const struct command *cmd, sca_opts *g, int argc, char **argv)
 {
-    if (cmd->fn == cmd_run)
-        return cli_fail(CLI_USAGE, "run cannot take --all-hosts: its command runs here; start, "
-                                   "run the workload, then stop with --all-hosts");
-    if (cmd->fn == cmd_hosts)
+    if (cmd->no_all_hosts != NULL)
+        return cli_fail(CLI_USAGE, "%s cannot take --all-hosts: %s", cmd->name, cmd->no_all_hosts);
+    if (cmd->covers_all_hosts)
         return cmd->fn(g, argc, argv);
     json_t *hosts = NULL;
     int code = sca_discover_hosts(g, &hosts);

@@ -13,7 +13,7 @@ build_pkgs=(build-essential cmake pkg-config librabbitmq-dev libsqlite3-dev libj
   libuv1-dev libinih-dev uuid-dev libssl-dev libjs-dygraphs)
 run_pkgs=(sqlite3 iproute2 procps)
 test_pkgs=(libcmocka-dev rabbitmq-server python3 python3-oslo.messaging mariadb-server
-  mariadb-client clang libclang-rt-14-dev bc)
+  mariadb-client clang libclang-rt-14-dev bc openssl)
 
 pkgs=("${build_pkgs[@]}" "${run_pkgs[@]}")
 [ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}")

@@ -45,6 +45,12 @@ typedef struct rpc_options {
     const char *ssl_key_file;
     bool ssl_verify;
     const char *program; /* name used in AMQP connection_name */
+    /* AMQP: before each call, ask the broker whether its queue has a
+     * consumer, and fail the call at once (-EHOSTDOWN) when none does,
+     * instead of leaving it in the queue of a server that has stopped.  For
+     * interactive clients; oslo's behaviour (wait for the timeout: the server
+     * may come back) is the default. */
+    bool require_listener;
 } rpc_options;
 
 /* Makes a transport for url on loop (opts may be NULL for defaults).  AMQP
@@ -109,7 +115,9 @@ typedef void (*rpc_reply_cb)(const rpc_reply *reply, void *arg);
  * very first connection are calls queued; if that attempt fails, cb gets
  * the connection error.  Over AMQP a call no queue takes (returned by the
  * broker as unroutable) gets -EHOSTUNREACH in cb as soon as the broker says
- * so.  A call with no answer fails at timeout (seconds; <= 0 means 60,
+ * so; with require_listener, a call whose queue has no consumer gets
+ * -EHOSTDOWN as soon as the broker says so.  A call with no answer fails at
+ * timeout (seconds; <= 0 means 60,
  * oslo's default) with -ETIMEDOUT and a late reply is dropped. */
 int rpc_call(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
              json_t *context, double timeout, rpc_reply_cb cb, void *arg, sca_error *err);

@@ -50,6 +50,9 @@ static void options_from(const config *cfg, double timeout, rpc_options *ro)
         .ssl_key_file = cfg->ssl_key_file,
         .ssl_verify = cfg->ssl_verify,
         .program = cli_prog,
+        /* An operator waiting at a terminal hears at once that an agent has
+         * stopped, instead of after the timeout. */
+        .require_listener = true,
     };
 }
 
@@ -128,6 +131,11 @@ int cli_call_failed(const cli_rpc *c, int rc, const sca_error *err)
                         "no agent has listened as host %s on %s since the broker started: "
                         "check the name ('sca hosts' lists the agents that answer)",
                         c->host, rpc_transport_describe(c->t));
+    if (rc == -EHOSTDOWN && c->host != NULL)
+        return cli_fail(CLI_UNREACHABLE,
+                        "the agent of host %s is not running: its queue on %s has no consumer "
+                        "(start it on %s with 'sca-agent', or see its log)",
+                        c->host, rpc_transport_describe(c->t), c->host);
     char reason[SCA_ERRMSG_MAX];
     if (rc == -ETIMEDOUT)
         snprintf(reason, sizeof(reason), "no reply within %gs", c->timeout);

@@ -175,6 +175,7 @@ static int declare_reply(rpc_amqp *a)
 
 void rpc_amqp_on_open(rpc_amqp *a)
 {
+    rpc_amqp_probe_on_open(a);
     int rc = 0;
     for (rpc_server *s = a->t->servers; s != NULL && rc == 0; s = s->next)
         rc = declare_server(a, s);
@@ -222,7 +223,7 @@ static amqp_out *out_new(enum rpc_send_kind kind, bool is_reply, const char *exc
     return m;
 }
 
-static void out_free(amqp_out *m)
+void rpc_amqp_out_free(amqp_out *m)
 {
     free(m->exchange);
     free(m->routing_key);
@@ -276,7 +277,7 @@ static int enqueue(rpc_amqp *a, amqp_out *m, sca_error *err)
     if (a->out_count >= OUT_MAX_MESSAGES || a->out_bytes + m->len > OUT_MAX_BYTES) {
         int rc = sca_error_set(err, -ENOBUFS, "send queue to %s is full (%zu messages)",
                                a->t->url.describe, a->out_count);
-        out_free(m);
+        rpc_amqp_out_free(m);
         return rc;
     }
     append(a, m);
@@ -321,12 +322,16 @@ static int publish_error(rpc_amqp *a, int rc, sca_error *err)
  * for a connection; the writer buffers what the socket cannot take. */
 static int send_or_queue(rpc_amqp *a, amqp_out *m, sca_error *err)
 {
+    if (rpc_amqp_probe_wanted(a, m)) {
+        rpc_amqp_probe_hold(a, m);
+        return 0;
+    }
     if (a->out_head != NULL || a->blocked)
         return enqueue(a, m, err);
     int rc = publish(a, m);
     if (rc != 0)
         rc = publish_error(a, rc, err);
-    out_free(m);
+    rpc_amqp_out_free(m);
     return rc;
 }
 
@@ -334,14 +339,29 @@ void rpc_amqp_flush(rpc_amqp *a)
 {
     while (a->state == LINK_OPEN && a->out_head != NULL && !a->blocked) {
         amqp_out *m = dequeue(a);
+        if (rpc_amqp_probe_wanted(a, m)) {
+            rpc_amqp_probe_hold(a, m);
+            continue;
+        }
         int rc = publish(a, m);
         if (rc != 0 && !m->is_reply) {
             sca_error err = {0};
             publish_error(a, rc, &err);
             fail_one(a, m, err.msg);
         }
-        out_free(m);
+        rpc_amqp_out_free(m);
     }
+}
+
+void rpc_amqp_send_checked(rpc_amqp *a, amqp_out *m)
+{
+    m->checked = true;
+    char *msg_id = sca_strdup(m->msg_id);
+    sca_error err = {0};
+    int rc = send_or_queue(a, m, &err);
+    if (rc != 0)
+        rpc_client_fail(a->t, msg_id, rc, err.msg);
+    free(msg_id);
 }
 
 /* Calls and casts waiting in the queue fail; replies wait for the next
@@ -357,7 +377,7 @@ static void fail_requests(rpc_amqp *a, const char *why)
             continue;
         }
         fail_one(a, m, why);
-        out_free(m);
+        rpc_amqp_out_free(m);
     }
     for (amqp_out *m = keep, *next; m != NULL; m = next) {
         next = m->next;
@@ -379,6 +399,7 @@ void rpc_amqp_on_lost(rpc_amqp *a, const char *why)
     a->outstanding = 0;
     a->blocked = false;
     fail_requests(a, why);
+    rpc_amqp_probe_fail(a, -ENOTCONN, why);
 }
 
 void rpc_amqp_drop_queue(rpc_amqp *a)
@@ -387,7 +408,8 @@ void rpc_amqp_drop_queue(rpc_amqp *a)
         log_warning("rpc: %zu messages to %s dropped unsent at close", a->out_count,
                     a->t->url.describe);
     while (a->out_head != NULL)
-        out_free(dequeue(a));
+        rpc_amqp_out_free(dequeue(a));
+    rpc_amqp_probe_fail(a, -ECANCELED, "the transport was closed");
 }
 
 /* --- Replies (the origin of every request received over AMQP) -------------- */
@@ -498,7 +520,7 @@ static int amqp_send(rpc_transport *t, const rpc_target *target, enum rpc_send_k
         return send_or_queue(a, m, err);
     if (!a->ever_open && !a->first_failed)
         return enqueue(a, m, err);
-    out_free(m);
+    rpc_amqp_out_free(m);
     return sca_error_set(err, -ENOTCONN, "not connected to %s: %s", t->url.describe, a->last_error);
 }
 
@@ -551,6 +573,8 @@ static int amqp_unsent(rpc_transport *t, sca_error *err)
     int n = rpc_amqp_write_pending(a) > 0;
     for (const amqp_out *m = a->out_head; m != NULL; m = m->next)
         n += !m->is_reply;
+    for (const amqp_out *m = a->held_head; m != NULL; m = m->next)
+        n++;
     return n;
 }
 

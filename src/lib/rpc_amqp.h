@@ -11,6 +11,9 @@
  *   rpc_amqp.c       the carrier operations: topology (declares exactly as
  *                    oslo), publishing, the queue of messages waiting for a
  *                    connection, replies.
+ *   rpc_amqp_probe.c with require_listener: calls held until a passive
+ *                    declare of their queue, on a channel of its own, says
+ *                    that a consumer is there.
  */
 #ifndef SCALPELS_RPC_AMQP_H
 #define SCALPELS_RPC_AMQP_H
@@ -22,6 +25,7 @@
 #include "scalpels/util.h"
 
 #define RPC_AMQP_CHANNEL 1
+#define RPC_AMQP_PROBE_CHANNEL 2 /* passive declares, which close it on 404 */
 #define RPC_AMQP_FRAME_MAX 131072
 #define RPC_AMQP_BATCH 64              /* deliveries acked together, then handled */
 #define RPC_AMQP_REPLY_TAG "reply"     /* consumer tag of the client's reply queue */
@@ -46,6 +50,7 @@ typedef struct amqp_out {
     char *routing_key;
     char *msg_id;        /* calls: to fail the call if it is never sent */
     char expiration[16]; /* ms as text (calls); "" = none */
+    bool checked;        /* require_listener: its queue has a consumer */
     char *body;
     size_t len;
 } amqp_out;
@@ -120,6 +125,9 @@ typedef struct rpc_amqp {
     size_t out_count, out_bytes;
     int dropped;
     char dropped_why[600];
+    amqp_out *held_head, *held_tail; /* calls waiting for their queue's check */
+    size_t held_asked;               /* of those, how many were asked about */
+    bool probe_open;                 /* the probe channel takes declares */
 } rpc_amqp;
 
 /* rpc_amqp_link.c */
@@ -139,6 +147,7 @@ void rpc_amqp_kick(rpc_amqp *a);
  * -ENOBUFS when too much waits for the socket, -EINVAL/-ENOMEM when the
  * message cannot be encoded (nothing was sent). */
 int rpc_amqp_send_method(rpc_amqp *a, amqp_method_number_t id, void *decoded);
+int rpc_amqp_send_method_on(rpc_amqp *a, uint16_t channel, amqp_method_number_t id, void *decoded);
 int rpc_amqp_send_publish(rpc_amqp *a, const char *exchange, const char *routing_key,
                           bool mandatory, amqp_basic_properties_t *p, const char *body, size_t len);
 void rpc_amqp_write_start(rpc_amqp *a);
@@ -157,8 +166,25 @@ void rpc_amqp_on_lost(rpc_amqp *a, const char *why);
 void rpc_amqp_fail_queued(rpc_amqp *a, const char *why);
 void rpc_amqp_flush(rpc_amqp *a);
 void rpc_amqp_drop_queue(rpc_amqp *a);
+/* A call whose queue was found to have a consumer: published now, or
+ * queued behind what waits; fails the call if neither can be done.  Takes
+ * ownership of m. */
+void rpc_amqp_send_checked(rpc_amqp *a, amqp_out *m);
+void rpc_amqp_out_free(amqp_out *m);
 /* The listener whose consumer tag this is, or NULL. */
 rpc_server *rpc_amqp_server_for_tag(rpc_amqp *a, const char *tag);
+
+/* rpc_amqp_probe.c */
+/* Whether m must wait for its queue to be checked first. */
+bool rpc_amqp_probe_wanted(const rpc_amqp *a, const amqp_out *m);
+/* Holds the call m (takes ownership) and asks about its queue. */
+void rpc_amqp_probe_hold(rpc_amqp *a, amqp_out *m);
+/* A method the broker sent on the probe channel. */
+void rpc_amqp_probe_method(rpc_amqp *a, const amqp_method_t *m);
+/* The connection opened (with the probe channel): ask about held calls. */
+void rpc_amqp_probe_on_open(rpc_amqp *a);
+/* The connection is gone or closing: held calls fail with status. */
+void rpc_amqp_probe_fail(rpc_amqp *a, int status, const char *why);
 
 /* Tries every broker once, in turn.  Blocking: thread pool only. */
 void rpc_amqp_dial_run(rpc_amqp_dial *d);

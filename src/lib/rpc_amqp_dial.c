@@ -135,6 +135,11 @@ static int login(const rpc_transport *t, const rpc_broker *b, amqp_connection_st
     if (check_reply(r, "login", out, n) != 0)
         return -1;
     amqp_channel_open(conn, RPC_AMQP_CHANNEL);
+    if (check_reply(amqp_get_rpc_reply(conn), "channel.open", out, n) != 0)
+        return -1;
+    if (!t->require_listener)
+        return 0;
+    amqp_channel_open(conn, RPC_AMQP_PROBE_CHANNEL);
     return check_reply(amqp_get_rpc_reply(conn), "channel.open", out, n);
 }
 

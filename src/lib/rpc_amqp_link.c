@@ -548,7 +548,10 @@ static void on_frame(rpc_amqp *a, const amqp_frame_t *f)
 {
     switch (f->frame_type) {
     case AMQP_FRAME_METHOD:
-        on_method(a, &f->payload.method);
+        if (f->channel == RPC_AMQP_PROBE_CHANNEL)
+            rpc_amqp_probe_method(a, &f->payload.method);
+        else
+            on_method(a, &f->payload.method);
         break;
     case AMQP_FRAME_HEADER:
         on_header(a, f->payload.properties.body_size, f->payload.properties.decoded);

@@ -138,7 +138,12 @@ static int encoding_failed(rpc_amqp *a, int status)
 
 int rpc_amqp_send_method(rpc_amqp *a, amqp_method_number_t id, void *decoded)
 {
-    uint16_t channel = id >> 16 == AMQP_CONNECTION_CLASS ? 0 : RPC_AMQP_CHANNEL;
+    return rpc_amqp_send_method_on(a, id >> 16 == AMQP_CONNECTION_CLASS ? 0 : RPC_AMQP_CHANNEL, id,
+                                   decoded);
+}
+
+int rpc_amqp_send_method_on(rpc_amqp *a, uint16_t channel, amqp_method_number_t id, void *decoded)
+{
     if (a->tls) {
         int rc = amqp_send_method(a->conn, channel, id, decoded);
         if (rc != AMQP_STATUS_OK) {

@@ -284,14 +284,23 @@ void rpc_client_returned(rpc_transport *t, const char *routing_key, const char *
         return;
     }
     const char *msg_id = json_string_value(json_object_get(inner, "_msg_id"));
-    if (msg_id != NULL && json_object_get(inner, "_reply_q") != NULL) {
-        char *detail = sca_asprintf("no queue on the broker takes %s: nothing has listened "
-                                    "there since the broker started",
-                                    routing_key);
-        rpc_client_fail(t, msg_id, -EHOSTUNREACH, detail);
-        free(detail);
-    }
+    if (msg_id != NULL && json_object_get(inner, "_reply_q") != NULL)
+        rpc_client_unroutable(t, msg_id, routing_key);
     json_decref(inner);
+}
+
+void rpc_client_unroutable(rpc_transport *t, const char *msg_id, const char *routing_key)
+{
+    char *detail = sca_asprintf("no queue on the broker takes %s: nothing has listened "
+                                "there since the broker started",
+                                routing_key);
+    rpc_client_fail(t, msg_id, -EHOSTUNREACH, detail);
+    free(detail);
+}
+
+bool rpc_client_waits_for(rpc_transport *t, const char *msg_id)
+{
+    return *pending_slot(t->pending, msg_id) != NULL;
 }
 
 bool rpc_client_replies_may_come(const rpc_transport *t)

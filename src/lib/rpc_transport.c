@@ -25,6 +25,7 @@ static void copy_options(rpc_transport *t, const rpc_options *o)
     t->heartbeat = o->heartbeat > 0 ? o->heartbeat : 0;
     t->durable_queues = o->durable_queues;
     t->quorum_queues = o->quorum_queues;
+    t->require_listener = o->require_listener;
     t->connect_timeout = o->connect_timeout > 0 ? o->connect_timeout : 10;
     t->reconnect_max = o->reconnect_max > 0 ? o->reconnect_max : 5;
     t->ssl_ca_file = dup_or_null(o->ssl_ca_file);

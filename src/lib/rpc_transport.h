@@ -75,6 +75,7 @@ struct rpc_transport {
     int heartbeat;
     bool durable_queues; /* topic exchange, T and T.S durable */
     bool quorum_queues;  /* T and T.S quorum queues */
+    bool require_listener;
     double connect_timeout;
     double reconnect_max;
     char *ssl_ca_file;
@@ -125,6 +126,10 @@ void rpc_client_init(rpc_transport *t);
 void rpc_client_receive(rpc_transport *t, const char *body, size_t len);
 /* A message the broker returned as unroutable: a call in it fails now. */
 void rpc_client_returned(rpc_transport *t, const char *routing_key, const char *body, size_t len);
+/* The call msg_id went to routing_key, which no queue takes. */
+void rpc_client_unroutable(rpc_transport *t, const char *msg_id, const char *routing_key);
+/* Whether the call msg_id still waits for its reply. */
+bool rpc_client_waits_for(rpc_transport *t, const char *msg_id);
 /* The call msg_id could not be sent after all. */
 void rpc_client_fail(rpc_transport *t, const char *msg_id, int status, const char *detail);
 /* Whether a reply may still arrive: a call is pending, or one timed out or

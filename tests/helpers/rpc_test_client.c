@@ -3,11 +3,12 @@
  *   rpc_test_client [options] URL call|cast|fanout METHOD [ARGS_JSON]
  *     --topic T --server S --namespace N --version V --context JSON
  *     --timeout SECONDS  --repeat N  --concurrent K  --exchange E
- *     --ssl-ca FILE --ssl-verify
+ *     --ssl-ca FILE --ssl-verify --require-listener --servers S1,S2,...
  *
  * ARGS_JSON may be @FILE.  call prints the result of the last call as JSON;
  * casts are flushed before exiting.  With --repeat, N messages are sent, at
- * most K calls in flight.
+ * most K calls in flight.  --servers sends call i to the (i mod n)th server
+ * and ends with "N ok, M failed" on stderr.
  * Exit: 0 ok; 2 a remote error ("REMOTE Class: message" on stdout); 3 a
  * timeout; 1 anything else (the error on stderr). */
 #include <errno.h>
@@ -27,6 +28,8 @@ typedef struct run {
     json_t *context;
     double timeout;
     long total, sent, done, failed;
+    char **servers; /* --servers, or NULL */
+    size_t n_servers;
     int exit_code;
     char *last;
 } run;
@@ -62,6 +65,8 @@ static void send_next(run *r)
 {
     if (r->sent >= r->total)
         return;
+    if (r->servers != NULL)
+        r->target.server = r->servers[r->sent % r->n_servers];
     r->sent++;
     sca_error err = {0};
     if (rpc_call(r->t, &r->target, r->method, json_deep_copy(r->args), r->context, r->timeout,
@@ -81,6 +86,8 @@ static int do_calls(run *r, long concurrent)
         uv_run(uv_default_loop(), UV_RUN_ONCE);
     if (r->last != NULL && r->failed == 0)
         printf("%s\n", r->last);
+    if (r->servers != NULL)
+        fprintf(stderr, "rpc_test_client: %ld ok, %ld failed\n", r->done - r->failed, r->failed);
     return r->exit_code;
 }
 
@@ -112,11 +119,23 @@ static json_t *parse_json(const char *what, const char *text)
     return v;
 }
 
+static void split_servers(run *r, const char *list)
+{
+    char *copy = strdup(list);
+    for (char *save = NULL, *s = strtok_r(copy, ",", &save); s != NULL;
+         s = strtok_r(NULL, ",", &save)) {
+        r->servers = realloc(r->servers, (r->n_servers + 1) * sizeof(*r->servers));
+        r->servers[r->n_servers++] = strdup(s);
+    }
+    free(copy);
+}
+
 static void usage(void)
 {
     fputs("usage: rpc_test_client [--topic T] [--server S] [--namespace N] [--version V]\n"
           "       [--context JSON] [--timeout S] [--repeat N] [--concurrent K]\n"
-          "       [--exchange E] [--ssl-ca FILE] [--ssl-verify]\n"
+          "       [--exchange E] [--ssl-ca FILE] [--ssl-verify] [--require-listener]\n"
+          "       [--servers S1,S2,...]\n"
           "       URL call|cast|fanout METHOD [ARGS_JSON]\n",
           stderr);
     exit(64);
@@ -133,7 +152,8 @@ int main(int argc, char **argv)
         {"context", required_argument, NULL, 'c'},   {"timeout", required_argument, NULL, 'T'},
         {"repeat", required_argument, NULL, 'r'},    {"concurrent", required_argument, NULL, 'k'},
         {"exchange", required_argument, NULL, 'E'},  {"ssl-ca", required_argument, NULL, 'A'},
-        {"ssl-verify", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0}};
+        {"ssl-verify", no_argument, NULL, 'V'},      {"require-listener", no_argument, NULL, 'L'},
+        {"servers", required_argument, NULL, 'S'},   {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
@@ -170,6 +190,12 @@ int main(int argc, char **argv)
         case 'V':
             opts.ssl_verify = true;
             break;
+        case 'L':
+            opts.require_listener = true;
+            break;
+        case 'S':
+            split_servers(&r, optarg);
+            break;
         default:
             usage();
         }
@@ -203,5 +229,8 @@ int main(int argc, char **argv)
     json_decref(r.args);
     json_decref(r.context);
     free(r.last);
+    for (size_t i = 0; i < r.n_servers; i++)
+        free(r.servers[i]);
+    free(r.servers);
     return rc;
 }

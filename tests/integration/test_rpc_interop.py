@@ -7,7 +7,8 @@
    it), dispatch errors, call-monitor heartbeats, context.
 2. Our C client calls a stock oslo RPC server the same four ways; casts are
    verified by a later call returning the counter.  A call no queue takes
-   fails at once; one that waits in a stopped server's queue times out.
+   fails at once; one that waits in a stopped server's queue times out, or
+   with require_listener fails at once.
 3. A C server and an oslo server share one topic on the same broker: if
    our declares differed from oslo's, the second to declare would be
    refused (406 PRECONDITION_FAILED).
@@ -254,6 +255,20 @@ def c_calls_python():
         rc, out, err = c_client("--topic", topic, "--server", "node2", URL, "call", "echo",
                                 '{"x": 1}', timeout=1)
         check(rc == 3, "C client: a call nobody consumes times out (rc %d: %s)" % (rc, err))
+        # With require_listener the queue's consumers are asked about first:
+        # calls to a live server, a stopped one and a missing one, all in
+        # flight at once (a missing queue closes the probe channel, and the
+        # questions behind it are asked again).
+        t0 = time.monotonic()
+        rc, out, err = c_client("--topic", topic, "--require-listener", "--servers",
+                                "node1,node2,nodeX", "--repeat", "9", "--concurrent", "9", URL,
+                                "call", "echo", '{"x": 1}', timeout=30)
+        elapsed = time.monotonic() - t0
+        check(err.count("queue %s.node2 has no consumer" % topic) == 3 and
+              err.count("no queue on the broker takes %s.nodeX" % topic) == 3 and
+              "3 ok, 6 failed" in err and elapsed < 10,
+              "C client, require_listener: live, stopped and missing servers told apart at once "
+              "(%.1f s: %s)" % (elapsed, err))
     finally:
         for p in peers:
             p.stdin.close()

@@ -135,6 +135,11 @@ def main():
                               "echo", '{"x": 0}')
         check(rc == 1 and "no queue on the broker takes" in err,
               "a call no queue takes comes back over TLS too (%s)" % err)
+        rc, out, err = client("--ssl-ca", ca, "--ssl-verify", "--require-listener", "--servers",
+                              "node1,nowhere", "--repeat", "4", "--concurrent", "4", URL, "call",
+                              "echo", '{"x": 0}')
+        check("2 ok, 2 failed" in err and err.count("no queue on the broker takes") == 2,
+              "require_listener over TLS: the probe channel's answers (%s)" % err)
         rc, out, err = client("--ssl-ca", ca, "--ssl-verify", "--repeat", "300", URL, "cast",
                               "count", '{"n": 1}')
         check(rc == 0, "300 casts over TLS (%s)" % err)

@@ -1,0 +1,163 @@
+/* rpc_amqp_probe.c - the listener check of rpc_options.require_listener.
+ *
+ * A call to a server that has stopped would wait in its queue until the
+ * call's timeout, as oslo's do: the queue outlives its consumer.  An
+ * operator at a terminal wants to hear at once that nobody listens, so
+ * each such call is held while a passive queue.declare of its queue asks
+ * the broker how many consumers it has.  The declares go out on a channel
+ * of their own (RPC_AMQP_PROBE_CHANNEL), because the broker answers a
+ * passive declare of a missing queue by closing the channel (404); the
+ * channel is then opened again for the calls still held.  The broker
+ * answers a channel's methods in order, so the oldest held call that was
+ * asked about owns each answer. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpc_amqp.h"
+#include "scalpels/log.h"
+
+#define REPLY_NOT_FOUND 404
+
+bool rpc_amqp_probe_wanted(const rpc_amqp *a, const amqp_out *m)
+{
+    return a->t->require_listener && m->kind == RPC_SEND_CALL && !m->checked;
+}
+
+static void ask(rpc_amqp *a, const amqp_out *m)
+{
+    amqp_queue_declare_t d = {
+        .queue = amqp_cstring_bytes(m->routing_key),
+        .passive = 1,
+        .arguments = amqp_empty_table,
+    };
+    if (rpc_amqp_send_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_QUEUE_DECLARE_METHOD, &d) == 0)
+        a->held_asked++;
+}
+
+/* Asks about every held call not asked about yet, while the channel takes
+ * declares and the link stays open (a failed send drops it). */
+static void ask_the_rest(rpc_amqp *a)
+{
+    const amqp_out *m = a->held_head;
+    for (size_t i = 0; i < a->held_asked && m != NULL; i++)
+        m = m->next;
+    for (; m != NULL && a->probe_open && a->state == LINK_OPEN; m = m->next) {
+        size_t before = a->held_asked;
+        ask(a, m);
+        if (a->held_asked == before)
+            break;
+    }
+}
+
+void rpc_amqp_probe_hold(rpc_amqp *a, amqp_out *m)
+{
+    m->next = NULL;
+    if (a->held_tail != NULL)
+        a->held_tail->next = m;
+    else
+        a->held_head = m;
+    a->held_tail = m;
+    ask_the_rest(a);
+}
+
+static amqp_out *take_head(rpc_amqp *a)
+{
+    amqp_out *m = a->held_head;
+    a->held_head = m->next;
+    if (a->held_head == NULL)
+        a->held_tail = NULL;
+    m->next = NULL;
+    if (a->held_asked > 0)
+        a->held_asked--;
+    return m;
+}
+
+static void answered(rpc_amqp *a, const amqp_queue_declare_ok_t *ok)
+{
+    if (a->held_head == NULL || a->held_asked == 0) {
+        log_debug("rpc: queue.declare-ok with no call held");
+        return;
+    }
+    amqp_out *m = take_head(a);
+    if (!rpc_client_waits_for(a->t, m->msg_id)) {
+        rpc_amqp_out_free(m); /* timed out or cancelled meanwhile */
+        return;
+    }
+    if (ok->consumer_count > 0) {
+        rpc_amqp_send_checked(a, m);
+        return;
+    }
+    char *detail =
+        sca_asprintf("queue %s has no consumer: no server listens there now", m->routing_key);
+    rpc_client_fail(a->t, m->msg_id, -EHOSTDOWN, detail);
+    free(detail);
+    rpc_amqp_out_free(m);
+}
+
+/* The broker closed the channel on the oldest question: 404 means the
+ * queue does not exist, anything else that the check itself failed. */
+static void refused(rpc_amqp *a, const amqp_method_t *method)
+{
+    const amqp_channel_close_t *c = method->decoded;
+    amqp_channel_close_ok_t ok = {0};
+    amqp_channel_open_t open = {0};
+    a->probe_open = false;
+    if (rpc_amqp_send_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok) !=
+            0 ||
+        rpc_amqp_send_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_CHANNEL_OPEN_METHOD, &open) != 0)
+        return; /* the link is lost: rpc_amqp_on_lost fails what is held */
+    if (a->held_head == NULL || a->held_asked == 0)
+        return;
+    amqp_out *m = take_head(a);
+    a->held_asked = 0; /* the closed channel dropped the other questions */
+    if (c->reply_code == REPLY_NOT_FOUND) {
+        rpc_client_unroutable(a->t, m->msg_id, m->routing_key);
+    } else {
+        char reason[400];
+        rpc_amqp_close_reason(method, reason, sizeof(reason));
+        char *detail =
+            sca_asprintf("cannot check queue %s: broker said %s", m->routing_key, reason);
+        rpc_client_fail(a->t, m->msg_id, -EPROTO, detail);
+        free(detail);
+    }
+    rpc_amqp_out_free(m);
+}
+
+void rpc_amqp_probe_method(rpc_amqp *a, const amqp_method_t *m)
+{
+    switch (m->id) {
+    case AMQP_QUEUE_DECLARE_OK_METHOD:
+        answered(a, m->decoded);
+        break;
+    case AMQP_CHANNEL_CLOSE_METHOD:
+        refused(a, m);
+        break;
+    case AMQP_CHANNEL_OPEN_OK_METHOD:
+        a->probe_open = true;
+        ask_the_rest(a);
+        break;
+    default:
+        log_debug("rpc: ignoring AMQP method 0x%08x on the probe channel", m->id);
+        break;
+    }
+}
+
+void rpc_amqp_probe_on_open(rpc_amqp *a)
+{
+    a->probe_open = a->t->require_listener;
+    a->held_asked = 0;
+    ask_the_rest(a);
+}
+
+void rpc_amqp_probe_fail(rpc_amqp *a, int status, const char *why)
+{
+    a->probe_open = false;
+    a->held_asked = 0;
+    while (a->held_head != NULL) {
+        amqp_out *m = take_head(a);
+        rpc_client_fail(a->t, m->msg_id, status, why);
+        rpc_amqp_out_free(m);
+    }
+}

@@ -118,7 +118,8 @@ typedef void (*rpc_reply_cb)(const rpc_reply *reply, void *arg);
  * so; with require_listener, a call whose queue has no consumer gets
  * -EHOSTDOWN as soon as the broker says so.  A call with no answer fails at
  * timeout (seconds; <= 0 means 60,
- * oslo's default) with -ETIMEDOUT and a late reply is dropped. */
+ * oslo's default; above a week, a week) with -ETIMEDOUT and a late reply
+ * is dropped. */
 int rpc_call(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
              json_t *context, double timeout, rpc_reply_cb cb, void *arg, sca_error *err);
 

@@ -117,15 +117,35 @@ static bool unreachable(int rc)
     return rc != -EREMOTEIO && rc != -EMSGSIZE && rc != -EINVAL && rc != -ENOBUFS && rc != -EPROTO;
 }
 
+static int broker_failed(const cli_rpc *c, const char *reason)
+{
+    return cli_fail(CLI_UNREACHABLE, "cannot reach the broker: %s (check %s%s)", reason,
+                    c->url_from != NULL && c->url_from[0] == '-' ? "" : "transport_url in ",
+                    c->url_from != NULL ? c->url_from : "the configuration");
+}
+
+/* A broker that accepted the connection and then said nothing (or not
+ * enough) until the call or the gather's window ended. */
+static bool broker_silent(const cli_rpc *c)
+{
+    return !c->unix_socket && !rpc_transport_is_up(c->t);
+}
+
+static int broker_silent_failed(const cli_rpc *c, double seconds)
+{
+    char reason[SCA_ERRMSG_MAX];
+    snprintf(reason, sizeof(reason), "%s did not complete the connection within %gs",
+             rpc_transport_describe(c->t), seconds);
+    return broker_failed(c, reason);
+}
+
 int cli_call_failed(const cli_rpc *c, int rc, const sca_error *err)
 {
     if (!unreachable(rc))
         return cli_fail(CLI_FAILED, "%s", err->msg);
     /* Over AMQP, not connected means the broker: no agent was asked. */
     if (rc == -ENOTCONN && !c->unix_socket)
-        return cli_fail(CLI_UNREACHABLE, "cannot reach the broker: %s (check %s%s)", err->msg,
-                        c->url_from != NULL && c->url_from[0] == '-' ? "" : "transport_url in ",
-                        c->url_from != NULL ? c->url_from : "the configuration");
+        return broker_failed(c, err->msg);
     if (rc == -EHOSTUNREACH && c->host != NULL)
         return cli_fail(CLI_UNREACHABLE,
                         "no agent has listened as host %s on %s since the broker started: "
@@ -136,6 +156,8 @@ int cli_call_failed(const cli_rpc *c, int rc, const sca_error *err)
                         "the agent of host %s is not running: its queue on %s has no consumer "
                         "(start it on %s with 'sca-agent', or see its log)",
                         c->host, rpc_transport_describe(c->t), c->host);
+    if (rc == -ETIMEDOUT && broker_silent(c))
+        return broker_silent_failed(c, c->timeout);
     char reason[SCA_ERRMSG_MAX];
     if (rc == -ETIMEDOUT)
         snprintf(reason, sizeof(reason), "no reply within %gs", c->timeout);
@@ -161,7 +183,14 @@ int cli_gather(cli_rpc *c, const char *method, json_t *args, json_t **replies)
     rpc_target every = {.topic = c->target.topic, .fanout = true};
     sca_error err = {0};
     int rc = rpc_gather_sync(c->t, &every, method, args, NULL, c->window, replies, &err);
-    return rc == 0 ? CLI_OK : cli_call_failed(c, rc, &err);
+    if (rc != 0)
+        return cli_call_failed(c, rc, &err);
+    if (json_array_size(*replies) == 0 && broker_silent(c)) {
+        json_decref(*replies);
+        *replies = NULL;
+        return broker_silent_failed(c, c->window);
+    }
+    return CLI_OK;
 }
 
 int cli_call(cli_rpc *c, const char *method, json_t *args, json_t **result)

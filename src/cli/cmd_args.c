@@ -10,6 +10,21 @@
 #define UUID_PREFIX_MIN 8
 #define TRACER_NAME_MAX 64
 
+/* "--json=1": getopt reports a long option given a value it does not take
+ * as unknown, with optopt set to the option's code, not a character. */
+static bool takes_no_value(const struct option *longopts, const char *given)
+{
+    const char *eq = strchr(given, '=');
+    if (strncmp(given, "--", 2) != 0 || eq == NULL)
+        return false;
+    size_t n = (size_t)(eq - given - 2);
+    for (const struct option *o = longopts; o != NULL && o->name != NULL; o++) {
+        if (o->has_arg == no_argument && strncmp(o->name, given + 2, n) == 0)
+            return true;
+    }
+    return false;
+}
+
 int sca_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
                const char *command)
 {
@@ -20,7 +35,10 @@ int sca_getopt(int argc, char **argv, const char *optstring, const struct option
     const char *given = argv[optind - 1];
     if (opt == ':')
         cli_fail(CLI_USAGE, "%s: option '%s' needs a value", command, given);
-    else if (optopt != 0)
+    else if (takes_no_value(longopts, given))
+        cli_fail(CLI_USAGE, "%s: option '%.*s' takes no value", command,
+                 (int)(strchr(given, '=') - given), given);
+    else if (optopt > 0 && optopt < 256)
         cli_fail(CLI_USAGE, "%s: unknown option '-%c' (see 'sca %s --help')", command, optopt,
                  command);
     else

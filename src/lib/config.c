@@ -202,8 +202,9 @@ static int set_key(const struct key_def *k, config *cfg, const char *value, char
         *(int *)field = (int)n;
         return 0;
     case KEY_SIZE:
-        if (sca_parse_int64(value, &n) != 0 || n < 1024 || n > 256 * 1024 * 1024) {
-            snprintf(why, whylen, "must be a byte count from 1024 to 268435456");
+        /* 64 MiB: what the AMQP writer and send queue hold at most. */
+        if (sca_parse_int64(value, &n) != 0 || n < 1024 || n > 64 * 1024 * 1024) {
+            snprintf(why, whylen, "must be a byte count from 1024 to 67108864 (64 MiB)");
             return -EINVAL;
         }
         *(size_t *)field = (size_t)n;

@@ -296,6 +296,13 @@ static amqp_out *dequeue(rpc_amqp *a)
     return m;
 }
 
+/* A call that timed out or was cancelled while it waited in the queue: it
+ * must not reach a server after its caller was told it failed. */
+static bool is_dead_call(rpc_amqp *a, const amqp_out *m)
+{
+    return m->msg_id != NULL && !rpc_client_waits_for(a->t, m->msg_id);
+}
+
 /* A queued request that will never be sent. */
 static void fail_one(rpc_amqp *a, amqp_out *m, const char *why)
 {
@@ -339,6 +346,10 @@ void rpc_amqp_flush(rpc_amqp *a)
 {
     while (a->state == LINK_OPEN && a->out_head != NULL && !a->blocked) {
         amqp_out *m = dequeue(a);
+        if (is_dead_call(a, m)) {
+            rpc_amqp_out_free(m);
+            continue;
+        }
         if (rpc_amqp_probe_wanted(a, m)) {
             rpc_amqp_probe_hold(a, m);
             continue;
@@ -402,13 +413,18 @@ void rpc_amqp_on_lost(rpc_amqp *a, const char *why)
     rpc_amqp_probe_fail(a, -ENOTCONN, why);
 }
 
+/* Calls were failed already (rpc_transport_free); casts and replies are
+ * lost, and said so. */
 void rpc_amqp_drop_queue(rpc_amqp *a)
 {
-    if (a->out_count > 0)
-        log_warning("rpc: %zu messages to %s dropped unsent at close", a->out_count,
-                    a->t->url.describe);
-    while (a->out_head != NULL)
-        rpc_amqp_out_free(dequeue(a));
+    size_t lost = 0;
+    while (a->out_head != NULL) {
+        amqp_out *m = dequeue(a);
+        lost += m->msg_id == NULL;
+        rpc_amqp_out_free(m);
+    }
+    if (lost > 0)
+        log_warning("rpc: %zu messages to %s dropped unsent at close", lost, a->t->url.describe);
     rpc_amqp_probe_fail(a, -ECANCELED, "the transport was closed");
 }
 
@@ -572,7 +588,7 @@ static int amqp_unsent(rpc_transport *t, sca_error *err)
     }
     int n = rpc_amqp_write_pending(a) > 0;
     for (const amqp_out *m = a->out_head; m != NULL; m = m->next)
-        n += !m->is_reply;
+        n += !m->is_reply && !is_dead_call(a, m);
     for (const amqp_out *m = a->held_head; m != NULL; m = m->next)
         n++;
     return n;

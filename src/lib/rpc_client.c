@@ -2,6 +2,7 @@
  * timeouts, reply matching (see rpc.h).  Late replies find no pending call
  * and are dropped. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,6 +185,7 @@ static int request(rpc_transport *t, const rpc_target *target, const char *metho
         return rc;
     if (timeout <= 0)
         timeout = DEFAULT_TIMEOUT;
+    timeout = fmin(timeout, RPC_TIMEOUT_MAX);
     rpc_pending *p = pending_add(t, msg_id, timeout, gather, cb, arg);
     rc = t->carrier->send(t, target, gather ? RPC_SEND_FANOUT : RPC_SEND_CALL, timeout, msg_id,
                           body, len, err);
@@ -450,7 +452,7 @@ int rpc_flush_sync(rpc_transport *t, double timeout, sca_error *err)
     uv_timer_t timer;
     bool closed = false;
     uv_timer_init(t->loop, &timer);
-    uv_timer_start(&timer, flush_expired, (uint64_t)(timeout * 1000), 0);
+    uv_timer_start(&timer, flush_expired, (uint64_t)(fmin(timeout, RPC_TIMEOUT_MAX) * 1000), 0);
     int rc;
     while ((rc = t->carrier->unsent(t, err)) > 0 && uv_is_active((uv_handle_t *)&timer))
         uv_run(t->loop, UV_RUN_ONCE);

@@ -188,7 +188,7 @@ static void on_heartbeat(uv_timer_t *timer)
  * a client that sent no _timeout (it would crash on the heartbeat). */
 static void start_heartbeat(rpc_request *req, double client_timeout)
 {
-    double interval = floor(client_timeout) / 2;
+    double interval = floor(fmin(client_timeout, RPC_TIMEOUT_MAX)) / 2;
     if (req->msg_id == NULL || interval < 1)
         return;
     req->heartbeat = sca_malloc(sizeof(*req->heartbeat));
@@ -382,10 +382,12 @@ void rpc_server_free(rpc_server *s)
 {
     if (s == NULL)
         return;
-    s->t->carrier->unlisten(s->t, s);
+    /* Out of the transport's list first: unlisten may run the state
+     * callback, which may free the transport, and that must not free s. */
+    server_unlink(s);
     while (s->requests != NULL)
         request_orphan(s->requests);
-    server_unlink(s);
+    s->t->carrier->unlisten(s->t, s);
     server_destroy(s);
 }
 

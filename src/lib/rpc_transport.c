@@ -1,6 +1,7 @@
 /* rpc_transport.c - the transport object: URL, options, carrier choice and
  * lifetime (see rpc.h and rpc_transport.h). */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@ static void copy_options(rpc_transport *t, const rpc_options *o)
     t->durable_queues = o->durable_queues;
     t->quorum_queues = o->quorum_queues;
     t->require_listener = o->require_listener;
-    t->connect_timeout = o->connect_timeout > 0 ? o->connect_timeout : 10;
+    t->connect_timeout = o->connect_timeout > 0 ? fmin(o->connect_timeout, RPC_TIMEOUT_MAX) : 10;
     t->reconnect_max = o->reconnect_max > 0 ? o->reconnect_max : 5;
     t->ssl_ca_file = dup_or_null(o->ssl_ca_file);
     t->ssl_cert_file = dup_or_null(o->ssl_cert_file);

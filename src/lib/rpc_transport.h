@@ -23,6 +23,9 @@
 
 #define RPC_MAX_PENDING 16384 /* calls waiting for a reply, per transport */
 #define RPC_DEDUP_SIZE 64     /* recent _unique_ids remembered per server */
+/* Longer timeouts count as this: in ms it still fits an int (poll) and an
+ * AMQP expiration. */
+#define RPC_TIMEOUT_MAX (7 * 86400.0)
 
 typedef struct rpc_origin rpc_origin;
 

@@ -23,7 +23,8 @@
 #define MAX_CONNS 1024
 #define INFLIGHT_PAUSE 256 /* requests per connection before reading pauses */
 #define INFLIGHT_RESUME 128
-#define WRITE_QUEUE_MAX (8 << 20) /* unread reply bytes before a client is cut off */
+#define WRITE_QUEUE_MAX (8 << 20) /* unread bytes: a server cuts its client off, a client refuses  \
+                                   */
 #define READ_CHUNK 65536
 
 typedef struct rpc_unix rpc_unix;
@@ -149,7 +150,6 @@ static void write_done(uv_write_t *req, int status)
     conn_unref(c);
 }
 
-/* Queues one frame; takes ownership of body. */
 /* Drops the first n bytes of bufs (n within them). */
 static void skip_written(uv_buf_t bufs[2], size_t n)
 {
@@ -170,8 +170,12 @@ static int conn_write(unix_conn *c, char *body, size_t len)
         return -ENOTCONN;
     }
     if (uv_stream_get_write_queue_size((uv_stream_t *)&c->pipe) > WRITE_QUEUE_MAX) {
-        log_warning("rpc: unix peer does not read its replies; closing the connection");
         free(body);
+        /* A client's own calls are refused, not failed with the rest of the
+         * connection: the caller of send still holds the one being sent. */
+        if (c->is_client)
+            return -ENOBUFS;
+        log_warning("rpc: unix peer does not read its replies; closing the connection");
         conn_close(c);
         return -ENOBUFS;
     }
@@ -571,6 +575,9 @@ static int unix_send(rpc_transport *t, const rpc_target *target, enum rpc_send_k
         return rc;
     }
     rc = conn_write(u->client, body, len);
+    if (rc == -ENOBUFS)
+        return sca_error_set(err, rc, "send buffer to %s is full (%d MiB the server has not read)",
+                             t->url.describe, WRITE_QUEUE_MAX >> 20);
     if (rc != 0)
         return sca_error_set(err, rc, "cannot send to %s: %s", t->url.describe, uv_strerror(rc));
     return 0;

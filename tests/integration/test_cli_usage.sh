@@ -51,6 +51,9 @@ usage "with at least one tracer" start -f "$T/empty.json"
 usage "--duration expects a duration" start -a cpu --duration 0
 usage "report: unknown option '--bogus'" report --bogus
 usage "report: unknown option '-x'" report -x
+usage "report: option '--json' takes no value" report --json=1
+usage "report: option '--csv' takes no value" report --csv=x
+usage "report: unknown option '--bogus=1'" report --bogus=1
 usage "option '--rows' needs a value" report --rows
 usage "--rows expects a number of rows" report --rows 0
 usage "--json and --csv exclude each other" report --json --csv
@@ -105,6 +108,29 @@ unreachable "$S" tracer
 assert_contains "$OUT" "Connection refused" "the reason is given"
 WANT_SOCK="unix://$T/other.sock" unreachable "$S" --transport-url "unix://$T/other.sock" tracer
 ok "no agent: exit 3 with the transport and a hint"
+
+# A broker that accepts the connection and then says nothing: the broker is
+# named, not the agent, and nothing waits beyond --timeout.
+/usr/bin/python3 -c '
+import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+print(s.getsockname()[1], flush=True)
+held = []
+while True:
+    held.append(s.accept()[0])' >"$T/silent.port" &
+_cleanup_pids+=($!)
+wait_until 10 '[ -s "$T/silent.port" ]' || fail "the silent listener did not start"
+silent="rabbit://guest:guest@127.0.0.1:$(cat "$T/silent.port")/"
+for args in "tracer" "hosts" "--all-hosts task"; do
+  # shellcheck disable=SC2086
+  expect_exit 3 "$S" --transport-url "$silent" --timeout 1 $args
+  # Said by the call's timeout or by the login's, whichever ends first.
+  assert_contains "$OUT" "sca: cannot reach the broker: " "a silent broker is blamed: sca $args"
+  assert_contains "$OUT" "rabbit://127.0.0.1:$(cat "$T/silent.port")/" "and named: sca $args"
+  assert_contains "$OUT" "(check --transport-url)" "with where it was given: sca $args"
+  case $OUT in *"dropped unsent"*) fail "a call that timed out was reported as a lost message: $OUT" ;; esac
+done
+ok "a silent broker: exit 3 naming the broker"
 
 # run never starts CMD when the tracers could not start.
 expect_exit 3 "$S" run -a cpu -- touch "$T/ran"

@@ -137,6 +137,8 @@ static void test_invalid_values_name_file_and_line(void **state)
     expect_error("[DEFAULT]\nstate_dir = relative/dir\n", 2, "absolute path");
     expect_error("[database]\nconnection = mysql://x\n", 2, "sqlite");
     expect_error("[agent]\nthis line has no equals sign\n", 2, "key = value");
+    /* Above what the AMQP writer can hold, a message could never be sent. */
+    expect_error("[rpc]\nmax_message_size = 67108865\n", 2, "from 1024 to 67108864");
 }
 
 static void test_unknown_key_is_not_an_error(void **state)

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -279,6 +281,27 @@ static void test_server_freed_with_request_held(void **state)
     json_decref(o.result);
 }
 
+static void free_when_down(rpc_transport *t, bool up, const char *detail, void *arg)
+{
+    (void)detail;
+    fixture *f = arg;
+    if (!up && t == f->st) {
+        rpc_transport_free(t);
+        f->st = NULL;
+    }
+}
+
+/* The state callback may free its transport, also while the transport's
+ * last server is being freed (which is what takes it down). */
+static void test_state_callback_frees_transport_in_server_free(void **state)
+{
+    fixture *f = *state;
+    rpc_transport_on_state(f->st, free_when_down, f);
+    rpc_server_free(f->s);
+    f->s = NULL;
+    assert_null(f->st);
+}
+
 static void test_free_cancels_pending(void **state)
 {
     fixture *f = *state;
@@ -346,6 +369,56 @@ static void test_amqp_without_broker(void **state)
     finish(&loop);
 }
 
+/* A server that accepts nothing and reads nothing: once 8 MiB wait for it,
+ * a new call is refused at once, and the calls already sent keep waiting
+ * (they are not failed from inside the refused send). */
+static void test_unread_server_refuses_new_calls(void **state)
+{
+    (void)state;
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/tmp/sca-rpc-stuck.XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/agent.sock", dir);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    char *url = sca_asprintf("unix://%s", sa.sun_path);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    rpc_transport *t;
+    rpc_options opts = {.max_message_size = 4 << 20};
+    assert_int_equal(rpc_transport_new(&loop, url, &opts, &t, NULL), 0);
+    char *text = sca_malloc(3 << 20);
+    memset(text, 'a', (3 << 20) - 1);
+    text[(3 << 20) - 1] = '\0';
+    outcome o[8] = {0};
+    sca_error err = {0};
+    int sent = 0, rc = 0;
+    while (sent < 8 && (rc = rpc_call(t, &target, "echo", json_pack("{s:s}", "x", text), NULL, 30,
+                                      record, &o[sent], &err)) == 0)
+        sent++;
+    free(text);
+    assert_int_equal(rc, -ENOBUFS);
+    assert_non_null(strstr(err.msg, "send buffer to unix://"));
+    assert_true(sent >= 2);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    for (int i = 0; i < sent; i++)
+        assert_int_equal(o[i].calls, 0);
+    rpc_transport_free(t);
+    for (int i = 0; i < sent; i++) {
+        assert_int_equal(o[i].calls, 1);
+        assert_int_equal(o[i].status, -ECANCELED);
+        json_decref(o[i].result);
+    }
+    finish(&loop);
+    close(fd);
+    unlink(sa.sun_path);
+    rmdir(dir);
+    free(url);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,8 +427,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sizes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_freed_with_request_held, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_cancels_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_state_callback_frees_transport_in_server_free, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_bad_endpoints, setup, teardown),
         cmocka_unit_test(test_amqp_without_broker),
+        cmocka_unit_test(test_unread_server_refuses_new_calls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,8 +23,9 @@
 #define MAX_CONNS 1024
 #define INFLIGHT_PAUSE 256 /* requests per connection before reading pauses */
 #define INFLIGHT_RESUME 128
-#define WRITE_QUEUE_MAX (8 << 20) /* unread bytes: a server cuts its client off, a client refuses  \
-                                   */
+/* Unread bytes at which a server cuts its client off and a client refuses
+ * further calls. */
+#define WRITE_QUEUE_MAX (8 << 20)
 #define READ_CHUNK 65536
 
 typedef struct rpc_unix rpc_unix;

@@ -189,10 +189,13 @@ static void do_start_tracers(rpc_request *req, void *arg)
         tasks_watch_deadline(a, &task);
         log_info("task %s started: %zu tracer(s)", task.uuid, json_array_size(started));
     }
-    json_t *reply = json_pack("{s:o, s:o, s:o, s:o, s:o}", "uuid",
-                              task.id > 0 ? json_string(task.uuid) : json_null(), "started",
-                              started, "skipped", skipped, "failed", failed, "deadline",
-                              task.deadline > 0 ? json_real(task.deadline) : json_null());
+    /* host: over the shared topic the caller learns which agent took the
+     * task, and can ask that one to stop it. */
+    json_t *reply =
+        json_pack("{s:o, s:o, s:o, s:o, s:o, s:s}", "uuid",
+                  task.id > 0 ? json_string(task.uuid) : json_null(), "started", started, "skipped",
+                  skipped, "failed", failed, "deadline",
+                  task.deadline > 0 ? json_real(task.deadline) : json_null(), "host", a->cfg.host);
     rpc_request_reply(req, reply);
 }
 

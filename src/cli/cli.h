@@ -48,6 +48,9 @@ typedef struct cli_rpc cli_rpc;
  * after printing what failed: CLI_USAGE for a bad URL or --host. */
 int cli_rpc_open(const cli_conn_opts *o, cli_rpc **out);
 void cli_rpc_close(cli_rpc *c);
+/* Over AMQP without --host, the agent that took the command's first call
+ * from the shared topic, which the rest then go to; else NULL. */
+const char *cli_rpc_pinned_host(const cli_rpc *c);
 
 /* Calls method with args (owned, NULL = {}); timeout 0 = the connection's.
  * 0 and *result (a new reference), or a negative errno code with err set:

@@ -17,8 +17,10 @@ struct cli_rpc {
     rpc_transport *t;
     rpc_target target;
     double timeout;
-    double window; /* how long a gather waits for answers */
-    char *host;
+    double window;  /* how long a gather waits for answers */
+    char *host;     /* --host, or the agent the first call found */
+    bool pin_tried; /* over the shared topic: the first call asked for a host */
+    bool pinned;    /* host is the one that answered, not --host */
     const char *config_path;
     const char *url_from; /* where the transport URL was given, for errors */
     bool unix_socket;
@@ -104,9 +106,42 @@ void cli_rpc_close(cli_rpc *c)
     free(c);
 }
 
+const char *cli_rpc_pinned_host(const cli_rpc *c)
+{
+    return c->pinned ? c->host : NULL;
+}
+
+/* Over AMQP without --host, whichever agent takes a call from the shared
+ * topic queue answers it, and a command's calls (a task, then each of its
+ * results) could reach different nodes.  So the first call asks one agent
+ * for its host name and the command's calls all go there.  A server that
+ * is not a scalpels agent (no agent_info) is left unpinned. */
+static int pin_agent(cli_rpc *c, sca_error *err)
+{
+    c->pin_tried = true;
+    json_t *info = NULL;
+    int rc =
+        rpc_call_sync(c->t, &c->target, "agent_info", NULL, NULL, c->timeout, &info, NULL, err);
+    const char *host = json_string_value(json_object_get(info, "host"));
+    if (rc == 0 && host != NULL && host[0] != '\0') {
+        c->host = sca_strdup(host);
+        c->target.server = c->host;
+        c->pinned = true;
+    }
+    json_decref(info);
+    return rc == -EREMOTEIO ? 0 : rc;
+}
+
 int cli_rpc_call(cli_rpc *c, const char *method, json_t *args, double timeout, json_t **result,
                  sca_error *err)
 {
+    if (!c->unix_socket && c->host == NULL && !c->pin_tried) {
+        int rc = pin_agent(c, err);
+        if (rc != 0) {
+            json_decref(args);
+            return rc;
+        }
+    }
     return rpc_call_sync(c->t, &c->target, method, args, NULL, timeout > 0 ? timeout : c->timeout,
                          result, NULL, err);
 }
@@ -141,6 +176,12 @@ static int broker_silent_failed(const cli_rpc *c, double seconds)
 
 int cli_call_failed(const cli_rpc *c, int rc, const sca_error *err)
 {
+    /* The task or result may well be another node's. */
+    if (rc == -EREMOTEIO && c->pinned && strncmp(err->msg, "NotFound:", 9) == 0)
+        return cli_fail(CLI_FAILED,
+                        "%s on host %s, the agent that took the command from topic %s (give "
+                        "--host NODE, or --all-hosts)",
+                        err->msg, c->host, c->target.topic);
     if (!unreachable(rc))
         return cli_fail(CLI_FAILED, "%s", err->msg);
     /* Over AMQP, not connected means the broker: no agent was asked. */

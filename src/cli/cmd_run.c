@@ -139,11 +139,16 @@ static int wait_stopped(cli_rpc *c, const char *uuid, json_t **task)
     }
 }
 
-static int stop_and_report(const sca_opts *g, const char *uuid, const sca_report_opts *ro)
+/* host: the agent that took the task (NULL: the one configured). */
+static int stop_and_report(const sca_opts *g, const char *host, const char *uuid,
+                           const sca_report_opts *ro)
 {
     cli_rpc *c = NULL;
     json_t *pids = NULL, *task = NULL;
-    int code = cli_rpc_open(&g->conn, &c);
+    cli_conn_opts conn = g->conn;
+    if (host != NULL)
+        conn.host = host;
+    int code = cli_rpc_open(&conn, &c);
     if (code == CLI_OK)
         code = cli_call(c, "stop_task", json_pack("{s:s}", "uuid", uuid), &pids);
     if (code == CLI_OK)
@@ -156,14 +161,18 @@ static int stop_and_report(const sca_opts *g, const char *uuid, const sca_report
     return code;
 }
 
-/* Starts the tracers; *uuid is the new task's (the caller frees it). */
-static int start(const sca_opts *g, const struct run_args *a, char **uuid)
+/* Starts the tracers; *uuid is the new task's, and *host the agent that
+ * took it when any agent could have (else NULL); the caller frees both. */
+static int start(const sca_opts *g, const struct run_args *a, char **uuid, char **host)
 {
     cli_rpc *c = NULL;
     json_t *reply = NULL;
     int code = cli_rpc_open(&g->conn, &c);
     if (code == CLI_OK)
         code = sca_start_tracers(c, a->names, a->duration, &reply);
+    char *pinned = code == CLI_OK && cli_rpc_pinned_host(c) != NULL
+                       ? sca_strdup(cli_rpc_pinned_host(c))
+                       : NULL;
     /* Closed while CMD runs: nothing should wait on a connection (AMQP
      * heartbeats) that no loop serves. */
     cli_rpc_close(c);
@@ -174,10 +183,14 @@ static int start(const sca_opts *g, const struct run_args *a, char **uuid)
     if (code == CLI_OK) {
         sca_buf started = {0};
         sca_join_names(json_object_get(reply, "started"), &started);
-        fprintf(stderr, "%s: task %s: tracing with %s\n", cli_prog, task, started.data);
+        fprintf(stderr, "%s: task %s%s%s: tracing with %s\n", cli_prog, task,
+                pinned != NULL ? " on host " : "", pinned != NULL ? pinned : "", started.data);
         sca_buf_free(&started);
         *uuid = sca_strdup(task);
+        *host = pinned;
+        pinned = NULL;
     }
+    free(pinned);
     json_decref(reply);
     return code;
 }
@@ -186,19 +199,20 @@ int cmd_run(const sca_opts *g, int argc, char **argv)
 {
     struct run_args a = {.names = json_array()};
     sca_report_opts_init(&a.ro, g);
-    char *uuid = NULL;
+    char *uuid = NULL, *host = NULL;
     int status = 0;
     int code = run_parse(&a, argc, argv);
     if (code == CLI_OK)
-        code = start(g, &a, &uuid);
+        code = start(g, &a, &uuid, &host);
     if (code == CLI_OK) {
         /* Whatever happened to CMD, the task is stopped and reported. */
         int run_code = run_command(a.cmd, &status);
-        code = stop_and_report(g, uuid, &a.ro);
+        code = stop_and_report(g, host, uuid, &a.ro);
         if (code == CLI_OK)
             code = run_code;
     }
     free(uuid);
+    free(host);
     json_decref(a.names);
     if (code == -1)
         run_usage();

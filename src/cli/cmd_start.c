@@ -153,6 +153,10 @@ int cmd_start(const sca_opts *g, int argc, char **argv)
         code = sca_start_tracers(c, names, duration, &reply);
     if (code == CLI_OK)
         code = start_print(reply, json);
+    /* Which of several agents took it: the one to stop and report it. */
+    if (code == CLI_OK && !json && cli_rpc_pinned_host(c) != NULL)
+        fprintf(stderr, "%s: started on host %s (stop and report it with --host %s)\n", cli_prog,
+                cli_rpc_pinned_host(c), cli_rpc_pinned_host(c));
     json_decref(reply);
     cli_rpc_close(c);
     json_decref(names);

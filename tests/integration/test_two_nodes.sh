@@ -166,6 +166,28 @@ for _ in 1 2 3 4; do
 done
 ok "the shared topic reaches a node"
 
+# run over the shared topic: start goes to either node, and stop and report
+# must follow it there (the broker hands the calls to the two in turn).
+for i in 1 2 3 4; do
+  expect_exit 0 "$S" run -a seq -- sleep 0.3
+  assert_contains "$OUT" "tracing with seq" "run $i started"
+  assert_contains "$OUT" "| seq " "run $i reported its task, wherever it ran"
+  case $OUT in *"on host a-$$"*) ran_a=1 ;; *"on host b-$$"*) ran_b=1 ;; *) fail "run $i did not say its host: $OUT" ;; esac
+done
+[ -n "${ran_a:-}" ] && [ -n "${ran_b:-}" ] || fail "four runs all went to one node: the test shows nothing"
+# A task asked for by uuid over the shared topic: the node that does not
+# have it says so, with the way to reach the right one.
+misses=0
+for i in 1 2 3 4; do
+  if ! "$S" report "$ua" >"$T/out" 2>&1; then
+    misses=$((misses + 1))
+    assert_contains "$(cat "$T/out")" "NotFound" "the other node does not have a's task"
+    assert_contains "$(cat "$T/out")" "give --host NODE, or --all-hosts" "and says how to reach it"
+  fi
+done
+[ "$misses" -gt 0 ] && [ "$misses" -lt 4 ] || fail "report of a's task over the shared topic missed $misses of 4 times"
+ok "run keeps to the node that took its task; a task on another node gets a hint"
+
 kill "${AGENT[b]}"
 wait "${AGENT[b]}" 2>/dev/null || true
 expect_exit 3 "$S" --host "b-$$" tracer -l

@@ -118,7 +118,7 @@ cat >"$T/oslo_client.py" <<'PYCODE'
 import json, sys, time
 import oslo_messaging as messaging
 from oslo_config import cfg
-url, topic = sys.argv[1], sys.argv[2]
+url, topic, host = sys.argv[1], sys.argv[2], sys.argv[3]
 # As the original prototype's client did: the global config, a plain
 # RPCClient, Target(topic, version="1.0"), an empty context.
 cfg.CONF([], project="sca-test")
@@ -130,6 +130,7 @@ names = sorted(t["name"] for t in tracers)
 assert "cpu" in names and "mem" in names, names
 started = client.call(ctx, "start_tracers", tracers=["cpu"])
 assert started["started"] == ["cpu"], started
+assert started["host"] == host, started
 time.sleep(1.5)
 latest = client.call(ctx, "get_latest_task")
 assert latest["uuid"] == started["uuid"], (latest, started)
@@ -164,7 +165,7 @@ client.call(ctx, "stop_tracers", tracers=["mem"])
 print(json.dumps({"task": latest["uuid"], "result": result["uuid"], "points": len(result["data"])}))
 transport.cleanup()
 PYCODE
-expect_exit 0 timeout 120 "$PY" "$T/oslo_client.py" "$SCA_RABBIT_URL" "$topic"
+expect_exit 0 timeout 120 "$PY" "$T/oslo_client.py" "$SCA_RABBIT_URL" "$topic" "$host"
 oslo_task=$(printf '%s\n' "$OUT" | tail -n 1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["task"])')
 assert_eq "$(sql "SELECT status FROM task WHERE uuid = '$oslo_task'")" "stopped" "task started by the oslo client"
 ok "stock oslo_messaging.RPCClient: tracer_list, start_tracers (call and cast), get_latest_task, get_result, errors"

@@ -199,6 +199,12 @@ int cli_call_failed(const cli_rpc *c, int rc, const sca_error *err)
                         c->host, rpc_transport_describe(c->t), c->host);
     if (rc == -ETIMEDOUT && broker_silent(c))
         return broker_silent_failed(c, c->timeout);
+    if (rc == -EACCES && c->unix_socket)
+        return cli_fail(CLI_UNREACHABLE,
+                        "cannot use the agent's socket %s (Permission denied): it is open to its "
+                        "owner and group only: run as root or as a member of its group (ls -l "
+                        "the socket)",
+                        rpc_transport_describe(c->t));
     char reason[SCA_ERRMSG_MAX];
     if (rc == -ETIMEDOUT)
         snprintf(reason, sizeof(reason), "no reply within %gs", c->timeout);

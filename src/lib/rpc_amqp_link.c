@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -220,12 +221,24 @@ static void dial_failed(rpc_amqp *a, const char *error)
 
 /* --- The open link --------------------------------------------------------- */
 
+/* libuv reports an error on the socket (POLLERR) as EBADF: the socket
+ * itself knows what happened ("Connection reset by peer"). */
+static const char *poll_error(const rpc_amqp *a, int status)
+{
+    int err = 0;
+    socklen_t len = sizeof(err);
+    int fd = amqp_get_sockfd(a->conn);
+    if (status != UV_EBADF || fd < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        return uv_strerror(status);
+    return err != 0 ? strerror(err) : "connection closed";
+}
+
 static void on_poll(uv_poll_t *h, int status, int events)
 {
     rpc_amqp *a = h->data;
     rpc_amqp_enter(a);
     if (status < 0) {
-        rpc_amqp_link_lost(a, uv_strerror(status));
+        rpc_amqp_link_lost(a, poll_error(a, status));
     } else {
         if (events & UV_WRITABLE)
             rpc_amqp_write_ready(a);

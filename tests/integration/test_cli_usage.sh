@@ -107,6 +107,20 @@ unreachable "$M" stop
 unreachable "$S" tracer
 assert_contains "$OUT" "Connection refused" "the reason is given"
 WANT_SOCK="unix://$T/other.sock" unreachable "$S" --transport-url "unix://$T/other.sock" tracer
+# A socket the user may not open: the hint is about access, not the agent.
+if [ "$(id -u)" = 0 ]; then
+  pub=$(mktemp -d /tmp/sca-pub.XXXXXX)
+  chmod 755 "$pub"
+  cp "$S" "$pub/sca"
+  : >"$pub/scalpels.conf"
+  chmod 644 "$pub/scalpels.conf"
+  expect_exit 3 setpriv --reuid=65534 --regid=65534 --clear-groups "$pub/sca" \
+    --config "$pub/scalpels.conf" --transport-url "unix://$T/agent.sock" tracer
+  rm -rf "$pub"
+  assert_contains "$OUT" "cannot use the agent's socket unix://$T/agent.sock (Permission denied)" \
+    "a socket the user may not open is named"
+  assert_contains "$OUT" "member of its group" "with what grants access"
+fi
 ok "no agent: exit 3 with the transport and a hint"
 
 # A broker that accepts the connection and then says nothing: the broker is

@@ -590,8 +590,7 @@ static void route(rpc_amqp *a, amqp_delivery *d)
     }
     if (strcmp(d->tag, RPC_AMQP_REPLY_TAG) == 0) {
         if (d->clip != NULL)
-            log_warning("rpc: reply of %llu bytes exceeds max_message_size; dropped",
-                        (unsigned long long)d->oversize);
+            rpc_client_refuse(a->t, d->oversize, d->clip);
         else
             rpc_client_receive(a->t, d->body, d->len);
         return;

@@ -291,6 +291,18 @@ void rpc_client_returned(rpc_transport *t, const char *routing_key, const char *
     json_decref(inner);
 }
 
+void rpc_client_refuse(rpc_transport *t, uint64_t len, const rpc_clip *clip)
+{
+    char msg_id[RPC_ID_MAX + 1] = "", reply_q[RPC_ID_MAX + 1] = "";
+    rpc_clip_sniff(clip, msg_id, reply_q);
+    char *detail = sca_asprintf("reply of %llu bytes from %s exceeds max_message_size %zu",
+                                (unsigned long long)len, t->url.describe, t->max_message_size);
+    log_warning("rpc: %s; dropped", detail);
+    if (msg_id[0] != '\0')
+        rpc_client_fail(t, msg_id, -EMSGSIZE, detail);
+    free(detail);
+}
+
 void rpc_client_unroutable(rpc_transport *t, const char *msg_id, const char *routing_key)
 {
     char *detail = sca_asprintf("no queue on the broker takes %s: nothing has listened "

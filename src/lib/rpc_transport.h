@@ -129,6 +129,9 @@ void rpc_client_init(rpc_transport *t);
 void rpc_client_receive(rpc_transport *t, const char *body, size_t len);
 /* A message the broker returned as unroutable: a call in it fails now. */
 void rpc_client_returned(rpc_transport *t, const char *routing_key, const char *body, size_t len);
+/* A reply body over max_message_size, of which only clip was kept: the
+ * call it answers (if its _msg_id is in the clip) fails now. */
+void rpc_client_refuse(rpc_transport *t, uint64_t len, const rpc_clip *clip);
 /* The call msg_id went to routing_key, which no queue takes. */
 void rpc_client_unroutable(rpc_transport *t, const char *msg_id, const char *routing_key);
 /* Whether the call msg_id still waits for its reply. */

@@ -282,8 +282,8 @@ static int on_oversize(void *arg, uint64_t len, const rpc_clip *clip)
     unix_conn *c = arg;
     rpc_unix *u = c->u;
     if (c->is_client) {
-        log_warning("rpc: reply of %llu bytes from %s exceeds max_message_size",
-                    (unsigned long long)len, u->t->url.describe);
+        /* The stream cannot be resynchronised: the other calls fail too. */
+        rpc_client_refuse(u->t, len, clip);
         conn_close(c);
         return 1;
     }

@@ -4,6 +4,7 @@
  *     --topic T --server S --namespace N --version V --context JSON
  *     --timeout SECONDS  --repeat N  --concurrent K  --exchange E
  *     --ssl-ca FILE --ssl-verify --require-listener --servers S1,S2,...
+ *     --max-size BYTES
  *
  * ARGS_JSON may be @FILE.  call prints the result of the last call as JSON;
  * casts are flushed before exiting.  With --repeat, N messages are sent, at
@@ -135,7 +136,7 @@ static void usage(void)
     fputs("usage: rpc_test_client [--topic T] [--server S] [--namespace N] [--version V]\n"
           "       [--context JSON] [--timeout S] [--repeat N] [--concurrent K]\n"
           "       [--exchange E] [--ssl-ca FILE] [--ssl-verify] [--require-listener]\n"
-          "       [--servers S1,S2,...]\n"
+          "       [--servers S1,S2,...] [--max-size BYTES]\n"
           "       URL call|cast|fanout METHOD [ARGS_JSON]\n",
           stderr);
     exit(64);
@@ -146,14 +147,21 @@ int main(int argc, char **argv)
     run r = {.target = {.topic = "scalpels"}, .timeout = 10, .total = 1};
     long concurrent = 1;
     rpc_options opts = {.heartbeat = 60, .program = "rpc_test_client"};
-    static const struct option longopts[] = {
-        {"topic", required_argument, NULL, 't'},     {"server", required_argument, NULL, 's'},
-        {"namespace", required_argument, NULL, 'n'}, {"version", required_argument, NULL, 'v'},
-        {"context", required_argument, NULL, 'c'},   {"timeout", required_argument, NULL, 'T'},
-        {"repeat", required_argument, NULL, 'r'},    {"concurrent", required_argument, NULL, 'k'},
-        {"exchange", required_argument, NULL, 'E'},  {"ssl-ca", required_argument, NULL, 'A'},
-        {"ssl-verify", no_argument, NULL, 'V'},      {"require-listener", no_argument, NULL, 'L'},
-        {"servers", required_argument, NULL, 'S'},   {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"topic", required_argument, NULL, 't'},
+                                             {"server", required_argument, NULL, 's'},
+                                             {"namespace", required_argument, NULL, 'n'},
+                                             {"version", required_argument, NULL, 'v'},
+                                             {"context", required_argument, NULL, 'c'},
+                                             {"timeout", required_argument, NULL, 'T'},
+                                             {"repeat", required_argument, NULL, 'r'},
+                                             {"concurrent", required_argument, NULL, 'k'},
+                                             {"exchange", required_argument, NULL, 'E'},
+                                             {"ssl-ca", required_argument, NULL, 'A'},
+                                             {"ssl-verify", no_argument, NULL, 'V'},
+                                             {"require-listener", no_argument, NULL, 'L'},
+                                             {"servers", required_argument, NULL, 'S'},
+                                             {"max-size", required_argument, NULL, 'M'},
+                                             {NULL, 0, NULL, 0}};
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
@@ -195,6 +203,9 @@ int main(int argc, char **argv)
             break;
         case 'S':
             split_servers(&r, optarg);
+            break;
+        case 'M':
+            opts.max_message_size = (size_t)atol(optarg);
             break;
         default:
             usage();

@@ -82,11 +82,11 @@ def envelope(inner):
     return json.dumps({"oslo.version": "2.0", "oslo.message": json.dumps(inner)}).encode()
 
 
-def c_call(method, args="{}"):
+def c_call(method, args="{}", *options, stderr=False):
     r = subprocess.run([os.path.join(BIN, "rpc_test_client"), "--topic", TOPIC, "--server",
-                        "node1", "--timeout", "10", URL, "call", method, args],
+                        "node1", "--timeout", "10"] + list(options) + [URL, "call", method, args],
                        capture_output=True, text=True, timeout=60)
-    return r.returncode, r.stdout.strip()
+    return r.returncode, (r.stderr if stderr else r.stdout).strip()
 
 
 def rss_kb():
@@ -155,6 +155,12 @@ def main():
             f.flush()
             rc, out = c_call("echo", "@" + f.name)
         check(rc == 0 and out == '"%s"' % ("b" * 900000), "900 KB call and reply over AMQP")
+        # A reply over the caller's own limit: the call fails at once, sized.
+        t0 = time.monotonic()
+        rc, err = c_call("big", '{"n": 300000}', "--max-size", "100000", stderr=True)
+        check(rc == 1 and "exceeds max_message_size 100000" in err and
+              time.monotonic() - t0 < 8,
+              "a reply over the caller's limit fails the call at once (%s)" % err)
 
         before = rss_kb()
         for i in range(2000):

@@ -261,6 +261,19 @@ static void test_sizes(void **state)
     call(f, "big", json_pack("{s:i}", "n", 1000), 5, &o);
     assert_int_equal(o.status, 0);
     json_decref(o.result);
+
+    /* A reply over the caller's own limit fails that call at once. */
+    opts.max_message_size = 5000;
+    assert_int_equal(rpc_transport_new(&f->loop, f->url, &opts, &small, NULL), 0);
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(
+        rpc_call(small, &target, "big", json_pack("{s:i}", "n", 20000), NULL, 30, record, &o, NULL),
+        0);
+    wait_for(&f->loop, &o);
+    assert_int_equal(o.status, -EMSGSIZE);
+    assert_non_null(strstr(o.message, "exceeds max_message_size 5000"));
+    json_decref(o.result);
+    rpc_transport_free(small);
 }
 
 static void test_server_freed_with_request_held(void **state)

@@ -258,7 +258,38 @@ static int publish(rpc_amqp *a, const amqp_out *m)
     /* Mandatory for calls too (oslo: replies only): the broker returns a call
      * no queue takes, and it fails at once rather than at its timeout. */
     bool mandatory = m->is_reply || m->kind == RPC_SEND_CALL;
-    return rpc_amqp_send_publish(a, m->exchange, m->routing_key, mandatory, &p, m->body, m->len);
+    rc = rpc_amqp_send_publish(a, m->exchange, m->routing_key, mandatory, &p, m->body, m->len);
+    if (rc == 0 && m->msg_id != NULL && a->outstanding > 0) {
+        a->unconfirmed =
+            sca_realloc(a->unconfirmed, (a->n_unconfirmed + 1) * sizeof(*a->unconfirmed));
+        a->unconfirmed[a->n_unconfirmed++] = sca_strdup(m->msg_id);
+    }
+    return rc;
+}
+
+void rpc_amqp_calls_confirmed(rpc_amqp *a)
+{
+    for (size_t i = 0; i < a->n_unconfirmed; i++)
+        free(a->unconfirmed[i]);
+    free(a->unconfirmed);
+    a->unconfirmed = NULL;
+    a->n_unconfirmed = 0;
+}
+
+/* A refused declare (406: an oslo peer declared it otherwise) closes the
+ * channel, and the broker drops what follows it: a call published behind
+ * it would otherwise wait for its whole timeout. */
+void rpc_amqp_calls_refused(rpc_amqp *a, const char *why)
+{
+    char **ids = a->unconfirmed;
+    size_t n = a->n_unconfirmed;
+    a->unconfirmed = NULL;
+    a->n_unconfirmed = 0;
+    for (size_t i = 0; i < n; i++) {
+        rpc_client_fail(a->t, ids[i], -EPROTO, why);
+        free(ids[i]);
+    }
+    free(ids);
 }
 
 static void append(rpc_amqp *a, amqp_out *m)
@@ -411,6 +442,7 @@ void rpc_amqp_on_lost(rpc_amqp *a, const char *why)
     a->blocked = false;
     fail_requests(a, why);
     rpc_amqp_probe_fail(a, -ENOTCONN, why);
+    rpc_amqp_calls_confirmed(a);
 }
 
 /* Calls were failed already (rpc_transport_free); casts and replies are
@@ -426,6 +458,7 @@ void rpc_amqp_drop_queue(rpc_amqp *a)
     if (lost > 0)
         log_warning("rpc: %zu messages to %s dropped unsent at close", lost, a->t->url.describe);
     rpc_amqp_probe_fail(a, -ECANCELED, "the transport was closed");
+    rpc_amqp_calls_confirmed(a);
 }
 
 /* --- Replies (the origin of every request received over AMQP) -------------- */

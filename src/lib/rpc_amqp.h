@@ -128,6 +128,8 @@ typedef struct rpc_amqp {
     amqp_out *held_head, *held_tail; /* calls waiting for their queue's check */
     size_t held_asked;               /* of those, how many were asked about */
     bool probe_open;                 /* the probe channel takes declares */
+    char **unconfirmed;              /* calls published behind unconfirmed declares */
+    size_t n_unconfirmed;
 } rpc_amqp;
 
 /* rpc_amqp_link.c */
@@ -157,6 +159,12 @@ void rpc_amqp_write_reset(rpc_amqp *a);
 int rpc_amqp_heartbeat(rpc_amqp *a);
 
 /* rpc_amqp.c, called by the link */
+/* Every declare was confirmed: the calls published behind them got through. */
+void rpc_amqp_calls_confirmed(rpc_amqp *a);
+/* The broker closed the channel or connection on a method of ours: the
+ * calls published behind unconfirmed declares were discarded with it, and
+ * fail now with why. */
+void rpc_amqp_calls_refused(rpc_amqp *a, const char *why);
 /* The connection is open: declare everything, flush the queue. */
 void rpc_amqp_on_open(rpc_amqp *a);
 /* The connection is gone: forget what was declared on it; queued calls and

@@ -407,6 +407,7 @@ static void on_return(rpc_amqp *a, const amqp_basic_return_t *r)
 static void confirmed(rpc_amqp *a)
 {
     if (a->outstanding > 0 && --a->outstanding == 0) {
+        rpc_amqp_calls_confirmed(a);
         char detail[400];
         snprintf(detail, sizeof(detail), "connected to %s", where(a));
         rpc_transport_set_up(a->t, true, rpc_transport_routine_level(a->t), detail);
@@ -432,6 +433,7 @@ static void on_close_method(rpc_amqp *a, const amqp_method_t *m)
         amqp_connection_close_ok_t ok = {0};
         rpc_amqp_send_method(a, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
     }
+    rpc_amqp_calls_refused(a, why);
     rpc_amqp_link_lost(a, why);
 }
 

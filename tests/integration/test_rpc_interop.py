@@ -334,6 +334,15 @@ def quorum_refused():
               "set [rpc] rabbit_quorum_queue" in text,
               "a classic declare of oslo's quorum queue is refused, the setting named (%s)"
               % text.strip().splitlines()[-1:])
+        # A client that declares the (durable) exchange otherwise: its call
+        # is dropped with the closed channel, and fails at once saying why.
+        t0 = time.monotonic()
+        rc, out, err = c_client("--exchange", exchange, "--topic", topic, "--server", "nodeP", URL,
+                                "call", "echo", '{"x": 1}', timeout=30)
+        elapsed = time.monotonic() - t0
+        check(rc == 1 and "inequivalent arg 'durable'" in err and elapsed < 10,
+              "a call behind a refused declare fails at once with the broker's reason "
+              "(%.1f s: %s)" % (elapsed, err.splitlines()[-1:]))
     finally:
         stop(c)
         oslo.stdin.close()

@@ -515,14 +515,16 @@ static int amqp_open(rpc_transport *t, const rpc_url *url, sca_error *err)
 /* A reply queue that no reply can still reach is deleted, not left to
  * expire unused in 30 min: otherwise every sca command would leave one on
  * the broker.  One that may still get a late reply is left to expire, as
- * oslo leaves it, so that the replying server does not see it vanish. */
+ * oslo leaves it, so that the replying server does not see it vanish.
+ * Deleting the queue ends its consumer too; a basic.cancel of our own is
+ * not sent, because a call that failed at once (the listener check) may
+ * close before the broker confirmed the consume, and RabbitMQ 3.10 then
+ * crashes the channel and never answers its close. */
 static void amqp_close(rpc_transport *t)
 {
     rpc_amqp *a = amqp_of(t);
     if (a->state == LINK_OPEN && a->reply_q[0] != '\0' && !rpc_client_replies_may_come(t)) {
-        amqp_basic_cancel_t c = {.consumer_tag = amqp_cstring_bytes(RPC_AMQP_REPLY_TAG)};
         amqp_queue_delete_t d = {.queue = amqp_cstring_bytes(a->reply_q)};
-        send_method(a, AMQP_BASIC_CANCEL_METHOD, &c);
         send_method(a, AMQP_QUEUE_DELETE_METHOD, &d);
     }
     rpc_amqp_link_close(a);

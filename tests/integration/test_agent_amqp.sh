@@ -179,12 +179,17 @@ kill -TERM "$AGENT"
 wait "$AGENT" || fail "agent exited non-zero on SIGTERM"
 for p in ${pids//,/ }; do kill -0 "$p" 2>/dev/null || fail "tracer $p died with the agent"; done
 # Its queues stay on the broker, consumerless: sca says so at once, where a
-# call left in them would wait for the 20 s timeout.
+# call left in them would wait for the 20 s timeout.  Closing that quickly
+# must not upset the broker (a basic.cancel before the consume-ok crashes
+# RabbitMQ 3.10's channel).
+crashes() { cat "$SCA_RABBIT_DIR"/log/*.log 2>/dev/null | grep -c "crash_report\|badkey" || true; }
+crashes_before=$(crashes)
 expect_exit 3 "$S" --host "$host" tracer -l
 assert_contains "$OUT" "the agent of host $host is not running: its queue on rabbit://" \
   "--host of a stopped agent names it"
 expect_exit 3 "$S" tracer -l
 assert_contains "$OUT" "queue $topic has no consumer" "a stopped agent without --host: its queue named"
+assert_eq "$(crashes)" "$crashes_before" "the broker logged no crash for the quick close"
 start_agent
 expect_exit 0 "$S" --json tracer -l
 running=$(printf '%s' "$OUT" | "$PY" -c 'import json,sys; print(",".join(sorted(t["name"] for t in json.load(sys.stdin) if t["running"])))')

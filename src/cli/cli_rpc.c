@@ -201,9 +201,9 @@ int cli_call_failed(const cli_rpc *c, int rc, const sca_error *err)
         return broker_silent_failed(c, c->timeout);
     if (rc == -EACCES && c->unix_socket)
         return cli_fail(CLI_UNREACHABLE,
-                        "cannot use the agent's socket %s (Permission denied): it is open to its "
-                        "owner and group only: run as root or as a member of its group (ls -l "
-                        "the socket)",
+                        "cannot use the agent's socket %s (Permission denied): the socket, or a "
+                        "directory above it, is closed to this user: run as root or as a member "
+                        "of the socket's group (ls -l the socket and its directories)",
                         rpc_transport_describe(c->t));
     char reason[SCA_ERRMSG_MAX];
     if (rc == -ETIMEDOUT)

@@ -119,7 +119,7 @@ if [ "$(id -u)" = 0 ]; then
   rm -rf "$pub"
   assert_contains "$OUT" "cannot use the agent's socket unix://$T/agent.sock (Permission denied)" \
     "a socket the user may not open is named"
-  assert_contains "$OUT" "member of its group" "with what grants access"
+  assert_contains "$OUT" "member of the socket's group" "with what grants access"
 fi
 ok "no agent: exit 3 with the transport and a hint"
 

@@ -78,7 +78,11 @@ const char *rpc_transport_describe(const rpc_transport *t);
  * server is up once it listens, a unix client once connected).  detail
  * says why the state changed ("connected to 127.0.0.1:5672", "connection
  * to 127.0.0.1:5672 lost: ...").  The callback runs from the loop on every
- * change and may free t. */
+ * change.  It may free t when it runs from the loop itself or from
+ * rpc_server_free(), but not when a send of ours reports the change (a
+ * unix client's first connect inside rpc_call or rpc_cast, a connection
+ * lost while rpc_call, rpc_cast or rpc_request_reply writes): the caller
+ * still uses t then.  Free it later (a uv_idle or timer) in that case. */
 typedef void (*rpc_state_cb)(rpc_transport *t, bool up, const char *detail, void *arg);
 void rpc_transport_on_state(rpc_transport *t, rpc_state_cb cb, void *arg);
 bool rpc_transport_is_up(const rpc_transport *t);

@@ -162,7 +162,8 @@ static int stop_and_report(const sca_opts *g, const char *host, const char *uuid
 }
 
 /* Starts the tracers; *uuid is the new task's, and *host the agent that
- * took it when any agent could have (else NULL); the caller frees both. */
+ * took it when any agent could have (else left NULL); the caller frees
+ * both, also on error. */
 static int start(const sca_opts *g, const struct run_args *a, char **uuid, char **host)
 {
     cli_rpc *c = NULL;
@@ -170,9 +171,8 @@ static int start(const sca_opts *g, const struct run_args *a, char **uuid, char 
     int code = cli_rpc_open(&g->conn, &c);
     if (code == CLI_OK)
         code = sca_start_tracers(c, a->names, a->duration, &reply);
-    char *pinned = code == CLI_OK && cli_rpc_pinned_host(c) != NULL
-                       ? sca_strdup(cli_rpc_pinned_host(c))
-                       : NULL;
+    if (code == CLI_OK && cli_rpc_pinned_host(c) != NULL)
+        *host = sca_strdup(cli_rpc_pinned_host(c));
     /* Closed while CMD runs: nothing should wait on a connection (AMQP
      * heartbeats) that no loop serves. */
     cli_rpc_close(c);
@@ -184,13 +184,10 @@ static int start(const sca_opts *g, const struct run_args *a, char **uuid, char 
         sca_buf started = {0};
         sca_join_names(json_object_get(reply, "started"), &started);
         fprintf(stderr, "%s: task %s%s%s: tracing with %s\n", cli_prog, task,
-                pinned != NULL ? " on host " : "", pinned != NULL ? pinned : "", started.data);
+                *host != NULL ? " on host " : "", *host != NULL ? *host : "", started.data);
         sca_buf_free(&started);
         *uuid = sca_strdup(task);
-        *host = pinned;
-        pinned = NULL;
     }
-    free(pinned);
     json_decref(reply);
     return code;
 }

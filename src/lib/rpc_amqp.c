@@ -267,7 +267,7 @@ static int publish(rpc_amqp *a, const amqp_out *m)
     return rc;
 }
 
-void rpc_amqp_calls_confirmed(rpc_amqp *a)
+void rpc_amqp_unconfirmed_clear(rpc_amqp *a)
 {
     for (size_t i = 0; i < a->n_unconfirmed; i++)
         free(a->unconfirmed[i]);
@@ -292,39 +292,40 @@ void rpc_amqp_calls_refused(rpc_amqp *a, const char *why)
     free(ids);
 }
 
-static void append(rpc_amqp *a, amqp_out *m)
+void rpc_amqp_list_push(amqp_out_list *l, amqp_out *m)
 {
-    if (a->out_tail != NULL)
-        a->out_tail->next = m;
+    m->next = NULL;
+    if (l->tail != NULL)
+        l->tail->next = m;
     else
-        a->out_head = m;
-    a->out_tail = m;
-    a->out_count++;
-    a->out_bytes += m->len;
+        l->head = m;
+    l->tail = m;
+    l->count++;
+    l->bytes += m->len;
+}
+
+amqp_out *rpc_amqp_list_pop(amqp_out_list *l)
+{
+    amqp_out *m = l->head;
+    l->head = m->next;
+    if (l->head == NULL)
+        l->tail = NULL;
+    l->count--;
+    l->bytes -= m->len;
+    m->next = NULL;
+    return m;
 }
 
 static int enqueue(rpc_amqp *a, amqp_out *m, sca_error *err)
 {
-    if (a->out_count >= OUT_MAX_MESSAGES || a->out_bytes + m->len > OUT_MAX_BYTES) {
+    if (a->out.count >= OUT_MAX_MESSAGES || a->out.bytes + m->len > OUT_MAX_BYTES) {
         int rc = sca_error_set(err, -ENOBUFS, "send queue to %s is full (%zu messages)",
-                               a->t->url.describe, a->out_count);
+                               a->t->url.describe, a->out.count);
         rpc_amqp_out_free(m);
         return rc;
     }
-    append(a, m);
+    rpc_amqp_list_push(&a->out, m);
     return 0;
-}
-
-static amqp_out *dequeue(rpc_amqp *a)
-{
-    amqp_out *m = a->out_head;
-    a->out_head = m->next;
-    if (a->out_head == NULL)
-        a->out_tail = NULL;
-    a->out_count--;
-    a->out_bytes -= m->len;
-    m->next = NULL;
-    return m;
 }
 
 /* A call that timed out or was cancelled while it waited in the queue: it
@@ -364,7 +365,7 @@ static int send_or_queue(rpc_amqp *a, amqp_out *m, sca_error *err)
         rpc_amqp_probe_hold(a, m);
         return 0;
     }
-    if (a->out_head != NULL || a->blocked)
+    if (a->out.head != NULL || a->blocked)
         return enqueue(a, m, err);
     int rc = publish(a, m);
     if (rc != 0)
@@ -375,8 +376,8 @@ static int send_or_queue(rpc_amqp *a, amqp_out *m, sca_error *err)
 
 void rpc_amqp_flush(rpc_amqp *a)
 {
-    while (a->state == LINK_OPEN && a->out_head != NULL && !a->blocked) {
-        amqp_out *m = dequeue(a);
+    while (a->state == LINK_OPEN && a->out.head != NULL && !a->blocked) {
+        amqp_out *m = rpc_amqp_list_pop(&a->out);
         if (is_dead_call(a, m)) {
             rpc_amqp_out_free(m);
             continue;
@@ -397,6 +398,10 @@ void rpc_amqp_flush(rpc_amqp *a)
 
 void rpc_amqp_send_checked(rpc_amqp *a, amqp_out *m)
 {
+    if (is_dead_call(a, m)) {
+        rpc_amqp_out_free(m);
+        return;
+    }
     m->checked = true;
     char *msg_id = sca_strdup(m->msg_id);
     sca_error err = {0};
@@ -410,22 +415,17 @@ void rpc_amqp_send_checked(rpc_amqp *a, amqp_out *m)
  * connection (the caller's reply queue outlives a dropped connection). */
 static void fail_requests(rpc_amqp *a, const char *why)
 {
-    amqp_out *keep = NULL, **tail = &keep;
-    while (a->out_head != NULL) {
-        amqp_out *m = dequeue(a);
+    amqp_out_list keep = {0};
+    while (a->out.head != NULL) {
+        amqp_out *m = rpc_amqp_list_pop(&a->out);
         if (m->is_reply) {
-            *tail = m;
-            tail = &m->next;
+            rpc_amqp_list_push(&keep, m);
             continue;
         }
         fail_one(a, m, why);
         rpc_amqp_out_free(m);
     }
-    for (amqp_out *m = keep, *next; m != NULL; m = next) {
-        next = m->next;
-        m->next = NULL;
-        append(a, m);
-    }
+    a->out = keep;
 }
 
 void rpc_amqp_fail_queued(rpc_amqp *a, const char *why)
@@ -442,7 +442,7 @@ void rpc_amqp_on_lost(rpc_amqp *a, const char *why)
     a->blocked = false;
     fail_requests(a, why);
     rpc_amqp_probe_fail(a, -ENOTCONN, why);
-    rpc_amqp_calls_confirmed(a);
+    rpc_amqp_unconfirmed_clear(a);
 }
 
 /* Calls were failed already (rpc_transport_free); casts and replies are
@@ -450,15 +450,15 @@ void rpc_amqp_on_lost(rpc_amqp *a, const char *why)
 void rpc_amqp_drop_queue(rpc_amqp *a)
 {
     size_t lost = 0;
-    while (a->out_head != NULL) {
-        amqp_out *m = dequeue(a);
+    while (a->out.head != NULL) {
+        amqp_out *m = rpc_amqp_list_pop(&a->out);
         lost += m->msg_id == NULL;
         rpc_amqp_out_free(m);
     }
     if (lost > 0)
         log_warning("rpc: %zu messages to %s dropped unsent at close", lost, a->t->url.describe);
     rpc_amqp_probe_fail(a, -ECANCELED, "the transport was closed");
-    rpc_amqp_calls_confirmed(a);
+    rpc_amqp_unconfirmed_clear(a);
 }
 
 /* --- Replies (the origin of every request received over AMQP) -------------- */
@@ -622,11 +622,9 @@ static int amqp_unsent(rpc_transport *t, sca_error *err)
         return rc;
     }
     int n = rpc_amqp_write_pending(a) > 0;
-    for (const amqp_out *m = a->out_head; m != NULL; m = m->next)
+    for (const amqp_out *m = a->out.head; m != NULL; m = m->next)
         n += !m->is_reply && !is_dead_call(a, m);
-    for (const amqp_out *m = a->held_head; m != NULL; m = m->next)
-        n++;
-    return n;
+    return n + (int)a->held.count;
 }
 
 const rpc_carrier rpc_amqp_carrier = {

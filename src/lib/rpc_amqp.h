@@ -55,6 +55,12 @@ typedef struct amqp_out {
     size_t len;
 } amqp_out;
 
+/* A FIFO of messages, with their number and body bytes. */
+typedef struct amqp_out_list {
+    amqp_out *head, *tail;
+    size_t count, bytes;
+} amqp_out_list;
+
 /* The message being assembled from deliver/return + header + body frames. */
 typedef struct amqp_inbound {
     enum { IN_IDLE, IN_HEADER, IN_BODY } stage;
@@ -121,14 +127,13 @@ typedef struct rpc_amqp {
     amqp_delivery batch[RPC_AMQP_BATCH];
     size_t n_batch;
     uint64_t ack_upto;
-    amqp_out *out_head, *out_tail;
-    size_t out_count, out_bytes;
+    amqp_out_list out; /* waiting for a connection, or for the broker to unblock */
     int dropped;
     char dropped_why[600];
-    amqp_out *held_head, *held_tail; /* calls waiting for their queue's check */
-    size_t held_asked;               /* of those, how many were asked about */
-    bool probe_open;                 /* the probe channel takes declares */
-    char **unconfirmed;              /* calls published behind unconfirmed declares */
+    amqp_out_list held; /* calls waiting for their queue's check */
+    size_t held_asked;  /* of those, how many were asked about */
+    bool probe_open;    /* the probe channel takes declares */
+    char **unconfirmed; /* calls published behind unconfirmed declares */
     size_t n_unconfirmed;
 } rpc_amqp;
 
@@ -159,8 +164,9 @@ void rpc_amqp_write_reset(rpc_amqp *a);
 int rpc_amqp_heartbeat(rpc_amqp *a);
 
 /* rpc_amqp.c, called by the link */
-/* Every declare was confirmed: the calls published behind them got through. */
-void rpc_amqp_calls_confirmed(rpc_amqp *a);
+/* Forgets the calls published behind unconfirmed declares: every declare
+ * was confirmed (they got through), or the connection is gone. */
+void rpc_amqp_unconfirmed_clear(rpc_amqp *a);
 /* The broker closed the channel or connection on a method of ours: the
  * calls published behind unconfirmed declares were discarded with it, and
  * fail now with why. */
@@ -175,10 +181,12 @@ void rpc_amqp_fail_queued(rpc_amqp *a, const char *why);
 void rpc_amqp_flush(rpc_amqp *a);
 void rpc_amqp_drop_queue(rpc_amqp *a);
 /* A call whose queue was found to have a consumer: published now, or
- * queued behind what waits; fails the call if neither can be done.  Takes
- * ownership of m. */
+ * queued behind what waits; fails the call if neither can be done, and
+ * drops it if it timed out meanwhile.  Takes ownership of m. */
 void rpc_amqp_send_checked(rpc_amqp *a, amqp_out *m);
 void rpc_amqp_out_free(amqp_out *m);
+void rpc_amqp_list_push(amqp_out_list *l, amqp_out *m);
+amqp_out *rpc_amqp_list_pop(amqp_out_list *l); /* the oldest; the list is not empty */
 /* The listener whose consumer tag this is, or NULL. */
 rpc_server *rpc_amqp_server_for_tag(rpc_amqp *a, const char *tag);
 

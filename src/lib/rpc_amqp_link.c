@@ -407,7 +407,7 @@ static void on_return(rpc_amqp *a, const amqp_basic_return_t *r)
 static void confirmed(rpc_amqp *a)
 {
     if (a->outstanding > 0 && --a->outstanding == 0) {
-        rpc_amqp_calls_confirmed(a);
+        rpc_amqp_unconfirmed_clear(a);
         char detail[400];
         snprintf(detail, sizeof(detail), "connected to %s", where(a));
         rpc_transport_set_up(a->t, true, rpc_transport_routine_level(a->t), detail);

@@ -40,7 +40,7 @@ static void ask(rpc_amqp *a, const amqp_out *m)
  * declares and the link stays open (a failed send drops it). */
 static void ask_the_rest(rpc_amqp *a)
 {
-    const amqp_out *m = a->held_head;
+    const amqp_out *m = a->held.head;
     for (size_t i = 0; i < a->held_asked && m != NULL; i++)
         m = m->next;
     for (; m != NULL && a->probe_open && a->state == LINK_OPEN; m = m->next) {
@@ -53,38 +53,24 @@ static void ask_the_rest(rpc_amqp *a)
 
 void rpc_amqp_probe_hold(rpc_amqp *a, amqp_out *m)
 {
-    m->next = NULL;
-    if (a->held_tail != NULL)
-        a->held_tail->next = m;
-    else
-        a->held_head = m;
-    a->held_tail = m;
+    rpc_amqp_list_push(&a->held, m);
     ask_the_rest(a);
 }
 
 static amqp_out *take_head(rpc_amqp *a)
 {
-    amqp_out *m = a->held_head;
-    a->held_head = m->next;
-    if (a->held_head == NULL)
-        a->held_tail = NULL;
-    m->next = NULL;
     if (a->held_asked > 0)
         a->held_asked--;
-    return m;
+    return rpc_amqp_list_pop(&a->held);
 }
 
 static void answered(rpc_amqp *a, const amqp_queue_declare_ok_t *ok)
 {
-    if (a->held_head == NULL || a->held_asked == 0) {
+    if (a->held.head == NULL || a->held_asked == 0) {
         log_debug("rpc: queue.declare-ok with no call held");
         return;
     }
     amqp_out *m = take_head(a);
-    if (!rpc_client_waits_for(a->t, m->msg_id)) {
-        rpc_amqp_out_free(m); /* timed out or cancelled meanwhile */
-        return;
-    }
     if (ok->consumer_count > 0) {
         rpc_amqp_send_checked(a, m);
         return;
@@ -108,7 +94,7 @@ static void refused(rpc_amqp *a, const amqp_method_t *method)
             0 ||
         rpc_amqp_send_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_CHANNEL_OPEN_METHOD, &open) != 0)
         return; /* the link is lost: rpc_amqp_on_lost fails what is held */
-    if (a->held_head == NULL || a->held_asked == 0)
+    if (a->held.head == NULL || a->held_asked == 0)
         return;
     amqp_out *m = take_head(a);
     a->held_asked = 0; /* the closed channel dropped the other questions */
@@ -155,7 +141,7 @@ void rpc_amqp_probe_fail(rpc_amqp *a, int status, const char *why)
 {
     a->probe_open = false;
     a->held_asked = 0;
-    while (a->held_head != NULL) {
+    while (a->held.head != NULL) {
         amqp_out *m = take_head(a);
         rpc_client_fail(a->t, m->msg_id, status, why);
         rpc_amqp_out_free(m);

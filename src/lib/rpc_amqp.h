@@ -19,6 +19,7 @@
 #define SCALPELS_RPC_AMQP_H
 
 #include <amqp.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "rpc_transport.h"
@@ -34,6 +35,7 @@
 typedef struct rpc_amqp_dial {
     const rpc_transport *t;       /* read only: URL and options do not change */
     size_t first;                 /* broker to try first; the others follow in turn */
+    atomic_bool cancel;           /* set by the loop on close: try no further broker */
     amqp_connection_state_t conn; /* out: logged in, channel open; or NULL */
     size_t broker;                /* out: which broker answered */
     char error[512];              /* out: why every broker failed */
@@ -111,9 +113,10 @@ typedef struct rpc_amqp {
     uint64_t last_read, last_write; /* loop time, ms */
     uv_poll_t *poll;
     int poll_events;
-    uv_timer_t timer; /* reconnect backoff while down, heartbeat ticks while open */
-    uv_idle_t kick;   /* drains frames rabbitmq-c read during a publish */
-    size_t broker;    /* the broker in use, or to try first */
+    uv_timer_t timer;       /* reconnect backoff while down, heartbeat ticks while open */
+    uv_idle_t kick;         /* drains frames rabbitmq-c read during a publish */
+    size_t broker;          /* the broker in use, or to try first */
+    rpc_amqp_dial *dialing; /* the dial on the thread pool, or NULL */
     unsigned attempt;
     uint64_t opened_at; /* uv_now() when the link last opened */
     uint64_t seed;

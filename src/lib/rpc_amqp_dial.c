@@ -250,7 +250,7 @@ void rpc_amqp_dial_run(rpc_amqp_dial *d)
     char why[400];
     d->conn = NULL;
     d->error[0] = '\0';
-    for (size_t i = 0; i < u->n_brokers && d->conn == NULL; i++) {
+    for (size_t i = 0; i < u->n_brokers && d->conn == NULL && !atomic_load(&d->cancel); i++) {
         size_t k = (d->first + i) % u->n_brokers;
         const rpc_broker *b = &u->brokers[k];
         why[0] = '\0';

@@ -161,6 +161,7 @@ static void dial_after(uv_work_t *w, int status)
     dial_job *j = w->data;
     rpc_amqp *a = j->a;
     rpc_amqp_enter(a);
+    a->dialing = NULL;
     if (a->closing && j->d.conn != NULL)
         hangup_async(a, j->d.conn, NULL, 0);
     else if (!a->closing && j->d.conn != NULL)
@@ -178,11 +179,14 @@ static void start_dial(rpc_amqp *a)
     j->a = a;
     j->d.t = a->t;
     j->d.first = a->broker;
+    atomic_init(&j->d.cancel, false);
     j->work.data = j;
     a->state = LINK_DIALING;
     a->busy++;
+    a->dialing = &j->d;
     int rc = uv_queue_work(a->t->loop, &j->work, dial_work, dial_after);
     if (rc != 0) {
+        a->dialing = NULL;
         free(j);
         a->busy--;
         dial_failed(a, uv_strerror(rc));
@@ -686,6 +690,9 @@ void rpc_amqp_link_start(rpc_amqp *a)
 void rpc_amqp_link_close(rpc_amqp *a)
 {
     a->closing = true;
+    /* The broker being tried still gets its connect timeout; the rest are not tried. */
+    if (a->dialing != NULL)
+        atomic_store(&a->dialing->cancel, true);
     if (a->state == LINK_OPEN)
         link_drop(a, true);
     rpc_amqp_drop_queue(a);

@@ -126,25 +126,43 @@ ok "no agent: exit 3 with the transport and a hint"
 # A broker that accepts the connection and then says nothing: the broker is
 # named, not the agent, and nothing waits beyond --timeout.
 /usr/bin/python3 -c '
-import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
-print(s.getsockname()[1], flush=True)
+import select, socket
+ls = []
+for _ in range(4):
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8); ls.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in ls), flush=True)
 held = []
 while True:
-    held.append(s.accept()[0])' >"$T/silent.port" &
+    for s in select.select(ls, [], [])[0]:
+        held.append(s.accept()[0])' >"$T/silent.port" &
 _cleanup_pids+=($!)
-wait_until 10 '[ -s "$T/silent.port" ]' || fail "the silent listener did not start"
-silent="rabbit://guest:guest@127.0.0.1:$(cat "$T/silent.port")/"
+wait_until 10 '[ -s "$T/silent.port" ]' || fail "the silent listeners did not start"
+read -r -a silent_ports <"$T/silent.port"
+silent="rabbit://guest:guest@127.0.0.1:${silent_ports[0]}/"
 for args in "tracer" "hosts" "--all-hosts task"; do
   # shellcheck disable=SC2086
   expect_exit 3 "$S" --transport-url "$silent" --timeout 1 $args
   # Said by the call's timeout or by the login's, whichever ends first.
   assert_contains "$OUT" "sca: cannot reach the broker: " "a silent broker is blamed: sca $args"
-  assert_contains "$OUT" "rabbit://127.0.0.1:$(cat "$T/silent.port")/" "and named: sca $args"
+  assert_contains "$OUT" "rabbit://127.0.0.1:${silent_ports[0]}/" "and named: sca $args"
   assert_contains "$OUT" "(check --transport-url)" "with where it was given: sca $args"
   case $OUT in *"dropped unsent"*) fail "a call that timed out was reported as a lost message: $OUT" ;; esac
 done
 ok "a silent broker: exit 3 naming the broker"
+
+# Four silent brokers in one URL: once its call has timed out, sca does not
+# go on to try the brokers it has not reached yet (each would cost another
+# connect timeout of 2 s on the way out).
+many="rabbit://"
+for p in "${silent_ports[@]}"; do many+="127.0.0.1:$p,"; done
+many="${many%,}/"
+start=$(date +%s%N)
+expect_exit 3 "$S" --transport-url "$many" --timeout 2 tracer -l
+elapsed_ms=$((($(date +%s%N) - start) / 1000000))
+assert_contains "$OUT" "sca: cannot reach the broker: " "four silent brokers are blamed"
+[ "$elapsed_ms" -lt 6000 ] ||
+  fail "sca tried every silent broker before exiting: ${elapsed_ms} ms for a 2 s timeout: $OUT"
+ok "four silent brokers: sca exits after its timeout (${elapsed_ms} ms), not after every broker's"
 
 # run never starts CMD when the tracers could not start.
 expect_exit 3 "$S" run -a cpu -- touch "$T/ran"

@@ -99,14 +99,15 @@ static void take_line(struct run *r, struct stream *s, const char *line, size_t 
 }
 
 /* Splits a chunk into lines; a line longer than TRACER_MAX_LINE is cut into
- * pieces of that size rather than dropped. */
+ * pieces of that size rather than dropped.  A piece is cut only when more of
+ * the line follows it, so a line of exactly that size stays whole. */
 static void split_lines(struct run *r, struct stream *s, const char *p, size_t n, double ts)
 {
     while (n > 0) {
         const char *nl = memchr(p, '\n', n);
         size_t take = nl ? (size_t)(nl - p) : n;
         size_t room = TRACER_MAX_LINE - s->partial.len;
-        if (take >= room) {
+        if (take > room) {
             sca_buf_append(&s->partial, p, room);
             take_line(r, s, s->partial.data, s->partial.len, ts);
             sca_buf_reset(&s->partial);

@@ -73,7 +73,9 @@ assert_contains "$(cat "$T/stubborn.log")" "killing its group" "tracer log"
 ok "SIGINT-ignoring worker killed after the grace"
 
 # 5. Unparsed lines go to the log series (counted), stderr to its own log
-# series, and a 200 KiB line is split into 64 KiB pieces, not dropped.
+# series, and a 200 KiB line is split into 64 KiB pieces, not dropped; a
+# line of exactly 64 KiB stays whole, and 128 KiB makes two pieces (no
+# empty sample after either).
 setup -t name=mixed -t tpl="$WORKERS/mixed.sh" -t parser=count -t title="Mixed"
 u=$(new_uuid)
 "$SCA_BIN/sca-tracer" "$u" mixed 2>/dev/null
@@ -81,9 +83,10 @@ res() { sql "SELECT $2 FROM sample s JOIN result r ON r.id = s.result_id JOIN ta
 assert_eq "$(res Mixed "group_concat(value)")" "1.0,2.0,3.0" "parsed values"
 assert_eq "$(sql "SELECT count(*) FROM result r JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u'")" "3" "results: numbers, log, stderr"
 log_rows=$(sql "SELECT length(text) FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u' AND r.rtype = 'log' AND r.name = 'Mixed' ORDER BY s.rowid" | tr '\n' ,)
-assert_eq "$log_rows" "12,65536,65536,65536,8192," "log series: the bad line, then 200 KiB in 64 KiB pieces"
+assert_eq "$log_rows" "12,65536,65536,65536,8192,65536,65536,65536," \
+  "log series: the bad line, 200 KiB in 64 KiB pieces, 64 KiB whole, 128 KiB in two"
 assert_eq "$(res "Mixed stderr" text)" "to stderr" "stderr series"
-assert_eq "$(tracer_row "$u" "lines || ',' || unparsed")" "8,5" "lines and unparsed counters"
+assert_eq "$(tracer_row "$u" "lines || ',' || unparsed")" "11,8" "lines and unparsed counters"
 ok "unparsed lines, stderr and a long line kept"
 
 # 6. Values from data options become exactly one argument each, never shell.

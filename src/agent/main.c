@@ -157,9 +157,29 @@ static int detach_begin(int *ready_fd)
     _exit(1);
 }
 
-/* Reports the start-up outcome to the waiting parent and drops the
- * terminal: stdio to /dev/null, log lines to STATE_DIR/agent.log. */
-static void detach_finish(agent *a, int ready_fd, int rc, const sca_error *err)
+/* In the detached child, before start-up: log lines go to
+ * STATE_DIR/agent.log from here on, so that what start-up finds (tracers
+ * adopted or found gone, where it listens) is in the log and not on the
+ * terminal the agent leaves.  Returns whether the log is open. */
+static bool detach_log_open(const agent *a)
+{
+    sca_error ignored = {0};
+    if (sca_mkdir_p(a->cfg.state_dir, 0755, &ignored) != 0)
+        return false;
+    char *logpath = sca_asprintf("%s/agent.log", a->cfg.state_dir);
+    int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+    free(logpath);
+    if (logfd < 0)
+        return false;
+    bool open_ok = dup2(logfd, STDERR_FILENO) == STDERR_FILENO;
+    close(logfd);
+    return open_ok;
+}
+
+/* Reports the start-up outcome to the waiting parent (which prints a
+ * failure) and drops the terminal: stdio to /dev/null, and stderr too when
+ * the log could not be opened. */
+static void detach_finish(int ready_fd, bool log_open, int rc, const sca_error *err)
 {
     if (ready_fd < 0)
         return;
@@ -169,18 +189,14 @@ static void detach_finish(agent *a, int ready_fd, int rc, const sca_error *err)
         close(ready_fd);
         return;
     }
-    char *logpath = sca_asprintf("%s/agent.log", a->cfg.state_dir);
-    int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
     int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (devnull >= 0) {
         dup2(devnull, STDIN_FILENO);
         dup2(devnull, STDOUT_FILENO);
-        dup2(logfd >= 0 ? logfd : devnull, STDERR_FILENO);
+        if (!log_open)
+            dup2(devnull, STDERR_FILENO);
         close(devnull);
     }
-    if (logfd >= 0)
-        close(logfd);
-    free(logpath);
     ssize_t w = write(ready_fd, "", 1);
     (void)w;
     close(ready_fd);
@@ -276,15 +292,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "sca-agent: cannot detach: %s\n", strerror(errno));
         return 1;
     }
+    bool log_open = ready_fd >= 0 && detach_log_open(&a);
     uv_loop_t loop;
     uv_loop_init(&loop);
     a.loop = &loop;
     int rc = agent_init(&a, &err);
-    detach_finish(&a, ready_fd, rc, &err);
+    detach_finish(ready_fd, log_open, rc, &err);
     if (rc == 0)
         uv_run(&loop, UV_RUN_DEFAULT);
-    else
-        log_error("%s", err.msg);
+    else if (ready_fd < 0 || log_open)
+        log_error("%s", err.msg); /* else the waiting parent prints it */
     agent_free(&a);
     if (uv_loop_close(&loop) != 0) {
         uv_run(&loop, UV_RUN_DEFAULT);

@@ -56,3 +56,28 @@ assert_eq "$(running)" "idle" "adopted tracer still running"
 expect_exit 0 "$S" stop -a idle
 wait_until 10 '[ "$(sql "SELECT status FROM task WHERE uuid = '"'"'$u3'"'"'")" = stopped ]' || fail "adopted tracer not stopped"
 ok "live tracer adopted and stopped by the new agent"
+
+# Detached (no --foreground), the agent logs what start-up finds to
+# STATE_DIR/agent.log, not to the terminal it leaves: the adopted tracer and
+# where it listens.
+u4=$("$S" start -a idle)
+pid=$(sql "SELECT pid FROM tracer WHERE name = 'idle'")
+kill -TERM "$AGENT"
+wait "$AGENT" || fail "agent exited non-zero on SIGTERM"
+: >"$T/agent.log"
+"$SCA_BIN/sca-agent" >"$T/terminal.out" 2>&1 || fail "detached start failed: $(cat "$T/terminal.out")"
+_cleanup_pids+=("$(pgrep -n -f "^$SCA_BIN/sca-agent\$")")
+assert_eq "$(cat "$T/terminal.out")" "" "nothing on the terminal from a detached start"
+assert_contains "$(cat "$T/agent.log")" "adopted running sca-tracer $pid" "adoption in agent.log"
+assert_contains "$(cat "$T/agent.log")" "listening" "listening address in agent.log"
+expect_exit 0 "$S" stop -a idle
+wait_until 10 '[ "$(sql "SELECT status FROM task WHERE uuid = '"'"'$u4'"'"'")" = stopped ]' || fail "tracer not stopped"
+expect_exit 0 "$M" stop
+ok "a detached agent logs its start-up to STATE_DIR/agent.log"
+
+# A start-up failure is said once, on the terminal, by the waiting parent.
+mv "$T/scalpels.db" "$T/moved.db"
+expect_exit 1 "$SCA_BIN/sca-agent"
+assert_eq "$(grep -c "database" <<<"$OUT")" "1" "the failure is printed once: $OUT"
+mv "$T/moved.db" "$T/scalpels.db"
+ok "a detached start-up failure is printed once"

@@ -1,4 +1,5 @@
 /* store.c - opening, migrating and querying the SQLite store (see store.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,24 +343,29 @@ const char *store_path(const store *s)
     return s->path;
 }
 
-static bool uuid_prefix_valid(const char *p)
+/* Copies a uuid prefix into out in lowercase (uuids are stored so, and are
+ * case-insensitive); false when it has anything but hex digits and '-'. */
+static bool uuid_prefix_lower(const char *p, char out[SCA_UUID_LEN + 1])
 {
-    for (; *p; p++) {
-        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || *p == '-'))
+    size_t i = 0;
+    for (; p[i] != '\0' && i < SCA_UUID_LEN; i++) {
+        if (!isxdigit((unsigned char)p[i]) && p[i] != '-')
             return false;
+        out[i] = (char)tolower((unsigned char)p[i]);
     }
-    return true;
+    out[i] = '\0';
+    return p[i] == '\0';
 }
 
-int store_resolve_uuid(store *s, enum store_stmt id, const char *what, const char *prefix,
+int store_resolve_uuid(store *s, enum store_stmt id, const char *what, const char *given,
                        char full[SCA_UUID_LEN + 1], sca_error *err)
 {
-    size_t len = strlen(prefix);
-    if (len < STORE_UUID_PREFIX_MIN || len > SCA_UUID_LEN || !uuid_prefix_valid(prefix))
+    char prefix[SCA_UUID_LEN + 1];
+    if (strlen(given) < STORE_UUID_PREFIX_MIN || !uuid_prefix_lower(given, prefix))
         return sca_error_set(err, -EINVAL,
                              "'%s' is not a %s uuid or a prefix of at least %d of its characters "
-                             "(lowercase hex and '-')",
-                             prefix, what, STORE_UUID_PREFIX_MIN);
+                             "(hex digits and '-')",
+                             given, what, STORE_UUID_PREFIX_MIN);
     sqlite3_stmt *stmt = store_stmt(s, id, err);
     if (stmt == NULL)
         return -EIO;

@@ -67,6 +67,8 @@ assert_eq "$(last_line "$OUT")" "seq (count): count 100, min 1, avg 50.5, max 10
 expect_exit 0 "$S" report "${u:0:8}" --all
 assert_eq "$(grep -c '^| 20[0-9-]* [0-9:.]* |' <<<"$OUT")" "100" "--all shows every row"
 assert_contains "$OUT" "reporting task: <$u>" "a prefix finds the task"
+expect_exit 0 "$S" report "${u^^}" --rows 1
+assert_contains "$OUT" "reporting task: <$u>" "an uppercase uuid finds the task"
 expect_exit 0 "$S" report --rows 3
 assert_contains "$OUT" "reporting task: <$u>" "the latest task by default"
 assert_eq "$(grep -c '^| 20[0-9-]* [0-9:.]* |' <<<"$OUT")" "3" "--rows 3"

@@ -216,6 +216,13 @@ static void test_task_fuzzy_lookup(void **state)
     assert_int_equal(store_task_find(f->s, "aaaaaaaa-1", &t, &err), 0);
     assert_string_equal(t.uuid, "aaaaaaaa-1111-4000-8000-000000000001");
     assert_int_equal(store_task_find(f->s, "aaaaaaaa-2222-4000-8000-000000000002", &t, &err), 0);
+    /* Uuids are case-insensitive: an uppercase one (as some tools print them) is found. */
+    assert_int_equal(store_task_find(f->s, "BBBBBBBB-3333-4000-8000-000000000003", &t, &err), 0);
+    assert_string_equal(t.uuid, "bbbbbbbb-3333-4000-8000-000000000003");
+    assert_int_equal(store_task_find(f->s, "AaAaAaAa-1", &t, &err), 0);
+    assert_string_equal(t.uuid, "aaaaaaaa-1111-4000-8000-000000000001");
+    assert_int_equal(store_task_find(f->s, "bbbbbbbb-3333-4000-8000-0000000000031", &t, &err),
+                     -EINVAL);
 
     assert_int_equal(store_task_find(f->s, "aaaaaaaa", &t, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "ambiguous"));

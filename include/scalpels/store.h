@@ -47,6 +47,11 @@ enum store_open_flags {
  * -ENOENT; a file from a newer Scalpels is -EPROTO. */
 int store_open(const char *path, int flags, store **out, sca_error *err);
 void store_close(store *s);
+#define STORE_BUSY_MS 10000
+
+/* How long a write waits for another connection's write to end before it
+ * fails with -EBUSY (default STORE_BUSY_MS). */
+void store_set_busy_timeout(store *s, int ms);
 const char *store_path(const store *s);
 int store_schema_version(store *s, sca_error *err);
 
@@ -227,8 +232,17 @@ int store_result_summary(store *s, int64_t result_id, store_summary *out, sca_er
 
 /* --- maintenance ---------------------------------------------------------- */
 
+#define STORE_PURGE_BATCH 20000 /* samples deleted per transaction */
+
+typedef struct store_purge_stats {
+    int64_t tasks; /* deleted */
+    bool shrunk;   /* the file was compacted (VACUUM) */
+} store_purge_stats;
+
 /* Deletes stopped tasks that stopped before `before` (unix seconds) with their
- * results and samples, then reclaims the space.  *tasks_out: how many. */
-int store_purge(store *s, double before, int64_t *tasks_out, sca_error *err);
+ * results and samples, in short transactions that let running tracers write
+ * in between.  Then, when no task runs, compacts the file; while one runs
+ * the freed pages stay in the file, where new samples reuse them. */
+int store_purge(store *s, double before, store_purge_stats *out, sca_error *err);
 
 #endif

@@ -2,9 +2,12 @@
  * node's database (see manage.h). */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -58,10 +61,79 @@ static int db_create_opt(void *arg, int opt, const char *val)
                "Creates the node's database and registers the shipped tracers with their\n"
                "parsers and default data options.\n"
                "\n"
-               "  -f, --force  replace an existing database (its tasks and results are lost)\n");
+               "  -f, --force  replace an existing database (its tasks and results are lost);\n"
+               "               refused while the agent or any of its tracers runs\n");
         return -1;
     }
     return CLI_USAGE;
+}
+
+/* Whether an agent listens on the node's local socket (every agent serves
+ * it, whatever its transport). */
+static bool agent_listening(const config *cfg, char **sock_path)
+{
+    *sock_path = sca_asprintf("%s/agent.sock", cfg->state_dir);
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(*sock_path) >= sizeof(sa.sun_path))
+        return false;
+    strcpy(sa.sun_path, *sock_path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool up = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return up;
+}
+
+/* "cpu (pid 42), mem (pid 43)": the tracers the database says run and whose
+ * process is alive (new string), or NULL for none or an unreadable file. */
+static char *tracers_alive(const char *db_path)
+{
+    store *s = NULL;
+    store_tracer *v = NULL;
+    size_t n = 0;
+    sca_error err = {0};
+    sca_buf names = {0};
+    if (store_open(db_path, STORE_READONLY, &s, &err) == 0 &&
+        store_tracer_list(s, &v, &n, &err) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            if (!v[i].running || v[i].pid <= 0 || (kill((pid_t)v[i].pid, 0) != 0 && errno != EPERM))
+                continue;
+            char *one = sca_asprintf("%s%s (pid %lld)", names.len > 0 ? ", " : "", v[i].name,
+                                     (long long)v[i].pid);
+            sca_buf_append(&names, one, strlen(one));
+            free(one);
+        }
+    }
+    store_tracer_array_free(v, n);
+    store_close(s);
+    if (names.len == 0)
+        return NULL;
+    sca_buf_append(&names, "", 1);
+    return names.data;
+}
+
+/* Refuses to replace a database that an agent or its tracers still write:
+ * they would go on writing to the deleted file, and their tasks would be
+ * lost without a word. */
+static int check_not_in_use(const config *cfg)
+{
+    char *sock = NULL;
+    int code = CLI_OK;
+    char *alive = NULL;
+    if (agent_listening(cfg, &sock))
+        code = cli_fail(CLI_FAILED,
+                        "the agent is running on %s (%s accepts connections): stop its tasks "
+                        "('sca stop') and the agent ('sca-manage stop') first",
+                        cfg->db_path, sock);
+    else if ((alive = tracers_alive(cfg->db_path)) != NULL)
+        code = cli_fail(CLI_FAILED,
+                        "tracers still write to %s: %s; start the agent and stop them "
+                        "('sca-agent', then 'sca stop -a NAME'), or end those processes first",
+                        cfg->db_path, alive);
+    free(alive);
+    free(sock);
+    return code;
 }
 
 static char *parent_dir(const char *path)
@@ -87,6 +159,9 @@ int manage_db_create(const config *cfg, int argc, char **argv)
                             "database %s already exists; use 'sca-manage db-create -f' to "
                             "replace it (its tasks and results are lost)",
                             cfg->db_path);
+        rc = check_not_in_use(cfg);
+        if (rc != CLI_OK)
+            return rc;
         remove_database_files(cfg->db_path);
     }
     sca_error err = {0};
@@ -388,20 +463,26 @@ int manage_purge(const config *cfg, int argc, char **argv)
         printf("usage: sca-manage purge --older-than AGE\n"
                "\n"
                "Deletes tasks that stopped more than AGE ago (e.g. 3600, 90m, 12h, 7d) with\n"
-               "their results and samples, and reclaims the space.  Running tasks are kept.\n");
+               "their results and samples.  Running tasks are kept, and their tracers go on\n"
+               "writing during the purge.  With no task running, the file is then compacted\n"
+               "to give the space back; while one runs, new samples reuse the space.\n");
         return CLI_OK;
     }
     if (!o.have_age)
         return cli_fail(CLI_USAGE, "purge needs --older-than AGE");
     sca_error err = {0};
     store *s = NULL;
-    int64_t purged = 0;
+    store_purge_stats st;
     int rc = store_open(cfg->db_path, 0, &s, &err);
     if (rc == 0)
-        rc = store_purge(s, sca_now() - o.older_than, &purged, &err);
+        rc = store_purge(s, sca_now() - o.older_than, &st, &err);
     store_close(s);
     if (rc != 0)
         return cli_fail(CLI_FAILED, "%s", err.msg);
-    printf("purged %lld task%s\n", (long long)purged, purged == 1 ? "" : "s");
+    printf("purged %lld task%s\n", (long long)st.tasks, st.tasks == 1 ? "" : "s");
+    if (st.tasks > 0 && !st.shrunk)
+        printf("the file keeps its size while a task runs (compacting it would hold up the "
+               "tracers); new samples reuse the freed space, and a purge with no task "
+               "running shrinks it\n");
     return CLI_OK;
 }

@@ -129,6 +129,10 @@ static const char *const store_sql[STMT_COUNT_] = {
                           " FROM sample WHERE result_id = ?1 AND value IS NOT NULL GROUP BY 1",
     [STMT_PURGE] = "DELETE FROM task WHERE status != 'running' AND stopped IS NOT NULL"
                    " AND stopped < ?1",
+    [STMT_PURGE_SAMPLES] = "DELETE FROM sample WHERE rowid IN (SELECT s.rowid FROM task t"
+                           " JOIN result r ON r.task_id = t.id JOIN sample s ON s.result_id = r.id"
+                           " WHERE t.status != 'running' AND t.stopped IS NOT NULL"
+                           " AND t.stopped < ?1 LIMIT ?2)",
 };
 
 int store_db_error(store *s, sca_error *err, const char *what)
@@ -282,7 +286,7 @@ static int migrate(store *s, sca_error *err)
 
 static int configure_connection(store *s, sca_error *err)
 {
-    sqlite3_busy_timeout(s->db, 10000);
+    sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
     int rc = exec_sql(s, "PRAGMA foreign_keys = ON", err);
     if (rc == 0 && !(s->flags & STORE_READONLY)) {
         rc = exec_sql(s, "PRAGMA journal_mode = WAL", err);
@@ -336,6 +340,11 @@ void store_close(store *s)
     sqlite3_close(s->db);
     free(s->path);
     free(s);
+}
+
+void store_set_busy_timeout(store *s, int ms)
+{
+    sqlite3_busy_timeout(s->db, ms);
 }
 
 const char *store_path(const store *s)

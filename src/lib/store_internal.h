@@ -42,6 +42,7 @@ enum store_stmt {
     STMT_SAMPLE_P95,
     STMT_SAMPLE_SPARK,
     STMT_PURGE,
+    STMT_PURGE_SAMPLES,
     STMT_COUNT_
 };
 

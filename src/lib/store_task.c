@@ -505,24 +505,49 @@ int store_result_summary(store *s, int64_t result_id, store_summary *out, sca_er
     return rc ? rc : summary_spark(s, result_id, out, err);
 }
 
-int store_purge(store *s, double before, int64_t *tasks_out, sca_error *err)
+/* Deletes the samples of the tasks to purge, STORE_PURGE_BATCH at a time:
+ * each batch is its own short transaction, so that running tracers are never
+ * kept from writing for long (one big delete would hold the write lock for
+ * as long as it takes, and they would stop reading their workers). */
+static int purge_samples(store *s, double before, sca_error *err)
 {
-    sqlite3_stmt *stmt = store_stmt(s, STMT_PURGE, err);
+    sqlite3_stmt *stmt = store_stmt(s, STMT_PURGE_SAMPLES, err);
     if (stmt == NULL)
         return -EIO;
     sqlite3_bind_double(stmt, 1, before);
-    int rc = store_step_done(s, stmt, err, "purge tasks");
+    sqlite3_bind_int(stmt, 2, STORE_PURGE_BATCH);
+    int rc;
+    do
+        rc = store_step_done(s, stmt, err, "purge samples");
+    while (rc == 0 && sqlite3_changes(s->db) > 0);
+    return rc;
+}
+
+int store_purge(store *s, double before, store_purge_stats *out, sca_error *err)
+{
+    *out = (store_purge_stats){0};
+    int rc = purge_samples(s, before, err);
+    sqlite3_stmt *stmt = rc == 0 ? store_stmt(s, STMT_PURGE, err) : NULL;
+    if (stmt == NULL)
+        return rc != 0 ? rc : -EIO;
+    sqlite3_bind_double(stmt, 1, before);
+    rc = store_step_done(s, stmt, err, "purge tasks");
     if (rc != 0)
         return rc;
-    *tasks_out = sqlite3_changes(s->db);
-    if (*tasks_out == 0)
-        return 0;
+    out->tasks = sqlite3_changes(s->db);
+    int64_t running = 0;
+    if (out->tasks == 0 || (rc = store_task_count_running(s, &running, err)) != 0 || running > 0)
+        return rc;
     char *msg = NULL;
-    /* Checkpoint first so VACUUM can shrink the main file, not just the WAL. */
+    /* VACUUM rewrites the file under the write lock: only with no tracer to
+     * hold up.  Checkpoint first so it can shrink the main file, not just
+     * the WAL. */
     if (sqlite3_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE); VACUUM;", NULL, NULL, &msg) !=
         SQLITE_OK) {
         rc = sca_error_set(err, -EIO, "%s: reclaim space: %s", s->path, msg ? msg : "?");
         sqlite3_free(msg);
+        return rc;
     }
-    return rc;
+    out->shrunk = true;
+    return 0;
 }

@@ -180,6 +180,11 @@ size_t ingest_pending_lines(const ingest *g)
     return g->pending_lines;
 }
 
+size_t ingest_pending_bytes(const ingest *g)
+{
+    return g->n_batch * sizeof(struct pending) + g->text.len;
+}
+
 int64_t ingest_lines(const ingest *g)
 {
     return g->lines;

@@ -29,8 +29,9 @@ void ingest_free(ingest *g);
 /* Takes one line (without its newline) that arrived at ts. */
 void ingest_line(ingest *g, enum ingest_source src, const char *line, size_t len, double ts);
 
-/* Lines taken since the last successful flush. */
+/* Lines taken since the last successful flush, and the memory they hold. */
 size_t ingest_pending_lines(const ingest *g);
+size_t ingest_pending_bytes(const ingest *g);
 
 /* Writes the batch (and any results it needs) in one transaction. */
 int ingest_flush(ingest *g, sca_error *err);

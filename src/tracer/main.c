@@ -173,7 +173,11 @@ static int trace(struct tracer_ctx *c, const parser *p)
         tracer_run_opts opts = {c->store, g, c->task.id, c->tracer.name, argv, c->cfg.stop_grace};
         tracer_outcome outcome;
         log_info("task %s: running %s", c->task.uuid, argv[0]);
+        /* The loop must not sit in SQLite while lines arrive: a busy store
+         * is retried from a timer instead (run.c). */
+        store_set_busy_timeout(c->store, TRACER_BUSY_MS);
         rc = tracer_run(&opts, &outcome, &err);
+        store_set_busy_timeout(c->store, STORE_BUSY_MS);
         if (outcome.worker_pid > 0)
             record_end(c, g, &outcome);
     }

@@ -32,7 +32,8 @@ struct run {
     uv_timer_t retry_timer; /* flush again after a store error */
     bool worker_alive;
     bool stopping;
-    bool paused;   /* reading stopped until a failed flush succeeds */
+    bool held;     /* the store refused the batch: the retry timer flushes */
+    bool paused;   /* reading stopped until then (the batch reached its limit) */
     bool finished; /* everything stored, handles closing */
     int flush_rc;
     sca_error flush_err;
@@ -55,23 +56,35 @@ static void on_retry_timer(uv_timer_t *t);
 static void flush_now(struct run *r)
 {
     uv_timer_stop(&r->flush_timer);
+    const ingest *g = r->opts->ingest;
     r->flush_rc = ingest_flush(r->opts->ingest, &r->flush_err);
     if (r->flush_rc == 0) {
+        if (r->held)
+            log_info("store accepts writes again");
+        r->held = false;
         if (r->paused) {
             r->paused = false;
             streams_set_reading(r, true);
-            log_info("store accepts writes again; reading resumed");
+            log_info("reading resumed");
         }
         return;
     }
-    /* Keep the batch and stop reading: the worker blocks on its pipe
-     * instead of its output being lost. */
-    if (!r->paused)
-        log_warning("%s; holding %zu lines and retrying", r->flush_err.msg,
-                    ingest_pending_lines(r->opts->ingest));
-    r->paused = true;
-    streams_set_reading(r, false);
-    uv_timer_start(&r->retry_timer, on_retry_timer, 200, 0);
+    /* Keep the batch and go on reading while it fits in TRACER_HOLD_BYTES,
+     * so that every line keeps the time it arrived at (another writer, such
+     * as a purge, may hold the store for seconds).  Beyond that, stop
+     * reading: the worker blocks on its pipe instead of its output being
+     * lost. */
+    if (!r->held)
+        log_info("%s; holding %zu lines and retrying", r->flush_err.msg, ingest_pending_lines(g));
+    r->held = true;
+    if (!r->paused && ingest_pending_bytes(g) >= TRACER_HOLD_BYTES) {
+        log_warning("holding %zu lines (%zu bytes): reading paused until the store accepts them",
+                    ingest_pending_lines(g), ingest_pending_bytes(g));
+        r->paused = true;
+        streams_set_reading(r, false);
+    }
+    if (!uv_is_active((uv_handle_t *)&r->retry_timer))
+        uv_timer_start(&r->retry_timer, on_retry_timer, TRACER_RETRY_MS, 0);
 }
 
 static void on_flush_timer(uv_timer_t *t)
@@ -92,10 +105,15 @@ static void take_line(struct run *r, struct stream *s, const char *line, size_t 
         len--;
     ingest_line(r->opts->ingest, s->source, line, len, ts);
     size_t pending = ingest_pending_lines(r->opts->ingest);
-    if (pending >= TRACER_FLUSH_LINES)
+    if (r->held) {
+        /* The retry timer flushes; here only the hold limit is checked. */
+        if (!r->paused && ingest_pending_bytes(r->opts->ingest) >= TRACER_HOLD_BYTES)
+            flush_now(r);
+    } else if (pending >= TRACER_FLUSH_LINES) {
         flush_now(r);
-    else if (pending == 1)
+    } else if (pending == 1) {
         uv_timer_start(&r->flush_timer, on_flush_timer, TRACER_FLUSH_MS, 0);
+    }
 }
 
 /* Splits a chunk into lines; a line longer than TRACER_MAX_LINE is cut into
@@ -250,10 +268,10 @@ static void close_if_active(uv_handle_t *h)
 
 static void run_maybe_finish(struct run *r)
 {
-    if (r->finished || r->worker_alive || r->out.open || r->err.open || r->paused)
+    if (r->finished || r->worker_alive || r->out.open || r->err.open || r->held)
         return;
     flush_now(r);
-    if (r->paused)
+    if (r->held)
         return;
     r->finished = true;
     /* Nothing of the worker's group may outlive the tracer. */

@@ -13,6 +13,9 @@
 #define TRACER_FLUSH_LINES 1000
 #define TRACER_FLUSH_MS 100
 #define TRACER_MAX_LINE (64 * 1024)
+#define TRACER_BUSY_MS 50 /* a flush waits this long for another writer */
+#define TRACER_RETRY_MS 100
+#define TRACER_HOLD_BYTES (64u << 20) /* held while the store refuses writes */
 
 typedef struct tracer_run_opts {
     store *store;

@@ -27,6 +27,38 @@ expect_exit 0 "$M" db-create -f
 assert_eq "$(sql "SELECT count(*) FROM task")" "0" "db-create -f replaced the database"
 ok "db-create"
 
+# db-create -f refuses while something still writes to the database: it
+# would go on writing to the deleted file, and its tasks would vanish.
+sleep 600 &
+writer=$!
+_cleanup_pids+=("$writer")
+sql "INSERT INTO task(uuid, created) VALUES ('in-use', 1); UPDATE tracer SET running = 1, pid = $writer WHERE name = 'cpu'"
+expect_exit 1 "$M" db-create -f
+assert_contains "$OUT" "tracers still write to $DB: cpu (pid $writer)" "a live tracer is named"
+assert_eq "$(sql "SELECT count(*) FROM task WHERE uuid = 'in-use'")" "1" "the database was kept"
+kill "$writer"
+wait "$writer" 2>/dev/null || true
+mkfifo "$T/agent.hold"
+sleep 600 >"$T/agent.hold" &
+_cleanup_pids+=($!)
+/usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(4)
+print("up", flush=True)
+sys.stdin.read()' "$T/agent.sock" <"$T/agent.hold" >"$T/agent.up" 2>&1 &
+listener=$!
+_cleanup_pids+=("$listener")
+wait_until 10 '[ -s "$T/agent.up" ]' || fail "the stand-in agent socket did not start"
+expect_exit 1 "$M" db-create -f
+assert_contains "$OUT" "the agent is running on $DB ($T/agent.sock accepts connections)" "a running agent is named"
+assert_eq "$(sql "SELECT count(*) FROM task WHERE uuid = 'in-use'")" "1" "the database was kept"
+kill "$listener"
+wait "$listener" 2>/dev/null || true
+rm -f "$T/agent.sock"
+expect_exit 0 "$M" db-create -f
+assert_eq "$(sql "SELECT count(*) FROM task")" "0" "replaced once nothing writes to it (the tracer's process is gone)"
+ok "db-create -f refuses while an agent or a tracer uses the database"
+
 # setup: register, update, data options, table.
 expect_exit 0 "$M" setup -t name=echo -t tpl="echo %(word)s" -d word=hello
 assert_contains "$OUT" "tracer echo: echo %(word)s (parser log)" "setup output"
@@ -86,4 +118,8 @@ expect_exit 0 "$M" purge --older-than 1h
 assert_contains "$OUT" "purged 1 task" "purge output"
 assert_eq "$(sql "SELECT group_concat(uuid) FROM task")" "live" "running task kept"
 assert_eq "$(sql "SELECT count(*) FROM sample")" "0" "samples of the purged task gone"
+assert_contains "$OUT" "the file keeps its size while a task runs" "no compaction under a running task"
+sql "UPDATE task SET status = 'stopped', stopped = 2 WHERE uuid = 'live'"
+expect_exit 0 "$M" purge --older-than 1h
+assert_eq "$OUT" "purged 1 task" "with none running, purged and compacted without a note"
 ok "purge"

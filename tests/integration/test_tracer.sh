@@ -119,3 +119,26 @@ setup -t name=noprog -t tpl="/nonexistent/worker"
 expect_exit 1 "$SCA_BIN/sca-tracer" "$(new_uuid)" noprog
 assert_contains "$OUT" "cannot start worker /nonexistent/worker" "missing program message"
 ok "errors are clear and recorded"
+
+# 8. Another writer holds the store for 3 s (as a purge or a long import
+# may): the tracer goes on reading, so every line keeps the time it
+# arrived at, and none is lost.  The worker prints its own clock.
+setup -t name=clock -t parser=kv \
+  -t tpl="/usr/bin/python3 -u -c 'import time; [print(\"t=%.3f\" % time.time()) or time.sleep(0.05) for _ in range(120)]'"
+u=$(new_uuid)
+"$SCA_BIN/sca-tracer" "$u" clock 2>"$T/clock.log" &
+clock=$!
+_cleanup_pids+=("$clock")
+wait_until 10 'test "$(sql "SELECT count(*) FROM sample s JOIN result r ON r.id = s.result_id WHERE r.tracer = '"'"'clock'"'"'")" -gt 0' ||
+  fail "the clock worker printed nothing"
+/usr/bin/python3 -c '
+import sqlite3, sys, time
+con = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
+con.execute("BEGIN IMMEDIATE")
+time.sleep(3)
+con.execute("COMMIT")' "$DB"
+wait "$clock" || fail "the tracer failed: $(cat "$T/clock.log")"
+assert_contains "$(cat "$T/clock.log")" "holding" "the held batch is logged"
+rows=$(sql "SELECT count(*), max(abs(s.ts - s.value)) < 1.0 FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u' AND r.rtype = 'stream'")
+assert_eq "$rows" "120|1" "all 120 lines stored, each within 1 s of its worker's clock: $(sql "SELECT max(abs(s.ts - s.value)) FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u' AND r.rtype = 'stream'")"
+ok "a store held by another writer delays no line's timestamp and loses none"

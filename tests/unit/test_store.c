@@ -394,26 +394,41 @@ static void test_task_tracer_late_start_keeps_the_end(void **state)
     free(v);
 }
 
+/* A stopped task of (2.5 batches of) samples, stopped at 100. */
+static store_task old_task(store *s, store_result *r)
+{
+    sca_error err = {0};
+    store_task old;
+    assert_int_equal(store_task_create(s, NULL, 0, &old, &err), 0);
+    assert_int_equal(
+        store_result_create(s, old.id, "cpu", "user", NULL, STORE_RTYPE_STREAM, r, &err), 0);
+    size_t n = STORE_PURGE_BATCH * 5 / 2;
+    store_sample *v = sca_calloc(n, sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        v[i] = (store_sample){r->id, 1.0 + (double)i, 1, NULL, 0};
+    assert_int_equal(store_sample_append(s, v, n, &err), 0);
+    free(v);
+    snprintf(old.status, sizeof(old.status), "stopped");
+    old.stopped = 100;
+    assert_int_equal(store_task_update(s, &old, &err), 0);
+    return old;
+}
+
 static void test_purge_keeps_running_tasks(void **state)
 {
     struct fixture *f = *state;
     sca_error err = {0};
-    store_task old, running;
-    assert_int_equal(store_task_create(f->s, NULL, 0, &old, &err), 0);
-    assert_int_equal(store_task_create(f->s, NULL, 0, &running, &err), 0);
+    store_task running;
     store_result r;
-    assert_int_equal(
-        store_result_create(f->s, old.id, "cpu", "user", NULL, STORE_RTYPE_STREAM, &r, &err), 0);
-    store_sample smp = {r.id, 1.0, 1, NULL, 0};
-    assert_int_equal(store_sample_append(f->s, &smp, 1, &err), 0);
-    snprintf(old.status, sizeof(old.status), "stopped");
-    old.stopped = 100;
-    assert_int_equal(store_task_update(f->s, &old, &err), 0);
-    int64_t purged = -1;
-    assert_int_equal(store_purge(f->s, 50, &purged, &err), 0);
-    assert_int_equal(purged, 0);
-    assert_int_equal(store_purge(f->s, 1e12, &purged, &err), 0);
-    assert_int_equal(purged, 1);
+    store_task old = old_task(f->s, &r);
+    assert_int_equal(store_task_create(f->s, NULL, 0, &running, &err), 0);
+    store_purge_stats st;
+    assert_int_equal(store_purge(f->s, 50, &st, &err), 0);
+    assert_int_equal(st.tasks, 0);
+    assert_int_equal(store_purge(f->s, 1e12, &st, &err), 0);
+    assert_int_equal(st.tasks, 1);
+    /* A task runs: its tracers are not held up by a compaction. */
+    assert_false(st.shrunk);
     store_task t;
     assert_int_equal(store_task_get(f->s, old.uuid, &t, &err), -ENOENT);
     assert_int_equal(store_task_get(f->s, running.uuid, &t, &err), 0);
@@ -421,6 +436,18 @@ static void test_purge_keeps_running_tasks(void **state)
     assert_int_equal(store_result_get(f->s, r.uuid, &gone, &err), -ENOENT);
     char count[32];
     query_strings(f->path, "SELECT count(*) FROM sample", count, sizeof(count));
+    assert_string_equal(count, "0,");
+    store_result_clear(&r);
+
+    /* With no task running, the file is compacted. */
+    snprintf(running.status, sizeof(running.status), "stopped");
+    running.stopped = 100;
+    assert_int_equal(store_task_update(f->s, &running, &err), 0);
+    old = old_task(f->s, &r);
+    assert_int_equal(store_purge(f->s, 1e12, &st, &err), 0);
+    assert_int_equal(st.tasks, 2);
+    assert_true(st.shrunk);
+    query_strings(f->path, "PRAGMA freelist_count", count, sizeof(count));
     assert_string_equal(count, "0,");
     store_result_clear(&r);
 }

@@ -199,6 +199,14 @@ int cli_call_failed(const cli_rpc *c, int rc, const sca_error *err)
                         c->host, rpc_transport_describe(c->t), c->host);
     if (rc == -ETIMEDOUT && broker_silent(c))
         return broker_silent_failed(c, c->timeout);
+    /* Something listens on the socket (the kernel accepted for it), but
+     * does not answer: an agent that is stopped, hung or overloaded. */
+    if (rc == -ETIMEDOUT && c->unix_socket && rpc_transport_is_up(c->t))
+        return cli_fail(CLI_UNREACHABLE,
+                        "the agent on %s accepted the connection but did not answer within %gs: "
+                        "it runs but is stopped, hung or overloaded (see its log, or try a "
+                        "longer --timeout)",
+                        rpc_transport_describe(c->t), c->timeout);
     if (rc == -EACCES && c->unix_socket)
         return cli_fail(CLI_UNREACHABLE,
                         "cannot use the agent's socket %s (Permission denied): the socket, or a "

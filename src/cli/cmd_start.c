@@ -20,7 +20,8 @@ static void start_usage(void)
            "  -f, --file FILE    a JSON file {\"agents\": [{\"name\": \"mysql\"}, ...]}\n"
            "  --duration S       the agent stops the task after S (30, 90s, 5m, 2h, 1d),\n"
            "                     even when no client is left\n"
-           "  --json             print the agent's reply {uuid, started, skipped, deadline}\n");
+           "  --json             print the agent's reply {uuid, started, skipped, failed,\n"
+           "                     deadline, host}\n");
 }
 
 static bool agents_file_valid(const json_t *agents)
@@ -97,6 +98,22 @@ static int start_print(const json_t *reply, bool json)
     return sca_start_notes(reply);
 }
 
+/* The agent caps a task's duration at its [agent] max_duration: say so when
+ * it stops this one sooner than asked (the slack allows for the call's time
+ * and for clocks of different nodes). */
+static void note_capped(const json_t *reply, double duration)
+{
+    json_t *deadline = json_object_get(reply, "deadline");
+    if (!json_is_number(deadline))
+        return;
+    double left = json_number_value(deadline) - sca_now();
+    if (left < duration - 5)
+        fprintf(stderr,
+                "%s: the agent stops this task in %.0f s (its [agent] max_duration), not after "
+                "the %.0f s asked\n",
+                cli_prog, left > 0 ? left : 0, duration);
+}
+
 /* start_tracers(tracers, duration?); the reply in *reply.  Shared with run. */
 int sca_start_tracers(cli_rpc *c, json_t *names, double duration, json_t **reply)
 {
@@ -109,6 +126,8 @@ int sca_start_tracers(cli_rpc *c, json_t *names, double duration, json_t **reply
         *reply = NULL;
         code = cli_fail(CLI_FAILED, "start_tracers answered with something other than an object");
     }
+    if (code == CLI_OK && duration > 0)
+        note_capped(*reply, duration);
     return code;
 }
 

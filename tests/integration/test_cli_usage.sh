@@ -150,6 +150,23 @@ for args in "tracer" "hosts" "--all-hosts task"; do
 done
 ok "a silent broker: exit 3 naming the broker"
 
+# A unix socket that accepts and never answers (an agent stopped with
+# SIGSTOP, or hung): not "start it", which would fail beside a live one.
+/usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)
+print("up", flush=True)
+held = []
+while True:
+    held.append(s.accept()[0])' "$T/hung.sock" >"$T/hung.up" &
+_cleanup_pids+=($!)
+wait_until 10 '[ -s "$T/hung.up" ]' || fail "the hung listener did not start"
+expect_exit 3 "$S" --transport-url "unix://$T/hung.sock" --timeout 1 tracer
+assert_contains "$OUT" "sca: the agent on unix://$T/hung.sock accepted the connection but did not answer within 1s" \
+  "a hung agent is told apart from a missing one"
+case $OUT in *"start it with"*) fail "a hung agent was reported as not running: $OUT" ;; esac
+ok "a hung agent: exit 3, said to run but not answer"
+
 # Four silent brokers in one URL: once its call has timed out, sca does not
 # go on to try the brokers it has not reached yet (each would cost another
 # connect timeout of 2 s on the way out).

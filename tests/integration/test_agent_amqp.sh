@@ -218,7 +218,11 @@ deadline=$(sql "SELECT deadline - created FROM task WHERE uuid = '$task'")
 awk -v d="$deadline" 'BEGIN { exit !(d > 1.5 && d < 2.5) }' || fail "max_duration deadline $deadline"
 wait_until 12 '[ "$(sql "SELECT status FROM task WHERE uuid = '"'"'$task'"'"'")" = stopped ]' ||
   fail "max_duration did not stop the task"
-ok "[agent] max_duration stops a forgotten task"
+expect_exit 0 "$S" start -a mem --duration 1h
+assert_contains "$OUT" "the agent stops this task in 2 s (its [agent] max_duration), not after the 3600 s asked" \
+  "a --duration cut by max_duration is said"
+expect_exit 0 "$S" stop
+ok "[agent] max_duration stops a forgotten task, and a longer --duration is told it was cut"
 
 expect_exit 0 "$M" stop
 wait "$AGENT" || true

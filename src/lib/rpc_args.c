@@ -21,7 +21,7 @@ static bool type_ok(const rpc_arg_spec *a, const json_t *v, size_t *bad_item)
     case RPC_ARG_ANY:
         return true;
     case RPC_ARG_STRING:
-        return json_is_string(v);
+        return rpc_json_is_cstring(v);
     case RPC_ARG_BOOL:
         return json_is_boolean(v);
     case RPC_ARG_INT:
@@ -36,7 +36,7 @@ static bool type_ok(const rpc_arg_spec *a, const json_t *v, size_t *bad_item)
         if (!json_is_array(v))
             return false;
         for (size_t i = 0; i < json_array_size(v); i++) {
-            if (!json_is_string(json_array_get(v, i))) {
+            if (!rpc_json_is_cstring(json_array_get(v, i))) {
                 *bad_item = i;
                 return false;
             }
@@ -122,7 +122,14 @@ static int wrong_types(const rpc_method *m, json_t *args, rpc_fault *fault)
         }
         if (type_ok(a, v, &bad_item))
             continue;
-        if (a->type == RPC_ARG_STRING_LIST && json_is_array(v))
+        bool listed = a->type == RPC_ARG_STRING_LIST && json_is_array(v);
+        /* The right type, but a string with a NUL character in it. */
+        bool nul = (a->type == RPC_ARG_STRING && json_is_string(v)) ||
+                   (listed && json_is_string(json_array_get(v, bad_item)));
+        if (nul)
+            rpc_fault_set(fault, "ValueError", "builtins",
+                          "%s() argument '%s' contains a NUL character", m->name, a->name);
+        else if (listed)
             rpc_fault_set(fault, "TypeError", "builtins",
                           "%s() argument '%s' must be list of str, but item %zu is %s", m->name,
                           a->name, bad_item, rpc_json_pytype(json_array_get(v, bad_item)));

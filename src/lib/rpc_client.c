@@ -253,12 +253,26 @@ static void deliver(rpc_transport *t, rpc_pending **pp, const rpc_reply_fields *
     rpc_failure_free(&fail);
 }
 
+/* A reply we cannot decode still names its call: fail that call with why,
+ * at once, instead of leaving it to time out as if nothing had come. */
+static void refuse_undecodable(rpc_transport *t, const char *body, size_t len, const char *why)
+{
+    char msg_id[RPC_ID_MAX + 1] = "", reply_q[RPC_ID_MAX + 1] = "";
+    rpc_envelope_sniff(body, len, msg_id, reply_q);
+    char *detail = sca_asprintf("cannot decode the reply from %s: %s", t->url.describe, why);
+    if (msg_id[0] != '\0' && rpc_client_waits_for(t, msg_id))
+        rpc_client_fail(t, msg_id, -EPROTO, detail);
+    else
+        log_warning("rpc: %s; dropped", detail);
+    free(detail);
+}
+
 void rpc_client_receive(rpc_transport *t, const char *body, size_t len)
 {
     json_t *inner = NULL;
     sca_error err = {0};
     if (rpc_envelope_decode(body, len, &inner, &err) != 0) {
-        log_warning("rpc: reply dropped: %s", err.msg);
+        refuse_undecodable(t, body, len, err.msg);
         return;
     }
     rpc_reply_fields f;

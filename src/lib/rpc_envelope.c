@@ -27,6 +27,21 @@ void rpc_fault_set(rpc_fault *f, const char *cls, const char *module, const char
     va_end(ap);
 }
 
+/* Python's json.dumps writes a few things that are not JSON, or that jansson
+ * cannot hold: say which, as the caller will want to know. */
+static const char *beyond_json(const json_error_t *e)
+{
+    if (json_error_code(e) == json_error_numeric_overflow)
+        return " (an integer beyond 64 bits, which this peer cannot take)";
+    if (strstr(e->text, "invalid token") != NULL &&
+        (strstr(e->text, "NaN") != NULL || strstr(e->text, "Infinity") != NULL))
+        return " (NaN or Infinity: Python writes them, JSON has no such number)";
+    if (strstr(e->text, "invalid Unicode") != NULL)
+        return " (a lone surrogate \\uDXXX, which is not Unicode: Python writes one for a str "
+               "holding half of a pair)";
+    return "";
+}
+
 static int decode_inner(const char *text, size_t len, json_t **inner, sca_error *err)
 {
     json_t *v = rpc_json_load_object(text, len);
@@ -35,10 +50,11 @@ static int decode_inner(const char *text, size_t len, json_t **inner, sca_error 
         return 0;
     }
     json_error_t jerr;
-    v = json_loadb(text, len, 0, &jerr);
+    v = json_loadb(text, len, JSON_ALLOW_NUL, &jerr);
     if (v == NULL)
-        return sca_error_set(err, -EBADMSG, "invalid JSON in oslo.message: %s (line %d column %d)",
-                             jerr.text, jerr.line, jerr.column);
+        return sca_error_set(err, -EBADMSG,
+                             "invalid JSON in oslo.message: %s (line %d column %d)%s", jerr.text,
+                             jerr.line, jerr.column, beyond_json(&jerr));
     if (!json_is_object(v)) {
         int rc = sca_error_set(err, -EBADMSG, "oslo.message must be a JSON object, not %s",
                                rpc_json_pytype(v));
@@ -90,7 +106,7 @@ int rpc_envelope_decode(const char *body, size_t len, json_t **inner, sca_error 
     if (fast != 1)
         return fast;
     json_error_t jerr;
-    json_t *outer = json_loadb(body, len, 0, &jerr);
+    json_t *outer = json_loadb(body, len, JSON_ALLOW_NUL, &jerr);
     if (outer == NULL)
         return sca_error_set(err, -EBADMSG, "invalid JSON in message body: %s (line %d column %d)",
                              jerr.text, jerr.line, jerr.column);
@@ -248,8 +264,14 @@ const char *rpc_json_pytype(const json_t *v)
     }
 }
 
+bool rpc_json_is_cstring(const json_t *v)
+{
+    return json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v);
+}
+
 /* An optional string field: 0 when absent, null or a string (*out NULL or
- * the string), -EINVAL for any other type. */
+ * the string), -EINVAL for any other type, -EILSEQ for a string holding a
+ * NUL. */
 static int optional_string(json_t *inner, const char *key, const char **out)
 {
     json_t *v = json_object_get(inner, key);
@@ -258,12 +280,19 @@ static int optional_string(json_t *inner, const char *key, const char **out)
         return 0;
     if (!json_is_string(v))
         return -EINVAL;
+    if (!rpc_json_is_cstring(v))
+        return -EILSEQ;
     *out = json_string_value(v);
     return 0;
 }
 
 static int wrong_type(rpc_fault *fault, const char *key, json_t *inner, const char *want)
 {
+    if (strcmp(want, "str") == 0 && json_is_string(json_object_get(inner, key))) {
+        rpc_fault_set(fault, "ValueError", "builtins",
+                      "RPC message field '%s' contains a NUL character", key);
+        return -EINVAL;
+    }
     rpc_fault_set(fault, "TypeError", "builtins", "RPC message field '%s' must be %s, not %s", key,
                   want, rpc_json_pytype(json_object_get(inner, key)));
     return -EINVAL;
@@ -288,7 +317,7 @@ int rpc_envelope_request_fields(json_t *inner, rpc_request_fields *f, rpc_fault 
     memset(f, 0, sizeof(*f));
     read_ids(inner, f);
     json_t *method = json_object_get(inner, "method");
-    if (!json_is_string(method))
+    if (!rpc_json_is_cstring(method))
         return wrong_type(fault, "method", inner, "str");
     f->method = json_string_value(method);
     f->args = json_object_get(inner, "args");

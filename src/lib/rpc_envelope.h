@@ -106,6 +106,12 @@ int rpc_version_compatible(const char *imp, const char *req);
  * bool or NoneType (also for NULL: an absent value). */
 const char *rpc_json_pytype(const json_t *v);
 
+/* Whether v is a string with no NUL character in it: one that C code may
+ * take as json_string_value() without losing the rest.  Messages may carry
+ * NULs (Python sends "\u0000"), but names, routing and string arguments
+ * must not be cut short. */
+bool rpc_json_is_cstring(const json_t *v);
+
 /* Scans raw bytes (a message too large or too broken to decode) for the
  * string values of _msg_id and _reply_q, in plain or double-encoded form.
  * Fills the ones still empty ("") that it finds (NUL-terminated, at most

@@ -46,6 +46,10 @@ def oslo_server(url, topic, server, exchange=None):
         def boom(self, ctxt):
             raise ValueError("boom: requested failure")
 
+        def odd(self, ctxt, kind):
+            # What Python's json.dumps writes: JSON with a NUL, or not JSON.
+            return {"nul": "a\x00b", "big": 2**64, "nan": float("nan")}[kind]
+
         def count(self, ctxt, n):
             with self.lock:
                 self.total += n
@@ -194,6 +198,17 @@ def python_calls_c():
         except TypeError as e:
             check(str(e).startswith("echo() got an unexpected keyword argument 'y'"),
                   "oslo client: TypeError for an unexpected keyword")
+        check(node1.call({}, "echo", x="a\x00b") == "a\x00b",
+              "oslo client: a string with a NUL character comes back whole")
+        ctx = node1.call({"user": "a\x00b"}, "context")
+        check(ctx.get("user") == "a\x00b", "oslo client: a NUL in the context is accepted")
+        try:
+            node1.call({}, "echo", x=2**64)
+            check(False, "oslo client: an integer beyond 64 bits refused")
+        except ValueError as e:
+            check("beyond 64 bits" in str(e),
+                  "oslo client: an integer beyond 64 bits refused, and said so (%s)"
+                  % str(e).splitlines()[0])
         ctx = node1.call({"user": "u1", "request_id": "req-1"}, "context")
         check(ctx.get("user") == "u1" and ctx.get("request_id") == "req-1",
               "oslo client: context reaches the handler")
@@ -229,6 +244,17 @@ def c_calls_python():
         rc, out, err = c_client("--topic", topic, "--server", "node1", URL, "call", "boom")
         check(rc == 2 and out == "REMOTE ValueError: boom: requested failure",
               "C client: remote ValueError (%s)" % out)
+        rc, out, err = c_client("--topic", topic, "--server", "node1", URL, "call", "odd",
+                                '{"kind": "nul"}')
+        check(rc == 0 and json.loads(out) == "a\x00b",
+              "C client: a result with a NUL character (%s)" % (out or err))
+        for kind, why in (("big", "beyond 64 bits"), ("nan", "NaN or Infinity")):
+            t0 = time.monotonic()
+            rc, out, err = c_client("--topic", topic, "--server", "node1", URL, "call", "odd",
+                                    '{"kind": "%s"}' % kind, timeout=30)
+            check(rc == 1 and time.monotonic() - t0 < 10 and "cannot decode the reply" in err and
+                  why in err, "C client: an undecodable result (%s) fails the call at once, "
+                  "not at its 30 s timeout (%s)" % (kind, err))
         rc, out, err = c_client("--topic", topic, "--server", "node1", URL, "call", "nosuch")
         check(rc == 2 and out.startswith("REMOTE NoSuchMethod: Endpoint does not support RPC"),
               "C client: NoSuchMethod from oslo (%s)" % out)

@@ -72,6 +72,31 @@ static void test_python_wording(void **state)
            "m() argument 'd' must be bool, not int");
 }
 
+/* A NUL character cannot reach a handler inside a string it reads as C. */
+static void test_nul_in_strings(void **state)
+{
+    (void)state;
+    const char *texts[] = {"{\"a\": \"x\\u0000y\", \"b\": 1, \"c\": 1}",
+                           "{\"a\": \"x\", \"b\": 1, \"c\": 1, \"e\": [\"p\", \"\\u0000\"]}"};
+    const char *messages[] = {"m() argument 'a' contains a NUL character",
+                              "m() argument 'e' contains a NUL character"};
+    for (size_t i = 0; i < 2; i++) {
+        json_t *args = json_loads(texts[i], JSON_ALLOW_NUL, NULL);
+        assert_non_null(args);
+        rpc_fault f;
+        assert_int_equal(rpc_args_check(&method, args, &f), -EINVAL);
+        assert_string_equal(f.cls, "ValueError");
+        assert_string_equal(f.message, messages[i]);
+        json_decref(args);
+    }
+    /* Where a string is not read as C, a NUL is data like any other. */
+    json_t *any =
+        json_loads("{\"a\": \"x\", \"b\": 1, \"c\": 1, \"h\": \"\\u0000\"}", JSON_ALLOW_NUL, NULL);
+    rpc_fault f;
+    assert_int_equal(rpc_args_check(&method, any, &f), 0);
+    json_decref(any);
+}
+
 static void test_no_args(void **state)
 {
     (void)state;
@@ -88,8 +113,8 @@ static void test_no_args(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_ok),
-                                       cmocka_unit_test(test_python_wording),
-                                       cmocka_unit_test(test_no_args)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ok), cmocka_unit_test(test_python_wording),
+        cmocka_unit_test(test_nul_in_strings), cmocka_unit_test(test_no_args)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

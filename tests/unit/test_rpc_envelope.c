@@ -356,7 +356,7 @@ static void test_decode_bad_input(void **state)
 
 static void check_field_fault(const char *inner_text, const char *cls, const char *message)
 {
-    json_t *inner = json_loads(inner_text, 0, NULL);
+    json_t *inner = json_loads(inner_text, JSON_ALLOW_NUL, NULL);
     assert_non_null(inner);
     rpc_request_fields f;
     rpc_fault fault;
@@ -385,6 +385,12 @@ static void test_request_field_faults(void **state)
     check_field_fault("{\"method\": \"echo\", \"version\": \"two\", \"_msg_id\": \"m1\", "
                       "\"_reply_q\": \"q1\"}",
                       "ValueError", "invalid RPC version 'two': expected MAJOR.MINOR[.REVISION]");
+    /* A NUL would cut a name short: "echo\0x" must not reach echo. */
+    check_field_fault("{\"method\": \"echo\\u0000x\", \"_msg_id\": \"m1\", \"_reply_q\": \"q1\"}",
+                      "ValueError", "RPC message field 'method' contains a NUL character");
+    check_field_fault("{\"method\": \"echo\", \"version\": \"1.0\\u0000\", \"_msg_id\": \"m1\", "
+                      "\"_reply_q\": \"q1\"}",
+                      "ValueError", "RPC message field 'version' contains a NUL character");
     /* args may be absent (oslo: {}), version null means none. */
     json_t *inner = json_loads("{\"method\": \"m\", \"version\": null}", 0, NULL);
     rpc_request_fields f;
@@ -462,7 +468,7 @@ static void test_fast_path_matches_general(void **state)
         json_t *env = json_pack("{s:s,s:s}", "oslo.version", "2.0", "oslo.message", inner_texts[i]);
         assert_non_null(env);
         char *body = json_dumps(env, JSON_ENSURE_ASCII);
-        json_t *want = json_loads(inner_texts[i], 0, NULL);
+        json_t *want = json_loads(inner_texts[i], JSON_ALLOW_NUL, NULL);
         json_t *got = NULL;
         int rc = rpc_envelope_decode(body, strlen(body), &got, NULL);
         if (want != NULL) {

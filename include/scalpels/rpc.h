@@ -211,6 +211,17 @@ int rpc_server_new(rpc_transport *t, const char *topic, const char *server,
  * Requests still being handled stay valid; their replies are dropped. */
 void rpc_server_free(rpc_server *s);
 
+typedef void (*rpc_server_stopped_cb)(rpc_server *s, size_t dropped, void *arg);
+
+/* A graceful stop, as oslo's stop() and wait(): takes no new request (over
+ * AMQP the consumers are cancelled, and what the broker still delivers goes
+ * back to the queue; over the unix socket, the node's own admin channel,
+ * requests are still taken meanwhile), lets those being handled answer,
+ * then calls stopped once none is left, or after grace seconds with the
+ * number still unanswered.  stopped may free s (it usually does); s must
+ * not be stopped twice. */
+void rpc_server_stop(rpc_server *s, double grace, rpc_server_stopped_cb stopped, void *arg);
+
 /* Request accessors: borrowed, valid until the request is answered. */
 const char *rpc_request_method(const rpc_request *req);
 json_t *rpc_request_args(const rpc_request *req);    /* object */

@@ -38,6 +38,7 @@ typedef struct agent {
     struct deadline *deadlines;
     uv_signal_t sigint, sigterm;
     bool stopping;
+    int draining; /* servers still answering what they took before the stop */
 } agent;
 
 /* --- children.c ---------------------------------------------------------- */

@@ -36,6 +36,8 @@ static void usage(FILE *f)
                "  -h, --help         show this help\n");
 }
 
+#define AGENT_STOP_GRACE 10 /* seconds for the requests being handled at a stop */
+
 static void close_transports(agent *a)
 {
     for (int i = 0; i < 2; i++) {
@@ -46,15 +48,42 @@ static void close_transports(agent *a)
     }
 }
 
-static void on_shutdown_timer(uv_timer_t *t)
+static void shutdown_finish(agent *a)
 {
-    agent *a = t->data;
-    uv_close((uv_handle_t *)t, (uv_close_cb)free);
     close_transports(a);
     children_close(a);
     tasks_close(a);
     uv_close((uv_handle_t *)&a->sigint, NULL);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
+}
+
+static void on_server_stopped(rpc_server *s, size_t dropped, void *arg)
+{
+    agent *a = arg;
+    (void)s;
+    if (dropped > 0)
+        log_warning("%zu requests still being handled after %gs are dropped", dropped,
+                    (double)AGENT_STOP_GRACE);
+    if (--a->draining == 0)
+        shutdown_finish(a);
+}
+
+/* The servers take nothing new and answer what they took (a read on the
+ * thread pool, the reply to `stop` itself); then everything closes. */
+static void on_shutdown_timer(uv_timer_t *t)
+{
+    agent *a = t->data;
+    uv_close((uv_handle_t *)t, (uv_close_cb)free);
+    for (int i = 0; i < 2; i++)
+        a->draining += a->server[i] != NULL;
+    if (a->draining == 0) {
+        shutdown_finish(a);
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        if (a->server[i] != NULL)
+            rpc_server_stop(a->server[i], AGENT_STOP_GRACE, on_server_stopped, a);
+    }
 }
 
 void agent_shutdown(agent *a)

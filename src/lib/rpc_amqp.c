@@ -177,8 +177,9 @@ void rpc_amqp_on_open(rpc_amqp *a)
 {
     rpc_amqp_probe_on_open(a);
     int rc = 0;
+    /* A server stopping (rpc_server_stop) no longer listens. */
     for (rpc_server *s = a->t->servers; s != NULL && rc == 0; s = s->next)
-        rc = declare_server(a, s);
+        rc = s->impl != NULL ? declare_server(a, s) : 0;
     if (rc == 0 && a->reply_q[0] != '\0')
         rc = declare_reply(a);
     if (rc != 0)
@@ -635,5 +636,6 @@ const rpc_carrier rpc_amqp_carrier = {
     .send = amqp_send,
     .listen = amqp_listen,
     .unlisten = amqp_unlisten,
+    .unlisten_keeps_replies = true,
     .unsent = amqp_unsent,
 };

@@ -330,6 +330,15 @@ static int check_endpoints(const rpc_endpoint *endpoints, size_t n, sca_error *e
     return 0;
 }
 
+static void drain_end(rpc_server *s)
+{
+    if (s->drain == NULL)
+        return;
+    uv_close((uv_handle_t *)s->drain, (uv_close_cb)free);
+    s->drain = NULL;
+    s->stopped = NULL;
+}
+
 static void server_unlink(rpc_server *s)
 {
     rpc_server **pp = &s->t->servers;
@@ -374,6 +383,7 @@ int rpc_server_new(rpc_transport *t, const char *topic, const char *server,
         server_destroy(s);
         return rc;
     }
+    s->listening = true;
     *out = s;
     return 0;
 }
@@ -385,10 +395,48 @@ void rpc_server_free(rpc_server *s)
     /* Out of the transport's list first: unlisten may run the state
      * callback, which may free the transport, and that must not free s. */
     server_unlink(s);
+    drain_end(s);
     while (s->requests != NULL)
         request_orphan(s->requests);
-    s->t->carrier->unlisten(s->t, s);
+    if (s->listening)
+        s->t->carrier->unlisten(s->t, s);
     server_destroy(s);
+}
+
+#define DRAIN_POLL_MS 20
+
+static size_t requests_count(const rpc_server *s)
+{
+    size_t n = 0;
+    for (const rpc_request *r = s->requests; r != NULL; r = r->next)
+        n++;
+    return n;
+}
+
+static void on_drain_tick(uv_timer_t *timer)
+{
+    rpc_server *s = timer->data;
+    if (s->requests != NULL && uv_now(timer->loop) < s->drain_end)
+        return;
+    rpc_server_stopped_cb stopped = s->stopped;
+    drain_end(s);
+    /* Last: it may free s. */
+    stopped(s, requests_count(s), s->stopped_arg);
+}
+
+void rpc_server_stop(rpc_server *s, double grace, rpc_server_stopped_cb stopped, void *arg)
+{
+    if (s->listening && s->t->carrier->unlisten_keeps_replies) {
+        s->t->carrier->unlisten(s->t, s);
+        s->listening = false;
+    }
+    s->stopped = stopped;
+    s->stopped_arg = arg;
+    s->drain = sca_malloc(sizeof(*s->drain));
+    uv_timer_init(s->t->loop, s->drain);
+    s->drain->data = s;
+    s->drain_end = uv_now(s->t->loop) + (uint64_t)(fmax(grace, 0) * 1000);
+    uv_timer_start(s->drain, on_drain_tick, 0, DRAIN_POLL_MS);
 }
 
 const char *rpc_request_method(const rpc_request *req)

@@ -62,6 +62,10 @@ typedef struct rpc_carrier {
                 const char *msg_id, char *body, size_t len, sca_error *err);
     int (*listen)(rpc_transport *t, rpc_server *s, sca_error *err);
     void (*unlisten)(rpc_transport *t, rpc_server *s);
+    /* Whether replies still reach callers after unlisten (AMQP: they go
+     * through the connection, not the consumers), so that a stopping
+     * server may stop listening before its last answers. */
+    bool unlisten_keeps_replies;
     /* > 0: requests accepted by send and not yet written to the socket;
      * 0: all out; < 0: some were dropped because the connection failed
      * (err says why; reported once). */
@@ -105,6 +109,11 @@ struct rpc_server {
     void *impl; /* the carrier's per-server state */
     rpc_server *next;
     rpc_request *requests; /* being handled, to orphan on free */
+    bool listening;        /* until unlisten */
+    uv_timer_t *drain;     /* rpc_server_stop's: polls requests, NULL when none */
+    uint64_t drain_end;    /* loop time, ms */
+    rpc_server_stopped_cb stopped;
+    void *stopped_arg;
     char *seen[RPC_DEDUP_SIZE];
     size_t seen_next;
     double warn_window;

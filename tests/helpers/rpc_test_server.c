@@ -6,12 +6,11 @@
  *
  * Prints "UP <detail>" and "DOWN <detail>" lines as the transport state
  * changes (the first UP means ready) and exits 0 on SIGTERM or SIGINT after
- * a clean shutdown.  Endpoints (default namespace, version 1.1):
- *   echo(x) -> x               boom() -> ValueError
- *   count(n) -> total          get_count() -> total
- *   sleep(seconds)             answered later from a timer
- *   slow_echo(x, seconds)      answered after a sleep on the thread pool
- *   whoami() -> {"uid": ...}   context() -> the request context
+ * a clean shutdown: it stops taking requests and lets those being handled
+ * answer (up to STOP_GRACE seconds), as oslo's stop() and wait() do.  Endpoints (default namespace,
+ * version 1.1): echo(x) -> x               boom() -> ValueError count(n) -> total get_count() ->
+ * total sleep(seconds)             answered later from a timer slow_echo(x, seconds)      answered
+ * after a sleep on the thread pool whoami() -> {"uid": ...}   context() -> the request context
  *   big(n) -> n bytes string   typed(s, i, f?, b?, o?, l?, n?) -> "ok"
  *   fail(cls, message, module?) raises what it is told
  *   stats() -> {"rss_kb", "requests", "sanitized"}
@@ -253,14 +252,25 @@ static void on_state(rpc_transport *t, bool up, const char *detail, void *arg)
     fflush(stdout);
 }
 
+#define STOP_GRACE 30
+
+static void on_stopped(rpc_server *s, size_t dropped, void *arg)
+{
+    app *ap = arg;
+    if (dropped > 0)
+        fprintf(stderr, "rpc_test_server: %zu requests unanswered at exit\n", dropped);
+    rpc_server_free(s);
+    rpc_transport_free(ap->t);
+}
+
+/* As an oslo server's stop() and wait(): the calls being handled answer. */
 static void on_signal(uv_signal_t *sig, int signum)
 {
     (void)signum;
     app *ap = sig->data;
-    rpc_server_free(ap->s);
-    rpc_transport_free(ap->t);
     uv_close((uv_handle_t *)&ap->sigterm, NULL);
     uv_close((uv_handle_t *)&ap->sigint, NULL);
+    rpc_server_stop(ap->s, STOP_GRACE, on_stopped, ap);
 }
 
 static void usage(void)

@@ -224,6 +224,17 @@ def python_calls_c():
             check(True, "oslo client: times out, and no heartbeat was sent without _timeout")
         time.sleep(1.5)
         check(node1.call({}, "echo", x="after") == "after", "C server fine after a late reply")
+        # Stopped (SIGTERM) while a call is being handled: as oslo's stop()
+        # and wait(), the server answers it before it exits.
+        answer = []
+        caller = threading.Thread(target=lambda: answer.append(
+            node1.call({}, "slow_echo", x="done", seconds=2)))
+        caller.start()
+        time.sleep(0.7)
+        servers[0].terminate()
+        caller.join(15)
+        check(answer == ["done"], "C server stopped mid-call still answers it (%s)" % answer)
+        servers[0].wait(15)
     finally:
         transport.cleanup()
         for s in servers:

@@ -294,6 +294,65 @@ static void test_server_freed_with_request_held(void **state)
     json_decref(o.result);
 }
 
+typedef struct stop_seen {
+    int calls;
+    size_t dropped;
+} stop_seen;
+
+static void free_when_stopped(rpc_server *s, size_t dropped, void *arg)
+{
+    stop_seen *seen = arg;
+    seen->calls++;
+    seen->dropped = dropped;
+    rpc_server_free(s);
+}
+
+/* A graceful stop waits for the request being handled, which answers. */
+static void test_stop_answers_what_it_took(void **state)
+{
+    fixture *f = *state;
+    outcome o = {0};
+    assert_int_equal(rpc_call(f->ct, &target, "hold", NULL, NULL, 5, record, &o, NULL), 0);
+    while (f->held == NULL)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    stop_seen seen = {0};
+    rpc_server_stop(f->s, 5, free_when_stopped, &seen);
+    for (int i = 0; i < 5; i++)
+        uv_run(&f->loop, UV_RUN_NOWAIT);
+    assert_int_equal(seen.calls, 0);
+    rpc_request_reply(f->held, json_string("late but whole"));
+    f->held = NULL;
+    wait_for(&f->loop, &o);
+    assert_int_equal(o.status, 0);
+    assert_string_equal(json_string_value(o.result), "late but whole");
+    while (seen.calls == 0)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(seen.dropped, 0);
+    f->s = NULL;
+    json_decref(o.result);
+}
+
+/* ... but not beyond its grace: what is still unanswered is counted. */
+static void test_stop_grace_ends(void **state)
+{
+    fixture *f = *state;
+    outcome o = {0};
+    assert_int_equal(rpc_call(f->ct, &target, "hold", NULL, NULL, 5, record, &o, NULL), 0);
+    while (f->held == NULL)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    stop_seen seen = {0};
+    rpc_server_stop(f->s, 0.1, free_when_stopped, &seen);
+    while (seen.calls == 0)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(seen.dropped, 1);
+    f->s = NULL;
+    rpc_request_reply(f->held, json_true());
+    f->held = NULL;
+    wait_for(&f->loop, &o);
+    assert_int_equal(o.status, -ECONNRESET);
+    json_decref(o.result);
+}
+
 static void free_when_down(rpc_transport *t, bool up, const char *detail, void *arg)
 {
     (void)detail;
@@ -440,6 +499,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sizes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_freed_with_request_held, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_cancels_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_answers_what_it_took, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_grace_ends, setup, teardown),
         cmocka_unit_test_setup_teardown(test_state_callback_frees_transport_in_server_free, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_endpoints, setup, teardown),

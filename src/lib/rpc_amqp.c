@@ -466,7 +466,11 @@ void rpc_amqp_drop_queue(rpc_amqp *a)
 
 static void origin_send(rpc_origin *o, const char *reply_q, char *body, size_t len)
 {
-    rpc_amqp *a = (rpc_amqp *)((char *)o - offsetof(rpc_amqp, origin));
+    rpc_amqp_send_reply((rpc_amqp *)((char *)o - offsetof(rpc_amqp, origin)), reply_q, body, len);
+}
+
+void rpc_amqp_send_reply(rpc_amqp *a, const char *reply_q, char *body, size_t len)
+{
     sca_error err = {0};
     if (reply_q == NULL || strlen(reply_q) > 255) {
         log_warning("rpc: reply dropped: invalid reply queue name");

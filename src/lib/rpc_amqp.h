@@ -67,6 +67,7 @@ typedef struct amqp_out_list {
 typedef struct amqp_inbound {
     enum { IN_IDLE, IN_HEADER, IN_BODY } stage;
     bool is_return;
+    bool returned_reply;   /* returned from the default exchange: one of our replies */
     char returned_to[256]; /* a returned message's routing key */
     bool reject;           /* for a consumer we no longer have: requeue it */
     bool needs_ack;
@@ -82,6 +83,7 @@ typedef struct amqp_inbound {
 typedef struct amqp_delivery {
     char tag[64];
     char *returned_to; /* a message the broker could not route: its routing key */
+    bool returned_reply;
     char *content_type;
     char *body;
     size_t len;
@@ -138,7 +140,23 @@ typedef struct rpc_amqp {
     bool probe_open;    /* the probe channel takes declares */
     char **unconfirmed; /* calls published behind unconfirmed declares */
     size_t n_unconfirmed;
+    struct amqp_retry *retries; /* replies the broker returned, to publish again */
+    size_t retry_bytes;
+    uv_timer_t retry_timer;
 } rpc_amqp;
+
+/* rpc_amqp_retry.c: a reply the broker returns (its caller's queue does not
+ * exist, as while the caller declares it again after a broker restart) is
+ * published again every RPC_AMQP_RETRY_MS for RPC_AMQP_RETRY_FOR_MS, as
+ * oslo does (kombu_missing_consumer_retry_timeout). */
+#define RPC_AMQP_RETRY_MS 250
+#define RPC_AMQP_RETRY_FOR_MS 60000
+#define RPC_AMQP_RETRY_BYTES (16u << 20) /* replies held at most */
+void rpc_amqp_retry_start(rpc_amqp *a);
+/* Takes ownership of body. */
+void rpc_amqp_retry_returned(rpc_amqp *a, const char *reply_q, char *body, size_t len);
+/* Drops what is held (counted in the close warning); closes the timer. */
+size_t rpc_amqp_retry_close(rpc_amqp *a, uv_close_cb closed);
 
 /* rpc_amqp_link.c */
 void rpc_amqp_link_start(rpc_amqp *a);
@@ -187,6 +205,9 @@ void rpc_amqp_drop_queue(rpc_amqp *a);
  * queued behind what waits; fails the call if neither can be done, and
  * drops it if it timed out meanwhile.  Takes ownership of m. */
 void rpc_amqp_send_checked(rpc_amqp *a, amqp_out *m);
+/* Publishes a reply to reply_q (takes ownership of body), or queues it
+ * for the next connection. */
+void rpc_amqp_send_reply(rpc_amqp *a, const char *reply_q, char *body, size_t len);
 void rpc_amqp_out_free(amqp_out *m);
 void rpc_amqp_list_push(amqp_out_list *l, amqp_out *m);
 amqp_out *rpc_amqp_list_pop(amqp_out_list *l); /* the oldest; the list is not empty */

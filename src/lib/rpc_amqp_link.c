@@ -77,7 +77,9 @@ static void busy_done(rpc_amqp *a)
 static void handle_closed(uv_handle_t *h)
 {
     rpc_amqp *a = h->data;
-    if (h != (uv_handle_t *)&a->timer && h != (uv_handle_t *)&a->kick)
+    /* The poll handle is allocated; the others live in a. */
+    if (h != (uv_handle_t *)&a->timer && h != (uv_handle_t *)&a->kick &&
+        h != (uv_handle_t *)&a->retry_timer)
         free(h);
     busy_done(a);
 }
@@ -406,6 +408,8 @@ static void on_return(rpc_amqp *a, const amqp_basic_return_t *r)
               (const char *)r->reply_text.bytes);
     begin_inbound(a, true, 0, amqp_empty_bytes);
     copy_shortstr(a->in.returned_to, sizeof(a->in.returned_to), r->routing_key);
+    /* Calls go through the control exchange; only replies use the default. */
+    a->in.returned_reply = r->exchange.len == 0;
 }
 
 static void confirmed(rpc_amqp *a)
@@ -523,6 +527,7 @@ static void push_delivery(rpc_amqp *a)
     amqp_delivery *d = &a->batch[a->n_batch++];
     memcpy(d->tag, a->in.tag, sizeof(d->tag));
     d->returned_to = a->in.is_return ? sca_strdup(a->in.returned_to) : NULL;
+    d->returned_reply = a->in.is_return && a->in.returned_reply;
     d->content_type = a->in.content_type;
     d->body = a->in.body;
     d->len = (size_t)a->in.size;
@@ -589,6 +594,11 @@ static void on_frame(rpc_amqp *a, const amqp_frame_t *f)
 
 static void route(rpc_amqp *a, amqp_delivery *d)
 {
+    if (d->returned_to != NULL && d->returned_reply && d->body != NULL) {
+        rpc_amqp_retry_returned(a, d->returned_to, d->body, d->len);
+        d->body = NULL;
+        return;
+    }
     if (d->returned_to != NULL) {
         if (d->body != NULL)
             rpc_client_returned(a->t, d->returned_to, d->body, d->len);
@@ -683,7 +693,8 @@ void rpc_amqp_link_start(rpc_amqp *a)
     a->timer.data = a;
     uv_idle_init(a->t->loop, &a->kick);
     a->kick.data = a;
-    a->busy += 2;
+    rpc_amqp_retry_start(a);
+    a->busy += 3;
     start_dial(a);
 }
 
@@ -698,6 +709,9 @@ void rpc_amqp_link_close(rpc_amqp *a)
     rpc_amqp_drop_queue(a);
     uv_close((uv_handle_t *)&a->timer, handle_closed);
     uv_close((uv_handle_t *)&a->kick, handle_closed);
+    size_t lost = rpc_amqp_retry_close(a, handle_closed);
+    if (lost > 0)
+        log_warning("rpc: %zu replies whose queue did not exist dropped at close", lost);
     rpc_amqp_enter(a);
     rpc_amqp_leave(a);
 }

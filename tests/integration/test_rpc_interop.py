@@ -139,6 +139,43 @@ def count_reaches(want, *args):
         time.sleep(0.1)
 
 
+def reply_after_queue_appears(topic, server):
+    """A call whose reply queue is declared only 2 s after the call was
+    sent, as when a caller declares it again after a broker restart: the
+    echoed x, or None when no reply came."""
+    import amqp
+    import urllib.parse
+    u = urllib.parse.urlparse(URL)
+    conn = amqp.Connection("%s:%s" % (u.hostname, u.port), userid=u.username or "guest",
+                           password=u.password or "guest")
+    conn.connect()
+    ch = conn.channel()
+    reply_q = "reply_" + uuid.uuid4().hex
+    inner = {"method": "echo", "args": {"x": "late queue"}, "version": "1.0",
+             "_msg_id": uuid.uuid4().hex, "_reply_q": reply_q, "_unique_id": uuid.uuid4().hex}
+    body = json.dumps({"oslo.version": "2.0", "oslo.message": json.dumps(inner)})
+    ch.basic_publish(amqp.Message(body, content_type="application/json",
+                                  content_encoding="utf-8"),
+                     exchange="openstack", routing_key="%s.%s" % (topic, server))
+    time.sleep(2)
+    ch.queue_declare(reply_q, durable=False, auto_delete=False,
+                     arguments={"x-expires": 1800000})
+    got = []
+    tag = ch.basic_consume(reply_q, callback=lambda m: got.append(m.body), no_ack=True)
+    deadline = time.time() + 5
+    while time.time() < deadline and not got:
+        try:
+            conn.drain_events(timeout=0.5)
+        except Exception:
+            pass
+    ch.basic_cancel(tag)
+    ch.queue_delete(reply_q)
+    conn.close()
+    if not got:
+        return None
+    return json.loads(json.loads(got[0])["oslo.message"]).get("result")
+
+
 def python_calls_c():
     import oslo_messaging as om
     from oslo_config import cfg
@@ -224,6 +261,8 @@ def python_calls_c():
             check(True, "oslo client: times out, and no heartbeat was sent without _timeout")
         time.sleep(1.5)
         check(node1.call({}, "echo", x="after") == "after", "C server fine after a late reply")
+        check(reply_after_queue_appears(topic, "node1") == "late queue",
+              "C server: a reply whose queue appears 2 s late still arrives (as oslo retries)")
         # Stopped (SIGTERM) while a call is being handled: as oslo's stop()
         # and wait(), the server answers it before it exits.
         answer = []

@@ -1,0 +1,132 @@
+/* rpc_amqp_retry.c - replies the broker returned, published again while
+ * their caller's queue may still appear (see rpc_amqp.h).
+ *
+ * A reply is published mandatory; when no queue of that name exists the
+ * broker returns it.  oslo's server then tries again every 0.25 s for 60 s,
+ * which is what lets a caller survive its reply queue being declared again
+ * (after a broker restart or failover): we do the same.  Without publisher
+ * confirms, success is the absence of a return: a reply published again
+ * and not returned within RETRY_SETTLE_MS is taken as delivered. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rpc_amqp.h"
+#include "rpc_envelope.h"
+#include "scalpels/log.h"
+
+#define RETRY_SETTLE_MS 2000
+
+typedef struct amqp_retry {
+    struct amqp_retry *next;
+    char *reply_q;
+    char msg_id[RPC_ID_MAX + 1]; /* with reply_q, what tells replies apart */
+    char *body;
+    size_t len;
+    uint64_t first; /* loop time of the first return */
+    uint64_t due;   /* when to publish again; 0 once published */
+    uint64_t sent;  /* when last published */
+} amqp_retry;
+
+static void retry_free(rpc_amqp *a, amqp_retry *r)
+{
+    a->retry_bytes -= r->len;
+    free(r->reply_q);
+    free(r->body);
+    free(r);
+}
+
+static amqp_retry *retry_find(rpc_amqp *a, const char *reply_q, const char *msg_id)
+{
+    for (amqp_retry *r = a->retries; r != NULL; r = r->next) {
+        if (strcmp(r->reply_q, reply_q) == 0 && strcmp(r->msg_id, msg_id) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+/* Publishes what is due, forgets what settled or expired; stops the timer
+ * when nothing is left. */
+static void on_retry_tick(uv_timer_t *timer)
+{
+    rpc_amqp *a = timer->data;
+    uint64_t now = uv_now(timer->loop);
+    rpc_amqp_enter(a);
+    for (amqp_retry **pp = &a->retries; *pp != NULL;) {
+        amqp_retry *r = *pp;
+        bool expired = r->due != 0 && now - r->first >= RPC_AMQP_RETRY_FOR_MS;
+        bool settled = r->due == 0 && now - r->sent >= RETRY_SETTLE_MS;
+        if (expired)
+            log_warning("rpc: reply to %s dropped: no queue of that name for %ds", r->reply_q,
+                        RPC_AMQP_RETRY_FOR_MS / 1000);
+        if (expired || settled) {
+            *pp = r->next;
+            retry_free(a, r);
+            continue;
+        }
+        if (r->due != 0 && now >= r->due && !a->closing) {
+            r->due = 0;
+            r->sent = now;
+            char *copy = sca_malloc(r->len);
+            memcpy(copy, r->body, r->len);
+            rpc_amqp_send_reply(a, r->reply_q, copy, r->len);
+        }
+        pp = &r->next;
+    }
+    if (a->retries == NULL)
+        uv_timer_stop(timer);
+    rpc_amqp_leave(a);
+}
+
+void rpc_amqp_retry_start(rpc_amqp *a)
+{
+    uv_timer_init(a->t->loop, &a->retry_timer);
+    a->retry_timer.data = a;
+}
+
+void rpc_amqp_retry_returned(rpc_amqp *a, const char *reply_q, char *body, size_t len)
+{
+    char msg_id[RPC_ID_MAX + 1] = "", unused[RPC_ID_MAX + 1] = "";
+    rpc_envelope_sniff(body, len, msg_id, unused);
+    uint64_t now = uv_now(a->t->loop);
+    amqp_retry *r = retry_find(a, reply_q, msg_id);
+    if (r == NULL && a->retry_bytes + len > RPC_AMQP_RETRY_BYTES) {
+        log_warning("rpc: reply to %s dropped: no queue of that name, and %u bytes of replies "
+                    "already wait for theirs",
+                    reply_q, RPC_AMQP_RETRY_BYTES);
+        free(body);
+        return;
+    }
+    if (r == NULL) {
+        log_debug("rpc: reply to %s returned (no such queue yet): publishing it again", reply_q);
+        r = sca_calloc(1, sizeof(*r));
+        r->reply_q = sca_strdup(reply_q);
+        snprintf(r->msg_id, sizeof(r->msg_id), "%s", msg_id);
+        r->first = now;
+        r->next = a->retries;
+        a->retries = r;
+    } else {
+        a->retry_bytes -= r->len;
+        free(r->body);
+    }
+    r->body = body;
+    r->len = len;
+    a->retry_bytes += len;
+    r->due = now + RPC_AMQP_RETRY_MS;
+    if (!uv_is_active((uv_handle_t *)&a->retry_timer))
+        uv_timer_start(&a->retry_timer, on_retry_tick, RPC_AMQP_RETRY_MS / 2,
+                       RPC_AMQP_RETRY_MS / 2);
+}
+
+size_t rpc_amqp_retry_close(rpc_amqp *a, uv_close_cb closed)
+{
+    size_t dropped = 0;
+    while (a->retries != NULL) {
+        amqp_retry *r = a->retries;
+        a->retries = r->next;
+        dropped += r->due != 0;
+        retry_free(a, r);
+    }
+    uv_close((uv_handle_t *)&a->retry_timer, closed);
+    return dropped;
+}

@@ -398,10 +398,17 @@ void rpc_failure_free(rpc_failure *f)
     f->cls = f->module = f->message = NULL;
 }
 
-/* Python's int() of one version part, the common forms: [+-]digits. */
+/* Python's int() of one version part, the common forms: [+-]digits, with
+ * whitespace around them as int() allows (" 1.1" is version 1.1 to oslo). */
 static int version_part(const char *s, size_t len, long *out)
 {
     char buf[24];
+    while (len > 0 && isspace((unsigned char)*s)) {
+        s++;
+        len--;
+    }
+    while (len > 0 && isspace((unsigned char)s[len - 1]))
+        len--;
     if (len == 0 || len >= sizeof(buf))
         return -EINVAL;
     memcpy(buf, s, len);

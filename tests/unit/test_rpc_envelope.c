@@ -406,6 +406,10 @@ static void test_version_compatible(void **state)
     (void)state;
     assert_int_equal(rpc_version_compatible("1.0", "1.0"), 1);
     assert_int_equal(rpc_version_compatible("1.3", "1.2"), 1);
+    /* Python's int() takes whitespace around a part, and so does oslo. */
+    assert_int_equal(rpc_version_compatible("1.1", " 1.1"), 1);
+    assert_int_equal(rpc_version_compatible("1.1", "1 . 1\t"), 1);
+    assert_int_equal(rpc_version_compatible("1.1", "1. "), -EINVAL);
     assert_int_equal(rpc_version_compatible("1.2", "1.3"), 0);
     assert_int_equal(rpc_version_compatible("1.0", "2.0"), 0);
     assert_int_equal(rpc_version_compatible("2.0", "1.0"), 0);

@@ -158,6 +158,11 @@ int store_task_tracer_start(store *s, int64_t task_id, const char *tracer, int64
                             sca_error *err);
 int store_task_tracer_set_worker(store *s, int64_t task_id, const char *tracer, int64_t worker_pid,
                                  sca_error *err);
+/* Records how many lines tracer has stored in task so far (the tracer does
+ * it with every batch, so that the counts are true while it runs and after
+ * it is killed). */
+int store_task_tracer_count(store *s, int64_t task_id, const char *tracer, int64_t lines,
+                            int64_t unparsed, sca_error *err);
 /* Records the end of tracer's run in task. */
 int store_task_tracer_finish(store *s, const store_task_tracer *tt, sca_error *err);
 int store_task_tracer_list(store *s, int64_t task_id, store_task_tracer **out, size_t *n,

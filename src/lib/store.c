@@ -103,6 +103,8 @@ static const char *const store_sql[STMT_COUNT_] = {
         " pid = coalesce(excluded.pid, pid), started = min(started, excluded.started)",
     [STMT_TT_SET_WORKER] =
         "UPDATE task_tracer SET worker_pid = ?3 WHERE task_id = ?1 AND tracer = ?2",
+    [STMT_TT_COUNT] =
+        "UPDATE task_tracer SET lines = ?3, unparsed = ?4 WHERE task_id = ?1 AND tracer = ?2",
     [STMT_TT_FINISH] = "UPDATE task_tracer SET stopped = ?3, exit_code = ?4, exit_signal = ?5,"
                        " lines = ?6, unparsed = ?7 WHERE task_id = ?1 AND tracer = ?2",
     [STMT_TT_LIST] =

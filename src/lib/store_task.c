@@ -179,6 +179,19 @@ int store_task_tracer_set_worker(store *s, int64_t task_id, const char *tracer, 
     return store_step_done(s, stmt, err, "record worker pid");
 }
 
+int store_task_tracer_count(store *s, int64_t task_id, const char *tracer, int64_t lines,
+                            int64_t unparsed, sca_error *err)
+{
+    sqlite3_stmt *stmt = store_stmt(s, STMT_TT_COUNT, err);
+    if (stmt == NULL)
+        return -EIO;
+    sqlite3_bind_int64(stmt, 1, task_id);
+    sqlite3_bind_text(stmt, 2, tracer, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 3, lines);
+    sqlite3_bind_int64(stmt, 4, unparsed);
+    return store_step_done(s, stmt, err, "count lines");
+}
+
 int store_task_tracer_finish(store *s, const store_task_tracer *tt, sca_error *err)
 {
     sqlite3_stmt *stmt = store_stmt(s, STMT_TT_FINISH, err);

@@ -251,6 +251,8 @@ int ingest_flush(ingest *g, sca_error *err)
         rc = store_sample_append(g->store, g->rows, g->n_batch, err);
     }
     if (rc == 0)
+        rc = store_task_tracer_count(g->store, g->task_id, g->tracer, g->lines, g->unparsed, err);
+    if (rc == 0)
         rc = store_commit(g->store, err);
     if (rc != 0) {
         store_rollback(g->store);

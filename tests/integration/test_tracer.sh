@@ -131,6 +131,8 @@ clock=$!
 _cleanup_pids+=("$clock")
 wait_until 10 'test "$(sql "SELECT count(*) FROM sample s JOIN result r ON r.id = s.result_id WHERE r.tracer = '"'"'clock'"'"'")" -gt 0' ||
   fail "the clock worker printed nothing"
+lines_now=$(tracer_row "$u" lines)
+[ "${lines_now:-0}" -gt 0 ] || fail "task_tracer.lines is '$lines_now' while samples are stored: counted only at the end"
 /usr/bin/python3 -c '
 import sqlite3, sys, time
 con = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)

@@ -135,9 +135,10 @@ typedef struct sca_report_opts {
 } sca_report_opts;
 
 /* getopt_long over a command's arguments (optstring starts with ':'),
- * printing sca's message for an unknown option or a missing value: then
- * it returns '?'.  Call with optind = 0 first. */
-int sca_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+ * printing "PROG: COMMAND: ..." for an unknown option, a missing value or
+ * a value given to an option that takes none: then it returns '?'.  Call
+ * with optind = 0 first. */
+int cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
                const char *command);
 
 /* Defaults, with --json before the command applied. */

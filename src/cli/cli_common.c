@@ -1,5 +1,6 @@
 /* cli_common.c - helpers shared by sca and sca-manage (see cli.h). */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,4 +27,41 @@ int cli_split_kv(const char *arg, char **key, const char **value)
     *key = sca_strndup(arg, (size_t)(eq - arg));
     *value = eq + 1;
     return 0;
+}
+
+/* "--json=1": getopt reports a long option given a value it does not take
+ * as unknown, with optopt set to the option's code, not a character. */
+static bool takes_no_value(const struct option *longopts, const char *given)
+{
+    const char *eq = strchr(given, '=');
+    if (strncmp(given, "--", 2) != 0 || eq == NULL)
+        return false;
+    size_t n = (size_t)(eq - given - 2);
+    for (const struct option *o = longopts; o != NULL && o->name != NULL; o++) {
+        if (o->has_arg == no_argument && strncmp(o->name, given + 2, n) == 0)
+            return true;
+    }
+    return false;
+}
+
+int cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
+               const char *command)
+{
+    opterr = 0; /* our own words, naming the command */
+    int opt = getopt_long(argc, argv, optstring, longopts, NULL);
+    if (opt != '?' && opt != ':')
+        return opt;
+    const char *given = argv[optind - 1];
+    if (opt == ':')
+        cli_fail(CLI_USAGE, "%s: option '%s' needs a value", command, given);
+    else if (takes_no_value(longopts, given))
+        cli_fail(CLI_USAGE, "%s: option '%.*s' takes no value", command,
+                 (int)(strchr(given, '=') - given), given);
+    else if (optopt > 0 && optopt < 256)
+        cli_fail(CLI_USAGE, "%s: unknown option '-%c' (see '%s %s --help')", command, optopt,
+                 cli_prog, command);
+    else
+        cli_fail(CLI_USAGE, "%s: unknown option '%s' (see '%s %s --help')", command, given,
+                 cli_prog, command);
+    return '?';
 }

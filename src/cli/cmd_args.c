@@ -10,43 +10,6 @@
 #define UUID_PREFIX_MIN 8
 #define TRACER_NAME_MAX 64
 
-/* "--json=1": getopt reports a long option given a value it does not take
- * as unknown, with optopt set to the option's code, not a character. */
-static bool takes_no_value(const struct option *longopts, const char *given)
-{
-    const char *eq = strchr(given, '=');
-    if (strncmp(given, "--", 2) != 0 || eq == NULL)
-        return false;
-    size_t n = (size_t)(eq - given - 2);
-    for (const struct option *o = longopts; o != NULL && o->name != NULL; o++) {
-        if (o->has_arg == no_argument && strncmp(o->name, given + 2, n) == 0)
-            return true;
-    }
-    return false;
-}
-
-int sca_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
-               const char *command)
-{
-    opterr = 0; /* our own words, naming the command */
-    int opt = getopt_long(argc, argv, optstring, longopts, NULL);
-    if (opt != '?' && opt != ':')
-        return opt;
-    const char *given = argv[optind - 1];
-    if (opt == ':')
-        cli_fail(CLI_USAGE, "%s: option '%s' needs a value", command, given);
-    else if (takes_no_value(longopts, given))
-        cli_fail(CLI_USAGE, "%s: option '%.*s' takes no value", command,
-                 (int)(strchr(given, '=') - given), given);
-    else if (optopt > 0 && optopt < 256)
-        cli_fail(CLI_USAGE, "%s: unknown option '-%c' (see 'sca %s --help')", command, optopt,
-                 command);
-    else
-        cli_fail(CLI_USAGE, "%s: unknown option '%s' (see 'sca %s --help')", command, given,
-                 command);
-    return '?';
-}
-
 void sca_report_opts_init(sca_report_opts *ro, const sca_opts *g)
 {
     *ro = (sca_report_opts){

@@ -144,7 +144,7 @@ int cmd_hosts(const sca_opts *g, int argc, char **argv)
     bool shortly = false, json = g->json;
     int opt, code = CLI_OK;
     optind = 0;
-    while (code == CLI_OK && (opt = sca_getopt(argc, argv, ":h", longopts, "hosts")) != -1) {
+    while (code == CLI_OK && (opt = cli_getopt(argc, argv, ":h", longopts, "hosts")) != -1) {
         if (opt == 's')
             shortly = true;
         else if (opt == OPT_JSON)

@@ -17,7 +17,7 @@ static int list_parse(int argc, char **argv, const char *command, bool *json, in
                                              {NULL, 0, NULL, 0}};
     int opt, code = CLI_OK;
     optind = 0;
-    while (code == CLI_OK && (opt = sca_getopt(argc, argv, ":lh", longopts, command)) != -1) {
+    while (code == CLI_OK && (opt = cli_getopt(argc, argv, ":lh", longopts, command)) != -1) {
         if (opt == OPT_JSON)
             *json = true;
         else if (opt == 'h')

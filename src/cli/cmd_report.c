@@ -280,7 +280,7 @@ static int report_parse(struct report_args *a, int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     int opt, code = CLI_OK;
     optind = 0;
-    while (code == CLI_OK && (opt = sca_getopt(argc, argv, ":a:h", longopts, "report")) != -1) {
+    while (code == CLI_OK && (opt = cli_getopt(argc, argv, ":a:h", longopts, "report")) != -1) {
         if (opt == 'a')
             code = sca_add_tracers(a->names, optarg);
         else if (opt == OPT_LAST)
@@ -573,7 +573,7 @@ static int result_parse(struct result_args *a, int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     int opt, code = CLI_OK;
     optind = 0;
-    while (code == CLI_OK && (opt = sca_getopt(argc, argv, ":lh", longopts, "result")) != -1) {
+    while (code == CLI_OK && (opt = cli_getopt(argc, argv, ":lh", longopts, "result")) != -1) {
         if (opt == 'l')
             a->list = true;
         else if (opt == OPT_SHORT)

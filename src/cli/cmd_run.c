@@ -51,7 +51,7 @@ static int run_parse(struct run_args *a, int argc, char **argv)
     int opt, code = CLI_OK;
     optind = 0;
     /* "+": the options end at CMD, whose own options are not ours. */
-    while (code == CLI_OK && (opt = sca_getopt(argc, argv, "+:a:h", longopts, "run")) != -1) {
+    while (code == CLI_OK && (opt = cli_getopt(argc, argv, "+:a:h", longopts, "run")) != -1) {
         if (opt == 'a')
             code = sca_add_tracers(a->names, optarg);
         else if (opt == OPT_DURATION)

@@ -144,7 +144,7 @@ int cmd_start(const sca_opts *g, int argc, char **argv)
     bool json = g->json;
     int opt, code = CLI_OK;
     optind = 0;
-    while (code == CLI_OK && (opt = sca_getopt(argc, argv, ":a:f:h", longopts, "start")) != -1) {
+    while (code == CLI_OK && (opt = cli_getopt(argc, argv, ":a:f:h", longopts, "start")) != -1) {
         if (opt == 'a')
             code = sca_add_tracers(names, optarg);
         else if (opt == 'f')
@@ -217,7 +217,7 @@ static int stop_parse(struct stop_opts *o, int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     int opt, code = CLI_OK;
     optind = 0;
-    while (code == CLI_OK && (opt = sca_getopt(argc, argv, ":a:h", longopts, "stop")) != -1) {
+    while (code == CLI_OK && (opt = cli_getopt(argc, argv, ":a:h", longopts, "stop")) != -1) {
         if (opt == 'a')
             code = sca_add_tracers(o->names, optarg);
         else if (opt == OPT_LAST)

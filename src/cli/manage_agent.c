@@ -31,8 +31,8 @@ static int agent_opts(int argc, char **argv, double *timeout, bool *help)
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "t:h", longopts, NULL)) != -1) {
+    optind = 0;
+    while ((opt = cli_getopt(argc, argv, ":t:h", longopts, argv[0])) != -1) {
         if (opt == 'h') {
             *help = true;
         } else if (opt != 't') {

@@ -22,8 +22,10 @@ static int parse_sub_options(int argc, char **argv, const char *shortopts,
                              void *arg)
 {
     int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+    optind = 0;
+    while ((opt = cli_getopt(argc, argv, shortopts, longopts, argv[0])) != -1) {
+        if (opt == '?')
+            return CLI_USAGE;
         int rc = fn(arg, opt, optarg);
         if (rc != 0)
             return rc;
@@ -150,7 +152,7 @@ int manage_db_create(const config *cfg, int argc, char **argv)
     static const struct option longopts[] = {
         {"force", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     struct db_create_opts o = {0};
-    int rc = parse_sub_options(argc, argv, "fh", longopts, db_create_opt, &o);
+    int rc = parse_sub_options(argc, argv, ":fh", longopts, db_create_opt, &o);
     if (rc != 0)
         return rc < 0 ? CLI_OK : rc;
     if (access(cfg->db_path, F_OK) == 0) {
@@ -411,7 +413,7 @@ int manage_setup(const config *cfg, int argc, char **argv)
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     struct setup_opts o = {.data = json_object()};
-    int code = parse_sub_options(argc, argv, "t:d:sh", longopts, setup_opt, &o);
+    int code = parse_sub_options(argc, argv, ":t:d:sh", longopts, setup_opt, &o);
     if (code == 0 && o.help)
         setup_usage();
     else if (code == 0 && o.name == NULL && !o.tpl && !o.parser && !o.title &&
@@ -457,7 +459,7 @@ int manage_purge(const config *cfg, int argc, char **argv)
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
     struct purge_opts o = {0};
-    int code = parse_sub_options(argc, argv, "o:h", longopts, purge_opt, &o);
+    int code = parse_sub_options(argc, argv, ":o:h", longopts, purge_opt, &o);
     if (code != 0)
         return code;
     if (o.help) {

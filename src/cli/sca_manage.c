@@ -45,7 +45,8 @@ int main(int argc, char **argv)
     int opt;
     log_init(cli_prog);
     /* "+": stop at the command name; its options are its own. */
-    while ((opt = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "+:c:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             config_path = optarg;
@@ -53,9 +54,11 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CLI_OK;
+        case ':':
+            return cli_fail(CLI_USAGE, "option '%s' needs a value", argv[optind - 1]);
         default:
-            usage(stderr);
-            return CLI_USAGE;
+            return cli_fail(CLI_USAGE, "unknown option '%s' (see 'sca-manage --help')",
+                            argv[optind - 1]);
         }
     }
     if (optind >= argc) {

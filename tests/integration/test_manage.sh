@@ -9,6 +9,13 @@ assert_contains "$OUT" "db-create" "help lists commands"
 expect_exit 2 "$M" frobnicate
 assert_contains "$OUT" "unknown command 'frobnicate'" "unknown command"
 expect_exit 2 "$M"
+expect_exit 2 "$M" --bogus status
+assert_eq "$OUT" "sca-manage: unknown option '--bogus' (see 'sca-manage --help')" "unknown global option: one line"
+expect_exit 2 "$M" status --bogus
+assert_eq "$OUT" "sca-manage: status: unknown option '--bogus' (see 'sca-manage status --help')" \
+  "unknown command option: one line naming the command"
+expect_exit 2 "$M" purge --older-than
+assert_eq "$OUT" "sca-manage: purge: option '--older-than' needs a value" "missing value"
 
 # db-create: creates, registers the shipped tracers, refuses to replace.
 expect_exit 1 "$M" setup -s

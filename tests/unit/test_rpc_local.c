@@ -276,13 +276,19 @@ static void test_sizes(void **state)
     rpc_transport_free(small);
 }
 
+/* Calls "hold" and runs the loop until the server holds the request. */
+static void hold_one(fixture *f, outcome *o)
+{
+    assert_int_equal(rpc_call(f->ct, &target, "hold", NULL, NULL, 5, record, o, NULL), 0);
+    while (f->held == NULL)
+        uv_run(&f->loop, UV_RUN_ONCE);
+}
+
 static void test_server_freed_with_request_held(void **state)
 {
     fixture *f = *state;
     outcome o = {0};
-    assert_int_equal(rpc_call(f->ct, &target, "hold", NULL, NULL, 5, record, &o, NULL), 0);
-    while (f->held == NULL)
-        uv_run(&f->loop, UV_RUN_ONCE);
+    hold_one(f, &o);
     rpc_server_free(f->s);
     f->s = NULL;
     /* Still valid after the server is gone; the answer goes nowhere. */
@@ -312,9 +318,7 @@ static void test_stop_answers_what_it_took(void **state)
 {
     fixture *f = *state;
     outcome o = {0};
-    assert_int_equal(rpc_call(f->ct, &target, "hold", NULL, NULL, 5, record, &o, NULL), 0);
-    while (f->held == NULL)
-        uv_run(&f->loop, UV_RUN_ONCE);
+    hold_one(f, &o);
     stop_seen seen = {0};
     rpc_server_stop(f->s, 5, free_when_stopped, &seen);
     for (int i = 0; i < 5; i++)
@@ -337,9 +341,7 @@ static void test_stop_grace_ends(void **state)
 {
     fixture *f = *state;
     outcome o = {0};
-    assert_int_equal(rpc_call(f->ct, &target, "hold", NULL, NULL, 5, record, &o, NULL), 0);
-    while (f->held == NULL)
-        uv_run(&f->loop, UV_RUN_ONCE);
+    hold_one(f, &o);
     stop_seen seen = {0};
     rpc_server_stop(f->s, 0.1, free_when_stopped, &seen);
     while (seen.calls == 0)
@@ -378,9 +380,7 @@ static void test_free_cancels_pending(void **state)
 {
     fixture *f = *state;
     outcome o = {0};
-    assert_int_equal(rpc_call(f->ct, &target, "hold", NULL, NULL, 5, record, &o, NULL), 0);
-    while (f->held == NULL)
-        uv_run(&f->loop, UV_RUN_ONCE);
+    hold_one(f, &o);
     rpc_transport_free(f->ct);
     f->ct = NULL;
     assert_int_equal(o.calls, 1);

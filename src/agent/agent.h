@@ -39,6 +39,11 @@ typedef struct agent {
     uv_signal_t sigint, sigterm;
     bool stopping;
     int draining; /* servers still answering what they took before the stop */
+    /* Detached over AMQP: the waiting parent is released once the broker
+     * link is up (or after a while, with a warning). */
+    int detach_fd; /* -1 once released */
+    bool detach_log_open;
+    uv_timer_t *detach_timer;
 } agent;
 
 /* --- children.c ---------------------------------------------------------- */

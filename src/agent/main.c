@@ -36,7 +36,8 @@ static void usage(FILE *f)
                "  -h, --help         show this help\n");
 }
 
-#define AGENT_STOP_GRACE 10 /* seconds for the requests being handled at a stop */
+#define AGENT_STOP_GRACE 10  /* seconds for the requests being handled at a stop */
+#define DETACH_WAIT_MS 15000 /* for the broker link, before detaching anyway */
 
 static void close_transports(agent *a)
 {
@@ -48,8 +49,11 @@ static void close_transports(agent *a)
     }
 }
 
+static void detach_release(agent *a, const char *warning);
+
 static void shutdown_finish(agent *a)
 {
+    detach_release(a, "warning: stopped before it connected to the broker");
     close_transports(a);
     children_close(a);
     tasks_close(a);
@@ -180,8 +184,11 @@ static int detach_begin(int *ready_fd)
     while ((n = read(fds[0], msg + got, sizeof(msg) - 1 - (size_t)got)) > 0)
         got += n;
     msg[got > 0 ? got : 0] = '\0';
-    if (got > 0 && msg[0] == '\0')
+    if (got > 0 && msg[0] == '\0') {
+        if (got > 1)
+            fprintf(stderr, "sca-agent: %s\n", msg + 1);
         _exit(0);
+    }
     fprintf(stderr, "sca-agent: %s\n", got > 0 ? msg : "exited during start-up");
     _exit(1);
 }
@@ -205,15 +212,16 @@ static bool detach_log_open(const agent *a)
     return open_ok;
 }
 
-/* Reports the start-up outcome to the waiting parent (which prints a
- * failure) and drops the terminal: stdio to /dev/null, and stderr too when
- * the log could not be opened. */
-static void detach_finish(int ready_fd, bool log_open, int rc, const sca_error *err)
+/* Reports the start-up outcome to the waiting parent, which prints a
+ * failure (rc != 0) or a warning (started, with something to say), and
+ * drops the terminal: stdio to /dev/null, and stderr too when the log could
+ * not be opened. */
+static void detach_finish(int ready_fd, bool log_open, int rc, const char *msg)
 {
     if (ready_fd < 0)
         return;
     if (rc != 0) {
-        ssize_t w = write(ready_fd, err->msg, strlen(err->msg));
+        ssize_t w = write(ready_fd, msg, strlen(msg));
         (void)w;
         close(ready_fd);
         return;
@@ -226,9 +234,58 @@ static void detach_finish(int ready_fd, bool log_open, int rc, const sca_error *
             dup2(devnull, STDERR_FILENO);
         close(devnull);
     }
+    /* A NUL first says "started"; a warning may follow. */
     ssize_t w = write(ready_fd, "", 1);
+    if (msg != NULL && w == 1)
+        w = write(ready_fd, msg, strlen(msg));
     (void)w;
     close(ready_fd);
+}
+
+static void detach_release(agent *a, const char *warning)
+{
+    if (a->detach_fd < 0)
+        return;
+    detach_finish(a->detach_fd, a->detach_log_open, 0, warning);
+    a->detach_fd = -1;
+    rpc_transport_on_state(a->transport[0], NULL, NULL);
+    uv_close((uv_handle_t *)a->detach_timer, (uv_close_cb)free);
+    a->detach_timer = NULL;
+}
+
+static void on_link_state(rpc_transport *t, bool up, const char *detail, void *arg)
+{
+    (void)t;
+    (void)detail;
+    if (up)
+        detach_release(arg, NULL);
+}
+
+static void on_detach_timer(uv_timer_t *timer)
+{
+    agent *a = timer->data;
+    char warning[SCA_ERRMSG_MAX];
+    snprintf(warning, sizeof(warning),
+             "warning: listening on unix://%s/agent.sock, but not connected to %s within %ds; "
+             "it keeps trying (why it cannot: %s/agent.log)",
+             a->cfg.state_dir, rpc_transport_describe(a->transport[0]), DETACH_WAIT_MS / 1000,
+             a->cfg.state_dir);
+    detach_release(a, warning);
+}
+
+/* Over AMQP the servers listen once the broker has confirmed their queues:
+ * the parent waits for that, so that `sca-agent && sca ...` finds them. */
+static void detach_when_linked(agent *a, int ready_fd, bool log_open)
+{
+    a->detach_fd = ready_fd;
+    a->detach_log_open = log_open;
+    a->detach_timer = sca_malloc(sizeof(*a->detach_timer));
+    uv_timer_init(a->loop, a->detach_timer);
+    a->detach_timer->data = a;
+    uv_timer_start(a->detach_timer, on_detach_timer, DETACH_WAIT_MS, 0);
+    rpc_transport_on_state(a->transport[0], on_link_state, a);
+    if (rpc_transport_is_up(a->transport[0]))
+        detach_release(a, NULL);
 }
 
 static int agent_init(agent *a, sca_error *err)
@@ -325,8 +382,12 @@ int main(int argc, char **argv)
     uv_loop_t loop;
     uv_loop_init(&loop);
     a.loop = &loop;
+    a.detach_fd = -1;
     int rc = agent_init(&a, &err);
-    detach_finish(ready_fd, log_open, rc, &err);
+    if (rc == 0 && ready_fd >= 0 && a.server[1] != NULL)
+        detach_when_linked(&a, ready_fd, log_open);
+    else
+        detach_finish(ready_fd, log_open, rc, err.msg);
     if (rc == 0)
         uv_run(&loop, UV_RUN_DEFAULT);
     else if (ready_fd < 0 || log_open)

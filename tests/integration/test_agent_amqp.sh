@@ -229,3 +229,27 @@ wait "$AGENT" || true
 expect_exit 3 "$S" --timeout 2 tracer -l
 assert_contains "$OUT" "no agent answered" "no agent: exit 3"
 ok "sca-manage stop over the local socket; then exit 3"
+
+# Detached over AMQP, sca-agent returns once the broker has confirmed its
+# queues: the next command finds it at once, by its host and in `hosts`.
+expect_exit 0 "$SCA_BIN/sca-agent"
+assert_eq "$OUT" "" "a detached start says nothing"
+expect_exit 0 "$S" --timeout 5 --host "$host" tracer -l
+expect_exit 0 "$S" --timeout 2 hosts --short
+assert_eq "$OUT" "$host" "the agent is in 'sca hosts' as soon as sca-agent returns"
+expect_exit 0 "$M" stop
+ok "a detached agent returns once it listens on the broker"
+
+# A broker it cannot reach: it detaches after 15 s with a warning, serves
+# its local socket, and keeps trying.
+dead_port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >>"$SCALPELS_CONF" <<CONF
+[DEFAULT]
+transport_url = rabbit://guest:guest@127.0.0.1:$dead_port/
+CONF
+expect_exit 0 "$SCA_BIN/sca-agent"
+assert_contains "$OUT" "sca-agent: warning: listening on unix://$T/agent.sock, but not connected to rabbit://127.0.0.1:$dead_port/ within 15s; it keeps trying" \
+  "an unreachable broker is said, and the agent stays"
+expect_exit 0 "$M" status
+expect_exit 0 "$M" stop
+ok "an unreachable broker: detached after 15 s with a warning, the local socket served"

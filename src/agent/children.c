@@ -18,6 +18,7 @@
 
 #include "agent.h"
 #include "scalpels/log.h"
+#include "scalpels/paths.h"
 #include "scalpels/util.h"
 
 struct child {
@@ -176,37 +177,11 @@ int children_signal(agent *a, pid_t pid, int signo, sca_error *err)
     return 0;
 }
 
-/* True when pid runs "sca-tracer ... TASK TRACER" (and is not a zombie):
- * a recorded pid may have been reused by anything since. */
-static bool process_is_tracer(pid_t pid, const char *task_uuid, const char *tracer)
-{
-    char path[64], buf[4096];
-    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return false;
-    ssize_t n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0)
-        return false;
-    buf[n] = '\0';
-    const char *args[64];
-    int argc = 0;
-    for (char *p = buf; p < buf + n && argc < 64; p += strlen(p) + 1)
-        args[argc++] = p;
-    if (argc < 3)
-        return false;
-    const char *base = strrchr(args[0], '/');
-    base = base ? base + 1 : args[0];
-    return strcmp(base, "sca-tracer") == 0 && strcmp(args[argc - 1], tracer) == 0 &&
-           (task_uuid == NULL || strcmp(args[argc - 2], task_uuid) == 0);
-}
-
 int children_adopt(agent *a, pid_t pid, int64_t task_id, const char *task_uuid, const char *tracer)
 {
     if (child_find(a, pid) != NULL)
         return 0;
-    if (!process_is_tracer(pid, task_uuid, tracer))
+    if (!paths_pid_is_tracer(pid, task_uuid, tracer))
         return -ESRCH;
     int fd = sys_pidfd_open(pid);
     if (fd < 0)

@@ -2,7 +2,6 @@
  * node's database (see manage.h). */
 #include <errno.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "cli.h"
 #include "manage.h"
 #include "scalpels/parse.h"
+#include "scalpels/paths.h"
 #include "scalpels/table.h"
 #include "scalpels/template.h"
 #include "scalpels/util.h"
@@ -88,7 +88,8 @@ static bool agent_listening(const config *cfg, char **sock_path)
 }
 
 /* "cpu (pid 42), mem (pid 43)": the tracers the database says run and whose
- * process is alive (new string), or NULL for none or an unreadable file. */
+ * pid still runs that sca-tracer (not a reused pid; new string), or NULL
+ * for none or an unreadable file. */
 static char *tracers_alive(const char *db_path)
 {
     store *s = NULL;
@@ -99,7 +100,8 @@ static char *tracers_alive(const char *db_path)
     if (store_open(db_path, STORE_READONLY, &s, &err) == 0 &&
         store_tracer_list(s, &v, &n, &err) == 0) {
         for (size_t i = 0; i < n; i++) {
-            if (!v[i].running || v[i].pid <= 0 || (kill((pid_t)v[i].pid, 0) != 0 && errno != EPERM))
+            if (!v[i].running || v[i].pid <= 0 ||
+                !paths_pid_is_tracer((pid_t)v[i].pid, NULL, v[i].name))
                 continue;
             char *one = sca_asprintf("%s%s (pid %lld)", names.len > 0 ? ", " : "", v[i].name,
                                      (long long)v[i].pid);

@@ -57,6 +57,9 @@ int main(int argc, char **argv)
         case ':':
             return cli_fail(CLI_USAGE, "option '%s' needs a value", argv[optind - 1]);
         default:
+            if (optopt > 0 && optopt < 256)
+                return cli_fail(CLI_USAGE, "unknown option '-%c' (see 'sca-manage --help')",
+                                optopt);
             return cli_fail(CLI_USAGE, "unknown option '%s' (see 'sca-manage --help')",
                             argv[optind - 1]);
         }

@@ -1,5 +1,7 @@
 /* paths.c - locate Scalpels' programs and tracers (see paths.h). */
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,4 +45,28 @@ char *paths_program(const char *name)
     char *path = sca_asprintf("%s/%s", bin, name);
     free(bin);
     return path;
+}
+
+bool paths_pid_is_tracer(pid_t pid, const char *task_uuid, const char *tracer)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = '\0';
+    const char *args[64];
+    int argc = 0;
+    for (char *p = buf; p < buf + n && argc < 64; p += strlen(p) + 1)
+        args[argc++] = p;
+    if (argc < 3)
+        return false;
+    const char *base = strrchr(args[0], '/');
+    base = base ? base + 1 : args[0];
+    return strcmp(base, "sca-tracer") == 0 && strcmp(args[argc - 1], tracer) == 0 &&
+           (task_uuid == NULL || strcmp(args[argc - 2], task_uuid) == 0);
 }

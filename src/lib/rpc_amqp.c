@@ -444,6 +444,7 @@ void rpc_amqp_on_lost(rpc_amqp *a, const char *why)
     fail_requests(a, why);
     rpc_amqp_probe_fail(a, -ENOTCONN, why);
     rpc_amqp_unconfirmed_clear(a);
+    rpc_amqp_retry_on_lost(a);
 }
 
 /* Calls were failed already (rpc_transport_free); casts and replies are

@@ -155,6 +155,8 @@ typedef struct rpc_amqp {
 void rpc_amqp_retry_start(rpc_amqp *a);
 /* Takes ownership of body. */
 void rpc_amqp_retry_returned(rpc_amqp *a, const char *reply_q, char *body, size_t len);
+/* The link is lost: what was published again may be lost with it. */
+void rpc_amqp_retry_on_lost(rpc_amqp *a);
 /* Drops what is held (counted in the close warning); closes the timer. */
 size_t rpc_amqp_retry_close(rpc_amqp *a, uv_close_cb closed);
 

@@ -64,16 +64,20 @@ static void on_retry_tick(uv_timer_t *timer)
             retry_free(a, r);
             continue;
         }
-        if (r->due != 0 && now >= r->due && !a->closing) {
+        /* While the link is down a reply would only queue: wait for it. */
+        if (r->due != 0 && now >= r->due && a->state == LINK_OPEN) {
             r->due = 0;
             r->sent = now;
             char *copy = sca_malloc(r->len);
             memcpy(copy, r->body, r->len);
             rpc_amqp_send_reply(a, r->reply_q, copy, r->len);
+            /* A failed write may have closed the transport, list and all. */
+            if (a->closing)
+                break;
         }
         pp = &r->next;
     }
-    if (a->retries == NULL)
+    if (!a->closing && a->retries == NULL)
         uv_timer_stop(timer);
     rpc_amqp_leave(a);
 }
@@ -84,8 +88,25 @@ void rpc_amqp_retry_start(rpc_amqp *a)
     a->retry_timer.data = a;
 }
 
+/* A call-monitor heartbeat (no result, not the end) is worth nothing late,
+ * and must not take the place of the answer held under the same _msg_id. */
+static bool is_heartbeat(const char *body, size_t len)
+{
+    json_t *inner = NULL;
+    rpc_reply_fields f;
+    bool beat = rpc_envelope_decode(body, len, &inner, NULL) == 0 &&
+                rpc_envelope_reply_fields(inner, &f) == 0 && !f.ending &&
+                (f.result == NULL || json_is_null(f.result)) && f.failure == NULL;
+    json_decref(inner);
+    return beat;
+}
+
 void rpc_amqp_retry_returned(rpc_amqp *a, const char *reply_q, char *body, size_t len)
 {
+    if (a->closing || is_heartbeat(body, len)) {
+        free(body);
+        return;
+    }
     char msg_id[RPC_ID_MAX + 1] = "", unused[RPC_ID_MAX + 1] = "";
     rpc_envelope_sniff(body, len, msg_id, unused);
     uint64_t now = uv_now(a->t->loop);
@@ -116,6 +137,18 @@ void rpc_amqp_retry_returned(rpc_amqp *a, const char *reply_q, char *body, size_
     if (!uv_is_active((uv_handle_t *)&a->retry_timer))
         uv_timer_start(&a->retry_timer, on_retry_tick, RPC_AMQP_RETRY_MS / 2,
                        RPC_AMQP_RETRY_MS / 2);
+}
+
+void rpc_amqp_retry_on_lost(rpc_amqp *a)
+{
+    /* What was published again may have been lost with the link, unsent or
+     * unreturned: publish it again once the link is back (the 60 s still
+     * count from its first return). */
+    uint64_t now = uv_now(a->t->loop);
+    for (amqp_retry *r = a->retries; r != NULL; r = r->next) {
+        if (r->due == 0)
+            r->due = now;
+    }
 }
 
 size_t rpc_amqp_retry_close(rpc_amqp *a, uv_close_cb closed)

@@ -374,7 +374,8 @@ void rpc_envelope_parse_failure(const json_t *failure, rpc_failure *out)
 {
     json_t *obj = NULL;
     if (json_is_string(failure))
-        obj = json_loadb(json_string_value(failure), json_string_length(failure), 0, NULL);
+        obj = json_loadb(json_string_value(failure), json_string_length(failure), JSON_ALLOW_NUL,
+                         NULL);
     else if (json_is_object(failure))
         obj = json_incref((json_t *)failure);
     if (json_is_object(obj)) {

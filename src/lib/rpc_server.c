@@ -427,8 +427,8 @@ static void on_drain_tick(uv_timer_t *timer)
 void rpc_server_stop(rpc_server *s, double grace, rpc_server_stopped_cb stopped, void *arg)
 {
     if (s->listening && s->t->carrier->unlisten_keeps_replies) {
+        s->listening = false; /* first: unlisten may reach rpc_server_free */
         s->t->carrier->unlisten(s->t, s);
-        s->listening = false;
     }
     s->stopped = stopped;
     s->stopped_arg = arg;

@@ -74,8 +74,10 @@ static void flush_now(struct run *r)
      * as a purge, may hold the store for seconds).  Beyond that, stop
      * reading: the worker blocks on its pipe instead of its output being
      * lost. */
+    /* Another writer's lock is routine; anything else (a full disk) is not. */
     if (!r->held)
-        log_info("%s; holding %zu lines and retrying", r->flush_err.msg, ingest_pending_lines(g));
+        log_msg(r->flush_rc == -EBUSY ? LOG_LEVEL_INFO : LOG_LEVEL_WARNING,
+                "%s; holding %zu lines and retrying", r->flush_err.msg, ingest_pending_lines(g));
     r->held = true;
     if (!r->paused && ingest_pending_bytes(g) >= TRACER_HOLD_BYTES) {
         log_warning("holding %zu lines (%zu bytes): reading paused until the store accepts them",
@@ -356,9 +358,12 @@ int tracer_run(const tracer_run_opts *opts, tracer_outcome *out, sca_error *err)
     int rc = spawn_worker(r, err);
     if (rc == 0) {
         sca_error e = {0};
+        /* Once, before any line: worth waiting for, unlike a batch. */
+        store_set_busy_timeout(opts->store, STORE_BUSY_MS);
         if (store_task_tracer_set_worker(opts->store, opts->task_id, opts->tracer,
                                          r->outcome.worker_pid, &e) != 0)
             log_warning("%s", e.msg);
+        store_set_busy_timeout(opts->store, TRACER_BUSY_MS);
         streams_set_reading(r, true);
     } else {
         uv_close((uv_handle_t *)&r->out.pipe, NULL);

@@ -7,10 +7,13 @@
  * Prints "UP <detail>" and "DOWN <detail>" lines as the transport state
  * changes (the first UP means ready) and exits 0 on SIGTERM or SIGINT after
  * a clean shutdown: it stops taking requests and lets those being handled
- * answer (up to STOP_GRACE seconds), as oslo's stop() and wait() do.  Endpoints (default namespace,
- * version 1.1): echo(x) -> x               boom() -> ValueError count(n) -> total get_count() ->
- * total sleep(seconds)             answered later from a timer slow_echo(x, seconds)      answered
- * after a sleep on the thread pool whoami() -> {"uid": ...}   context() -> the request context
+ * answer (up to STOP_GRACE seconds), as oslo's stop() and wait() do.
+ * Endpoints (default namespace, version 1.1):
+ *   echo(x) -> x               boom() -> ValueError
+ *   count(n) -> total          get_count() -> total
+ *   sleep(seconds)             answered later from a timer
+ *   slow_echo(x, seconds)      answered after a sleep on the thread pool
+ *   whoami() -> {"uid": ...}   context() -> the request context
  *   big(n) -> n bytes string   typed(s, i, f?, b?, o?, l?, n?) -> "ok"
  *   fail(cls, message, module?) raises what it is told
  *   stats() -> {"rss_kb", "requests", "sanitized"}

@@ -36,15 +36,23 @@ ok "db-create"
 
 # db-create -f refuses while something still writes to the database: it
 # would go on writing to the deleted file, and its tasks would vanish.
-sleep 600 &
+sql "INSERT INTO task(uuid, created) VALUES ('in-use', 1)"
+"$SCA_BIN/sca-tracer" "$(new_uuid)" cpu 2>/dev/null &
 writer=$!
 _cleanup_pids+=("$writer")
-sql "INSERT INTO task(uuid, created) VALUES ('in-use', 1); UPDATE tracer SET running = 1, pid = $writer WHERE name = 'cpu'"
+wait_until 10 '[ "$(sql "SELECT pid FROM tracer WHERE name = '"'"'cpu'"'"' AND running = 1")" = "$writer" ]' ||
+  fail "the tracer did not start"
 expect_exit 1 "$M" db-create -f
 assert_contains "$OUT" "tracers still write to $DB: cpu (pid $writer)" "a live tracer is named"
 assert_eq "$(sql "SELECT count(*) FROM task WHERE uuid = 'in-use'")" "1" "the database was kept"
-kill "$writer"
+kill -INT "$writer"
 wait "$writer" 2>/dev/null || true
+# A row left running by a tracer that died, its pid since reused by an
+# unrelated process, holds nothing up.
+sleep 600 &
+reused=$!
+_cleanup_pids+=("$reused")
+sql "UPDATE tracer SET running = 1, pid = $reused WHERE name = 'mem'"
 mkfifo "$T/agent.hold"
 sleep 600 >"$T/agent.hold" &
 _cleanup_pids+=($!)
@@ -63,7 +71,8 @@ kill "$listener"
 wait "$listener" 2>/dev/null || true
 rm -f "$T/agent.sock"
 expect_exit 0 "$M" db-create -f
-assert_eq "$(sql "SELECT count(*) FROM task")" "0" "replaced once nothing writes to it (the tracer's process is gone)"
+assert_eq "$(sql "SELECT count(*) FROM task")" "0" "replaced once nothing writes to it (a reused pid is no tracer)"
+kill "$reused"
 ok "db-create -f refuses while an agent or a tracer uses the database"
 
 # setup: register, update, data options, table.

@@ -69,6 +69,10 @@ server=$!
 _cleanup_pids+=("$server")
 wait_until 60 'test -f "$T/ready"' || fail "oslo server did not start: $(tail -5 "$T/server.log")"
 
+# On SIGINT the worker switches the firehose off with rabbitmqctl, an Erlang
+# program that takes seconds to start on a loaded machine: the shipped
+# grace (5 s), with room for a CI machine, not the suite's quick 2 s.
+printf '\n[agent]\nstop_grace = 15\n' >>"$SCALPELS_CONF"
 "$SCA_BIN/sca-manage" db-create >/dev/null
 setup() { "$SCA_BIN/sca-manage" setup "$@" >/dev/null; }
 setup -d rabbit_url="$url" -d rabbit_node="$node" \

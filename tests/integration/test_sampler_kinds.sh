@@ -1,4 +1,7 @@
 #!/bin/bash
+# run: alone
+# (iocount sums the whole node's calls: a process of another test that ends
+# unreaped, such as a detached agent, takes its count out of the sum.)
 # sca-sampler port and iocount against load made here: real TCP traffic to a
 # port of our own (IPv4 and, where the host has it, IPv6) must come out as
 # the bytes sent, give or take 20 %, and 0.00 when idle; a loop of small

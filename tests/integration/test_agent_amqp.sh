@@ -23,6 +23,10 @@ transport_url = $SCA_RABBIT_URL
 
 [agent]
 host = $host
+# The rabbit tracer switches the firehose off with rabbitmqctl on SIGINT,
+# which can take seconds on a loaded machine: not the suite's quick 2 s,
+# or a killed worker leaves the shared broker's firehose on.
+stop_grace = 15
 
 [rpc]
 topic = $topic

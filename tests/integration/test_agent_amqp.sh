@@ -234,9 +234,13 @@ expect_exit 3 "$S" --timeout 2 tracer -l
 assert_contains "$OUT" "no agent answered" "no agent: exit 3"
 ok "sca-manage stop over the local socket; then exit 3"
 
+# The pid of the agent just started detached, for the cleanup.
+detached_pid() { _cleanup_pids+=("$(pgrep -n -f "^$SCA_BIN/sca-agent\$")"); }
+
 # Detached over AMQP, sca-agent returns once the broker has confirmed its
 # queues: the next command finds it at once, by its host and in `hosts`.
 expect_exit 0 "$SCA_BIN/sca-agent"
+detached_pid  # stopped at the end even if a check fails
 assert_eq "$OUT" "" "a detached start says nothing"
 expect_exit 0 "$S" --timeout 5 --host "$host" tracer -l
 expect_exit 0 "$S" --timeout 2 hosts --short
@@ -252,6 +256,7 @@ cat >>"$SCALPELS_CONF" <<CONF
 transport_url = rabbit://guest:guest@127.0.0.1:$dead_port/
 CONF
 expect_exit 0 "$SCA_BIN/sca-agent"
+detached_pid
 assert_contains "$OUT" "sca-agent: warning: listening on unix://$T/agent.sock, but not connected to rabbit://127.0.0.1:$dead_port/ within 15s; it keeps trying" \
   "an unreachable broker is said, and the agent stays"
 expect_exit 0 "$M" status

@@ -22,6 +22,10 @@ u2=$("$S" start -a cpu)
 wait_until 10 '[ "$(running)" = "cpu,idle" ]' || fail "tracers did not start: $(running)"
 idle_pid=$(sql "SELECT pid FROM tracer WHERE name = 'idle'")
 cpu_pid=$(sql "SELECT pid FROM tracer WHERE name = 'cpu'")
+# idle's worker outlives its sca-tracer's SIGKILL below: ours to stop.
+wait_until 10 '[ -n "$(sql "SELECT worker_pid FROM task_tracer WHERE tracer = '"'"'idle'"'"'")" ]' ||
+  fail "idle's worker pid was not recorded"
+_cleanup_pids+=("$(sql "SELECT worker_pid FROM task_tracer WHERE tracer = 'idle'")")
 
 # The agent and idle's sca-tracer die hard: nobody records anything.
 kill -9 "$AGENT" "$idle_pid"

@@ -13,6 +13,17 @@ jobs=$(nproc)
 
 bash scripts/deps.sh --test || exit 1
 
+# A broker restarted by a test may start Erlang's port mapper (epmd, on
+# loopback) after the one the fixture started is gone: whatever epmd the
+# suite leaves behind is stopped at the end, unless one ran before.
+epmd_before=0
+if (exec 3<>/dev/tcp/127.0.0.1/4369) 2>/dev/null; then epmd_before=1; fi
+stop_stray_epmd() {
+  [ "$epmd_before" -eq 1 ] && return
+  for _ in 1 2 3; do epmd -kill >/dev/null 2>&1 || break; sleep 0.2; done
+}
+trap stop_stray_epmd EXIT
+
 status=0
 run_suite() {
   local dir=$1; shift

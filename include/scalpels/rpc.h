@@ -87,6 +87,10 @@ typedef void (*rpc_state_cb)(rpc_transport *t, bool up, const char *detail, void
 void rpc_transport_on_state(rpc_transport *t, rpc_state_cb cb, void *arg);
 bool rpc_transport_is_up(const rpc_transport *t);
 
+/* 0 when a server accepts on the unix socket at path (a full backlog
+ * counts as one), else -errno from connect (-ECONNREFUSED, -ENOENT...). */
+int rpc_unix_probe(const char *path);
+
 typedef struct rpc_target {
     const char *topic;     /* e.g. "scalpels" */
     const char *server;    /* host: topic.server queue; NULL = shared topic */

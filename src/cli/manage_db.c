@@ -5,14 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "manage.h"
 #include "scalpels/parse.h"
 #include "scalpels/paths.h"
+#include "scalpels/rpc.h"
 #include "scalpels/table.h"
 #include "scalpels/template.h"
 #include "scalpels/util.h"
@@ -70,23 +69,6 @@ static int db_create_opt(void *arg, int opt, const char *val)
     return CLI_USAGE;
 }
 
-/* Whether an agent listens on the node's local socket (every agent serves
- * it, whatever its transport). */
-static bool agent_listening(const config *cfg, char **sock_path)
-{
-    *sock_path = sca_asprintf("%s/agent.sock", cfg->state_dir);
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    if (strlen(*sock_path) >= sizeof(sa.sun_path))
-        return false;
-    strcpy(sa.sun_path, *sock_path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    bool up = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-    close(fd);
-    return up;
-}
-
 /* "cpu (pid 42), mem (pid 43)": the tracers the database says run and whose
  * pid still runs that sca-tracer (not a reused pid; new string), or NULL
  * for none or an unreadable file. */
@@ -122,10 +104,11 @@ static char *tracers_alive(const char *db_path)
  * lost without a word. */
 static int check_not_in_use(const config *cfg)
 {
-    char *sock = NULL;
+    /* Every agent serves its local socket, whatever its transport. */
+    char *sock = sca_asprintf("%s/agent.sock", cfg->state_dir);
     int code = CLI_OK;
     char *alive = NULL;
-    if (agent_listening(cfg, &sock))
+    if (rpc_unix_probe(sock) == 0)
         code = cli_fail(CLI_FAILED,
                         "the agent is running on %s (%s accepts connections): stop its tasks "
                         "('sca stop') and the agent ('sca-manage stop') first",

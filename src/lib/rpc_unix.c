@@ -387,7 +387,7 @@ static void on_connection(uv_stream_t *listener, int status)
 }
 
 /* 0 when something accepts connections at path. */
-static int probe(const char *path)
+int rpc_unix_probe(const char *path)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
@@ -407,7 +407,7 @@ static int clear_stale(const char *path, sca_error *err)
         return errno == ENOENT ? 0 : sca_error_set(err, -errno, "%s: %s", path, strerror(errno));
     if (!S_ISSOCK(st.st_mode))
         return sca_error_set(err, -EEXIST, "%s exists and is not a socket", path);
-    int rc = probe(path);
+    int rc = rpc_unix_probe(path);
     if (rc == 0)
         return sca_error_set(err, -EADDRINUSE, "another server is listening on %s", path);
     if (rc != -ECONNREFUSED && rc != -ENOENT)

@@ -134,10 +134,11 @@ typedef struct sca_report_opts {
     report_options text;
 } sca_report_opts;
 
-/* getopt_long over a command's arguments (optstring starts with ':'),
- * printing "PROG: COMMAND: ..." for an unknown option, a missing value or
- * a value given to an option that takes none: then it returns '?'.  Call
- * with optind = 0 first. */
+/* getopt_long over a command's arguments (optstring starts with ':', or
+ * "+:" for the program's own options, with command NULL), printing
+ * "PROG: COMMAND: ..." (or "PROG: ...") for an unknown option, a missing
+ * value or a value given to an option that takes none: then it returns
+ * '?'.  Call with optind = 0 first (the program's: as getopt starts). */
 int cli_getopt(int argc, char **argv, const char *optstring, const struct option *longopts,
                const char *command);
 

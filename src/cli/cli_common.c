@@ -52,16 +52,22 @@ int cli_getopt(int argc, char **argv, const char *optstring, const struct option
     if (opt != '?' && opt != ':')
         return opt;
     const char *given = argv[optind - 1];
+    /* "PROG: CMD: ..." for a command's options, "PROG: ..." for the program's. */
+    char where[80] = "", help[120];
+    if (command != NULL) {
+        snprintf(where, sizeof(where), "%s: ", command);
+        snprintf(help, sizeof(help), "%s %s --help", cli_prog, command);
+    } else {
+        snprintf(help, sizeof(help), "%s --help", cli_prog);
+    }
     if (opt == ':')
-        cli_fail(CLI_USAGE, "%s: option '%s' needs a value", command, given);
+        cli_fail(CLI_USAGE, "%soption '%s' needs a value", where, given);
     else if (takes_no_value(longopts, given))
-        cli_fail(CLI_USAGE, "%s: option '%.*s' takes no value", command,
+        cli_fail(CLI_USAGE, "%soption '%.*s' takes no value", where,
                  (int)(strchr(given, '=') - given), given);
     else if (optopt > 0 && optopt < 256)
-        cli_fail(CLI_USAGE, "%s: unknown option '-%c' (see '%s %s --help')", command, optopt,
-                 cli_prog, command);
+        cli_fail(CLI_USAGE, "%sunknown option '-%c' (see '%s')", where, optopt, help);
     else
-        cli_fail(CLI_USAGE, "%s: unknown option '%s' (see '%s %s --help')", command, given,
-                 cli_prog, command);
+        cli_fail(CLI_USAGE, "%sunknown option '%s' (see '%s')", where, given, help);
     return '?';
 }

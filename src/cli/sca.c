@@ -85,9 +85,8 @@ static int parse_globals(int argc, char **argv, sca_opts *g, const char **config
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     int opt;
-    opterr = 0;
     /* "+": stop at the command name; its options are its own. */
-    while ((opt = getopt_long(argc, argv, "+:c:h", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "+:c:h", longopts, NULL)) != -1) {
         int code = CLI_OK;
         switch (opt) {
         case 'c':
@@ -111,11 +110,8 @@ static int parse_globals(int argc, char **argv, sca_opts *g, const char **config
         case 'h':
             usage(stdout);
             return -1;
-        case ':':
-            code = cli_fail(CLI_USAGE, "option '%s' needs a value", argv[optind - 1]);
-            break;
-        default:
-            code = cli_fail(CLI_USAGE, "unknown option '%s' (see 'sca --help')", argv[optind - 1]);
+        default: /* cli_getopt said what is wrong */
+            code = CLI_USAGE;
             break;
         }
         if (code != CLI_OK)

@@ -45,8 +45,7 @@ int main(int argc, char **argv)
     int opt;
     log_init(cli_prog);
     /* "+": stop at the command name; its options are its own. */
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, "+:c:h", longopts, NULL)) != -1) {
+    while ((opt = cli_getopt(argc, argv, "+:c:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             config_path = optarg;
@@ -54,14 +53,8 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CLI_OK;
-        case ':':
-            return cli_fail(CLI_USAGE, "option '%s' needs a value", argv[optind - 1]);
-        default:
-            if (optopt > 0 && optopt < 256)
-                return cli_fail(CLI_USAGE, "unknown option '-%c' (see 'sca-manage --help')",
-                                optopt);
-            return cli_fail(CLI_USAGE, "unknown option '%s' (see 'sca-manage --help')",
-                            argv[optind - 1]);
+        default: /* cli_getopt said what is wrong */
+            return CLI_USAGE;
         }
     }
     if (optind >= argc) {

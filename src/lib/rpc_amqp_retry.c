@@ -88,27 +88,35 @@ void rpc_amqp_retry_start(rpc_amqp *a)
     a->retry_timer.data = a;
 }
 
-/* A call-monitor heartbeat (no result, not the end) is worth nothing late,
- * and must not take the place of the answer held under the same _msg_id. */
-static bool is_heartbeat(const char *body, size_t len)
+/* The reply's _msg_id (which, with its queue, tells held replies apart),
+ * and whether it is a call-monitor heartbeat (no result, not the end):
+ * worth nothing late, and it must not take the place of the answer held
+ * under the same _msg_id.  A body too broken to decode is only sniffed. */
+static bool reply_key(const char *body, size_t len, char msg_id[RPC_ID_MAX + 1])
 {
     json_t *inner = NULL;
     rpc_reply_fields f;
-    bool beat = rpc_envelope_decode(body, len, &inner, NULL) == 0 &&
-                rpc_envelope_reply_fields(inner, &f) == 0 && !f.ending &&
-                (f.result == NULL || json_is_null(f.result)) && f.failure == NULL;
+    bool beat = false;
+    msg_id[0] = '\0';
+    if (rpc_envelope_decode(body, len, &inner, NULL) == 0 &&
+        rpc_envelope_reply_fields(inner, &f) == 0) {
+        snprintf(msg_id, RPC_ID_MAX + 1, "%s", f.msg_id);
+        beat = rpc_reply_is_heartbeat(&f);
+    } else {
+        char unused[RPC_ID_MAX + 1] = "";
+        rpc_envelope_sniff(body, len, msg_id, unused);
+    }
     json_decref(inner);
     return beat;
 }
 
 void rpc_amqp_retry_returned(rpc_amqp *a, const char *reply_q, char *body, size_t len)
 {
-    if (a->closing || is_heartbeat(body, len)) {
+    char msg_id[RPC_ID_MAX + 1];
+    if (a->closing || reply_key(body, len, msg_id)) {
         free(body);
         return;
     }
-    char msg_id[RPC_ID_MAX + 1] = "", unused[RPC_ID_MAX + 1] = "";
-    rpc_envelope_sniff(body, len, msg_id, unused);
     uint64_t now = uv_now(a->t->loop);
     amqp_retry *r = retry_find(a, reply_q, msg_id);
     if (r == NULL && a->retry_bytes + len > RPC_AMQP_RETRY_BYTES) {

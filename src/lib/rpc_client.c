@@ -281,7 +281,7 @@ void rpc_client_receive(rpc_transport *t, const char *body, size_t len)
         log_warning("rpc: reply without _msg_id dropped");
     else if (*(pp = pending_slot(t->pending, f.msg_id)) == NULL)
         log_debug("rpc: reply to %s dropped: no call waits for it (timed out?)", f.msg_id);
-    else if (!f.ending && (f.result == NULL || json_is_null(f.result)) && f.failure == NULL)
+    else if (rpc_reply_is_heartbeat(&f))
         log_debug("rpc: call-monitor heartbeat for %s", f.msg_id);
     else
         deliver(t, pp, &f);

@@ -364,6 +364,11 @@ int rpc_envelope_reply_fields(json_t *inner, rpc_reply_fields *f)
     return 0;
 }
 
+bool rpc_reply_is_heartbeat(const rpc_reply_fields *f)
+{
+    return !f->ending && (f->result == NULL || json_is_null(f->result)) && f->failure == NULL;
+}
+
 static char *string_or_empty(json_t *o, const char *key)
 {
     const char *s = json_string_value(json_object_get(o, key));

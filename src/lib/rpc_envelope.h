@@ -85,6 +85,8 @@ typedef struct rpc_reply_fields {
 
 /* -EBADMSG when inner has no string _msg_id. */
 int rpc_envelope_reply_fields(json_t *inner, rpc_reply_fields *f);
+/* A call-monitor heartbeat: no result, no failure, not the end. */
+bool rpc_reply_is_heartbeat(const rpc_reply_fields *f);
 
 /* A decoded failure; strings are owned. */
 typedef struct rpc_failure {

@@ -7,6 +7,19 @@ source "$(dirname "$0")/lib.sh"
 setup() { "$SCA_BIN/sca-manage" setup "$@" >/dev/null; }
 
 tracer_row() { sql "SELECT $2 FROM task_tracer tt JOIN task t ON t.id = tt.task_id WHERE t.uuid = '$1'"; }
+task_samples() { sql "SELECT count(*) FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$1'"; }
+
+# bg_tracer NAME MIN: sca-tracer for NAME on a new task $u, in the
+# background as $tracer (its log in $T/NAME.log), until more than MIN of
+# its samples are stored.
+bg_tracer() {
+  u=$(new_uuid)
+  "$SCA_BIN/sca-tracer" "$u" "$1" 2>"$T/$1.log" &
+  tracer=$!
+  _cleanup_pids+=("$tracer")
+  wait_until 10 '[ "$(task_samples "$u")" -gt '"$2"' ]' ||
+    fail "$1: no more than $2 samples stored while it runs: $(cat "$T/$1.log")"
+}
 
 # 1. A worker printing 200,000 lines then exiting: all 200,000 stored, in order.
 setup -t name=lines -t tpl="$WORKERS/lines.sh 200000" -t parser=count
@@ -33,13 +46,7 @@ ok "non-zero exit status recorded"
 # 3. SIGINT mid-stream: everything read is kept (1..K without a gap), the
 # tracer is marked stopped and the worker's whole process group is gone.
 setup -t name=stream -t tpl="$WORKERS/stream.sh" -t parser=count
-u=$(new_uuid)
-"$SCA_BIN/sca-tracer" "$u" stream 2>"$T/stream.log" &
-tracer=$!
-_cleanup_pids+=("$tracer")
-wait_until 10 'test -n "$(tracer_row "$u" worker_pid)"' || fail "worker pid never recorded"
-wait_until 10 'test "$(sql "SELECT count(*) FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '"'"'$u'"'"'")" -gt 2000' ||
-  fail "no samples streamed while running"
+bg_tracer stream 2000
 assert_eq "$(sql "SELECT running FROM tracer WHERE name = 'stream'")" "1" "tracer marked running"
 assert_eq "$(sql "SELECT pid FROM tracer WHERE name = 'stream'")" "$tracer" "tracer pid recorded"
 pgid=$(tracer_row "$u" worker_pid)
@@ -55,12 +62,7 @@ ok "SIGINT mid-stream kept $n samples, group $pgid gone"
 
 # 4. A worker ignoring SIGINT is killed after stop_grace (2 s here).
 setup -t name=stubborn -t tpl="$WORKERS/stubborn.sh" -t parser=log
-u=$(new_uuid)
-"$SCA_BIN/sca-tracer" "$u" stubborn 2>"$T/stubborn.log" &
-tracer=$!
-_cleanup_pids+=("$tracer")
-wait_until 10 'test "$(sql "SELECT count(*) FROM sample s JOIN result r ON r.id = s.result_id WHERE r.tracer = '"'"'stubborn'"'"'")" -gt 0' ||
-  fail "stubborn worker printed nothing"
+bg_tracer stubborn 0
 pgid=$(tracer_row "$u" worker_pid)
 start=$SECONDS
 kill -INT "$tracer"
@@ -125,12 +127,7 @@ ok "errors are clear and recorded"
 # arrived at, and none is lost.  The worker prints its own clock.
 setup -t name=clock -t parser=kv \
   -t tpl="/usr/bin/python3 -u -c 'import time; [print(\"t=%.3f\" % time.time()) or time.sleep(0.05) for _ in range(120)]'"
-u=$(new_uuid)
-"$SCA_BIN/sca-tracer" "$u" clock 2>"$T/clock.log" &
-clock=$!
-_cleanup_pids+=("$clock")
-wait_until 10 'test "$(sql "SELECT count(*) FROM sample s JOIN result r ON r.id = s.result_id WHERE r.tracer = '"'"'clock'"'"'")" -gt 0' ||
-  fail "the clock worker printed nothing"
+bg_tracer clock 0
 lines_now=$(tracer_row "$u" lines)
 [ "${lines_now:-0}" -gt 0 ] || fail "task_tracer.lines is '$lines_now' while samples are stored: counted only at the end"
 /usr/bin/python3 -c '
@@ -139,7 +136,7 @@ con = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
 con.execute("BEGIN IMMEDIATE")
 time.sleep(3)
 con.execute("COMMIT")' "$DB"
-wait "$clock" || fail "the tracer failed: $(cat "$T/clock.log")"
+wait "$tracer" || fail "the tracer failed: $(cat "$T/clock.log")"
 assert_contains "$(cat "$T/clock.log")" "holding" "the held batch is logged"
 rows=$(sql "SELECT count(*), max(abs(s.ts - s.value)) < 1.0 FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u' AND r.rtype = 'stream'")
 assert_eq "$rows" "120|1" "all 120 lines stored, each within 1 s of its worker's clock: $(sql "SELECT max(abs(s.ts - s.value)) FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u' AND r.rtype = 'stream'")"

@@ -44,7 +44,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../src/lib/rpc_url.h"
+#include "rpc_url.h"
 #include "scalpels/log.h"
 #include "scalpels/rpc.h"
 #include "scalpels/util.h"

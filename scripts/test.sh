@@ -28,7 +28,7 @@ status=0
 run_suite() {
   local dir=$1; shift
   echo "=== $dir: configure and build"
-  if ! cmake -S . -B "$dir" -DSCA_WERROR=ON "$@" >"$dir.configure.log" 2>&1; then
+  if ! cmake -S . -B "$dir" -DSCA_WERROR=ON -DSCA_TESTS=ON "$@" >"$dir.configure.log" 2>&1; then
     cat "$dir.configure.log"
     status=1
     return

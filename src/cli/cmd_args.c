@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "cli.h"
+#include "sca.h"
 #include "scalpels/util.h"
 
 #define UUID_PREFIX_MIN 8

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "sca.h"
 #include "scalpels/table.h"
 
 static int cmp_host(const void *a, const void *b)

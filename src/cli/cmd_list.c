@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "sca.h"
 #include "scalpels/table.h"
 
 /* Options of a listing: -l (the original's, and the default), --json and

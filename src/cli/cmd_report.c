@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "sca.h"
 #include "scalpels/table.h"
 
 /* For printf: never NULL. */

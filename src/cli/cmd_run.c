@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "sca.h"
 #include "scalpels/util.h"
 
 #define STOP_WAIT_SECONDS 30

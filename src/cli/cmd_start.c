@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "sca.h"
 #include "scalpels/util.h"
 
 static void start_usage(void)

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "sca.h"
 #include "scalpels/log.h"
 
 const char *cli_prog = "sca";

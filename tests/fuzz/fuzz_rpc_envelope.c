@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/lib/rpc_args.h"
-#include "../../src/lib/rpc_envelope.h"
-#include "../../src/lib/rpc_frame.h"
-#include "../../src/lib/rpc_json.h"
+#include "rpc_args.h"
+#include "rpc_envelope.h"
+#include "rpc_frame.h"
+#include "rpc_json.h"
 #include "scalpels/util.h"
 
 static const rpc_arg_spec spec[] = {{"x", RPC_ARG_ANY, true, true},

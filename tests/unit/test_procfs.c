@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "scalpels/procfs.h"
+#include "procfs.h"
 
 /* ---- /proc/stat --------------------------------------------------------- */
 

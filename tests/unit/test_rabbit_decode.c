@@ -11,7 +11,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "scalpels/oslo_trace.h"
+#include "oslo_trace.h"
 #include "scalpels/util.h"
 
 #define ELLIPSIS "\xe2\x80\xa6"

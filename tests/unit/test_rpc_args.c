@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "../../src/lib/rpc_args.h"
+#include "rpc_args.h"
 
 static const rpc_arg_spec spec[] = {{"a", RPC_ARG_STRING, true, false},
                                     {"b", RPC_ARG_INT, true, false},

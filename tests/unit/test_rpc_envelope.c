@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "../../src/lib/rpc_envelope.h"
+#include "rpc_envelope.h"
 #include "scalpels/util.h"
 
 static char *fixture(const char *name, size_t *len)

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "../../src/lib/rpc_frame.h"
+#include "rpc_frame.h"
 #include "scalpels/util.h"
 
 typedef struct seen {

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "../../src/lib/rpc_json.h"
+#include "rpc_json.h"
 #include "scalpels/util.h"
 
 /* The inner message of every captured oslo request and reply (fixtures),

@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "../../src/lib/rpc_url.h"
+#include "rpc_url.h"
 
 static void test_single_broker(void **state)
 {

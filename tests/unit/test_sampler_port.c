@@ -2,7 +2,6 @@
  * test_sampler_port.c - the sock_diag side of `sca-sampler port` without a
  * kernel: the dump request it sends (its port filter run the way the kernel
  * runs it), the parsing of replies built by hand, and the rate arithmetic.
- * The kind's file is included so that its static functions can be reached.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -10,11 +9,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
-#include "../../tracers/sampler/kind_port.c"
+#include <linux/sock_diag.h>
+
+#include "port_diag.h"
 
 /* ---- the request -------------------------------------------------------- */
 
@@ -254,38 +256,38 @@ static void test_parse_errors(void **state)
 
 static void set_put(port_set *set, uint64_t cookie, uint32_t segs, uint64_t bytes)
 {
-    *set_add(set) = (port_sock){cookie, bytes, segs};
+    *port_set_add(set) = (port_sock){cookie, bytes, segs};
 }
 
 static void test_sum(void **state)
 {
     (void)state;
-    port_state s = {.fd = -1};
+    port_set prev = {0}, cur = {0};
     double segs, bytes;
 
-    port_sum(&s, &segs, &bytes); /* nothing before, nothing now */
+    port_sum(&prev, &cur, &segs, &bytes); /* nothing before, nothing now */
     assert_true(segs == 0 && bytes == 0);
 
-    set_put(&s.prev, 1, 100, 10000); /* goes on */
-    set_put(&s.prev, 2, 50, 5000);   /* closes */
-    set_put(&s.prev, 4, UINT32_MAX - 1, 1u << 31);
-    set_put(&s.cur, 1, 110, 12000);              /* +10, +2000 */
-    set_put(&s.cur, 3, 7, 700);                  /* new: all of it */
-    set_put(&s.cur, 4, 3, (1ull << 31) + 10000); /* segs wrapped: +5 */
-    port_sum(&s, &segs, &bytes);
+    set_put(&prev, 1, 100, 10000); /* goes on */
+    set_put(&prev, 2, 50, 5000);   /* closes */
+    set_put(&prev, 4, UINT32_MAX - 1, 1u << 31);
+    set_put(&cur, 1, 110, 12000);              /* +10, +2000 */
+    set_put(&cur, 3, 7, 700);                  /* new: all of it */
+    set_put(&cur, 4, 3, (1ull << 31) + 10000); /* segs wrapped: +5 */
+    port_sum(&prev, &cur, &segs, &bytes);
     assert_true(segs == 10 + 7 + 5);
     assert_true(bytes == 2000 + 700 + 10000);
 
-    s.cur.n = 0; /* every socket closed */
-    port_sum(&s, &segs, &bytes);
+    cur.n = 0; /* every socket closed */
+    port_sum(&prev, &cur, &segs, &bytes);
     assert_true(segs == 0 && bytes == 0);
 
-    s.prev.n = 0; /* new sockets after an empty reading */
-    set_put(&s.cur, 5, 2, 64);
-    port_sum(&s, &segs, &bytes);
+    prev.n = 0; /* new sockets after an empty reading */
+    set_put(&cur, 5, 2, 64);
+    port_sum(&prev, &cur, &segs, &bytes);
     assert_true(segs == 2 && bytes == 64);
-    free(s.prev.v);
-    free(s.cur.v);
+    free(prev.v);
+    free(cur.v);
 }
 
 int main(void)

@@ -15,7 +15,7 @@
 #include <amqp_tcp_socket.h>
 
 #include "rabbit.h"
-#include "scalpels/oslo_trace.h"
+#include "oslo_trace.h"
 #include "scalpels/util.h"
 
 #define CHANNEL 1

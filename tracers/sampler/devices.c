@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "sampler.h"
-#include "scalpels/procfs.h"
+#include "procfs.h"
 
 typedef struct device {
     char name[PROCFS_NAME_MAX];

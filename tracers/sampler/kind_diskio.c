@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "sampler.h"
-#include "scalpels/procfs.h"
+#include "procfs.h"
 
 /* /proc/diskstats counts 512-byte sectors whatever the device. */
 #define SECTOR_KB (512.0 / 1024.0)

@@ -24,7 +24,7 @@
 #include <unistd.h>
 
 #include "sampler.h"
-#include "scalpels/procfs.h"
+#include "procfs.h"
 
 typedef struct iocount_state {
     sca_buf text;

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "sampler.h"
-#include "scalpels/procfs.h"
+#include "procfs.h"
 
 typedef struct mem_state {
     sca_buf text;

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "sampler.h"
-#include "scalpels/procfs.h"
+#include "procfs.h"
 
 typedef struct proc_entry {
     long pid;

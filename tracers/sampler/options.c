@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "sampler.h"
-#include "scalpels/procfs.h"
+#include "procfs.h"
 
 #define INTERVAL_MIN 0.001
 #define INTERVAL_MAX 86400.0

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "scalpels/procfs.h"
+#include "procfs.h"
 
 static const char *skip_blanks(const char *p)
 {

@@ -8,7 +8,7 @@
 
 #include <jansson.h>
 
-#include "scalpels/oslo_trace.h"
+#include "oslo_trace.h"
 
 /* Compact, and 15 significant digits so that 0.1 prints as 0.1: the line is
  * for people, the exact bytes stay on the wire. */

@@ -1,7 +1,7 @@
 /*
  * rpc_transport.h - what the carrier-neutral RPC code (rpc_client.c,
  * rpc_server.c) and the carriers (rpc_amqp*.c, rpc_unix.c) share.  Private
- * to src/lib/rpc_*.c.
+ * to src/rpc/ and src/rpc/amqp/.
  *
  * A carrier moves envelope bodies; the client and the server encode,
  * decode, correlate and dispatch them.  Inbound requests reach

@@ -16,8 +16,9 @@ declare -gA _sca_help_cache
 # into lines "cmd NAME", "opt OPTION [METAVAR]" and "pos METAVAR".
 _sca_help() {
     local key="$1 ${2-}"
-    if [[ -z ${_sca_help_cache[$key]+set} ]]; then
-        _sca_help_cache[$key]=$("$1" ${2:+"$2"} --help 2>/dev/null | awk '
+    local parsed
+    if [[ -z ${_sca_help_cache[$key]-} ]]; then
+        parsed=$("$1" ${2:+"$2"} --help 2>/dev/null | awk '
             function options(text, n, i, t, tok) {
                 # Usage text: an option, maybe its metavar (within the
                 # brackets of the option: "]" ends it), and positionals.
@@ -57,6 +58,8 @@ _sca_help() {
                 for (i = 1; i <= n; i++)
                     options(item[i])
             }')
+        # Nothing (no such program yet) is asked again next time.
+        [[ -n $parsed ]] && _sca_help_cache[$key]=$parsed
     fi
     printf '%s\n' "${_sca_help_cache[$key]}"
 }
@@ -204,7 +207,8 @@ _sca() {
     local _sca_prog=$1 _sca_cmd="" _sca_w _sca_cw _sca_pre
     local -a _sca_conn=() _sca_keys=()
     local -A takes=()
-    local line kind name meta i cur
+    local kind name meta i cur
+    local -a words
     _sca_words
     cur=${_sca_w[_sca_cw]}
 
@@ -244,10 +248,10 @@ _sca() {
     if [[ -z $_sca_cmd ]]; then
         if [[ -n $opt && -n ${takes[$opt]-} ]]; then
             _sca_value "${takes[$opt]}" "$value"
-        elif [[ $cur == -* ]]; then
-            _sca_reply $(_sca_help "$_sca_prog" | awk '$1 == "opt" { print $2 }')
         else
-            _sca_reply $(_sca_help "$_sca_prog" | awk '$1 == "cmd" { print $2 }')
+            [[ $cur == -* ]] && kind=opt || kind=cmd
+            mapfile -t words < <(_sca_help "$_sca_prog" | awk -v k="$kind" '$1 == k { print $2 }')
+            _sca_reply "${words[@]}"
         fi
         return
     fi

@@ -7,10 +7,14 @@ source "$(dirname "$0")/lib.sh"
 prefix="$T/prefix"
 cmake --install "$SCA_BUILD" --prefix "$prefix" >"$T/install.log"
 for f in bin/sca-tracer bin/sca-manage bin/sca-sampler share/scalpels/tracers/device-input-traffic.sh \
-  share/scalpels/tracers/mysql-live.sh share/scalpels/tracers/oslo-lock.stp etc/scalpels/scalpels.conf; do
+  share/scalpels/tracers/mysql-live.sh share/scalpels/tracers/oslo-lock.stp etc/scalpels/scalpels.conf \
+  share/man/man1/sca.1 share/man/man5/scalpels.conf.5 share/man/man8/sca-agent.8 \
+  share/bash-completion/completions/sca share/bash-completion/completions/sca-manage; do
   [ -e "$prefix/$f" ] || fail "$f not installed"
 done
 [ -x "$prefix/share/scalpels/tracers/device-input-traffic.sh" ] || fail "tracer scripts not executable"
+assert_eq "$(readlink "$prefix/share/bash-completion/completions/sca-manage")" "sca" \
+  "sca-manage's completion is sca's"
 ok "installed layout"
 
 "$prefix/bin/sca-manage" db-create >/dev/null

@@ -31,7 +31,7 @@ RUN = uuid.uuid4().hex[:8]
 
 
 def oslo_server(url, topic, server, exchange=None):
-    """A reference oslo server, as in OSLO_WIRE.md section 8."""
+    """A reference oslo server, as in docs/wire.md section 12."""
     import oslo_messaging as om
     from oslo_config import cfg
 

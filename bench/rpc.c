@@ -34,8 +34,8 @@
  *
  * Output: "calls PROBE N median_us p99_us calls_per_s" per probe, and
  * "casts N casts_per_s"; the cast rate runs from the first cast to the
- * moment the server reports all of them processed (as OSLO_WIRE.md
- * section 9 measured the oslo pair). */
+ * moment the server reports all of them processed (the oslo pair is
+ * measured the same way). */
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
 #include <errno.h>

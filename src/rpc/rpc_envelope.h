@@ -3,7 +3,7 @@
  * the 2.0 envelope {"oslo.version": "2.0", "oslo.message": "<inner JSON>"},
  * the inner request and reply dicts in oslo's key order, failures, version
  * matching, and a tolerant scan for the ids of a message too broken to
- * decode.  See docs/protocol.md and OSLO_WIRE.md.
+ * decode.  See docs/protocol.md and docs/wire.md.
  */
 #ifndef SCALPELS_RPC_ENVELOPE_H
 #define SCALPELS_RPC_ENVELOPE_H

@@ -1,5 +1,5 @@
 /* test_rpc_envelope.c - oslo envelopes against bytes captured from real
- * oslo.messaging traffic (tests/fixtures, see OSLO_WIRE.md section 8). */
+ * oslo.messaging traffic (tests/fixtures, see docs/wire.md section 12). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 /*
  * oslo_trace.c - firehose messages as bounded, escaped text lines; see
- * oslo_trace.h and OSLO_WIRE.md section 4 for the bodies decoded here.
+ * oslo_trace.h and docs/wire.md sections 4-6 for the bodies decoded here.
  */
 #include <stdbool.h>
 #include <stdlib.h>

@@ -32,6 +32,7 @@ die() {
 }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (it uses debootstrap, chroot and mount)"
+PATH=$PATH:/usr/sbin:/sbin # where those are, should the caller's PATH lack them
 src=$(cd "$(dirname "$0")/.." && pwd)
 head=$(git -C "$src" rev-parse --verify -q HEAD) || die "$src is not a git checkout with a commit"
 [ $# -gt 0 ] || set -- bash scripts/run.sh
@@ -47,6 +48,20 @@ debian_mirror() {
   echo "${m:-http://deb.debian.org/debian}"
 }
 
+build='' root='' child='' keep_log=''
+
+# Runs "$@" in the background and waits for it, so that a signal to this
+# script is handled at once (by its trap, then cleanup) rather than when
+# the command ends; stdin stays the caller's.  Returns its exit status.
+run_child() {
+  "$@" <&0 &
+  child=$!
+  wait "$child"
+  local rc=$?
+  child=
+  return "$rc"
+}
+
 # Makes the tarball unless it is there; a lock keeps two runs from making
 # it at once, and it appears only when complete.
 make_cache() {
@@ -57,51 +72,68 @@ make_cache() {
     if ! command -v debootstrap >/dev/null; then
       command -v apt-get >/dev/null || die "debootstrap is needed to make the Debian root, and there is no apt-get to install it"
       echo "$me: installing debootstrap" >&2
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null ||
-        die "cannot install debootstrap (apt-get install debootstrap)"
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap >/dev/null &&
+        command -v debootstrap >/dev/null || die "cannot install debootstrap (apt-get install debootstrap)"
     fi
-    local mirror build
+    local mirror
     mirror=$(debian_mirror)
     build=$(mktemp -d "$workdir/fresh-build.XXXXXX") || die "cannot create a directory in $workdir"
     echo "$me: making a minimal Debian 12 root from $mirror (once; kept in $cache)" >&2
-    if ! debootstrap --variant=minbase bookworm "$build" "$mirror" >"$build.log" 2>&1; then
+    if ! run_child debootstrap --variant=minbase bookworm "$build" "$mirror" >"$build.log" 2>&1; then
       tail -n 15 "$build.log" >&2
-      rm -rf --one-file-system "$build"
+      keep_log=1
       die "debootstrap failed (the whole log: $build.log)"
     fi
     { tar -C "$build" -cf "$cache.part" . && mv "$cache.part" "$cache"; } || die "cannot write $cache"
     rm -rf --one-file-system "$build" "$build.log"
+    build=
   fi
   exec 9>&-
 }
 
-root=
-# Mount points under the copy, deepest first.
-mounts_under() { awk -v r="$root/" 'index($5, r) == 1 { print $5 }' /proc/self/mountinfo | sort -r; }
+# Mount points under directory $1, deepest first.
+mounts_under() { awk -v d="$1/" 'index($5, d) == 1 { print $5 }' /proc/self/mountinfo | sort -r; }
 
-cleanup() {
-  [ -n "$root" ] && [ -d "$root" ] || return 0
-  # Daemons the command left behind (an agent, a broker) would keep the
-  # copy busy: every process whose root is the copy goes.
-  local p pids=()
+# Ends the processes whose root is directory $1 (daemons a command left
+# behind, or debootstrap's, would keep it busy) and undoes the mounts under
+# it; false, saying so, when some stay mounted.
+release_tree() {
+  local dir=$1 p m _ pids=()
   for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/root" 2>/dev/null)" = "$root" ] && pids+=("${p#/proc/}")
+    [ "$(readlink "$p/root" 2>/dev/null)" = "$dir" ] && pids+=("${p#/proc/}")
   done
   if [ ${#pids[@]} -gt 0 ]; then
     kill -9 "${pids[@]}" 2>/dev/null
     sleep 0.5
   fi
-  local m _
   for _ in 1 2; do
-    mounts_under | while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
+    mounts_under "$dir" | while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done
   done
-  if [ -n "$(mounts_under)" ]; then
-    echo "$me: still mounted under $root, not removed:" >&2
-    mounts_under >&2
-  elif [ "${SCA_FRESH_KEEP:-0}" = 1 ]; then
-    echo "$me: kept $root" >&2
-  else
-    rm -rf --one-file-system "$root"
+  [ -z "$(mounts_under "$dir")" ] && return 0
+  echo "$me: still mounted under $dir, not removed:" >&2
+  mounts_under "$dir" >&2
+  return 1
+}
+
+cleanup() {
+  # A signal ended this script: the command (or debootstrap) is asked to
+  # stop first, then whatever is left in its directory is killed.
+  if [ -n "$child" ]; then
+    kill "$child" 2>/dev/null
+    for _ in $(seq 50); do kill -0 "$child" 2>/dev/null || break; sleep 0.1; done
+  fi
+  if [ -n "$build" ]; then
+    release_tree "$build" && rm -rf --one-file-system "$build"
+    [ -n "$keep_log" ] || rm -f "$build.log"
+    rm -f "$cache.part"
+  fi
+  [ -n "$root" ] || return 0
+  if release_tree "$root"; then
+    if [ "${SCA_FRESH_KEEP:-0}" = 1 ]; then
+      echo "$me: kept $root" >&2
+    else
+      rm -rf --one-file-system "$root"
+    fi
   fi
 }
 trap cleanup EXIT
@@ -131,12 +163,9 @@ clone="$root/srv/scalpels"
   die "cannot mount /proc, /sys and /dev in $root"
 
 echo "$me: '$*' in a fresh Debian 12 root, on $(git -C "$src" rev-parse --short "$head")" >&2
-# In the background so that a signal to this script is handled at once
-# (the trap, then cleanup) rather than when the command ends; stdin stays
-# the caller's.
-chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-  /bin/bash -c 'cd /srv/scalpels && exec "$@"' fresh-root "$@" <&0 &
-wait $!
+run_child chroot "$root" /usr/bin/env -i HOME=/root \
+  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  /bin/bash -c 'cd /srv/scalpels && exec "$@"' fresh-root "$@"
 rc=$?
 echo "$me: '$*' exited $rc" >&2
 exit "$rc"

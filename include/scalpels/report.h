@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include "scalpels/error.h"
+#include "scalpels/table.h"
 #include "scalpels/util.h"
 
 #define REPORT_DEFAULT_ROWS 20
@@ -30,10 +31,12 @@
 #define REPORT_TIME_LEN 26       /* "2026-11-23 11:18:09.123456" */
 
 typedef struct report_options {
-    size_t rows;  /* table rows per result unless all: first half, last half */
-    bool all;     /* every row */
-    bool full;    /* log values uncut */
-    size_t width; /* cut log values to fit this; 0 = report_terminal_width */
+    size_t rows;                /* table rows per result unless all: first half, last half */
+    bool all;                   /* every row */
+    bool full;                  /* log values uncut */
+    size_t width;               /* cut log values to fit this; 0 = report_terminal_width */
+    enum table_charset charset; /* the reader's (table_charset_of_locale):
+                                   ellipses and sparkline glyphs */
 } report_options;
 
 /* How many rows of a long series the text view shows from its start and
@@ -56,12 +59,14 @@ int report_text(FILE *out, const json_t *result, const report_options *o, sca_er
 /* The summary line alone, without its newline:
  *   streams: "TRACER NAME (UNIT): count N, min X, avg X, max X, p95 X  ▁▃█"
  *   logs:    "TRACER NAME: count N, span S s (FIRST to LAST)"
- * TRACER unless NAME starts with it; (UNIT) only when there is one. */
-void report_summary_line(const json_t *result, sca_buf *out);
+ * TRACER unless NAME starts with it; (UNIT) only when there is one.  The
+ * sparkline is drawn in cs (report_sparkline). */
+void report_summary_line(const json_t *result, enum table_charset cs, sca_buf *out);
 
-/* One character of ▁▂▃▄▅▆▇█ per value, scaled from the lowest to the
- * highest; null (an empty time slice) is a space. */
-void report_sparkline(const json_t *spark, sca_buf *out);
+/* One character per value, scaled from the lowest to the highest, of the
+ * eight levels ▁▂▃▄▅▆▇█, or in ASCII _.:-=+*# (a floor, then more ink and
+ * height per level); null (an empty time slice) is a space. */
+void report_sparkline(const json_t *spark, enum table_charset cs, sca_buf *out);
 
 /* Unix seconds as local time "2026-11-23 11:18:09.123456" (TZ applies). */
 void report_format_time(double ts, char out[REPORT_TIME_LEN + 8]);

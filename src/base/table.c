@@ -1,6 +1,9 @@
 /* table.c - aligned, framed text tables (see table.h). */
+#include <langinfo.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "scalpels/table.h"
 #include "scalpels/util.h"
@@ -10,6 +13,7 @@ struct table {
     char **headers;
     enum table_align *align;
     size_t *max_width;
+    enum table_charset charset;
     char ***rows;
     size_t nrows;
 };
@@ -54,6 +58,29 @@ void table_set_max_width(table *t, size_t col, size_t width)
 {
     if (col < t->ncols)
         t->max_width[col] = width;
+}
+
+void table_set_charset(table *t, enum table_charset cs)
+{
+    t->charset = cs;
+}
+
+enum table_charset table_charset_of_locale(void)
+{
+    /* A locale object of its own: the process locale stays "C", so that
+     * number formatting and character classes never depend on the user's. */
+    locale_t loc = newlocale(LC_CTYPE_MASK, "", (locale_t)0);
+    if (loc == (locale_t)0)
+        return TABLE_ASCII;
+    const char *codeset = nl_langinfo_l(CODESET, loc);
+    bool utf8 = strcasecmp(codeset, "UTF-8") == 0 || strcasecmp(codeset, "UTF8") == 0;
+    freelocale(loc);
+    return utf8 ? TABLE_UTF8 : TABLE_ASCII;
+}
+
+const char *table_ellipsis(enum table_charset cs)
+{
+    return cs == TABLE_ASCII ? "..." : "…";
 }
 
 /* Control characters would break the frame (and could drive the terminal):
@@ -129,13 +156,20 @@ static void print_rule(const size_t *widths, size_t ncols, FILE *out)
     fputs("+\n", out);
 }
 
-static void print_cell(const char *s, size_t width, enum table_align align, FILE *out)
+static void print_cell(const char *s, size_t width, enum table_align align, enum table_charset cs,
+                       FILE *out)
 {
     size_t w = table_text_width(s);
     size_t bytes = strlen(s);
-    bool cut = w > width;
-    if (cut) {
-        bytes = prefix_bytes(s, width - 1);
+    /* A cut cell keeps what fits beside the ellipsis, and as much of the
+     * ellipsis as fits in a column narrower than it. */
+    const char *ellipsis = table_ellipsis(cs);
+    size_t ellipsis_bytes = 0;
+    if (w > width) {
+        size_t e = table_text_width(ellipsis);
+        size_t keep = width > e ? width - e : 0;
+        bytes = prefix_bytes(s, keep);
+        ellipsis_bytes = prefix_bytes(ellipsis, width - keep);
         w = width;
     }
     size_t pad = width - w;
@@ -144,8 +178,7 @@ static void print_cell(const char *s, size_t width, enum table_align align, FILE
         for (size_t i = 0; i < pad; i++)
             fputc(' ', out);
     fwrite(s, 1, bytes, out);
-    if (cut)
-        fputs("…", out);
+    fwrite(ellipsis, 1, ellipsis_bytes, out);
     if (align == TABLE_LEFT)
         for (size_t i = 0; i < pad; i++)
             fputc(' ', out);
@@ -156,7 +189,7 @@ static void print_row(const table *t, char *const *cells, const size_t *widths, 
 {
     fputc('|', out);
     for (size_t c = 0; c < t->ncols; c++)
-        print_cell(cells[c], widths[c], t->align[c], out);
+        print_cell(cells[c], widths[c], t->align[c], t->charset, out);
     fputc('\n', out);
 }
 

@@ -14,7 +14,7 @@ void sca_report_opts_init(sca_report_opts *ro, const sca_opts *g)
 {
     *ro = (sca_report_opts){
         .format = g->json ? SCA_JSON : SCA_TEXT,
-        .text = {.rows = REPORT_DEFAULT_ROWS},
+        .text = {.rows = REPORT_DEFAULT_ROWS, .charset = g->charset},
     };
 }
 

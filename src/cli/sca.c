@@ -258,7 +258,7 @@ static const struct command *find_command(const char *name)
 
 int main(int argc, char **argv)
 {
-    sca_opts g = {0};
+    sca_opts g = {.charset = table_charset_of_locale()};
     const char *config_path = NULL;
     log_init(cli_prog);
     int code = parse_globals(argc, argv, &g, &config_path);

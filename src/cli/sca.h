@@ -9,7 +9,8 @@
 
 typedef struct sca_opts {
     cli_conn_opts conn;
-    bool json; /* --json before the command */
+    bool json;                  /* --json before the command */
+    enum table_charset charset; /* what the reader's terminal shows, by the locale */
 } sca_opts;
 
 int cmd_start(const sca_opts *g, int argc, char **argv);

@@ -408,7 +408,7 @@ static void log_body(struct page *p, const json_t *result)
 static void put_summary_line(struct page *p, const json_t *result)
 {
     sca_buf line = {0};
-    report_summary_line(result, &line);
+    report_summary_line(result, TABLE_UTF8, &line); /* the page is UTF-8 */
     put_esc_len(p, line.data, line.len);
     sca_buf_free(&line);
 }

@@ -13,10 +13,14 @@
 
 #define SPARK_SLICES 40
 
-static const char *const spark_levels[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+#define SPARK_LEVELS 8
 
-void report_sparkline(const json_t *spark, sca_buf *out)
+static const char *const spark_utf8[SPARK_LEVELS] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+static const char *const spark_ascii[SPARK_LEVELS] = {"_", ".", ":", "-", "=", "+", "*", "#"};
+
+void report_sparkline(const json_t *spark, enum table_charset cs, sca_buf *out)
 {
+    const char *const *levels = cs == TABLE_ASCII ? spark_ascii : spark_utf8;
     double lo = INFINITY, hi = -INFINITY;
     size_t i;
     json_t *v;
@@ -34,8 +38,9 @@ void report_sparkline(const json_t *spark, sca_buf *out)
             continue;
         }
         /* A flat series is drawn at the lowest level. */
-        long level = hi > lo ? lround((json_number_value(v) - lo) / (hi - lo) * 7) : 0;
-        sca_buf_appendf(out, "%s", spark_levels[level < 0 ? 0 : level > 7 ? 7 : level]);
+        long top = SPARK_LEVELS - 1;
+        long level = hi > lo ? lround((json_number_value(v) - lo) / (hi - lo) * (double)top) : 0;
+        sca_buf_appendf(out, "%s", levels[level < 0 ? 0 : level > top ? top : level]);
     }
     sca_buf_append(out, "", 0);
 }
@@ -140,7 +145,8 @@ static void append_stat(sca_buf *out, const char *label, const json_t *summary)
     sca_buf_appendf(out, ", %s %s", label, num);
 }
 
-static void stream_line(const json_t *result, const json_t *summary, sca_buf *out)
+static void stream_line(const json_t *result, const json_t *summary, enum table_charset cs,
+                        sca_buf *out)
 {
     append_stat(out, "min", summary);
     append_stat(out, "avg", summary);
@@ -151,7 +157,7 @@ static void stream_line(const json_t *result, const json_t *summary, sca_buf *ou
         spark = json_object_get(result, "spark");
     if (json_array_size(spark) > 0) {
         sca_buf_append(out, "  ", 2);
-        report_sparkline(spark, out);
+        report_sparkline(spark, cs, out);
     }
 }
 
@@ -180,7 +186,7 @@ static bool names_tracer(const json_t *result)
     return strncmp(name, tracer, n) == 0 && !isalnum((unsigned char)name[n]);
 }
 
-void report_summary_line(const json_t *result, sca_buf *out)
+void report_summary_line(const json_t *result, enum table_charset cs, sca_buf *out)
 {
     const char *rtype = report_str(result, "rtype");
     bool stream = rtype == NULL || strcmp(rtype, "log") != 0;
@@ -196,7 +202,7 @@ void report_summary_line(const json_t *result, sca_buf *out)
     sca_buf_appendf(out, ": count %zu", count);
     if (count > 0 && json_is_object(summary)) {
         if (stream)
-            stream_line(result, summary, out);
+            stream_line(result, summary, cs, out);
         else
             log_line(summary, out);
     }

@@ -35,7 +35,8 @@ static size_t fill(table *t, const json_t *result, const report_options *o)
     const json_t *data = json_object_get(result, "data");
     size_t n = json_array_size(data);
     size_t count = report_count(result);
-    static const char *const gap[] = {"…", "…"};
+    const char *ellipsis = table_ellipsis(o->charset);
+    const char *const gap[] = {ellipsis, ellipsis};
     if (o->all || count <= o->rows) {
         add_rows(t, data, 0, n);
         if (n < count)
@@ -73,6 +74,7 @@ int report_text(FILE *out, const json_t *result, const report_options *o, sca_er
     report_heading(result, &heading);
     const char *headers[] = {"timestamp", heading.data};
     table *t = table_new(2, headers);
+    table_set_charset(t, o->charset);
     if (!log)
         table_set_align(t, 1, TABLE_RIGHT);
     else if (!o->full)
@@ -83,10 +85,10 @@ int report_text(FILE *out, const json_t *result, const report_options *o, sca_er
     fprintf(out, "<result %s>\n", report_str(result, "uuid"));
     table_print(t, out);
     if (hidden > 0)
-        fprintf(out, "… %zu more row%s%s\n", hidden, hidden == 1 ? "" : "s",
-                o->all ? "" : " (--all shows every row)");
+        fprintf(out, "%s %zu more row%s%s\n", table_ellipsis(o->charset), hidden,
+                hidden == 1 ? "" : "s", o->all ? "" : " (--all shows every row)");
     sca_buf_reset(&heading);
-    report_summary_line(result, &heading);
+    report_summary_line(result, o->charset, &heading);
     fprintf(out, "%s\n", heading.data);
     table_free(t);
     sca_buf_free(&heading);

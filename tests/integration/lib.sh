@@ -7,6 +7,10 @@ set -euo pipefail
 : "${SCA_SRC:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 WORKERS="$SCA_SRC/tests/integration/workers"
 
+# Output follows the locale (UTF-8 glyphs, or ASCII): the tests choose
+# theirs rather than take the caller's.  C.UTF-8 comes with libc.
+export LC_ALL=C.UTF-8
+
 T=$(mktemp -d /tmp/sca-it.XXXXXX)
 export SCALPELS_CONF="$T/scalpels.conf"
 DB="$T/scalpels.db"

@@ -20,6 +20,8 @@ wait_stopped() { wait_until 15 "[ \"\$(task_status $1)\" = stopped ]" || fail "t
 samples() { sql "SELECT count(*) FROM sample JOIN result r ON r.id = result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$1'"; }
 # last_line TEXT
 last_line() { printf '%s\n' "$1" | tail -n 1; }
+# ascii_only TEXT WHAT: every byte of TEXT is printable ASCII (or a newline).
+ascii_only() { if LC_ALL=C grep -q '[^[:print:]]' <<<"$1"; then fail "$2: not ASCII: $1"; fi; }
 
 "$M" db-create >/dev/null
 "$M" setup -d interval=0.2 >/dev/null
@@ -74,6 +76,18 @@ assert_contains "$OUT" "reporting task: <$u>" "the latest task by default"
 assert_eq "$(grep -c '^| 20[0-9-]* [0-9:.]* |' <<<"$OUT")" "3" "--rows 3"
 assert_contains "$OUT" "… 97 more rows" "--rows 3 leaves out 97"
 ok "start prints the uuid; report's text view"
+
+# A locale that is not UTF-8 (a fresh machine has no locale variable at all,
+# so the C locale applies): the same view in ASCII.
+expect_exit 0 env -u LC_ALL -u LC_CTYPE -u LANG "$S" report "$u"
+ascii_only "$OUT" "report without a locale"
+assert_contains "$OUT" "|          10 |
+| ...                        |         ... |
+| 20" "the gap in ASCII"
+assert_contains "$OUT" "... 80 more rows (--all shows every row)" "what is left out, in ASCII"
+assert_eq "$(last_line "$OUT")" "seq (count): count 100, min 1, avg 50.5, max 100, p95 95  _" \
+  "summary line in ASCII"
+ok "report in the C locale: ASCII ellipses and sparkline"
 
 expect_exit 0 "$S" report --json "$u"
 printf '%s\n' "$OUT" >"$T/out"
@@ -137,6 +151,10 @@ for line in sys.stdin:
     if m: print(block, m.group(2)); block = None
 ' >"$T/counts"
 assert_eq "$(wc -l <"$T/counts")" "$nres" "a summary line per result: $OUT"
+expect_exit 0 env LC_ALL=C "$S" report "$u2"
+ascii_only "$OUT" "report of cpu and mem in the C locale"
+assert_eq "$(grep -cE '^(cpu|mem) .* p95 [-0-9.e+]+  [_.:=+*# -]+$' <<<"$OUT")" "$nres" \
+  "C locale: an ASCII sparkline per result"
 while read -r ru count; do
   assert_eq "$count" "$(sql "SELECT count(*) FROM sample s JOIN result r ON r.id = s.result_id WHERE r.uuid = '$ru'")" \
     "summary count of $ru"
@@ -167,6 +185,11 @@ cut_row=$(grep '^| 20.* | xxx' <<<"$OUT")
 assert_eq "$(printf '%s' "$cut_row" | wc -m)" "100" "log lines cut to 100 columns off a terminal"
 assert_contains "$cut_row" "xxx… |" "a cut line ends in …"
 assert_contains "$OUT" "words: count 3, span " "log summary line"
+expect_exit 0 env LC_ALL=C "$S" report "$u3"
+ascii_only "$OUT" "log report in the C locale"
+cut_row=$(grep '^| 20.* | xxx' <<<"$OUT")
+assert_eq "$(printf '%s' "$cut_row" | LC_ALL=C wc -c)" "100" "C locale: log lines cut to 100 columns"
+assert_contains "$cut_row" "xxx... |" "C locale: a cut line ends in ..."
 expect_exit 0 "$S" report "$u3" --full
 assert_contains "$OUT" "| $long |" "--full shows the whole line"
 assert_contains "$OUT" '| say "hi" ' "quotes shown as they are"

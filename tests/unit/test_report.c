@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -68,7 +69,28 @@ static json_t *stream_result(size_t n)
                      (json_int_t)n, "data", data);
 }
 
-static const report_options defaults = {.rows = REPORT_DEFAULT_ROWS, .width = 100};
+static const report_options defaults = {
+    .rows = REPORT_DEFAULT_ROWS, .width = 100, .charset = TABLE_UTF8};
+static const report_options ascii = {
+    .rows = REPORT_DEFAULT_ROWS, .width = 100, .charset = TABLE_ASCII};
+
+/* Columns of the line at s: UTF-8 code points up to the newline. */
+static size_t line_width(const char *s)
+{
+    size_t w = 0;
+    for (; *s != '\0' && *s != '\n'; s++)
+        w += ((unsigned char)*s & 0xC0) != 0x80;
+    return w;
+}
+
+static bool all_ascii(const char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s >= 0x80)
+            return false;
+    }
+    return true;
+}
 
 static void test_text_small_stream(void **state)
 {
@@ -163,10 +185,7 @@ static void test_text_log_cut_and_full(void **state)
     assert_non_null(strstr(out, "| timestamp                  | MySQL"));
     char *row = strstr(out, "| 2023-11-14 22:13:20.000000 | x");
     assert_non_null(row);
-    size_t w = 0;
-    for (char *p = row; *p != '\n'; p++)
-        w += ((unsigned char)*p & 0xC0) != 0x80;
-    assert_int_equal(w, 100);
+    assert_int_equal(line_width(row), 100);
     assert_non_null(strstr(row, "xxx… |\n"));
     assert_non_null(strstr(out, "| select 1 ")); /* a tab would break the frame */
     assert_non_null(strstr(out, "MySQL: count 2, span 90.5 s (2023-11-14 22:13:20.000000 to "
@@ -218,21 +237,25 @@ static void test_text_rejects_bad_shape(void **state)
 static void test_sparkline(void **state)
 {
     (void)state;
-    json_t *spark = load("[0,1,2,3,4,5,6,7,null,7]");
+    static const struct {
+        const char *spark;
+        const char *utf8, *ascii;
+    } cases[] = {
+        {"[0,1,2,3,4,5,6,7,null,7]", "▁▂▃▄▅▆▇█ █", "_.:-=+*# #"},
+        {"[5,5,null]", "▁▁ ", "__ "},
+        {"[]", "", ""},
+    };
     sca_buf b = {0};
-    report_sparkline(spark, &b);
-    assert_string_equal(b.data, "▁▂▃▄▅▆▇█ █");
-    json_decref(spark);
-    sca_buf_reset(&b);
-    spark = load("[5,5,null]");
-    report_sparkline(spark, &b);
-    assert_string_equal(b.data, "▁▁ ");
-    json_decref(spark);
-    sca_buf_reset(&b);
-    spark = load("[]");
-    report_sparkline(spark, &b);
-    assert_string_equal(b.data, "");
-    json_decref(spark);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *spark = load(cases[i].spark);
+        sca_buf_reset(&b);
+        report_sparkline(spark, TABLE_UTF8, &b);
+        assert_string_equal(b.data, cases[i].utf8);
+        sca_buf_reset(&b);
+        report_sparkline(spark, TABLE_ASCII, &b);
+        assert_string_equal(b.data, cases[i].ascii);
+        json_decref(spark);
+    }
     sca_buf_free(&b);
 }
 
@@ -243,8 +266,11 @@ static void test_summary_without_agent_summary(void **state)
     json_t *r = load("{\"id\":1,\"uuid\":\"u\",\"name\":\"n\",\"unit\":\"ms\",\"rtype\":\"stream\","
                      "\"data\":[[10,1.5],[11,0.25],[12,100]]}");
     sca_buf b = {0};
-    report_summary_line(r, &b);
+    report_summary_line(r, TABLE_UTF8, &b);
     assert_string_equal(b.data, "n (ms): count 3, min 0.25, avg 33.9, max 100, p95 100  ▁▁█");
+    sca_buf_reset(&b);
+    report_summary_line(r, TABLE_ASCII, &b);
+    assert_string_equal(b.data, "n (ms): count 3, min 0.25, avg 33.9, max 100, p95 100  __#");
     sca_buf_free(&b);
     json_decref(r);
 }
@@ -258,23 +284,71 @@ static void test_summary_edges(void **state)
                      "\"count\":2,\"data\":[[5,1],[5,2]],\"spark\":[1.5,null,null],"
                      "\"summary\":{\"count\":2,\"min\":1,\"avg\":1.5,\"max\":2,\"p95\":2}}");
     sca_buf b = {0};
-    report_summary_line(r, &b);
+    report_summary_line(r, TABLE_UTF8, &b);
     assert_string_equal(b.data, "seq n: count 2, min 1, avg 1.5, max 2, p95 2  ▁");
     json_decref(r);
     r = load("{\"uuid\":\"u\",\"tracer\":\"needs\",\"name\":\"needs stderr\",\"rtype\":\"log\","
              "\"data\":[]}");
     sca_buf_reset(&b);
-    report_summary_line(r, &b);
+    report_summary_line(r, TABLE_UTF8, &b);
     assert_string_equal(b.data, "needs stderr: count 0");
     json_decref(r);
     /* Magnitudes: no exponent for everyday values, three digits at least. */
     r = load("{\"uuid\":\"u\",\"name\":\"n\",\"rtype\":\"stream\",\"count\":1,\"data\":[],"
              "\"summary\":{\"min\":0.012345,\"avg\":12345678.9,\"max\":1e20,\"p95\":0.0001}}");
     sca_buf_reset(&b);
-    report_summary_line(r, &b);
+    report_summary_line(r, TABLE_UTF8, &b);
     assert_string_equal(b.data, "n: count 1, min 0.0123, avg 12345679, max 1e+20, p95 0.0001");
     json_decref(r);
     sca_buf_free(&b);
+}
+
+/* A terminal that shows ASCII alone (a locale that is not UTF-8): "..."
+ * for the ellipsis, the ASCII sparkline, and cuts at the same width. */
+static void test_text_ascii(void **state)
+{
+    (void)state;
+    json_t *r = stream_result(50);
+    char *out = render(text_fn, r, &ascii, 0);
+    assert_true(all_ascii(out));
+    assert_non_null(strstr(out, "| 2023-11-14 22:13:29.000000 |            9 |\n"
+                                "| ...                        |          ... |\n"
+                                "| 2023-11-14 22:14:00.000000 |           40 |\n"));
+    assert_non_null(strstr(out, "+\n... 30 more rows (--all shows every row)\n"));
+    assert_non_null(strstr(out, "cpu.user (%): count 50, min 0, avg 24.5, max 49, p95 47  _"));
+    free(out);
+    json_decref(r);
+
+    /* The value column holds 67: 64 characters and "...", whatever their
+     * bytes; the data itself is shown as it is. */
+    char line[301], wide[601];
+    memset(line, 'x', 300);
+    line[300] = '\0';
+    for (size_t i = 0; i < 300; i++)
+        memcpy(wide + 2 * i, "é", 2);
+    wide[600] = '\0';
+    r = json_pack("{s:s,s:s,s:s,s:[[f,s],[f,s]]}", "uuid", "r-log", "name", "MySQL", "rtype", "log",
+                  "data", 1700000000.0, line, 1700000001.0, wide);
+    out = render(text_fn, r, &ascii, 0);
+    char *row = strstr(out, "| 2023-11-14 22:13:20.000000 | x");
+    assert_non_null(row);
+    assert_int_equal(line_width(row), 100);
+    assert_int_equal(strchr(row, '\n') - row, 100); /* bytes, too */
+    assert_non_null(strstr(row, "xxx... |\n"));
+    row = strstr(out, "| 2023-11-14 22:13:21.000000 | é");
+    assert_non_null(row);
+    assert_int_equal(line_width(row), 100);
+    assert_non_null(strstr(row, "ééé... |\n"));
+    free(out);
+
+    out = render(text_fn, r, &defaults, 0);
+    row = strstr(out, "| 2023-11-14 22:13:21.000000 | é");
+    assert_non_null(row);
+    assert_int_equal(line_width(row), 100);
+    assert_non_null(strstr(row, "ééé… |\n"));
+    assert_null(strstr(out, "..."));
+    free(out);
+    json_decref(r);
 }
 
 static void test_write_errors(void **state)
@@ -410,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_text_empty_and_null_unit),
         cmocka_unit_test(test_text_rejects_bad_shape),
         cmocka_unit_test(test_sparkline),
+        cmocka_unit_test(test_text_ascii),
         cmocka_unit_test(test_summary_without_agent_summary),
         cmocka_unit_test(test_summary_edges),
         cmocka_unit_test(test_write_errors),

@@ -243,7 +243,7 @@ static char *csv_of(const json_t *result)
 static char *summary_of(const json_t *result)
 {
     sca_buf line = {0}, esc = {0};
-    report_summary_line(result, &line);
+    report_summary_line(result, TABLE_UTF8, &line);
     report_html_escape(line.data, line.len, &esc);
     sca_buf_free(&line);
     return esc.data;

@@ -26,7 +26,7 @@ struct child {
     agent *a;
     pid_t pid;
     int64_t task_id;
-    char tracer[STORE_NAME_MAX + 1];
+    char tracer[SCA_TRACER_NAME_MAX + 1];
     bool adopted;
     int pidfd;
     union {

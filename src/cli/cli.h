@@ -11,6 +11,7 @@
 
 #include "scalpels/config.h"
 #include "scalpels/util.h"
+#include "scalpels/vocab.h"
 
 /* Exit codes, the same for every command. */
 enum cli_exit {

@@ -7,9 +7,6 @@
 #include "sca.h"
 #include "scalpels/util.h"
 
-#define UUID_PREFIX_MIN 8
-#define TRACER_NAME_MAX 64
-
 void sca_report_opts_init(sca_report_opts *ro, const sca_opts *g)
 {
     *ro = (sca_report_opts){
@@ -55,13 +52,6 @@ int sca_report_opt(sca_report_opts *ro, int opt, const char *arg)
     }
 }
 
-static bool tracer_name_valid(const char *s, size_t n)
-{
-    static const char allowed[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                  "0123456789_.-";
-    return n >= 1 && n <= TRACER_NAME_MAX && strspn(s, allowed) >= n;
-}
-
 static bool listed(const json_t *names, const char *name, size_t n)
 {
     size_t i;
@@ -79,11 +69,11 @@ int sca_add_tracers(json_t *names, const char *arg)
     const char *p = arg;
     for (;;) {
         size_t n = strcspn(p, ",");
-        if (!tracer_name_valid(p, n))
+        if (!sca_tracer_name_valid(p, n))
             return cli_fail(CLI_USAGE,
-                            "-a expects tracer names separated by commas (1 to %d of A-Z a-z "
-                            "0-9 _ . -), not '%s'",
-                            TRACER_NAME_MAX, arg);
+                            "-a expects tracer names separated by commas (" SCA_TRACER_NAME_RULE
+                            "), not '%s'",
+                            arg);
         if (!listed(names, p, n))
             json_array_append_new(names, json_stringn(p, n));
         if (p[n] == '\0')
@@ -95,10 +85,11 @@ int sca_add_tracers(json_t *names, const char *arg)
 int sca_check_uuid(const char *arg, const char *what)
 {
     size_t n = strlen(arg);
-    if (n >= UUID_PREFIX_MIN && n <= SCA_UUID_LEN && strspn(arg, "0123456789abcdefABCDEF-") == n)
+    if (n >= SCA_UUID_PREFIX_MIN && n <= SCA_UUID_LEN &&
+        strspn(arg, "0123456789abcdefABCDEF-") == n)
         return CLI_OK;
     return cli_fail(CLI_USAGE, "'%s' is not a %s uuid or a prefix of one of at least %d characters",
-                    arg, what, UUID_PREFIX_MIN);
+                    arg, what, SCA_UUID_PREFIX_MIN);
 }
 
 int sca_parse_seconds(const char *opt, const char *arg, double *out)

@@ -244,7 +244,7 @@ static void report_usage(void)
            "       sca report -a TRACER[,TRACER]... [--json | --csv | --html] [...]\n"
            "\n"
            "Prints \"reporting task: <UUID>\" and every result of task UUID (a unique prefix\n"
-           "of at least 8 characters will do; the latest task by default), or every result\n"
+           "of at least %d characters will do; the latest task by default), or every result\n"
            "the tracers named with -a ever made.  Each result: \"<result UUID>\", a table of\n"
            "(timestamp, value) in local time, and a summary line (count, min, avg, max,\n"
            "p95 and a sparkline; count and time span for logs).\n"
@@ -261,7 +261,7 @@ static void report_usage(void)
            "                     (default %d)\n"
            "  --all              every row\n"
            "  --full             log lines uncut (default: cut to the terminal's width)\n",
-           REPORT_HTML_POINTS, REPORT_HTML_LOG_ROWS, REPORT_DEFAULT_ROWS);
+           SCA_UUID_PREFIX_MIN, REPORT_HTML_POINTS, REPORT_HTML_LOG_ROWS, REPORT_DEFAULT_ROWS);
 }
 
 struct report_args {
@@ -506,9 +506,10 @@ static void result_usage(void)
            "  -l, --list  every result, oldest first: uuid, task, tracer, name, unit, rtype\n"
            "              and count (--json: get_all_results' reply)\n"
            "  --short     with -l: the uuids only, one a line\n"
-           "  UUID        print that result (a unique prefix of at least 8 characters) as\n"
+           "  UUID        print that result (a unique prefix of at least %d characters) as\n"
            "              'sca report' does; --json prints the result object alone\n"
-           "  --json, --csv, --html, --full, --all, --rows N: as for 'sca report'\n");
+           "  --json, --csv, --html, --full, --all, --rows N: as for 'sca report'\n",
+           SCA_UUID_PREFIX_MIN);
 }
 
 static void list_row(table *t, const json_t *r)

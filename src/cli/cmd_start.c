@@ -191,14 +191,15 @@ static void stop_usage(void)
     printf("usage: sca stop [UUID | --last] [--json]\n"
            "       sca stop -a TRACER[,TRACER]... [--json]\n"
            "\n"
-           "Stops every tracer of task UUID (a unique prefix of at least 8 characters\n"
+           "Stops every tracer of task UUID (a unique prefix of at least %d characters\n"
            "will do), of the latest task when no UUID is given (--last says so), or the\n"
            "tracers named with -a.  The tracers flush what they have and exit.\n"
            "\n"
            "  -a, --agent NAMES  tracers to stop, comma-separated; repeatable\n"
            "  --last             the latest task (the default)\n"
            "  --json             print the agent's reply: the pids signalled (a task) or\n"
-           "                     the names signalled (-a)\n");
+           "                     the names signalled (-a)\n",
+           SCA_UUID_PREFIX_MIN);
 }
 
 struct stop_opts {

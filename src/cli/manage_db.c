@@ -204,13 +204,6 @@ static int setup_tracer_opt(struct setup_opts *o, const char *arg)
     return 0;
 }
 
-static bool option_name_valid(const char *key)
-{
-    size_t n = strlen(key);
-    return n >= 1 && n <= 128 &&
-           strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
-}
-
 static int setup_data_opt(struct setup_opts *o, const char *arg)
 {
     char *key;
@@ -218,9 +211,8 @@ static int setup_data_opt(struct setup_opts *o, const char *arg)
     if (cli_split_kv(arg, &key, &value) != 0)
         return cli_fail(CLI_USAGE, "-d expects key=value, not '%s'", arg);
     int rc = 0;
-    if (!option_name_valid(key))
-        rc = cli_fail(CLI_USAGE, "invalid data option name '%s': use 1 to 128 of A-Z a-z 0-9 _ . -",
-                      key);
+    if (!sca_option_name_valid(key, strlen(key)))
+        rc = cli_fail(CLI_USAGE, "invalid data option name '%s': use " SCA_OPTION_NAME_RULE, key);
     else
         json_object_set_new(o->data, key, json_string(value));
     free(key);
@@ -234,7 +226,7 @@ static void setup_usage(void)
            "\n"
            "Registers or updates tracer N and sets data options in the node's database.\n"
            "\n"
-           "  -t name=N     tracer name: 1 to 64 of A-Z a-z 0-9 _ . -\n"
+           "  -t name=N     tracer name: %s\n"
            "  -t tpl=T      command template (needed for a new tracer), split like a shell\n"
            "                command line but never run by a shell; %%(key)s is replaced by\n"
            "                data option key (or tracer_path, bindir, task, tracer, host,\n"
@@ -243,7 +235,7 @@ static void setup_usage(void)
            "  -t title=X    name shown for the tracer's results (default N)\n"
            "  -d key=value  set data option key (repeatable; value may be empty)\n"
            "  -s, --stat    print the data options as a table\n",
-           parse_names());
+           SCA_TRACER_NAME_RULE, parse_names());
 }
 
 static int setup_opt(void *arg, int opt, const char *val)
@@ -272,10 +264,9 @@ static int setup_validate(const struct setup_opts *o, store *s, sca_error *err)
             return sca_error_set(err, -EINVAL, "-t tpl/parser/title need -t name=N");
         return 0;
     }
-    if (!store_tracer_name_valid(o->name))
-        return sca_error_set(err, -EINVAL,
-                             "invalid tracer name '%s': use 1 to %d of A-Z a-z 0-9 _ . -", o->name,
-                             STORE_NAME_MAX);
+    if (!sca_tracer_name_valid(o->name, strlen(o->name)))
+        return sca_error_set(err, -EINVAL, "invalid tracer name '%s': use " SCA_TRACER_NAME_RULE,
+                             o->name);
     if (o->parser != NULL && parse_find(o->parser) == NULL)
         return sca_error_set(err, -EINVAL, "unknown parser '%s' (known: %s)", o->parser,
                              parse_names());

@@ -51,22 +51,24 @@ static void usage(FILE *f)
                "           [--host NODE | --all-hosts] [--json] COMMAND [ARGS]\n\nCommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nOptions:\n"
-               "  -c, --config FILE      configuration file (default: $SCALPELS_CONF, then\n"
-               "                         " CONFIG_SYSTEM_PATH ")\n"
-               "  --transport-url URL    the agent's transport instead of the configured one:\n"
-               "                         unix:///path/agent.sock or rabbit://user:pass@host:port/\n"
-               "  --timeout S            seconds to wait for each answer (default [rpc] timeout)\n"
-               "  --host NODE            the agent of node NODE (AMQP only; default: whichever\n"
-               "                         agent takes the command's first call, then that one)\n"
-               "  --all-hosts            COMMAND once for each agent 'sca hosts' finds, each\n"
-               "                         after a '== host NODE ==' line (not with run); JSON\n"
-               "                         output (and report --csv, --html): one document\n"
-               "  --json                 machine-readable output (see docs/cli.md)\n"
-               "  -h, --help             show this help; 'sca COMMAND --help' for a command's\n"
-               "\nA task or result uuid may be given as a unique prefix of at least 8 characters.\n"
-               "Exit status: 0 ok, 1 the agent answered with an error, 2 bad usage or input,\n"
-               "3 no agent reachable or no answer in time.\n");
+    fprintf(f,
+            "\nOptions:\n"
+            "  -c, --config FILE      configuration file (default: $SCALPELS_CONF, then\n"
+            "                         " CONFIG_SYSTEM_PATH ")\n"
+            "  --transport-url URL    the agent's transport instead of the configured one:\n"
+            "                         unix:///path/agent.sock or rabbit://user:pass@host:port/\n"
+            "  --timeout S            seconds to wait for each answer (default [rpc] timeout)\n"
+            "  --host NODE            the agent of node NODE (AMQP only; default: whichever\n"
+            "                         agent takes the command's first call, then that one)\n"
+            "  --all-hosts            COMMAND once for each agent 'sca hosts' finds, each\n"
+            "                         after a '== host NODE ==' line (not with run); JSON\n"
+            "                         output (and report --csv, --html): one document\n"
+            "  --json                 machine-readable output (see docs/cli.md)\n"
+            "  -h, --help             show this help; 'sca COMMAND --help' for a command's\n"
+            "\nA task or result uuid may be given as a unique prefix of at least %d characters.\n"
+            "Exit status: 0 ok, 1 the agent answered with an error, 2 bad usage or input,\n"
+            "3 no agent reachable or no answer in time.\n",
+            SCA_UUID_PREFIX_MIN);
 }
 
 enum { OPT_TRANSPORT = 300, OPT_TIMEOUT, OPT_HOST, OPT_ALL_HOSTS };

@@ -71,7 +71,7 @@ int sca_report_opt(sca_report_opts *ro, int opt, const char *arg);
 /* Appends the names in "a,b" to names (a JSON array), skipping repeats.
  * CLI_OK or CLI_USAGE (an empty or invalid name, printed). */
 int sca_add_tracers(json_t *names, const char *arg);
-/* CLI_OK when arg can be a uuid or a prefix of at least 8 characters,
+/* CLI_OK when arg can be a uuid or a prefix of at least SCA_UUID_PREFIX_MIN characters,
  * else CLI_USAGE, printed; what names the kind ("task", "result"). */
 int sca_check_uuid(const char *arg, const char *what);
 /* "a, b, c" from a JSON array of strings, appended to out. */

@@ -38,7 +38,7 @@ static int list_parse(int argc, char **argv, const char *command, bool *json, in
 }
 
 /* Calls method and prints its reply as JSON or through print_table. */
-static int list_call(const sca_opts *g, const char *method, json_t *args, bool json,
+static int list_call(const cli_global_opts *g, const char *method, json_t *args, bool json,
                      void (*print_table)(const json_t *reply))
 {
     cli_rpc *c = NULL;
@@ -72,19 +72,19 @@ static void tracer_table(const json_t *tracers)
         snprintf(pid, sizeof(pid), "%lld",
                  (long long)json_integer_value(json_object_get(tr, "pid")));
         /* "True"/"False" as the original printed Python's booleans. */
-        const char *cells[] = {sca_json_str(tr, "name"),
-                               sca_json_str(tr, "parser"),
+        const char *cells[] = {cli_json_str(tr, "name"),
+                               cli_json_str(tr, "parser"),
                                json_is_true(json_object_get(tr, "running")) ? "True" : "False",
                                pid,
-                               sca_json_str(tr, "task"),
-                               sca_json_str(tr, "tpl")};
+                               cli_json_str(tr, "task"),
+                               cli_json_str(tr, "tpl")};
         table_add_row(t, cells);
     }
     table_print(t, stdout);
     table_free(t);
 }
 
-int cmd_tracer(const sca_opts *g, int argc, char **argv)
+int cmd_tracer(const cli_global_opts *g, int argc, char **argv)
 {
     bool json = g->json;
     int code = list_parse(argc, argv, "tracer", &json, NULL);
@@ -125,11 +125,11 @@ static void task_table(const json_t *tasks)
         sca_buf tracers = {0};
         short_time(json_object_get(task, "created"), created);
         short_time(json_object_get(task, "stopped"), stopped);
-        sca_join_names(json_object_get(task, "tracers"), &tracers);
+        cli_join_names(json_object_get(task, "tracers"), &tracers);
         snprintf(results, sizeof(results), "%lld",
                  (long long)json_integer_value(json_object_get(task, "results")));
-        const char *cells[] = {sca_json_str(task, "uuid"),
-                               sca_json_str(task, "status"),
+        const char *cells[] = {cli_json_str(task, "uuid"),
+                               cli_json_str(task, "status"),
                                created,
                                stopped,
                                tracers.data,
@@ -141,7 +141,7 @@ static void task_table(const json_t *tasks)
     table_free(t);
 }
 
-int cmd_task(const sca_opts *g, int argc, char **argv)
+int cmd_task(const cli_global_opts *g, int argc, char **argv)
 {
     bool json = g->json;
     int64_t limit = 20;

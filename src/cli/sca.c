@@ -15,10 +15,10 @@ const char *cli_prog = "sca";
 
 static const struct command {
     const char *name;
-    int (*fn)(const sca_opts *g, int argc, char **argv);
+    int (*fn)(const cli_global_opts *g, int argc, char **argv);
     const char *summary;
     /* Under --all-hosts the command runs once per host, unless: */
-    int (*all_hosts)(const sca_opts *g, const json_t *hosts, int argc, char **argv);
+    int (*all_hosts)(const cli_global_opts *g, const json_t *hosts, int argc, char **argv);
     bool covers_all_hosts;    /* it already asks every host: it runs once */
     const char *no_all_hosts; /* it cannot: why */
 } commands[] = {
@@ -75,7 +75,7 @@ enum { OPT_TRANSPORT = 300, OPT_TIMEOUT, OPT_HOST, OPT_ALL_HOSTS };
 
 /* Parses the options before the command into g; CLI_OK, or an exit code
  * (-1 for --help: done, exit 0). */
-static int parse_globals(int argc, char **argv, sca_opts *g, const char **config_path)
+static int parse_globals(int argc, char **argv, cli_global_opts *g, const char **config_path)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -98,7 +98,7 @@ static int parse_globals(int argc, char **argv, sca_opts *g, const char **config
             g->conn.transport_url = optarg;
             break;
         case OPT_TIMEOUT:
-            code = sca_parse_seconds("--timeout", optarg, &g->conn.timeout);
+            code = cli_parse_seconds("--timeout", optarg, &g->conn.timeout);
             break;
         case OPT_HOST:
             g->conn.host = optarg;
@@ -134,7 +134,7 @@ struct host_run {
 
 /* Runs cmd for r->host with its stdout and stderr kept in r.  The glibc
  * manual documents stdout and stderr as variables a program may set. */
-static void run_captured(const struct command *cmd, sca_opts *g, int argc, char **argv,
+static void run_captured(const struct command *cmd, cli_global_opts *g, int argc, char **argv,
                          struct host_run *r)
 {
     FILE *out = open_memstream(&r->out, &r->out_len);
@@ -210,14 +210,14 @@ static bool print_json_runs(const struct host_run *runs, size_t n)
 /* The command once per discovered host, with --host set; the exit code is
  * the worst of them.  Output that is JSON for every host becomes one
  * document; other output is printed host by host, each after its heading. */
-static int run_all_hosts(const struct command *cmd, sca_opts *g, int argc, char **argv)
+static int run_all_hosts(const struct command *cmd, cli_global_opts *g, int argc, char **argv)
 {
     if (cmd->no_all_hosts != NULL)
         return cli_fail(CLI_USAGE, "%s cannot take --all-hosts: %s", cmd->name, cmd->no_all_hosts);
     if (cmd->covers_all_hosts)
         return cmd->fn(g, argc, argv);
     json_t *hosts = NULL;
-    int code = sca_discover_hosts(g, &hosts);
+    int code = cli_discover_hosts(g, &hosts);
     if (code != CLI_OK)
         return code;
     if (cmd->all_hosts != NULL) {
@@ -235,7 +235,7 @@ static int run_all_hosts(const struct command *cmd, sca_opts *g, int argc, char 
     }
     if (!print_json_runs(runs, n)) {
         for (size_t i = 0; i < n; i++) {
-            sca_host_heading(i, runs[i].host);
+            cli_host_heading(i, runs[i].host);
             fwrite(runs[i].err, 1, runs[i].err_len, stderr);
             fwrite(runs[i].out, 1, runs[i].out_len, stdout);
         }
@@ -260,7 +260,7 @@ static const struct command *find_command(const char *name)
 
 int main(int argc, char **argv)
 {
-    sca_opts g = {0};
+    cli_global_opts g = {0};
     const char *config_path = NULL;
     log_init(cli_prog);
     int code = parse_globals(argc, argv, &g, &config_path);

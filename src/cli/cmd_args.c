@@ -1,7 +1,6 @@
 /* cmd_args.c - argument handling that several sca commands share: option
  * errors, tracer lists, uuid prefixes, durations and report options (see
  * cli.h). */
-#include <errno.h>
 #include <string.h>
 
 #include "sca.h"
@@ -49,8 +48,8 @@ int cli_report_opt(cli_report_opts *ro, int opt, const char *arg)
                             "--rows expects a number of rows from 1 to 1000000, not '%s'", arg);
         ro->text.rows = (size_t)rows;
         return CLI_OK;
-    default:
-        return -ENOENT;
+    default: /* '?' or ':', printed by cli_getopt */
+        return CLI_USAGE;
     }
 }
 

@@ -150,13 +150,13 @@ int cmd_hosts(const cli_global_opts *g, int argc, char **argv)
         else if (opt == OPT_JSON)
             json = true;
         else if (opt == 'h')
-            code = -1;
+            code = CLI_HELP;
         else
             code = CLI_USAGE;
     }
-    if (code == -1) {
+    if (code == CLI_HELP) {
         hosts_usage();
-        return CLI_OK;
+        return CLI_HELP;
     }
     if (code == CLI_OK && optind < argc)
         code = cli_fail(CLI_USAGE, "hosts: unexpected argument '%s'", argv[optind]);

@@ -7,7 +7,7 @@
 #include "scalpels/table.h"
 
 /* Options of a listing: -l (the original's, and the default), --json and
- * for task --limit N.  CLI_OK, -1 after --help, or an exit code. */
+ * for task --limit N.  CLI_OK, CLI_HELP for --help, or an exit code. */
 static int list_parse(int argc, char **argv, const char *command, bool *json, int64_t *limit)
 {
     static const struct option longopts[] = {{"list", no_argument, NULL, 'l'},
@@ -21,7 +21,7 @@ static int list_parse(int argc, char **argv, const char *command, bool *json, in
         if (opt == OPT_JSON)
             *json = true;
         else if (opt == 'h')
-            code = -1;
+            code = CLI_HELP;
         else if (opt == OPT_LIMIT && limit != NULL &&
                  (sca_parse_int64(optarg, limit) != 0 || *limit < 0))
             code = cli_fail(CLI_USAGE, "--limit expects a number of tasks (0 = all), not '%s'",
@@ -88,13 +88,13 @@ int cmd_tracer(const cli_global_opts *g, int argc, char **argv)
 {
     bool json = g->json;
     int code = list_parse(argc, argv, "tracer", &json, NULL);
-    if (code == -1) {
+    if (code == CLI_HELP) {
         printf("usage: sca tracer [-l] [--json]\n"
                "\n"
                "Lists the registered tracers: name, parser, whether it runs, the pid of its\n"
                "sca-tracer (-1 when idle), its task and its command template.  -l is\n"
                "accepted for the original's command line; --json prints tracer_list's reply.\n");
-        return CLI_OK;
+        return CLI_HELP;
     }
     return code != CLI_OK ? code : list_call(g, "tracer_list", NULL, json, tracer_table);
 }
@@ -146,7 +146,7 @@ int cmd_task(const cli_global_opts *g, int argc, char **argv)
     bool json = g->json;
     int64_t limit = 20;
     int code = list_parse(argc, argv, "task", &json, &limit);
-    if (code == -1) {
+    if (code == CLI_HELP) {
         printf("usage: sca task [-l] [--limit N] [--json]\n"
                "\n"
                "Lists tasks, newest first: uuid, status, when it was created and stopped\n"
@@ -154,7 +154,7 @@ int cmd_task(const cli_global_opts *g, int argc, char **argv)
                "\n"
                "  --limit N  at most N tasks (default 20; 0 = all)\n"
                "  --json     print task_list's reply\n");
-        return CLI_OK;
+        return CLI_HELP;
     }
     if (code != CLI_OK)
         return code;

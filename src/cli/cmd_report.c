@@ -286,9 +286,9 @@ static int report_parse(struct report_args *a, int argc, char **argv)
         else if (opt == OPT_LAST)
             a->last = true;
         else if (opt == 'h')
-            code = -1;
-        else if ((code = cli_report_opt(&a->ro, opt, optarg)) == -ENOENT)
-            code = CLI_USAGE;
+            code = CLI_HELP;
+        else
+            code = cli_report_opt(&a->ro, opt, optarg);
     }
     if (code != CLI_OK)
         return code;
@@ -481,9 +481,9 @@ static int report_command(const cli_global_opts *g, const json_t *hosts, int arg
         code = hosts != NULL ? report_hosts(g, hosts, &a)
                              : report_from(&g->conn, &a, REPORT_PRINT, NULL);
     json_decref(a.names);
-    if (code == -1)
+    if (code == CLI_HELP)
         report_usage();
-    return code < 0 ? CLI_OK : code;
+    return code;
 }
 
 int cmd_report(const cli_global_opts *g, int argc, char **argv)
@@ -580,9 +580,9 @@ static int result_parse(struct result_args *a, int argc, char **argv)
         else if (opt == OPT_SHORT)
             a->shortly = true;
         else if (opt == 'h')
-            code = -1;
-        else if ((code = cli_report_opt(&a->ro, opt, optarg)) == -ENOENT)
-            code = CLI_USAGE;
+            code = CLI_HELP;
+        else
+            code = cli_report_opt(&a->ro, opt, optarg);
     }
     if (code != CLI_OK)
         return code;
@@ -628,7 +628,7 @@ int cmd_result(const cli_global_opts *g, int argc, char **argv)
     if (code == CLI_OK && !a.list && a.ro.format != CLI_FORMAT_HTML)
         code = print_result(c, a.uuid, &a.ro, NULL);
     cli_rpc_close(c);
-    if (code == -1)
+    if (code == CLI_HELP)
         result_usage();
-    return code < 0 ? CLI_OK : code;
+    return code;
 }

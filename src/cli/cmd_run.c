@@ -57,9 +57,9 @@ static int run_parse(struct run_args *a, int argc, char **argv)
         else if (opt == OPT_DURATION)
             code = cli_parse_seconds("--duration", optarg, &a->duration);
         else if (opt == 'h')
-            code = -1;
-        else if ((code = cli_report_opt(&a->ro, opt, optarg)) == -ENOENT)
-            code = CLI_USAGE;
+            code = CLI_HELP;
+        else
+            code = cli_report_opt(&a->ro, opt, optarg);
     }
     if (code != CLI_OK)
         return code;
@@ -211,9 +211,7 @@ int cmd_run(const cli_global_opts *g, int argc, char **argv)
     free(uuid);
     free(host);
     json_decref(a.names);
-    if (code == -1)
+    if (code == CLI_HELP)
         run_usage();
-    if (code < 0)
-        return CLI_OK;
     return status != 0 ? status : code;
 }

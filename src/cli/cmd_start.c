@@ -154,7 +154,7 @@ int cmd_start(const cli_global_opts *g, int argc, char **argv)
         else if (opt == OPT_JSON)
             json = true;
         else if (opt == 'h')
-            code = -1;
+            code = CLI_HELP;
         else
             code = CLI_USAGE;
     }
@@ -179,9 +179,9 @@ int cmd_start(const cli_global_opts *g, int argc, char **argv)
     json_decref(reply);
     cli_rpc_close(c);
     json_decref(names);
-    if (code == -1)
+    if (code == CLI_HELP)
         start_usage();
-    return code < 0 ? CLI_OK : code;
+    return code;
 }
 
 /* --- sca stop ------------------------------------------------------------ */
@@ -226,7 +226,7 @@ static int stop_parse(struct stop_opts *o, int argc, char **argv)
         else if (opt == OPT_JSON)
             o->json = true;
         else if (opt == 'h')
-            code = -1;
+            code = CLI_HELP;
         else
             code = CLI_USAGE;
     }
@@ -307,7 +307,7 @@ int cmd_stop(const cli_global_opts *g, int argc, char **argv)
         code = json_array_size(o.names) > 0 ? stop_tracers(c, &o) : stop_task(c, &o);
     cli_rpc_close(c);
     json_decref(o.names);
-    if (code == -1)
+    if (code == CLI_HELP)
         stop_usage();
-    return code < 0 ? CLI_OK : code;
+    return code;
 }

@@ -73,8 +73,8 @@ static void usage(FILE *f)
 
 enum { OPT_TRANSPORT = 300, OPT_TIMEOUT, OPT_HOST, OPT_ALL_HOSTS };
 
-/* Parses the options before the command into g; CLI_OK, or an exit code
- * (-1 for --help: done, exit 0). */
+/* Parses the options before the command into g: CLI_OK, CLI_HELP after
+ * printing the usage, or CLI_USAGE, printed. */
 static int parse_globals(int argc, char **argv, cli_global_opts *g, const char **config_path)
 {
     static const struct option longopts[] = {
@@ -111,7 +111,7 @@ static int parse_globals(int argc, char **argv, cli_global_opts *g, const char *
             break;
         case 'h':
             usage(stdout);
-            return -1;
+            return CLI_HELP;
         default: /* cli_getopt said what is wrong */
             code = CLI_USAGE;
             break;
@@ -127,7 +127,7 @@ static int parse_globals(int argc, char **argv, cli_global_opts *g, const char *
 /* One host's run of a command under --all-hosts, its output kept. */
 struct host_run {
     const char *host;
-    int code;
+    int code;        /* its exit status */
     char *out, *err; /* what it printed on stdout and stderr */
     size_t out_len, err_len;
 };
@@ -153,7 +153,7 @@ static void run_captured(const struct command *cmd, cli_global_opts *g, int argc
     stdout = out;
     stderr = err;
     g->conn.host = r->host;
-    r->code = cmd->fn(g, argc, argv);
+    r->code = cli_exit_status(cmd->fn(g, argc, argv));
     g->conn.host = NULL;
     stdout = saved_out;
     stderr = saved_err;
@@ -265,7 +265,7 @@ int main(int argc, char **argv)
     log_init(cli_prog);
     int code = parse_globals(argc, argv, &g, &config_path);
     if (code != CLI_OK)
-        return code < 0 ? CLI_OK : code;
+        return cli_exit_status(code);
     if (optind >= argc) {
         usage(stderr);
         return CLI_USAGE;
@@ -286,6 +286,7 @@ int main(int argc, char **argv)
         code = run_all_hosts(cmd, &g, argc - optind, argv + optind);
     else
         code = cmd->fn(&g, argc - optind, argv + optind);
+    code = cli_exit_status(code);
     errno = 0;
     if ((fflush(stdout) != 0 || ferror(stdout)) && code == CLI_OK)
         code = errno == EPIPE ? CLI_FAILED : cli_fail(CLI_FAILED, "cannot write the output");

@@ -13,6 +13,8 @@ typedef struct cli_global_opts {
     bool json; /* --json before the command */
 } cli_global_opts;
 
+/* Each command returns a cli_exit code (CLI_HELP once it printed its usage),
+ * except that cmd_run returns CMD's exit status when CMD failed. */
 int cmd_start(const cli_global_opts *g, int argc, char **argv);
 int cmd_stop(const cli_global_opts *g, int argc, char **argv);
 int cmd_report(const cli_global_opts *g, int argc, char **argv);
@@ -64,9 +66,9 @@ typedef struct cli_report_opts {
 
 /* Defaults, with --json before the command applied. */
 void cli_report_opts_init(cli_report_opts *ro, const cli_global_opts *g);
-/* Handles one of CLI_REPORT_LONGOPTS: CLI_OK, or CLI_USAGE after printing
- * why (two of --json, --csv and --html, a bad --rows); -ENOENT when opt is
- * not one. */
+/* Handles opt, one of CLI_REPORT_LONGOPTS: CLI_OK, or CLI_USAGE after
+ * printing why (two of --json, --csv and --html, a bad --rows).  Any other
+ * opt is what cli_getopt returns for an error it printed: CLI_USAGE. */
 int cli_report_opt(cli_report_opts *ro, int opt, const char *arg);
 
 /* Appends the names in "a,b" to names (a JSON array), skipping repeats.

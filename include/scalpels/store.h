@@ -28,10 +28,9 @@
 
 #include "scalpels/error.h"
 #include "scalpels/util.h"
+#include "scalpels/vocab.h"
 
 #define STORE_SCHEMA_VERSION 1
-#define STORE_NAME_MAX 64 /* tracer names: [A-Za-z0-9_.-]{1,64} */
-#define STORE_UUID_PREFIX_MIN 8
 #define STORE_RTYPE_STREAM "stream" /* the original's names for numeric ... */
 #define STORE_RTYPE_LOG "log"       /* ... and text series */
 
@@ -60,9 +59,6 @@ int store_begin(store *s, sca_error *err);
 int store_commit(store *s, sca_error *err);
 void store_rollback(store *s);
 
-/* True when name is a valid tracer name. */
-bool store_tracer_name_valid(const char *name);
-
 /* --- config: data options ------------------------------------------------ */
 
 /* *out: a new JSON object of string values. */
@@ -76,7 +72,7 @@ int store_config_update(store *s, json_t *opts, sca_error *err);
 /* --- tracers ------------------------------------------------------------- */
 
 typedef struct store_tracer {
-    char name[STORE_NAME_MAX + 1];
+    char name[SCA_TRACER_NAME_MAX + 1];
     char *tpl;
     char *parser;
     char *title; /* display name of its results, e.g. "Port Traffic" */
@@ -122,7 +118,7 @@ typedef struct store_task {
 int store_task_create(store *s, const char *uuid, double deadline, store_task *out, sca_error *err);
 /* Exact uuid. */
 int store_task_get(store *s, const char *uuid, store_task *out, sca_error *err);
-/* A full uuid or a unique prefix of at least STORE_UUID_PREFIX_MIN
+/* A full uuid or a unique prefix of at least SCA_UUID_PREFIX_MIN
  * characters; an unknown or ambiguous prefix is an error that says which. */
 int store_task_find(store *s, const char *prefix, store_task *out, sca_error *err);
 /* The newest task (-ENOENT when there is none). */
@@ -139,7 +135,7 @@ int store_task_count_running(store *s, int64_t *n, sca_error *err);
 
 typedef struct store_task_tracer {
     int64_t task_id;
-    char tracer[STORE_NAME_MAX + 1];
+    char tracer[SCA_TRACER_NAME_MAX + 1];
     int64_t pid;        /* the sca-tracer process */
     int64_t worker_pid; /* its worker (also the worker's process group) */
     double started;
@@ -175,7 +171,7 @@ typedef struct store_result {
     char uuid[SCA_UUID_LEN + 1];
     int64_t task_id;
     char task_uuid[SCA_UUID_LEN + 1]; /* filled by get/list */
-    char tracer[STORE_NAME_MAX + 1];
+    char tracer[SCA_TRACER_NAME_MAX + 1];
     char *name;
     char *unit;    /* NULL when the series has no unit */
     char *rtype;   /* STORE_RTYPE_STREAM (numbers) or STORE_RTYPE_LOG (text) */
@@ -216,20 +212,18 @@ int store_sample_foreach(store *s, int64_t result_id, store_sample_fn fn, void *
 int store_sample_page(store *s, int64_t result_id, int64_t offset, int64_t limit,
                       store_sample_fn fn, void *ctx, sca_error *err);
 
-#define STORE_SPARK_SLICES 40
-
 typedef struct store_summary {
     int64_t count;
     double first, last; /* timestamps; 0 when count is 0 */
     /* numeric samples only: */
     int64_t numbers;
     double min, avg, max, p95;
-    /* averages of spark_slices (at most STORE_SPARK_SLICES, at most one per
+    /* averages of spark_slices (at most SCA_SPARK_SLICES, at most one per
      * sample) equal time slices from first to last; spark_set[i] false when
      * slice i has no sample */
     int spark_slices;
-    double spark[STORE_SPARK_SLICES];
-    bool spark_set[STORE_SPARK_SLICES];
+    double spark[SCA_SPARK_SLICES];
+    bool spark_set[SCA_SPARK_SLICES];
 } store_summary;
 
 /* Statistics of one result's samples. */

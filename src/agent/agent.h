@@ -1,11 +1,19 @@
 /*
  * agent.h - sca-agent's state and the parts it is made of:
- *   main.c      start-up, detaching, signals, shutdown
- *   children.c  the sca-tracer processes: spawn, watch (own children and,
- *               after a restart, adopted ones through pidfds), signal
- *   tasks.c     task deadlines and closing tasks whose tracers are gone
+ *   main.c      options, start-up, signals, shutdown
+ *   detach.c    leaving the terminal: fork, the log file, telling the
+ *               waiting parent how start-up went
+ *   children.c  the sca-tracer process table: spawn, watch (own children
+ *               and, after a restart, adopted ones through pidfds), signal;
+ *               each end goes to the callback given to children_init
+ *   tasks.c     task bookkeeping: deadlines, stopping tasks, closing the
+ *               books on tracers that ended, and reconciling the store with
+ *               the running processes at start-up
  *   methods.c   the RPC dispatch table and the handlers that write
  *   reads.c     handlers that only read, run on the libuv thread pool
+ *
+ * tasks.c uses children.c; children.c reports to whoever children_init
+ * names (main.c names tasks_on_tracer_exit) and calls nothing of the tasks.
  */
 #ifndef SCALPELS_AGENT_AGENT_H
 #define SCALPELS_AGENT_AGENT_H
@@ -22,6 +30,19 @@
 struct child;
 struct deadline;
 
+/* Called when a watched sca-tracer ends, with the task id and tracer it
+ * was spawned or adopted for; exit_code is -1 when unknown (killed, or an
+ * adopted process), exit_signal 0 unless a signal killed it. */
+typedef void children_exit_fn(void *arg, int64_t task_id, const char *tracer, pid_t pid,
+                              int exit_code, int exit_signal);
+
+/* children.c's process table. */
+struct children {
+    struct child *list;
+    children_exit_fn *on_exit;
+    void *arg;
+};
+
 typedef struct agent {
     config cfg;
     const char *config_path; /* passed on to sca-tracer; NULL = its own lookup */
@@ -34,22 +55,44 @@ typedef struct agent {
     char *transport_url;
     char *tracer_program; /* path of sca-tracer */
     double started;
-    struct child *children;
+    struct children children;
     struct deadline *deadlines;
     uv_signal_t sigint, sigterm;
     bool stopping;
     int draining; /* servers still answering what they took before the stop */
-    /* Detached over AMQP: the waiting parent is released once the broker
-     * link is up (or after a while, with a warning). */
-    int detach_fd; /* -1 once released */
+    /* detach.c: the pipe to the parent waiting for start-up (-1 in the
+     * foreground or once told; over AMQP it is told once the broker link
+     * is up, or after a while with a warning), and whether stderr is
+     * STATE_DIR/agent.log. */
+    int detach_fd;
     bool detach_log_open;
     uv_timer_t *detach_timer;
 } agent;
 
+/* --- detach.c ------------------------------------------------------------ */
+
+/* Forks; the parent waits until the child reports how start-up went
+ * (detach_started) and exits with that outcome.  In the child, which
+ * continues, a->detach_fd is the pipe to the parent and log lines go to
+ * STATE_DIR/agent.log when it could be opened (a->detach_log_open).
+ * -errno when it cannot fork. */
+int detach_begin(agent *a);
+/* Tells the waiting parent (if any) the outcome of start-up: rc and msg
+ * when it failed.  Over AMQP a successful start is told once the broker
+ * link is up, or after a while with a warning. */
+void detach_started(agent *a, int rc, const char *msg);
+/* Tells the waiting parent (if still waiting) that the agent started, with
+ * warning (NULL: none). */
+void detach_release(agent *a, const char *warning);
+
 /* --- children.c ---------------------------------------------------------- */
 
-/* Spawns sca-tracer for tracer in task; *pid set on success. */
-int children_spawn(agent *a, const store_task *task, const char *tracer, pid_t *pid,
+/* Sets the callback that hears of every watched sca-tracer's end.  Called
+ * once, before anything is spawned or adopted. */
+void children_init(agent *a, children_exit_fn *on_exit, void *arg);
+/* Spawns sca-tracer for tracer in task task_uuid (id task_id); *pid set on
+ * success. */
+int children_spawn(agent *a, int64_t task_id, const char *task_uuid, const char *tracer, pid_t *pid,
                    sca_error *err);
 /* Watches pid, an sca-tracer this agent did not start (an earlier agent's,
  * or one run by hand), if it really runs TRACER for task_uuid (NULL: any
@@ -59,12 +102,8 @@ int children_adopt(agent *a, pid_t pid, int64_t task_id, const char *task_uuid, 
 bool children_is_running(agent *a, pid_t pid);
 /* Sends signo to the sca-tracer of pid (through its pidfd when adopted). */
 int children_signal(agent *a, pid_t pid, int signo, sca_error *err);
-/* Marks the store true to the processes that really run, adopting live
- * tracers of an earlier agent.  Run once at start. */
-int children_reconcile(agent *a, sca_error *err);
 /* Closes every watch handle; the processes keep running. */
 void children_close(agent *a);
-size_t children_count(const agent *a);
 
 /* --- tasks.c ------------------------------------------------------------- */
 
@@ -74,10 +113,15 @@ void tasks_watch_deadline(agent *a, const store_task *task);
 int tasks_watch_all(agent *a, sca_error *err);
 /* SIGINT to every running tracer of task; its pids in *pids (new array). */
 int tasks_stop(agent *a, const store_task *task, json_t **pids, sca_error *err);
-/* Records that the sca-tracer pid of tracer in task ended (when it did not
- * record it itself) and closes the task if that was its last tracer. */
-void tasks_tracer_gone(agent *a, int64_t task_id, const char *tracer, pid_t pid, int exit_code,
-                       int exit_signal);
+/* The children_exit_fn of the agent (arg: the agent): records that the
+ * sca-tracer pid of tracer in task_id ended (when it did not record it
+ * itself) and closes the task if that was its last tracer. */
+void tasks_on_tracer_exit(void *agent_arg, int64_t task_id, const char *tracer, pid_t pid,
+                          int exit_code, int exit_signal);
+/* Makes the store true to the processes that really run, adopting live
+ * tracers of an earlier agent and closing the books on the ones gone.  Run
+ * once at start, after children_init. */
+int tasks_reconcile(agent *a, sca_error *err);
 void tasks_close(agent *a);
 
 /* --- methods.c / reads.c ------------------------------------------------- */

@@ -1,5 +1,8 @@
 /*
- * children.c - the agent's sca-tracer processes.
+ * children.c - the agent's sca-tracer processes: a table of the ones it
+ * watches, each with the task id and tracer it runs for, and the end of
+ * each reported through the callback given to children_init.  It knows
+ * nothing of tasks beyond those two values.
  *
  * Tracers the agent spawned are watched through their uv_process exit
  * callback.  Tracers that outlived an earlier agent are no longer our
@@ -26,7 +29,7 @@ struct child {
     agent *a;
     pid_t pid;
     int64_t task_id;
-    char tracer[STORE_NAME_MAX + 1];
+    char tracer[SCA_TRACER_NAME_MAX + 1];
     bool adopted;
     int pidfd;
     union {
@@ -47,7 +50,7 @@ static int sys_pidfd_send_signal(int pidfd, int sig)
 
 static void child_unlink(struct child *c)
 {
-    for (struct child **p = &c->a->children; *p; p = &(*p)->next) {
+    for (struct child **p = &c->a->children.list; *p; p = &(*p)->next) {
         if (*p == c) {
             *p = c->next;
             return;
@@ -66,7 +69,8 @@ static void on_child_closed(uv_handle_t *h)
 static void child_gone(struct child *c, int exit_code, int exit_signal)
 {
     child_unlink(c);
-    tasks_tracer_gone(c->a, c->task_id, c->tracer, c->pid, exit_code, exit_signal);
+    const struct children *table = &c->a->children;
+    table->on_exit(table->arg, c->task_id, c->tracer, c->pid, exit_code, exit_signal);
     uv_close(c->adopted ? (uv_handle_t *)&c->h.poll : (uv_handle_t *)&c->h.process,
              on_child_closed);
 }
@@ -101,7 +105,13 @@ static struct child *child_new(agent *a, int64_t task_id, const char *tracer)
     return c;
 }
 
-int children_spawn(agent *a, const store_task *task, const char *tracer, pid_t *pid, sca_error *err)
+void children_init(agent *a, children_exit_fn *on_exit, void *arg)
+{
+    a->children = (struct children){.on_exit = on_exit, .arg = arg};
+}
+
+int children_spawn(agent *a, int64_t task_id, const char *task_uuid, const char *tracer, pid_t *pid,
+                   sca_error *err)
 {
     char *argv[6];
     int n = 0;
@@ -110,7 +120,7 @@ int children_spawn(agent *a, const store_task *task, const char *tracer, pid_t *
         argv[n++] = "--config";
         argv[n++] = (char *)a->config_path;
     }
-    argv[n++] = (char *)task->uuid;
+    argv[n++] = (char *)task_uuid;
     argv[n++] = (char *)tracer;
     argv[n] = NULL;
     uv_stdio_container_t stdio[3] = {
@@ -118,7 +128,7 @@ int children_spawn(agent *a, const store_task *task, const char *tracer, pid_t *
         {.flags = UV_INHERIT_FD, .data.fd = STDERR_FILENO},
         {.flags = UV_INHERIT_FD, .data.fd = STDERR_FILENO},
     };
-    struct child *c = child_new(a, task->id, tracer);
+    struct child *c = child_new(a, task_id, tracer);
     uv_process_options_t po = {
         .exit_cb = on_child_exit,
         .file = a->tracer_program,
@@ -136,16 +146,16 @@ int children_spawn(agent *a, const store_task *task, const char *tracer, pid_t *
         return sca_error_set(err, rc, "cannot start %s: %s", a->tracer_program, uv_strerror(rc));
     }
     c->pid = c->h.process.pid;
-    c->next = a->children;
-    a->children = c;
+    c->next = a->children.list;
+    a->children.list = c;
     *pid = c->pid;
-    log_info("started sca-tracer %d for %s in task %s", (int)c->pid, tracer, task->uuid);
+    log_info("started sca-tracer %d for %s in task %s", (int)c->pid, tracer, task_uuid);
     return 0;
 }
 
 static struct child *child_find(agent *a, pid_t pid)
 {
-    for (struct child *c = a->children; c; c = c->next) {
+    for (struct child *c = a->children.list; c; c = c->next) {
         if (c->pid == pid)
             return c;
     }
@@ -155,14 +165,6 @@ static struct child *child_find(agent *a, pid_t pid)
 bool children_is_running(agent *a, pid_t pid)
 {
     return child_find(a, pid) != NULL;
-}
-
-size_t children_count(const agent *a)
-{
-    size_t n = 0;
-    for (const struct child *c = a->children; c; c = c->next)
-        n++;
-    return n;
 }
 
 int children_signal(agent *a, pid_t pid, int signo, sca_error *err)
@@ -199,79 +201,17 @@ int children_adopt(agent *a, pid_t pid, int64_t task_id, const char *task_uuid, 
         free(c);
         return rc;
     }
-    c->next = a->children;
-    a->children = c;
+    c->next = a->children.list;
+    a->children.list = c;
     log_info("adopted running sca-tracer %d for %s", (int)pid, tracer);
-    return 0;
-}
-
-static void reconcile_tracer(agent *a, const store_tracer *t)
-{
-    store_task task = {0};
-    sca_error err = {0};
-    bool have_task = t->task_uuid && store_task_get(a->store, t->task_uuid, &task, &err) == 0;
-    if (t->pid > 0 &&
-        children_adopt(a, (pid_t)t->pid, have_task ? task.id : 0, t->task_uuid, t->name) == 0)
-        return;
-    log_info("tracer %s was marked running as pid %lld, which is gone: marking it stopped", t->name,
-             (long long)t->pid);
-    if (store_tracer_set_running(a->store, t->name, false, 0, NULL, &err) != 0)
-        log_error("%s", err.msg);
-    if (have_task)
-        tasks_tracer_gone(a, task.id, t->name, (pid_t)t->pid, -1, 0);
-}
-
-/* Task rows of tracers whose process is gone without recording its end. */
-static void reconcile_task(agent *a, const store_task *task)
-{
-    store_task_tracer *tts;
-    size_t n;
-    sca_error err = {0};
-    if (store_task_tracer_list(a->store, task->id, &tts, &n, &err) != 0) {
-        log_error("%s", err.msg);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (tts[i].stopped == 0 && !children_is_running(a, (pid_t)tts[i].pid))
-            tasks_tracer_gone(a, task->id, tts[i].tracer, (pid_t)tts[i].pid, -1, 0);
-    }
-    free(tts);
-    bool closed = false;
-    if (store_task_close_if_idle(a->store, task->id, &closed, &err) != 0)
-        log_error("%s", err.msg);
-    else if (closed)
-        log_info("task %s had no running tracer left: marked stopped", task->uuid);
-}
-
-int children_reconcile(agent *a, sca_error *err)
-{
-    store_tracer *tracers;
-    size_t n;
-    int rc = store_tracer_list(a->store, &tracers, &n, err);
-    if (rc != 0)
-        return rc;
-    for (size_t i = 0; i < n; i++) {
-        if (tracers[i].running)
-            reconcile_tracer(a, &tracers[i]);
-    }
-    store_tracer_array_free(tracers, n);
-    store_task *tasks;
-    rc = store_task_list(a->store, 0, &tasks, &n, err);
-    if (rc != 0)
-        return rc;
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(tasks[i].status, "running") == 0)
-            reconcile_task(a, &tasks[i]);
-    }
-    free(tasks);
     return 0;
 }
 
 void children_close(agent *a)
 {
-    while (a->children != NULL) {
-        struct child *c = a->children;
-        a->children = c->next;
+    while (a->children.list != NULL) {
+        struct child *c = a->children.list;
+        a->children.list = c->next;
         uv_close(c->adopted ? (uv_handle_t *)&c->h.poll : (uv_handle_t *)&c->h.process,
                  on_child_closed);
     }

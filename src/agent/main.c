@@ -3,13 +3,11 @@
  * per running tracer and answers reads from the node's store.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -36,8 +34,7 @@ static void usage(FILE *f)
                "  -h, --help         show this help\n");
 }
 
-#define AGENT_STOP_GRACE 10  /* seconds for the requests being handled at a stop */
-#define DETACH_WAIT_MS 15000 /* for the broker link, before detaching anyway */
+#define AGENT_STOP_GRACE 10 /* seconds for the requests being handled at a stop */
 
 static void close_transports(agent *a)
 {
@@ -48,8 +45,6 @@ static void close_transports(agent *a)
         a->transport[i] = NULL;
     }
 }
-
-static void detach_release(agent *a, const char *warning);
 
 static void shutdown_finish(agent *a)
 {
@@ -159,144 +154,16 @@ static int start_listening(agent *a, sca_error *err)
     return rc;
 }
 
-/*
- * Detaching: the agent forks before it starts anything (no threads yet);
- * the parent waits on a pipe until the child reports that it listens (or
- * why it could not), so that `sca-agent && sca ...` works.
- */
-static int detach_begin(int *ready_fd)
-{
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return -errno;
-    pid_t pid = fork();
-    if (pid < 0)
-        return -errno;
-    if (pid == 0) {
-        close(fds[0]);
-        setsid();
-        *ready_fd = fds[1];
-        return 0;
-    }
-    close(fds[1]);
-    char msg[SCA_ERRMSG_MAX];
-    ssize_t n, got = 0;
-    while ((n = read(fds[0], msg + got, sizeof(msg) - 1 - (size_t)got)) > 0)
-        got += n;
-    msg[got > 0 ? got : 0] = '\0';
-    if (got > 0 && msg[0] == '\0') {
-        if (got > 1)
-            fprintf(stderr, "sca-agent: %s\n", msg + 1);
-        _exit(0);
-    }
-    fprintf(stderr, "sca-agent: %s\n", got > 0 ? msg : "exited during start-up");
-    _exit(1);
-}
-
-/* In the detached child, before start-up: log lines go to
- * STATE_DIR/agent.log from here on, so that what start-up finds (tracers
- * adopted or found gone, where it listens) is in the log and not on the
- * terminal the agent leaves.  Returns whether the log is open. */
-static bool detach_log_open(const agent *a)
-{
-    sca_error ignored = {0};
-    if (sca_mkdir_p(a->cfg.state_dir, 0755, &ignored) != 0)
-        return false;
-    char *logpath = sca_asprintf("%s/agent.log", a->cfg.state_dir);
-    int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    free(logpath);
-    if (logfd < 0)
-        return false;
-    bool open_ok = dup2(logfd, STDERR_FILENO) == STDERR_FILENO;
-    close(logfd);
-    return open_ok;
-}
-
-/* Reports the start-up outcome to the waiting parent, which prints a
- * failure (rc != 0) or a warning (started, with something to say), and
- * drops the terminal: stdio to /dev/null, and stderr too when the log could
- * not be opened. */
-static void detach_finish(int ready_fd, bool log_open, int rc, const char *msg)
-{
-    if (ready_fd < 0)
-        return;
-    if (rc != 0) {
-        ssize_t w = write(ready_fd, msg, strlen(msg));
-        (void)w;
-        close(ready_fd);
-        return;
-    }
-    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (devnull >= 0) {
-        dup2(devnull, STDIN_FILENO);
-        dup2(devnull, STDOUT_FILENO);
-        if (!log_open)
-            dup2(devnull, STDERR_FILENO);
-        close(devnull);
-    }
-    /* A NUL first says "started"; a warning may follow. */
-    ssize_t w = write(ready_fd, "", 1);
-    if (msg != NULL && w == 1)
-        w = write(ready_fd, msg, strlen(msg));
-    (void)w;
-    close(ready_fd);
-}
-
-static void detach_release(agent *a, const char *warning)
-{
-    if (a->detach_fd < 0)
-        return;
-    detach_finish(a->detach_fd, a->detach_log_open, 0, warning);
-    a->detach_fd = -1;
-    rpc_transport_on_state(a->transport[0], NULL, NULL);
-    uv_close((uv_handle_t *)a->detach_timer, (uv_close_cb)free);
-    a->detach_timer = NULL;
-}
-
-static void on_link_state(rpc_transport *t, bool up, const char *detail, void *arg)
-{
-    (void)t;
-    (void)detail;
-    if (up)
-        detach_release(arg, NULL);
-}
-
-static void on_detach_timer(uv_timer_t *timer)
-{
-    agent *a = timer->data;
-    char warning[SCA_ERRMSG_MAX];
-    snprintf(warning, sizeof(warning),
-             "warning: listening on unix://%s/agent.sock, but not connected to %s within %ds; "
-             "it keeps trying (why it cannot: %s/agent.log)",
-             a->cfg.state_dir, rpc_transport_describe(a->transport[0]), DETACH_WAIT_MS / 1000,
-             a->cfg.state_dir);
-    detach_release(a, warning);
-}
-
-/* Over AMQP the servers listen once the broker has confirmed their queues:
- * the parent waits for that, so that `sca-agent && sca ...` finds them. */
-static void detach_when_linked(agent *a, int ready_fd, bool log_open)
-{
-    a->detach_fd = ready_fd;
-    a->detach_log_open = log_open;
-    a->detach_timer = sca_malloc(sizeof(*a->detach_timer));
-    uv_timer_init(a->loop, a->detach_timer);
-    a->detach_timer->data = a;
-    uv_timer_start(a->detach_timer, on_detach_timer, DETACH_WAIT_MS, 0);
-    rpc_transport_on_state(a->transport[0], on_link_state, a);
-    if (rpc_transport_is_up(a->transport[0]))
-        detach_release(a, NULL);
-}
-
 static int agent_init(agent *a, sca_error *err)
 {
     a->started = sca_now();
     a->tracer_program = paths_program("sca-tracer");
+    children_init(a, tasks_on_tracer_exit, a);
     int rc = sca_mkdir_p(a->cfg.state_dir, 0755, err);
     if (rc == 0)
         rc = open_store(a, err);
     if (rc == 0)
-        rc = children_reconcile(a, err);
+        rc = tasks_reconcile(a, err);
     if (rc == 0)
         rc = tasks_watch_all(a, err);
     if (rc == 0)
@@ -361,7 +228,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "sca-agent: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    agent a = {0};
+    agent a = {.detach_fd = -1};
     sca_error err = {0};
     if (config_load(&a.cfg, config_path, &err) != 0) {
         fprintf(stderr, "sca-agent: %s\n", err.msg);
@@ -373,24 +240,20 @@ int main(int argc, char **argv)
         a.cfg.host = sca_strdup(host);
     }
     log_set_level(a.cfg.log_level);
-    int ready_fd = -1;
-    if (!foreground && detach_begin(&ready_fd) != 0) {
-        fprintf(stderr, "sca-agent: cannot detach: %s\n", strerror(errno));
+    int rc = foreground ? 0 : detach_begin(&a);
+    if (rc != 0) {
+        fprintf(stderr, "sca-agent: cannot detach: %s\n", strerror(-rc));
         return 1;
     }
-    bool log_open = ready_fd >= 0 && detach_log_open(&a);
+    bool detached = a.detach_fd >= 0;
     uv_loop_t loop;
     uv_loop_init(&loop);
     a.loop = &loop;
-    a.detach_fd = -1;
-    int rc = agent_init(&a, &err);
-    if (rc == 0 && ready_fd >= 0 && a.server[1] != NULL)
-        detach_when_linked(&a, ready_fd, log_open);
-    else
-        detach_finish(ready_fd, log_open, rc, err.msg);
+    rc = agent_init(&a, &err);
+    detach_started(&a, rc, err.msg);
     if (rc == 0)
         uv_run(&loop, UV_RUN_DEFAULT);
-    else if (ready_fd < 0 || log_open)
+    else if (!detached || a.detach_log_open)
         log_error("%s", err.msg); /* else the waiting parent prints it */
     agent_free(&a);
     if (uv_loop_close(&loop) != 0) {

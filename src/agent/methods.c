@@ -109,7 +109,7 @@ static void start_one(agent *a, const store_task *task, const char *name, json_t
 {
     sca_error err = {0};
     pid_t pid = 0;
-    int rc = children_spawn(a, task, name, &pid, &err);
+    int rc = children_spawn(a, task->id, task->uuid, name, &pid, &err);
     if (rc == 0)
         rc = store_task_tracer_start(a->store, task->id, name, pid, &err);
     if (rc == 0)

@@ -1,6 +1,7 @@
 /*
- * tasks.c - task deadlines, stopping tasks, and closing the books on
- * tracers that ended.
+ * tasks.c - task deadlines, stopping tasks, closing the books on tracers
+ * that ended (children.c reports each end here), and reconciling the store
+ * with the processes that really run when the agent starts.
  *
  * Every task may carry a deadline (start_tracers' duration, capped by
  * [agent] max_duration); a timer stops the task then, whether or not any
@@ -150,8 +151,10 @@ static void finish_unrecorded(agent *a, int64_t task_id, const char *tracer, pid
     free(tts);
 }
 
-void tasks_tracer_gone(agent *a, int64_t task_id, const char *tracer, pid_t pid, int exit_code,
-                       int exit_signal)
+/* Records that the sca-tracer pid of tracer in task_id ended (when it did
+ * not record it itself) and closes the task if that was its last tracer. */
+static void tracer_gone(agent *a, int64_t task_id, const char *tracer, pid_t pid, int exit_code,
+                        int exit_signal)
 {
     sca_error err = {0};
     store_tracer t;
@@ -169,6 +172,74 @@ void tasks_tracer_gone(agent *a, int64_t task_id, const char *tracer, pid_t pid,
         log_info("task %lld stopped: its last tracer ended", (long long)task_id);
         deadline_remove(a, task_id);
     }
+}
+
+void tasks_on_tracer_exit(void *agent_arg, int64_t task_id, const char *tracer, pid_t pid,
+                          int exit_code, int exit_signal)
+{
+    tracer_gone(agent_arg, task_id, tracer, pid, exit_code, exit_signal);
+}
+
+static void reconcile_tracer(agent *a, const store_tracer *t)
+{
+    store_task task = {0};
+    sca_error err = {0};
+    bool have_task = t->task_uuid && store_task_get(a->store, t->task_uuid, &task, &err) == 0;
+    if (t->pid > 0 &&
+        children_adopt(a, (pid_t)t->pid, have_task ? task.id : 0, t->task_uuid, t->name) == 0)
+        return;
+    log_info("tracer %s was marked running as pid %lld, which is gone: marking it stopped", t->name,
+             (long long)t->pid);
+    if (store_tracer_set_running(a->store, t->name, false, 0, NULL, &err) != 0)
+        log_error("%s", err.msg);
+    if (have_task)
+        tracer_gone(a, task.id, t->name, (pid_t)t->pid, -1, 0);
+}
+
+/* Task rows of tracers whose process is gone without recording its end. */
+static void reconcile_task(agent *a, const store_task *task)
+{
+    store_task_tracer *tts;
+    size_t n;
+    sca_error err = {0};
+    if (store_task_tracer_list(a->store, task->id, &tts, &n, &err) != 0) {
+        log_error("%s", err.msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (tts[i].stopped == 0 && !children_is_running(a, (pid_t)tts[i].pid))
+            tracer_gone(a, task->id, tts[i].tracer, (pid_t)tts[i].pid, -1, 0);
+    }
+    free(tts);
+    bool closed = false;
+    if (store_task_close_if_idle(a->store, task->id, &closed, &err) != 0)
+        log_error("%s", err.msg);
+    else if (closed)
+        log_info("task %s had no running tracer left: marked stopped", task->uuid);
+}
+
+int tasks_reconcile(agent *a, sca_error *err)
+{
+    store_tracer *tracers;
+    size_t n;
+    int rc = store_tracer_list(a->store, &tracers, &n, err);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (tracers[i].running)
+            reconcile_tracer(a, &tracers[i]);
+    }
+    store_tracer_array_free(tracers, n);
+    store_task *tasks;
+    rc = store_task_list(a->store, 0, &tasks, &n, err);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(tasks[i].status, "running") == 0)
+            reconcile_task(a, &tasks[i]);
+    }
+    free(tasks);
+    return 0;
 }
 
 void tasks_close(agent *a)

@@ -11,14 +11,26 @@
 
 #include "scalpels/config.h"
 #include "scalpels/util.h"
+#include "scalpels/vocab.h"
 
-/* Exit codes, the same for every command. */
+/* What the CLI's functions return: every function of src/cli that returns
+ * an outcome returns one of these (said as "a cli_exit code"), or else a
+ * negative errno code (said so: cli_rpc_call, cli_split_kv), never both.
+ * The first four are the exit codes, the same for every command. */
 enum cli_exit {
     CLI_OK = 0,
     CLI_FAILED = 1,      /* the agent or the store answered with an error */
     CLI_USAGE = 2,       /* bad command line or bad input */
     CLI_UNREACHABLE = 3, /* no agent reachable, or it did not answer in time */
+    /* --help was asked for: the caller prints the usage, the program exits
+     * 0 (cli_exit_status).  Above every exit status, so that none passed
+     * through (sca run's CMD's) is taken for it, and not a multiple of 256,
+     * so that one returned from main unmapped is not exit status 0. */
+    CLI_HELP = 300,
 };
+
+/* The exit status for code: 0 for CLI_HELP, else code itself. */
+int cli_exit_status(int code);
 
 /* Prints "prog: message" to stderr and returns code. */
 int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -8,6 +8,11 @@
 #include "cli.h"
 #include "scalpels/util.h"
 
+int cli_exit_status(int code)
+{
+    return code == CLI_HELP ? 0 : code;
+}
+
 int cli_fail(int code, const char *fmt, ...)
 {
     va_list ap;

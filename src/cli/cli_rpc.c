@@ -115,7 +115,8 @@ const char *cli_rpc_pinned_host(const cli_rpc *c)
  * topic queue answers it, and a command's calls (a task, then each of its
  * results) could reach different nodes.  So the first call asks one agent
  * for its host name and the command's calls all go there.  A server that
- * is not a scalpels agent (no agent_info) is left unpinned. */
+ * is not a scalpels agent (no agent_info) is left unpinned.  0, or a
+ * negative errno code with err set. */
 static int pin_agent(cli_rpc *c, sca_error *err)
 {
     c->pin_tried = true;

@@ -1,43 +1,41 @@
 /* cmd_args.c - argument handling that several sca commands share: option
  * errors, tracer lists, uuid prefixes, durations and report options (see
  * cli.h). */
-#include <errno.h>
 #include <string.h>
 
 #include "sca.h"
 #include "scalpels/util.h"
 
-#define UUID_PREFIX_MIN 8
-#define TRACER_NAME_MAX 64
-
-void sca_report_opts_init(sca_report_opts *ro, const sca_opts *g)
+void cli_report_opts_init(cli_report_opts *ro, const cli_global_opts *g)
 {
-    *ro = (sca_report_opts){
-        .format = g->json ? SCA_JSON : SCA_TEXT,
+    *ro = (cli_report_opts){
+        .format = g->json ? CLI_FORMAT_JSON : CLI_FORMAT_TEXT,
         .text = {.rows = REPORT_DEFAULT_ROWS, .charset = g->charset},
     };
 }
 
-static int set_format(sca_report_opts *ro, enum sca_format f)
+static int set_format(cli_report_opts *ro, enum cli_format f)
 {
-    static const char *const names[] = {
-        [SCA_TEXT] = "text", [SCA_JSON] = "--json", [SCA_CSV] = "--csv", [SCA_HTML] = "--html"};
-    if (ro->format != SCA_TEXT && ro->format != f)
+    static const char *const names[] = {[CLI_FORMAT_TEXT] = "text",
+                                        [CLI_FORMAT_JSON] = "--json",
+                                        [CLI_FORMAT_CSV] = "--csv",
+                                        [CLI_FORMAT_HTML] = "--html"};
+    if (ro->format != CLI_FORMAT_TEXT && ro->format != f)
         return cli_fail(CLI_USAGE, "%s and %s exclude each other", names[ro->format], names[f]);
     ro->format = f;
     return CLI_OK;
 }
 
-int sca_report_opt(sca_report_opts *ro, int opt, const char *arg)
+int cli_report_opt(cli_report_opts *ro, int opt, const char *arg)
 {
     int64_t rows;
     switch (opt) {
     case OPT_JSON:
-        return set_format(ro, SCA_JSON);
+        return set_format(ro, CLI_FORMAT_JSON);
     case OPT_CSV:
-        return set_format(ro, SCA_CSV);
+        return set_format(ro, CLI_FORMAT_CSV);
     case OPT_HTML:
-        return set_format(ro, SCA_HTML);
+        return set_format(ro, CLI_FORMAT_HTML);
     case OPT_FULL:
         ro->text.full = true;
         return CLI_OK;
@@ -50,16 +48,9 @@ int sca_report_opt(sca_report_opts *ro, int opt, const char *arg)
                             "--rows expects a number of rows from 1 to 1000000, not '%s'", arg);
         ro->text.rows = (size_t)rows;
         return CLI_OK;
-    default:
-        return -ENOENT;
+    default: /* '?' or ':', printed by cli_getopt */
+        return CLI_USAGE;
     }
-}
-
-static bool tracer_name_valid(const char *s, size_t n)
-{
-    static const char allowed[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                  "0123456789_.-";
-    return n >= 1 && n <= TRACER_NAME_MAX && strspn(s, allowed) >= n;
 }
 
 static bool listed(const json_t *names, const char *name, size_t n)
@@ -74,16 +65,16 @@ static bool listed(const json_t *names, const char *name, size_t n)
     return false;
 }
 
-int sca_add_tracers(json_t *names, const char *arg)
+int cli_add_tracers(json_t *names, const char *arg)
 {
     const char *p = arg;
     for (;;) {
         size_t n = strcspn(p, ",");
-        if (!tracer_name_valid(p, n))
+        if (!sca_tracer_name_valid(p, n))
             return cli_fail(CLI_USAGE,
-                            "-a expects tracer names separated by commas (1 to %d of A-Z a-z "
-                            "0-9 _ . -), not '%s'",
-                            TRACER_NAME_MAX, arg);
+                            "-a expects tracer names separated by commas (" SCA_TRACER_NAME_RULE
+                            "), not '%s'",
+                            arg);
         if (!listed(names, p, n))
             json_array_append_new(names, json_stringn(p, n));
         if (p[n] == '\0')
@@ -92,16 +83,17 @@ int sca_add_tracers(json_t *names, const char *arg)
     }
 }
 
-int sca_check_uuid(const char *arg, const char *what)
+int cli_check_uuid(const char *arg, const char *what)
 {
     size_t n = strlen(arg);
-    if (n >= UUID_PREFIX_MIN && n <= SCA_UUID_LEN && strspn(arg, "0123456789abcdefABCDEF-") == n)
+    if (n >= SCA_UUID_PREFIX_MIN && n <= SCA_UUID_LEN &&
+        strspn(arg, "0123456789abcdefABCDEF-") == n)
         return CLI_OK;
     return cli_fail(CLI_USAGE, "'%s' is not a %s uuid or a prefix of one of at least %d characters",
-                    arg, what, UUID_PREFIX_MIN);
+                    arg, what, SCA_UUID_PREFIX_MIN);
 }
 
-int sca_parse_seconds(const char *opt, const char *arg, double *out)
+int cli_parse_seconds(const char *opt, const char *arg, double *out)
 {
     if (sca_parse_duration(arg, out) == 0 && *out > 0)
         return CLI_OK;
@@ -109,12 +101,12 @@ int sca_parse_seconds(const char *opt, const char *arg, double *out)
                     opt, arg);
 }
 
-const char *sca_json_str(const json_t *obj, const char *key)
+const char *cli_json_str(const json_t *obj, const char *key)
 {
     return json_string_value(json_object_get(obj, key));
 }
 
-void sca_join_names(const json_t *names, sca_buf *out)
+void cli_join_names(const json_t *names, sca_buf *out)
 {
     size_t i;
     json_t *v;

@@ -9,14 +9,14 @@
 
 static int cmp_host(const void *a, const void *b)
 {
-    const char *x = sca_json_str(*(json_t *const *)a, "host"),
-               *y = sca_json_str(*(json_t *const *)b, "host");
+    const char *x = cli_json_str(*(json_t *const *)a, "host"),
+               *y = cli_json_str(*(json_t *const *)b, "host");
     return strcmp(x != NULL ? x : "", y != NULL ? y : "");
 }
 
 /* agent_info from every agent that answers, sorted by host (a new array);
  * an agent that answers with an error is reported and left out. */
-static int gather_infos(const sca_opts *g, json_t **infos)
+static int gather_infos(const cli_global_opts *g, json_t **infos)
 {
     cli_rpc *c = NULL;
     json_t *replies = NULL;
@@ -31,11 +31,11 @@ static int gather_infos(const sca_opts *g, json_t **infos)
     json_array_foreach(replies, i, r)
     {
         json_t *info = json_object_get(r, "result");
-        if (json_is_object(info) && sca_json_str(info, "host") != NULL)
+        if (json_is_object(info) && cli_json_str(info, "host") != NULL)
             sorted[kept++] = info;
         else
             fprintf(stderr, "%s: an agent answered agent_info with %s\n", cli_prog,
-                    sca_json_str(r, "error") != NULL ? sca_json_str(r, "error") : "no host name");
+                    cli_json_str(r, "error") != NULL ? cli_json_str(r, "error") : "no host name");
     }
     qsort(sorted, kept, sizeof(*sorted), cmp_host);
     *infos = json_array();
@@ -46,7 +46,7 @@ static int gather_infos(const sca_opts *g, json_t **infos)
     return CLI_OK;
 }
 
-static int none_answered(const sca_opts *g)
+static int none_answered(const cli_global_opts *g)
 {
     return cli_fail(CLI_UNREACHABLE,
                     "no agent answered within %gs on topic %s's fanout (a longer --timeout "
@@ -54,7 +54,7 @@ static int none_answered(const sca_opts *g)
                     cli_gather_window(&g->conn), g->conn.cfg->topic);
 }
 
-int sca_discover_hosts(const sca_opts *g, json_t **hosts)
+int cli_discover_hosts(const cli_global_opts *g, json_t **hosts)
 {
     json_t *infos = NULL;
     int code = gather_infos(g, &infos);
@@ -65,9 +65,9 @@ int sca_discover_hosts(const sca_opts *g, json_t **hosts)
     json_t *info;
     json_array_foreach(infos, i, info)
     {
-        const char *h = sca_json_str(info, "host");
+        const char *h = cli_json_str(info, "host");
         /* Two agents with one host name would be one target: name it once. */
-        if (i == 0 || strcmp(h, sca_json_str(json_array_get(infos, i - 1), "host")) != 0)
+        if (i == 0 || strcmp(h, cli_json_str(json_array_get(infos, i - 1), "host")) != 0)
             json_array_append_new(*hosts, json_string(h));
     }
     json_decref(infos);
@@ -77,7 +77,7 @@ int sca_discover_hosts(const sca_opts *g, json_t **hosts)
     return none_answered(g);
 }
 
-void sca_host_heading(size_t i, const char *host)
+void cli_host_heading(size_t i, const char *host)
 {
     printf("%s== host %s ==\n", i > 0 ? "\n" : "", host);
     fflush(stdout);
@@ -103,7 +103,7 @@ static void print_names(const json_t *infos)
     json_t *info;
     json_array_foreach(infos, i, info)
     {
-        printf("%s\n", sca_json_str(info, "host"));
+        printf("%s\n", cli_json_str(info, "host"));
     }
 }
 
@@ -123,11 +123,11 @@ static void print_table(const json_t *infos)
         snprintf(pid, sizeof(pid), "%lld",
                  (long long)json_integer_value(json_object_get(info, "pid")));
         sca_buf names = {0};
-        sca_join_names(json_object_get(info, "tracers_running"), &names);
+        cli_join_names(json_object_get(info, "tracers_running"), &names);
         sca_buf_append(&names, "", 1);
         table_add_row(
-            t, (const char *[]){sca_json_str(info, "host"),
-                                sca_json_str(info, "version") ? sca_json_str(info, "version") : "",
+            t, (const char *[]){cli_json_str(info, "host"),
+                                cli_json_str(info, "version") ? cli_json_str(info, "version") : "",
                                 uptime, tasks, names.data, pid});
         sca_buf_free(&names);
     }
@@ -135,7 +135,7 @@ static void print_table(const json_t *infos)
     table_free(t);
 }
 
-int cmd_hosts(const sca_opts *g, int argc, char **argv)
+int cmd_hosts(const cli_global_opts *g, int argc, char **argv)
 {
     static const struct option longopts[] = {{"short", no_argument, NULL, 's'},
                                              {"json", no_argument, NULL, OPT_JSON},
@@ -150,13 +150,13 @@ int cmd_hosts(const sca_opts *g, int argc, char **argv)
         else if (opt == OPT_JSON)
             json = true;
         else if (opt == 'h')
-            code = -1;
+            code = CLI_HELP;
         else
             code = CLI_USAGE;
     }
-    if (code == -1) {
+    if (code == CLI_HELP) {
         hosts_usage();
-        return CLI_OK;
+        return CLI_HELP;
     }
     if (code == CLI_OK && optind < argc)
         code = cli_fail(CLI_USAGE, "hosts: unexpected argument '%s'", argv[optind]);

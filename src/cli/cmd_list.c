@@ -7,7 +7,7 @@
 #include "scalpels/table.h"
 
 /* Options of a listing: -l (the original's, and the default), --json and
- * for task --limit N.  CLI_OK, -1 after --help, or an exit code. */
+ * for task --limit N.  CLI_OK, CLI_HELP for --help, or an exit code. */
 static int list_parse(int argc, char **argv, const char *command, bool *json, int64_t *limit)
 {
     static const struct option longopts[] = {{"list", no_argument, NULL, 'l'},
@@ -21,7 +21,7 @@ static int list_parse(int argc, char **argv, const char *command, bool *json, in
         if (opt == OPT_JSON)
             *json = true;
         else if (opt == 'h')
-            code = -1;
+            code = CLI_HELP;
         else if (opt == OPT_LIMIT && limit != NULL &&
                  (sca_parse_int64(optarg, limit) != 0 || *limit < 0))
             code = cli_fail(CLI_USAGE, "--limit expects a number of tasks (0 = all), not '%s'",
@@ -38,7 +38,7 @@ static int list_parse(int argc, char **argv, const char *command, bool *json, in
 }
 
 /* Calls method and prints its reply as JSON or through print_table. */
-static int list_call(const sca_opts *g, const char *method, json_t *args, bool json,
+static int list_call(const cli_global_opts *g, const char *method, json_t *args, bool json,
                      void (*print_table)(const json_t *reply))
 {
     cli_rpc *c = NULL;
@@ -72,29 +72,29 @@ static void tracer_table(const json_t *tracers)
         snprintf(pid, sizeof(pid), "%lld",
                  (long long)json_integer_value(json_object_get(tr, "pid")));
         /* "True"/"False" as the original printed Python's booleans. */
-        const char *cells[] = {sca_json_str(tr, "name"),
-                               sca_json_str(tr, "parser"),
+        const char *cells[] = {cli_json_str(tr, "name"),
+                               cli_json_str(tr, "parser"),
                                json_is_true(json_object_get(tr, "running")) ? "True" : "False",
                                pid,
-                               sca_json_str(tr, "task"),
-                               sca_json_str(tr, "tpl")};
+                               cli_json_str(tr, "task"),
+                               cli_json_str(tr, "tpl")};
         table_add_row(t, cells);
     }
     table_print(t, stdout);
     table_free(t);
 }
 
-int cmd_tracer(const sca_opts *g, int argc, char **argv)
+int cmd_tracer(const cli_global_opts *g, int argc, char **argv)
 {
     bool json = g->json;
     int code = list_parse(argc, argv, "tracer", &json, NULL);
-    if (code == -1) {
+    if (code == CLI_HELP) {
         printf("usage: sca tracer [-l] [--json]\n"
                "\n"
                "Lists the registered tracers: name, parser, whether it runs, the pid of its\n"
                "sca-tracer (-1 when idle), its task and its command template.  -l is\n"
                "accepted for the original's command line; --json prints tracer_list's reply.\n");
-        return CLI_OK;
+        return CLI_HELP;
     }
     return code != CLI_OK ? code : list_call(g, "tracer_list", NULL, json, tracer_table);
 }
@@ -125,11 +125,11 @@ static void task_table(const json_t *tasks)
         sca_buf tracers = {0};
         short_time(json_object_get(task, "created"), created);
         short_time(json_object_get(task, "stopped"), stopped);
-        sca_join_names(json_object_get(task, "tracers"), &tracers);
+        cli_join_names(json_object_get(task, "tracers"), &tracers);
         snprintf(results, sizeof(results), "%lld",
                  (long long)json_integer_value(json_object_get(task, "results")));
-        const char *cells[] = {sca_json_str(task, "uuid"),
-                               sca_json_str(task, "status"),
+        const char *cells[] = {cli_json_str(task, "uuid"),
+                               cli_json_str(task, "status"),
                                created,
                                stopped,
                                tracers.data,
@@ -141,12 +141,12 @@ static void task_table(const json_t *tasks)
     table_free(t);
 }
 
-int cmd_task(const sca_opts *g, int argc, char **argv)
+int cmd_task(const cli_global_opts *g, int argc, char **argv)
 {
     bool json = g->json;
     int64_t limit = 20;
     int code = list_parse(argc, argv, "task", &json, &limit);
-    if (code == -1) {
+    if (code == CLI_HELP) {
         printf("usage: sca task [-l] [--limit N] [--json]\n"
                "\n"
                "Lists tasks, newest first: uuid, status, when it was created and stopped\n"
@@ -154,7 +154,7 @@ int cmd_task(const sca_opts *g, int argc, char **argv)
                "\n"
                "  --limit N  at most N tasks (default 20; 0 = all)\n"
                "  --json     print task_list's reply\n");
-        return CLI_OK;
+        return CLI_HELP;
     }
     if (code != CLI_OK)
         return code;

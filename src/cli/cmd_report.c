@@ -13,7 +13,7 @@
 /* For printf: never NULL. */
 static const char *text_of(const json_t *obj, const char *key)
 {
-    const char *s = sca_json_str(obj, key);
+    const char *s = cli_json_str(obj, key);
     return s != NULL ? s : "?";
 }
 
@@ -67,9 +67,9 @@ static int fetch_window(cli_rpc *c, const char *uuid, size_t count, const report
 /* get_result(uuid, summary=true) with every sample (JSON, CSV, HTML, --all) or
  * only those the text view shows; *out has "count" and "summary" as the
  * agent sent them and the rows in "data". */
-static int fetch_result(cli_rpc *c, const char *uuid, const sca_report_opts *ro, json_t **out)
+static int fetch_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, json_t **out)
 {
-    bool every = ro->format != SCA_TEXT || ro->text.all;
+    bool every = ro->format != CLI_FORMAT_TEXT || ro->text.all;
     json_t *args = json_pack("{s:s,s:b}", "uuid", uuid, "summary", 1);
     if (!every)
         json_object_set_new(args, "limit", json_integer((json_int_t)ro->text.rows));
@@ -78,7 +78,7 @@ static int fetch_result(cli_rpc *c, const char *uuid, const sca_report_opts *ro,
     if (code != CLI_OK)
         return code;
     json_t *data = json_object_get(r, "data");
-    const char *full_uuid = sca_json_str(r, "uuid");
+    const char *full_uuid = cli_json_str(r, "uuid");
     if (!json_is_array(data) || full_uuid == NULL) {
         json_decref(r);
         return cli_fail(CLI_FAILED, "get_result %s: the reply has no uuid or data", uuid);
@@ -101,7 +101,7 @@ static int fetch_result(cli_rpc *c, const char *uuid, const sca_report_opts *ro,
 
 /* Prints result uuid in ro's format: text, CSV rows (led by host when it
  * is not NULL), or the JSON object alone. */
-static int print_result(cli_rpc *c, const char *uuid, const sca_report_opts *ro, const char *host)
+static int print_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host)
 {
     json_t *r = NULL;
     int code = fetch_result(c, uuid, ro, &r);
@@ -111,9 +111,9 @@ static int print_result(cli_rpc *c, const char *uuid, const sca_report_opts *ro,
         json_object_set_new(r, "host", json_string(host));
     sca_error err = {0};
     int rc;
-    if (ro->format == SCA_TEXT)
+    if (ro->format == CLI_FORMAT_TEXT)
         rc = report_text(stdout, r, &ro->text, &err);
-    else if (ro->format == SCA_CSV)
+    else if (ro->format == CLI_FORMAT_CSV)
         rc = report_csv(stdout, r, &err);
     else if ((rc = report_check_result(r, &err)) == 0)
         rc = report_json(stdout, r, &err);
@@ -129,7 +129,7 @@ static int print_csv_header(void)
 
 /* Fetches every result in uuids with every sample and appends them to out,
  * each with "host" set when host is not NULL. */
-static int collect_results(cli_rpc *c, const json_t *uuids, const sca_report_opts *ro,
+static int collect_results(cli_rpc *c, const json_t *uuids, const cli_report_opts *ro,
                            const char *host, json_t *out)
 {
     size_t i;
@@ -154,13 +154,13 @@ static int collect_results(cli_rpc *c, const json_t *uuids, const sca_report_opt
 
 /* Every result in uuids; JSON as {"task": task, "results": [...]}, HTML
  * as one page. */
-static int print_results(cli_rpc *c, const json_t *uuids, json_t *task, const sca_report_opts *ro)
+static int print_results(cli_rpc *c, const json_t *uuids, json_t *task, const cli_report_opts *ro)
 {
-    if (ro->format == SCA_JSON || ro->format == SCA_HTML) {
+    if (ro->format == CLI_FORMAT_JSON || ro->format == CLI_FORMAT_HTML) {
         json_t *collect = json_array();
         sca_error err = {0};
         int code = collect_results(c, uuids, ro, NULL, collect);
-        if (code == CLI_OK && ro->format == SCA_JSON) {
+        if (code == CLI_OK && ro->format == CLI_FORMAT_JSON) {
             json_t *doc =
                 json_pack("{s:O,s:O}", "task", task ? task : json_null(), "results", collect);
             code = printed(report_json(stdout, doc, &err), &err);
@@ -171,14 +171,14 @@ static int print_results(cli_rpc *c, const json_t *uuids, json_t *task, const sc
         json_decref(collect);
         return code;
     }
-    int code = ro->format == SCA_CSV ? print_csv_header() : CLI_OK;
+    int code = ro->format == CLI_FORMAT_CSV ? print_csv_header() : CLI_OK;
     size_t i;
     json_t *uuid;
     json_array_foreach(uuids, i, uuid)
     {
         if (code != CLI_OK)
             break;
-        if (ro->format == SCA_TEXT && i > 0)
+        if (ro->format == CLI_FORMAT_TEXT && i > 0)
             putchar('\n');
         code = print_result(c, json_string_value(uuid), ro, NULL);
     }
@@ -188,8 +188,8 @@ static int print_results(cli_rpc *c, const json_t *uuids, json_t *task, const sc
 /* Said on stderr, so that a report explains its gaps. */
 static void task_notes(const json_t *task)
 {
-    const char *uuid = sca_json_str(task, "uuid");
-    const char *status = sca_json_str(task, "status");
+    const char *uuid = cli_json_str(task, "uuid");
+    const char *status = cli_json_str(task, "status");
     if (status != NULL && strcmp(status, "running") == 0)
         fprintf(stderr, "%s: note: task %s is still running; this is its data so far\n", cli_prog,
                 uuid);
@@ -214,19 +214,19 @@ static void task_notes(const json_t *task)
 static json_t *task_results(const json_t *task)
 {
     json_t *results = json_object_get(task, "results");
-    if (sca_json_str(task, "uuid") != NULL && json_is_array(results))
+    if (cli_json_str(task, "uuid") != NULL && json_is_array(results))
         return results;
     cli_fail(CLI_FAILED, "the agent sent a task without a uuid or results");
     return NULL;
 }
 
-int sca_report_task(cli_rpc *c, json_t *task, const sca_report_opts *ro)
+int cli_report_task(cli_rpc *c, json_t *task, const cli_report_opts *ro)
 {
-    const char *uuid = sca_json_str(task, "uuid");
+    const char *uuid = cli_json_str(task, "uuid");
     json_t *results = task_results(task);
     if (results == NULL)
         return CLI_FAILED;
-    if (ro->format == SCA_TEXT) {
+    if (ro->format == CLI_FORMAT_TEXT) {
         printf("reporting task: <%s>\n", uuid);
         if (json_array_size(results) == 0)
             printf("(no results)\n");
@@ -244,7 +244,7 @@ static void report_usage(void)
            "       sca report -a TRACER[,TRACER]... [--json | --csv | --html] [...]\n"
            "\n"
            "Prints \"reporting task: <UUID>\" and every result of task UUID (a unique prefix\n"
-           "of at least 8 characters will do; the latest task by default), or every result\n"
+           "of at least %d characters will do; the latest task by default), or every result\n"
            "the tracers named with -a ever made.  Each result: \"<result UUID>\", a table of\n"
            "(timestamp, value) in local time, and a summary line (count, min, avg, max,\n"
            "p95 and a sparkline; count and time span for logs).\n"
@@ -261,11 +261,11 @@ static void report_usage(void)
            "                     (default %d)\n"
            "  --all              every row\n"
            "  --full             log lines uncut (default: cut to the terminal's width)\n",
-           REPORT_HTML_POINTS, REPORT_HTML_LOG_ROWS, REPORT_DEFAULT_ROWS);
+           SCA_UUID_PREFIX_MIN, REPORT_HTML_POINTS, REPORT_HTML_LOG_ROWS, REPORT_DEFAULT_ROWS);
 }
 
 struct report_args {
-    sca_report_opts ro;
+    cli_report_opts ro;
     json_t *names;
     const char *uuid;
     bool last;
@@ -276,19 +276,19 @@ static int report_parse(struct report_args *a, int argc, char **argv)
     static const struct option longopts[] = {{"agent", required_argument, NULL, 'a'},
                                              {"last", no_argument, NULL, OPT_LAST},
                                              {"help", no_argument, NULL, 'h'},
-                                             SCA_REPORT_LONGOPTS,
+                                             CLI_REPORT_LONGOPTS,
                                              {NULL, 0, NULL, 0}};
     int opt, code = CLI_OK;
     optind = 0;
     while (code == CLI_OK && (opt = cli_getopt(argc, argv, ":a:h", longopts, "report")) != -1) {
         if (opt == 'a')
-            code = sca_add_tracers(a->names, optarg);
+            code = cli_add_tracers(a->names, optarg);
         else if (opt == OPT_LAST)
             a->last = true;
         else if (opt == 'h')
-            code = -1;
-        else if ((code = sca_report_opt(&a->ro, opt, optarg)) == -ENOENT)
-            code = CLI_USAGE;
+            code = CLI_HELP;
+        else
+            code = cli_report_opt(&a->ro, opt, optarg);
     }
     if (code != CLI_OK)
         return code;
@@ -301,7 +301,7 @@ static int report_parse(struct report_args *a, int argc, char **argv)
     if (a->last && (a->uuid != NULL || json_array_size(a->names) > 0))
         return cli_fail(CLI_USAGE,
                         "report: --last reports the latest task; it takes no UUID or -a");
-    return a->uuid != NULL ? sca_check_uuid(a->uuid, "task") : CLI_OK;
+    return a->uuid != NULL ? cli_check_uuid(a->uuid, "task") : CLI_OK;
 }
 
 static void add_tracer_results(const json_t *tracer, json_t *uuids)
@@ -339,7 +339,7 @@ static int tracer_results(cli_rpc *c, const struct report_args *a, json_t **uuid
         }
         if (found == NULL) {
             sca_buf text = {0};
-            sca_join_names(known, &text);
+            cli_join_names(known, &text);
             code = cli_fail(CLI_FAILED, "unknown tracer '%s' (known: %s)", json_string_value(name),
                             text.data ? text.data : "none");
             sca_buf_free(&text);
@@ -390,7 +390,7 @@ static int report_from(const cli_conn_opts *conn, const struct report_args *a,
         code = report_source(c, a, &task, &uuids);
     if (code == CLI_OK && mode == REPORT_PRINT) {
         code =
-            task != NULL ? sca_report_task(c, task, &a->ro) : print_results(c, uuids, NULL, &a->ro);
+            task != NULL ? cli_report_task(c, task, &a->ro) : print_results(c, uuids, NULL, &a->ro);
     } else if (code == CLI_OK && mode == REPORT_ROWS) {
         size_t i;
         json_t *uuid;
@@ -415,11 +415,11 @@ static int report_from(const cli_conn_opts *conn, const struct report_args *a,
 
 /* The hosts' reports as one document: JSON {"hosts": merged}, or one HTML
  * page grouped by tracer and host. */
-static int print_merged(const json_t *merged, enum sca_format format)
+static int print_merged(const json_t *merged, enum cli_format format)
 {
     sca_error err = {0};
     int rc;
-    if (format == SCA_JSON) {
+    if (format == CLI_FORMAT_JSON) {
         json_t *doc = json_pack("{s:O}", "hosts", merged);
         rc = report_json(stdout, doc, &err);
         json_decref(doc);
@@ -439,11 +439,11 @@ static int print_merged(const json_t *merged, enum sca_format format)
 
 /* report_from for each host, printed under headings (text) or as one
  * document; the exit code is the worst of them. */
-static int report_hosts(const sca_opts *g, const json_t *hosts, const struct report_args *a)
+static int report_hosts(const cli_global_opts *g, const json_t *hosts, const struct report_args *a)
 {
-    enum report_mode mode = a->ro.format == SCA_TEXT  ? REPORT_PRINT
-                            : a->ro.format == SCA_CSV ? REPORT_ROWS
-                                                      : REPORT_COLLECT;
+    enum report_mode mode = a->ro.format == CLI_FORMAT_TEXT  ? REPORT_PRINT
+                            : a->ro.format == CLI_FORMAT_CSV ? REPORT_ROWS
+                                                             : REPORT_COLLECT;
     sca_error err = {0};
     int code = CLI_OK;
     if (mode == REPORT_ROWS &&
@@ -457,7 +457,7 @@ static int report_hosts(const sca_opts *g, const json_t *hosts, const struct rep
         cli_conn_opts one = g->conn;
         one.host = json_string_value(host);
         if (mode == REPORT_PRINT)
-            sca_host_heading(i, one.host);
+            cli_host_heading(i, one.host);
         int rc = report_from(&one, a, mode, merged);
         if (rc > code)
             code = rc;
@@ -472,26 +472,26 @@ static int report_hosts(const sca_opts *g, const json_t *hosts, const struct rep
 }
 
 /* sca report for the agent g names, or for each of hosts when not NULL. */
-static int report_command(const sca_opts *g, const json_t *hosts, int argc, char **argv)
+static int report_command(const cli_global_opts *g, const json_t *hosts, int argc, char **argv)
 {
     struct report_args a = {.names = json_array()};
-    sca_report_opts_init(&a.ro, g);
+    cli_report_opts_init(&a.ro, g);
     int code = report_parse(&a, argc, argv);
     if (code == CLI_OK)
         code = hosts != NULL ? report_hosts(g, hosts, &a)
                              : report_from(&g->conn, &a, REPORT_PRINT, NULL);
     json_decref(a.names);
-    if (code == -1)
+    if (code == CLI_HELP)
         report_usage();
-    return code < 0 ? CLI_OK : code;
+    return code;
 }
 
-int cmd_report(const sca_opts *g, int argc, char **argv)
+int cmd_report(const cli_global_opts *g, int argc, char **argv)
 {
     return report_command(g, NULL, argc, argv);
 }
 
-int cmd_report_hosts(const sca_opts *g, const json_t *hosts, int argc, char **argv)
+int cmd_report_hosts(const cli_global_opts *g, const json_t *hosts, int argc, char **argv)
 {
     return report_command(g, hosts, argc, argv);
 }
@@ -506,9 +506,10 @@ static void result_usage(void)
            "  -l, --list  every result, oldest first: uuid, task, tracer, name, unit, rtype\n"
            "              and count (--json: get_all_results' reply)\n"
            "  --short     with -l: the uuids only, one a line\n"
-           "  UUID        print that result (a unique prefix of at least 8 characters) as\n"
+           "  UUID        print that result (a unique prefix of at least %d characters) as\n"
            "              'sca report' does; --json prints the result object alone\n"
-           "  --json, --csv, --html, --full, --all, --rows N: as for 'sca report'\n");
+           "  --json, --csv, --html, --full, --all, --rows N: as for 'sca report'\n",
+           SCA_UUID_PREFIX_MIN);
 }
 
 static void list_row(table *t, const json_t *r)
@@ -516,12 +517,12 @@ static void list_row(table *t, const json_t *r)
     char count[32];
     snprintf(count, sizeof(count), "%lld",
              (long long)json_integer_value(json_object_get(r, "count")));
-    const char *cells[] = {sca_json_str(r, "uuid"),
-                           sca_json_str(r, "task"),
-                           sca_json_str(r, "tracer"),
-                           sca_json_str(r, "name"),
-                           sca_json_str(r, "unit"),
-                           sca_json_str(r, "rtype"),
+    const char *cells[] = {cli_json_str(r, "uuid"),
+                           cli_json_str(r, "task"),
+                           cli_json_str(r, "tracer"),
+                           cli_json_str(r, "name"),
+                           cli_json_str(r, "unit"),
+                           cli_json_str(r, "rtype"),
                            count};
     table_add_row(t, cells);
 }
@@ -558,7 +559,7 @@ static int result_list(cli_rpc *c, bool shortly, bool json)
 }
 
 struct result_args {
-    sca_report_opts ro;
+    cli_report_opts ro;
     bool list;
     bool shortly;
     const char *uuid;
@@ -569,7 +570,7 @@ static int result_parse(struct result_args *a, int argc, char **argv)
     static const struct option longopts[] = {{"list", no_argument, NULL, 'l'},
                                              {"short", no_argument, NULL, OPT_SHORT},
                                              {"help", no_argument, NULL, 'h'},
-                                             SCA_REPORT_LONGOPTS,
+                                             CLI_REPORT_LONGOPTS,
                                              {NULL, 0, NULL, 0}};
     int opt, code = CLI_OK;
     optind = 0;
@@ -579,9 +580,9 @@ static int result_parse(struct result_args *a, int argc, char **argv)
         else if (opt == OPT_SHORT)
             a->shortly = true;
         else if (opt == 'h')
-            code = -1;
-        else if ((code = sca_report_opt(&a->ro, opt, optarg)) == -ENOENT)
-            code = CLI_USAGE;
+            code = CLI_HELP;
+        else
+            code = cli_report_opt(&a->ro, opt, optarg);
     }
     if (code != CLI_OK)
         return code;
@@ -594,15 +595,15 @@ static int result_parse(struct result_args *a, int argc, char **argv)
                                    "--help')");
     if (a->shortly && !a->list)
         return cli_fail(CLI_USAGE, "result: --short goes with -l");
-    if (a->list && (a->ro.format == SCA_CSV || a->ro.format == SCA_HTML || a->ro.text.all ||
-                    a->ro.text.full || a->ro.text.rows != REPORT_DEFAULT_ROWS))
+    if (a->list && (a->ro.format == CLI_FORMAT_CSV || a->ro.format == CLI_FORMAT_HTML ||
+                    a->ro.text.all || a->ro.text.full || a->ro.text.rows != REPORT_DEFAULT_ROWS))
         return cli_fail(CLI_USAGE,
                         "result: --csv, --html, --all, --full and --rows apply to one result");
-    return a->uuid != NULL ? sca_check_uuid(a->uuid, "result") : CLI_OK;
+    return a->uuid != NULL ? cli_check_uuid(a->uuid, "result") : CLI_OK;
 }
 
 /* One result's page: as report's, from a list of one and no task. */
-static int result_page(cli_rpc *c, const char *uuid, const sca_report_opts *ro)
+static int result_page(cli_rpc *c, const char *uuid, const cli_report_opts *ro)
 {
     json_t *uuids = json_pack("[s]", uuid);
     int code = print_results(c, uuids, NULL, ro);
@@ -610,24 +611,24 @@ static int result_page(cli_rpc *c, const char *uuid, const sca_report_opts *ro)
     return code;
 }
 
-int cmd_result(const sca_opts *g, int argc, char **argv)
+int cmd_result(const cli_global_opts *g, int argc, char **argv)
 {
     struct result_args a = {0};
-    sca_report_opts_init(&a.ro, g);
+    cli_report_opts_init(&a.ro, g);
     int code = result_parse(&a, argc, argv);
     cli_rpc *c = NULL;
     if (code == CLI_OK)
         code = cli_rpc_open(&g->conn, &c);
     if (code == CLI_OK && a.list)
-        code = result_list(c, a.shortly, a.ro.format == SCA_JSON);
-    else if (code == CLI_OK && a.ro.format == SCA_HTML)
+        code = result_list(c, a.shortly, a.ro.format == CLI_FORMAT_JSON);
+    else if (code == CLI_OK && a.ro.format == CLI_FORMAT_HTML)
         code = result_page(c, a.uuid, &a.ro);
-    else if (code == CLI_OK && a.ro.format == SCA_CSV)
+    else if (code == CLI_OK && a.ro.format == CLI_FORMAT_CSV)
         code = print_csv_header();
-    if (code == CLI_OK && !a.list && a.ro.format != SCA_HTML)
+    if (code == CLI_OK && !a.list && a.ro.format != CLI_FORMAT_HTML)
         code = print_result(c, a.uuid, &a.ro, NULL);
     cli_rpc_close(c);
-    if (code == -1)
+    if (code == CLI_HELP)
         result_usage();
-    return code < 0 ? CLI_OK : code;
+    return code;
 }

@@ -35,7 +35,7 @@ static void run_usage(void)
 }
 
 struct run_args {
-    sca_report_opts ro;
+    cli_report_opts ro;
     json_t *names;
     double duration;
     char **cmd;
@@ -46,20 +46,20 @@ static int run_parse(struct run_args *a, int argc, char **argv)
     static const struct option longopts[] = {{"agent", required_argument, NULL, 'a'},
                                              {"duration", required_argument, NULL, OPT_DURATION},
                                              {"help", no_argument, NULL, 'h'},
-                                             SCA_REPORT_LONGOPTS,
+                                             CLI_REPORT_LONGOPTS,
                                              {NULL, 0, NULL, 0}};
     int opt, code = CLI_OK;
     optind = 0;
     /* "+": the options end at CMD, whose own options are not ours. */
     while (code == CLI_OK && (opt = cli_getopt(argc, argv, "+:a:h", longopts, "run")) != -1) {
         if (opt == 'a')
-            code = sca_add_tracers(a->names, optarg);
+            code = cli_add_tracers(a->names, optarg);
         else if (opt == OPT_DURATION)
-            code = sca_parse_seconds("--duration", optarg, &a->duration);
+            code = cli_parse_seconds("--duration", optarg, &a->duration);
         else if (opt == 'h')
-            code = -1;
-        else if ((code = sca_report_opt(&a->ro, opt, optarg)) == -ENOENT)
-            code = CLI_USAGE;
+            code = CLI_HELP;
+        else
+            code = cli_report_opt(&a->ro, opt, optarg);
     }
     if (code != CLI_OK)
         return code;
@@ -140,8 +140,8 @@ static int wait_stopped(cli_rpc *c, const char *uuid, json_t **task)
 }
 
 /* host: the agent that took the task (NULL: the one configured). */
-static int stop_and_report(const sca_opts *g, const char *host, const char *uuid,
-                           const sca_report_opts *ro)
+static int stop_and_report(const cli_global_opts *g, const char *host, const char *uuid,
+                           const cli_report_opts *ro)
 {
     cli_rpc *c = NULL;
     json_t *pids = NULL, *task = NULL;
@@ -154,7 +154,7 @@ static int stop_and_report(const sca_opts *g, const char *host, const char *uuid
     if (code == CLI_OK)
         code = wait_stopped(c, uuid, &task);
     if (code == CLI_OK)
-        code = sca_report_task(c, task, ro);
+        code = cli_report_task(c, task, ro);
     json_decref(task);
     json_decref(pids);
     cli_rpc_close(c);
@@ -164,13 +164,13 @@ static int stop_and_report(const sca_opts *g, const char *host, const char *uuid
 /* Starts the tracers; *uuid is the new task's, and *host the agent that
  * took it when any agent could have (else left NULL); the caller frees
  * both, also on error. */
-static int start(const sca_opts *g, const struct run_args *a, char **uuid, char **host)
+static int start(const cli_global_opts *g, const struct run_args *a, char **uuid, char **host)
 {
     cli_rpc *c = NULL;
     json_t *reply = NULL;
     int code = cli_rpc_open(&g->conn, &c);
     if (code == CLI_OK)
-        code = sca_start_tracers(c, a->names, a->duration, &reply);
+        code = cli_start_tracers(c, a->names, a->duration, &reply);
     if (code == CLI_OK && cli_rpc_pinned_host(c) != NULL)
         *host = sca_strdup(cli_rpc_pinned_host(c));
     /* Closed while CMD runs: nothing should wait on a connection (AMQP
@@ -178,11 +178,11 @@ static int start(const sca_opts *g, const struct run_args *a, char **uuid, char 
     cli_rpc_close(c);
     if (code != CLI_OK)
         return code;
-    code = sca_start_notes(reply);
+    code = cli_start_notes(reply);
     const char *task = json_string_value(json_object_get(reply, "uuid"));
     if (code == CLI_OK) {
         sca_buf started = {0};
-        sca_join_names(json_object_get(reply, "started"), &started);
+        cli_join_names(json_object_get(reply, "started"), &started);
         fprintf(stderr, "%s: task %s%s%s: tracing with %s\n", cli_prog, task,
                 *host != NULL ? " on host " : "", *host != NULL ? *host : "", started.data);
         sca_buf_free(&started);
@@ -192,10 +192,10 @@ static int start(const sca_opts *g, const struct run_args *a, char **uuid, char 
     return code;
 }
 
-int cmd_run(const sca_opts *g, int argc, char **argv)
+int cmd_run(const cli_global_opts *g, int argc, char **argv)
 {
     struct run_args a = {.names = json_array()};
-    sca_report_opts_init(&a.ro, g);
+    cli_report_opts_init(&a.ro, g);
     char *uuid = NULL, *host = NULL;
     int status = 0;
     int code = run_parse(&a, argc, argv);
@@ -211,9 +211,7 @@ int cmd_run(const sca_opts *g, int argc, char **argv)
     free(uuid);
     free(host);
     json_decref(a.names);
-    if (code == -1)
+    if (code == CLI_HELP)
         run_usage();
-    if (code < 0)
-        return CLI_OK;
     return status != 0 ? status : code;
 }

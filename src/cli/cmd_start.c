@@ -57,19 +57,19 @@ static int add_file_tracers(json_t *names, const char *path)
     json_array_foreach(agents, i, agent)
     {
         if (code == CLI_OK)
-            code = sca_add_tracers(names, json_string_value(json_object_get(agent, "name")));
+            code = cli_add_tracers(names, json_string_value(json_object_get(agent, "name")));
     }
     json_decref(doc);
     return code;
 }
 
-int sca_start_notes(const json_t *reply)
+int cli_start_notes(const json_t *reply)
 {
     json_t *skipped = json_object_get(reply, "skipped");
     json_t *started = json_object_get(reply, "started");
     if (json_array_size(skipped) > 0) {
         sca_buf names = {0};
-        sca_join_names(skipped, &names);
+        cli_join_names(skipped, &names);
         fprintf(stderr, "%s: skipped, already running: %s\n", cli_prog, names.data);
         sca_buf_free(&names);
     }
@@ -95,7 +95,7 @@ static int start_print(const json_t *reply, bool json)
         report_json(stdout, reply, NULL);
     else if (uuid != NULL && json_array_size(json_object_get(reply, "started")) > 0)
         printf("%s\n", uuid);
-    return sca_start_notes(reply);
+    return cli_start_notes(reply);
 }
 
 /* The agent caps a task's duration at its [agent] max_duration: say so when
@@ -115,7 +115,7 @@ static void note_capped(const json_t *reply, double duration)
 }
 
 /* start_tracers(tracers, duration?); the reply in *reply.  Shared with run. */
-int sca_start_tracers(cli_rpc *c, json_t *names, double duration, json_t **reply)
+int cli_start_tracers(cli_rpc *c, json_t *names, double duration, json_t **reply)
 {
     json_t *args = json_pack("{s:O}", "tracers", names);
     if (duration > 0)
@@ -131,7 +131,7 @@ int sca_start_tracers(cli_rpc *c, json_t *names, double duration, json_t **reply
     return code;
 }
 
-int cmd_start(const sca_opts *g, int argc, char **argv)
+int cmd_start(const cli_global_opts *g, int argc, char **argv)
 {
     static const struct option longopts[] = {{"agent", required_argument, NULL, 'a'},
                                              {"file", required_argument, NULL, 'f'},
@@ -146,15 +146,15 @@ int cmd_start(const sca_opts *g, int argc, char **argv)
     optind = 0;
     while (code == CLI_OK && (opt = cli_getopt(argc, argv, ":a:f:h", longopts, "start")) != -1) {
         if (opt == 'a')
-            code = sca_add_tracers(names, optarg);
+            code = cli_add_tracers(names, optarg);
         else if (opt == 'f')
             code = add_file_tracers(names, optarg);
         else if (opt == OPT_DURATION)
-            code = sca_parse_seconds("--duration", optarg, &duration);
+            code = cli_parse_seconds("--duration", optarg, &duration);
         else if (opt == OPT_JSON)
             json = true;
         else if (opt == 'h')
-            code = -1;
+            code = CLI_HELP;
         else
             code = CLI_USAGE;
     }
@@ -169,7 +169,7 @@ int cmd_start(const sca_opts *g, int argc, char **argv)
         code = cli_rpc_open(&g->conn, &c);
     json_t *reply = NULL;
     if (code == CLI_OK)
-        code = sca_start_tracers(c, names, duration, &reply);
+        code = cli_start_tracers(c, names, duration, &reply);
     if (code == CLI_OK)
         code = start_print(reply, json);
     /* Which of several agents took it: the one to stop and report it. */
@@ -179,9 +179,9 @@ int cmd_start(const sca_opts *g, int argc, char **argv)
     json_decref(reply);
     cli_rpc_close(c);
     json_decref(names);
-    if (code == -1)
+    if (code == CLI_HELP)
         start_usage();
-    return code < 0 ? CLI_OK : code;
+    return code;
 }
 
 /* --- sca stop ------------------------------------------------------------ */
@@ -191,14 +191,15 @@ static void stop_usage(void)
     printf("usage: sca stop [UUID | --last] [--json]\n"
            "       sca stop -a TRACER[,TRACER]... [--json]\n"
            "\n"
-           "Stops every tracer of task UUID (a unique prefix of at least 8 characters\n"
+           "Stops every tracer of task UUID (a unique prefix of at least %d characters\n"
            "will do), of the latest task when no UUID is given (--last says so), or the\n"
            "tracers named with -a.  The tracers flush what they have and exit.\n"
            "\n"
            "  -a, --agent NAMES  tracers to stop, comma-separated; repeatable\n"
            "  --last             the latest task (the default)\n"
            "  --json             print the agent's reply: the pids signalled (a task) or\n"
-           "                     the names signalled (-a)\n");
+           "                     the names signalled (-a)\n",
+           SCA_UUID_PREFIX_MIN);
 }
 
 struct stop_opts {
@@ -219,13 +220,13 @@ static int stop_parse(struct stop_opts *o, int argc, char **argv)
     optind = 0;
     while (code == CLI_OK && (opt = cli_getopt(argc, argv, ":a:h", longopts, "stop")) != -1) {
         if (opt == 'a')
-            code = sca_add_tracers(o->names, optarg);
+            code = cli_add_tracers(o->names, optarg);
         else if (opt == OPT_LAST)
             o->last = true;
         else if (opt == OPT_JSON)
             o->json = true;
         else if (opt == 'h')
-            code = -1;
+            code = CLI_HELP;
         else
             code = CLI_USAGE;
     }
@@ -239,7 +240,7 @@ static int stop_parse(struct stop_opts *o, int argc, char **argv)
         return cli_fail(CLI_USAGE, "stop: give a task UUID or tracers (-a), not both");
     if (o->last && (o->uuid != NULL || json_array_size(o->names) > 0))
         return cli_fail(CLI_USAGE, "stop: --last stops the latest task; it takes no UUID or -a");
-    return o->uuid != NULL ? sca_check_uuid(o->uuid, "task") : CLI_OK;
+    return o->uuid != NULL ? cli_check_uuid(o->uuid, "task") : CLI_OK;
 }
 
 static int stop_tracers(cli_rpc *c, const struct stop_opts *o)
@@ -252,7 +253,7 @@ static int stop_tracers(cli_rpc *c, const struct stop_opts *o)
     if (o->json)
         report_json(stdout, reply, NULL);
     else if (json_array_size(reply) > 0) {
-        sca_join_names(reply, &text);
+        cli_join_names(reply, &text);
         printf("stopping tracers: %s\n", text.data);
     } else
         printf("none of the tracers was running\n");
@@ -295,7 +296,7 @@ static int stop_task(cli_rpc *c, const struct stop_opts *o)
     return code;
 }
 
-int cmd_stop(const sca_opts *g, int argc, char **argv)
+int cmd_stop(const cli_global_opts *g, int argc, char **argv)
 {
     struct stop_opts o = {.names = json_array(), .json = g->json};
     int code = stop_parse(&o, argc, argv);
@@ -306,7 +307,7 @@ int cmd_stop(const sca_opts *g, int argc, char **argv)
         code = json_array_size(o.names) > 0 ? stop_tracers(c, &o) : stop_task(c, &o);
     cli_rpc_close(c);
     json_decref(o.names);
-    if (code == -1)
+    if (code == CLI_HELP)
         stop_usage();
-    return code < 0 ? CLI_OK : code;
+    return code;
 }

@@ -17,9 +17,12 @@ typedef struct manage_shipped_tracer {
 
 const manage_shipped_tracer *manage_shipped_tracers(size_t *n);
 /* Registers every shipped tracer and sets the data options they use to
- * their defaults (keeping values already set). */
+ * their defaults (keeping values already set).  0, or a negative errno
+ * code with err set. */
 int manage_register_shipped(store *s, sca_error *err);
 
+/* Each command returns a cli_exit code (CLI_HELP once it printed its
+ * usage). */
 int manage_db_create(const config *cfg, int argc, char **argv);
 int manage_setup(const config *cfg, int argc, char **argv);
 int manage_purge(const config *cfg, int argc, char **argv);

@@ -23,18 +23,20 @@ static void quiet_logs(const config *cfg)
     log_set_level(cfg->log_level == LOG_LEVEL_DEBUG ? LOG_LEVEL_DEBUG : LOG_LEVEL_WARNING);
 }
 
-/* --timeout S and --help, the only options of both commands.  CLI_OK, -1
- * after --help, or CLI_USAGE. */
-static int agent_opts(int argc, char **argv, double *timeout, bool *help)
+/* --timeout S and --help, the only options of both commands.  CLI_OK,
+ * CLI_HELP for --help, or CLI_USAGE, printed (a bad option or argument
+ * also after --help). */
+static int agent_opts(int argc, char **argv, double *timeout)
 {
     static const struct option longopts[] = {{"timeout", required_argument, NULL, 't'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
+    bool help = false;
     int opt;
     optind = 0;
     while ((opt = cli_getopt(argc, argv, ":t:h", longopts, argv[0])) != -1) {
         if (opt == 'h') {
-            *help = true;
+            help = true;
         } else if (opt != 't') {
             return CLI_USAGE;
         } else if (sca_parse_duration(optarg, timeout) != 0 || *timeout <= 0) {
@@ -44,7 +46,7 @@ static int agent_opts(int argc, char **argv, double *timeout, bool *help)
     }
     if (optind < argc)
         return cli_fail(CLI_USAGE, "unexpected argument '%s'", argv[optind]);
-    return CLI_OK;
+    return help ? CLI_HELP : CLI_OK;
 }
 
 static void print_duration(const char *label, double seconds)
@@ -105,24 +107,26 @@ static int local_call(const config *cfg, double timeout, const char *method, cli
     return code;
 }
 
+static void status_usage(void)
+{
+    printf("usage: sca-manage status [--timeout S]\n"
+           "\n"
+           "Asks the node's agent (agent_info) and prints whether it answers, its\n"
+           "version, host, pid, uptime, transport, database, running tracers and tasks,\n"
+           "and its own CPU time and resident memory.  Exit status 3 when no agent\n"
+           "answers.\n"
+           "\n"
+           "  -t, --timeout S  seconds to wait for the answer (default [rpc] timeout)\n");
+}
+
 int manage_status(const config *cfg, int argc, char **argv)
 {
     double timeout = 0;
-    bool help = false;
-    int code = agent_opts(argc, argv, &timeout, &help);
+    int code = agent_opts(argc, argv, &timeout);
+    if (code == CLI_HELP)
+        status_usage();
     if (code != CLI_OK)
         return code;
-    if (help) {
-        printf("usage: sca-manage status [--timeout S]\n"
-               "\n"
-               "Asks the node's agent (agent_info) and prints whether it answers, its\n"
-               "version, host, pid, uptime, transport, database, running tracers and tasks,\n"
-               "and its own CPU time and resident memory.  Exit status 3 when no agent\n"
-               "answers.\n"
-               "\n"
-               "  -t, --timeout S  seconds to wait for the answer (default [rpc] timeout)\n");
-        return CLI_OK;
-    }
     cli_rpc *c = NULL;
     json_t *info = NULL;
     code = local_call(cfg, timeout, "agent_info", &c, &info);
@@ -152,24 +156,26 @@ static int wait_gone(cli_rpc *c, double timeout)
                     timeout);
 }
 
+static void stop_usage(void)
+{
+    printf("usage: sca-manage stop [--timeout S]\n"
+           "\n"
+           "Asks the node's agent to exit (the admin method stop; only root or the\n"
+           "agent's own user, over the unix socket) and waits until it no longer\n"
+           "answers.  Running tracers keep tracing; the next agent adopts them.\n"
+           "\n"
+           "  -t, --timeout S  seconds to wait for the answer and for the exit\n"
+           "                   (default [rpc] timeout)\n");
+}
+
 int manage_stop(const config *cfg, int argc, char **argv)
 {
     double timeout = 0;
-    bool help = false;
-    int code = agent_opts(argc, argv, &timeout, &help);
+    int code = agent_opts(argc, argv, &timeout);
+    if (code == CLI_HELP)
+        stop_usage();
     if (code != CLI_OK)
         return code;
-    if (help) {
-        printf("usage: sca-manage stop [--timeout S]\n"
-               "\n"
-               "Asks the node's agent to exit (the admin method stop; only root or the\n"
-               "agent's own user, over the unix socket) and waits until it no longer\n"
-               "answers.  Running tracers keep tracing; the next agent adopts them.\n"
-               "\n"
-               "  -t, --timeout S  seconds to wait for the answer and for the exit\n"
-               "                   (default [rpc] timeout)\n");
-        return CLI_OK;
-    }
     cli_rpc *c = NULL;
     json_t *reply = NULL;
     code = local_call(cfg, timeout, "stop", &c, &reply);

@@ -16,6 +16,9 @@
 #include "scalpels/template.h"
 #include "scalpels/util.h"
 
+/* Hands each option of a command to fn, which returns a cli_exit code;
+ * the first that is not CLI_OK ends the parse and is returned.  CLI_USAGE,
+ * printed, for an option error or an argument. */
 static int parse_sub_options(int argc, char **argv, const char *shortopts,
                              const struct option *longopts, int (*fn)(void *, int, const char *),
                              void *arg)
@@ -25,13 +28,13 @@ static int parse_sub_options(int argc, char **argv, const char *shortopts,
     while ((opt = cli_getopt(argc, argv, shortopts, longopts, argv[0])) != -1) {
         if (opt == '?')
             return CLI_USAGE;
-        int rc = fn(arg, opt, optarg);
-        if (rc != 0)
-            return rc;
+        int code = fn(arg, opt, optarg);
+        if (code != CLI_OK)
+            return code;
     }
     if (optind < argc)
         return cli_fail(CLI_USAGE, "unexpected argument '%s'", argv[optind]);
-    return 0;
+    return CLI_OK;
 }
 
 static void remove_database_files(const char *path)
@@ -48,25 +51,26 @@ struct db_create_opts {
     bool force;
 };
 
+static void db_create_usage(void)
+{
+    printf("usage: sca-manage db-create [-f]\n"
+           "\n"
+           "Creates the node's database and registers the shipped tracers with their\n"
+           "parsers and default data options.\n"
+           "\n"
+           "  -f, --force  replace an existing database (its tasks and results are lost);\n"
+           "               refused while the agent or any of its tracers runs\n");
+}
+
 static int db_create_opt(void *arg, int opt, const char *val)
 {
     (void)val;
     struct db_create_opts *o = arg;
     if (opt == 'f') {
         o->force = true;
-        return 0;
+        return CLI_OK;
     }
-    if (opt == 'h') {
-        printf("usage: sca-manage db-create [-f]\n"
-               "\n"
-               "Creates the node's database and registers the shipped tracers with their\n"
-               "parsers and default data options.\n"
-               "\n"
-               "  -f, --force  replace an existing database (its tasks and results are lost);\n"
-               "               refused while the agent or any of its tracers runs\n");
-        return -1;
-    }
-    return CLI_USAGE;
+    return opt == 'h' ? CLI_HELP : CLI_USAGE;
 }
 
 /* "cpu (pid 42), mem (pid 43)": the tracers the database says run and whose
@@ -137,23 +141,25 @@ int manage_db_create(const config *cfg, int argc, char **argv)
     static const struct option longopts[] = {
         {"force", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
     struct db_create_opts o = {0};
-    int rc = parse_sub_options(argc, argv, ":fh", longopts, db_create_opt, &o);
-    if (rc != 0)
-        return rc < 0 ? CLI_OK : rc;
+    int code = parse_sub_options(argc, argv, ":fh", longopts, db_create_opt, &o);
+    if (code == CLI_HELP)
+        db_create_usage();
+    if (code != CLI_OK)
+        return code;
     if (access(cfg->db_path, F_OK) == 0) {
         if (!o.force)
             return cli_fail(CLI_FAILED,
                             "database %s already exists; use 'sca-manage db-create -f' to "
                             "replace it (its tasks and results are lost)",
                             cfg->db_path);
-        rc = check_not_in_use(cfg);
-        if (rc != CLI_OK)
-            return rc;
+        code = check_not_in_use(cfg);
+        if (code != CLI_OK)
+            return code;
         remove_database_files(cfg->db_path);
     }
     sca_error err = {0};
     char *dir = parent_dir(cfg->db_path);
-    rc = sca_mkdir_p(dir, 0755, &err);
+    int rc = sca_mkdir_p(dir, 0755, &err);
     free(dir);
     store *s = NULL;
     if (rc == 0)
@@ -193,22 +199,15 @@ static int setup_tracer_opt(struct setup_opts *o, const char *arg)
                   : strcmp(key, "title") == 0  ? &o->title
                                                : NULL;
     if (slot == NULL) {
-        int rc =
+        int code =
             cli_fail(CLI_USAGE, "unknown tracer option '%s' (use name, tpl, parser, title)", key);
         free(key);
-        return rc;
+        return code;
     }
     free(key);
     free(*slot);
     *slot = sca_strdup(value);
-    return 0;
-}
-
-static bool option_name_valid(const char *key)
-{
-    size_t n = strlen(key);
-    return n >= 1 && n <= 128 &&
-           strspn(key, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+    return CLI_OK;
 }
 
 static int setup_data_opt(struct setup_opts *o, const char *arg)
@@ -217,14 +216,13 @@ static int setup_data_opt(struct setup_opts *o, const char *arg)
     const char *value;
     if (cli_split_kv(arg, &key, &value) != 0)
         return cli_fail(CLI_USAGE, "-d expects key=value, not '%s'", arg);
-    int rc = 0;
-    if (!option_name_valid(key))
-        rc = cli_fail(CLI_USAGE, "invalid data option name '%s': use 1 to 128 of A-Z a-z 0-9 _ . -",
-                      key);
+    int code = CLI_OK;
+    if (!sca_option_name_valid(key, strlen(key)))
+        code = cli_fail(CLI_USAGE, "invalid data option name '%s': use " SCA_OPTION_NAME_RULE, key);
     else
         json_object_set_new(o->data, key, json_string(value));
     free(key);
-    return rc;
+    return code;
 }
 
 static void setup_usage(void)
@@ -234,7 +232,7 @@ static void setup_usage(void)
            "\n"
            "Registers or updates tracer N and sets data options in the node's database.\n"
            "\n"
-           "  -t name=N     tracer name: 1 to 64 of A-Z a-z 0-9 _ . -\n"
+           "  -t name=N     tracer name: %s\n"
            "  -t tpl=T      command template (needed for a new tracer), split like a shell\n"
            "                command line but never run by a shell; %%(key)s is replaced by\n"
            "                data option key (or tracer_path, bindir, task, tracer, host,\n"
@@ -243,7 +241,7 @@ static void setup_usage(void)
            "  -t title=X    name shown for the tracer's results (default N)\n"
            "  -d key=value  set data option key (repeatable; value may be empty)\n"
            "  -s, --stat    print the data options as a table\n",
-           parse_names());
+           SCA_TRACER_NAME_RULE, parse_names());
 }
 
 static int setup_opt(void *arg, int opt, const char *val)
@@ -256,15 +254,16 @@ static int setup_opt(void *arg, int opt, const char *val)
         return setup_data_opt(o, val);
     case 's':
         o->show = true;
-        return 0;
+        return CLI_OK;
     case 'h':
         o->help = true;
-        return 0;
+        return CLI_OK;
     default:
         return CLI_USAGE;
     }
 }
 
+/* 0, or a negative errno code with err set: what is wrong with o. */
 static int setup_validate(const struct setup_opts *o, store *s, sca_error *err)
 {
     if (o->name == NULL) {
@@ -272,10 +271,9 @@ static int setup_validate(const struct setup_opts *o, store *s, sca_error *err)
             return sca_error_set(err, -EINVAL, "-t tpl/parser/title need -t name=N");
         return 0;
     }
-    if (!store_tracer_name_valid(o->name))
-        return sca_error_set(err, -EINVAL,
-                             "invalid tracer name '%s': use 1 to %d of A-Z a-z 0-9 _ . -", o->name,
-                             STORE_NAME_MAX);
+    if (!sca_tracer_name_valid(o->name, strlen(o->name)))
+        return sca_error_set(err, -EINVAL, "invalid tracer name '%s': use " SCA_TRACER_NAME_RULE,
+                             o->name);
     if (o->parser != NULL && parse_find(o->parser) == NULL)
         return sca_error_set(err, -EINVAL, "unknown parser '%s' (known: %s)", o->parser,
                              parse_names());
@@ -313,6 +311,7 @@ static void setup_warn_unset_keys(const char *tpl, json_t *options)
     template_argv_free(keys);
 }
 
+/* Writes o in one transaction: 0, or a negative errno code with err set. */
 static int setup_write(const struct setup_opts *o, store *s, sca_error *err)
 {
     int rc = store_begin(s, err);
@@ -338,6 +337,7 @@ static int setup_write(const struct setup_opts *o, store *s, sca_error *err)
     return rc;
 }
 
+/* Prints the data options: 0, or a negative errno code with err set. */
 static int setup_show(store *s, sca_error *err)
 {
     json_t *options;
@@ -399,13 +399,15 @@ int manage_setup(const config *cfg, int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     struct setup_opts o = {.data = json_object()};
     int code = parse_sub_options(argc, argv, ":t:d:sh", longopts, setup_opt, &o);
-    if (code == 0 && o.help)
+    if (code == CLI_OK && o.help) {
         setup_usage();
-    else if (code == 0 && o.name == NULL && !o.tpl && !o.parser && !o.title &&
-             json_object_size(o.data) == 0 && !o.show)
+        code = CLI_HELP;
+    } else if (code == CLI_OK && o.name == NULL && !o.tpl && !o.parser && !o.title &&
+               json_object_size(o.data) == 0 && !o.show) {
         code = cli_fail(CLI_USAGE, "setup needs -t, -d or -s (see 'sca-manage setup --help')");
-    else if (code == 0)
+    } else if (code == CLI_OK) {
         code = setup_apply(&o, cfg);
+    }
     free(o.name);
     free(o.tpl);
     free(o.parser);
@@ -425,7 +427,7 @@ static int purge_opt(void *arg, int opt, const char *val)
     struct purge_opts *o = arg;
     if (opt == 'h') {
         o->help = true;
-        return 0;
+        return CLI_OK;
     }
     if (opt != 'o')
         return CLI_USAGE;
@@ -435,7 +437,17 @@ static int purge_opt(void *arg, int opt, const char *val)
                         "'%s'",
                         val);
     o->have_age = true;
-    return 0;
+    return CLI_OK;
+}
+
+static void purge_usage(void)
+{
+    printf("usage: sca-manage purge --older-than AGE\n"
+           "\n"
+           "Deletes tasks that stopped more than AGE ago (e.g. 3600, 90m, 12h, 7d) with\n"
+           "their results and samples.  Running tasks are kept, and their tracers go on\n"
+           "writing during the purge.  With no task running, the file is then compacted\n"
+           "to give the space back; while one runs, new samples reuse the space.\n");
 }
 
 int manage_purge(const config *cfg, int argc, char **argv)
@@ -445,16 +457,11 @@ int manage_purge(const config *cfg, int argc, char **argv)
                                              {NULL, 0, NULL, 0}};
     struct purge_opts o = {0};
     int code = parse_sub_options(argc, argv, ":o:h", longopts, purge_opt, &o);
-    if (code != 0)
+    if (code != CLI_OK)
         return code;
     if (o.help) {
-        printf("usage: sca-manage purge --older-than AGE\n"
-               "\n"
-               "Deletes tasks that stopped more than AGE ago (e.g. 3600, 90m, 12h, 7d) with\n"
-               "their results and samples.  Running tasks are kept, and their tracers go on\n"
-               "writing during the purge.  With no task running, the file is then compacted\n"
-               "to give the space back; while one runs, new samples reuse the space.\n");
-        return CLI_OK;
+        purge_usage();
+        return CLI_HELP;
     }
     if (!o.have_age)
         return cli_fail(CLI_USAGE, "purge needs --older-than AGE");

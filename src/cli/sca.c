@@ -15,10 +15,10 @@ const char *cli_prog = "sca";
 
 static const struct command {
     const char *name;
-    int (*fn)(const sca_opts *g, int argc, char **argv);
+    int (*fn)(const cli_global_opts *g, int argc, char **argv);
     const char *summary;
     /* Under --all-hosts the command runs once per host, unless: */
-    int (*all_hosts)(const sca_opts *g, const json_t *hosts, int argc, char **argv);
+    int (*all_hosts)(const cli_global_opts *g, const json_t *hosts, int argc, char **argv);
     bool covers_all_hosts;    /* it already asks every host: it runs once */
     const char *no_all_hosts; /* it cannot: why */
 } commands[] = {
@@ -51,29 +51,31 @@ static void usage(FILE *f)
                "           [--host NODE | --all-hosts] [--json] COMMAND [ARGS]\n\nCommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nOptions:\n"
-               "  -c, --config FILE      configuration file (default: $SCALPELS_CONF, then\n"
-               "                         " CONFIG_SYSTEM_PATH ")\n"
-               "  --transport-url URL    the agent's transport instead of the configured one:\n"
-               "                         unix:///path/agent.sock or rabbit://user:pass@host:port/\n"
-               "  --timeout S            seconds to wait for each answer (default [rpc] timeout)\n"
-               "  --host NODE            the agent of node NODE (AMQP only; default: whichever\n"
-               "                         agent takes the command's first call, then that one)\n"
-               "  --all-hosts            COMMAND once for each agent 'sca hosts' finds, each\n"
-               "                         after a '== host NODE ==' line (not with run); JSON\n"
-               "                         output (and report --csv, --html): one document\n"
-               "  --json                 machine-readable output (see docs/cli.md)\n"
-               "  -h, --help             show this help; 'sca COMMAND --help' for a command's\n"
-               "\nA task or result uuid may be given as a unique prefix of at least 8 characters.\n"
-               "Exit status: 0 ok, 1 the agent answered with an error, 2 bad usage or input,\n"
-               "3 no agent reachable or no answer in time.\n");
+    fprintf(f,
+            "\nOptions:\n"
+            "  -c, --config FILE      configuration file (default: $SCALPELS_CONF, then\n"
+            "                         " CONFIG_SYSTEM_PATH ")\n"
+            "  --transport-url URL    the agent's transport instead of the configured one:\n"
+            "                         unix:///path/agent.sock or rabbit://user:pass@host:port/\n"
+            "  --timeout S            seconds to wait for each answer (default [rpc] timeout)\n"
+            "  --host NODE            the agent of node NODE (AMQP only; default: whichever\n"
+            "                         agent takes the command's first call, then that one)\n"
+            "  --all-hosts            COMMAND once for each agent 'sca hosts' finds, each\n"
+            "                         after a '== host NODE ==' line (not with run); JSON\n"
+            "                         output (and report --csv, --html): one document\n"
+            "  --json                 machine-readable output (see docs/cli.md)\n"
+            "  -h, --help             show this help; 'sca COMMAND --help' for a command's\n"
+            "\nA task or result uuid may be given as a unique prefix of at least %d characters.\n"
+            "Exit status: 0 ok, 1 the agent answered with an error, 2 bad usage or input,\n"
+            "3 no agent reachable or no answer in time.\n",
+            SCA_UUID_PREFIX_MIN);
 }
 
 enum { OPT_TRANSPORT = 300, OPT_TIMEOUT, OPT_HOST, OPT_ALL_HOSTS };
 
-/* Parses the options before the command into g; CLI_OK, or an exit code
- * (-1 for --help: done, exit 0). */
-static int parse_globals(int argc, char **argv, sca_opts *g, const char **config_path)
+/* Parses the options before the command into g: CLI_OK, CLI_HELP after
+ * printing the usage, or CLI_USAGE, printed. */
+static int parse_globals(int argc, char **argv, cli_global_opts *g, const char **config_path)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
@@ -96,7 +98,7 @@ static int parse_globals(int argc, char **argv, sca_opts *g, const char **config
             g->conn.transport_url = optarg;
             break;
         case OPT_TIMEOUT:
-            code = sca_parse_seconds("--timeout", optarg, &g->conn.timeout);
+            code = cli_parse_seconds("--timeout", optarg, &g->conn.timeout);
             break;
         case OPT_HOST:
             g->conn.host = optarg;
@@ -109,7 +111,7 @@ static int parse_globals(int argc, char **argv, sca_opts *g, const char **config
             break;
         case 'h':
             usage(stdout);
-            return -1;
+            return CLI_HELP;
         default: /* cli_getopt said what is wrong */
             code = CLI_USAGE;
             break;
@@ -125,14 +127,14 @@ static int parse_globals(int argc, char **argv, sca_opts *g, const char **config
 /* One host's run of a command under --all-hosts, its output kept. */
 struct host_run {
     const char *host;
-    int code;
+    int code;        /* its exit status */
     char *out, *err; /* what it printed on stdout and stderr */
     size_t out_len, err_len;
 };
 
 /* Runs cmd for r->host with its stdout and stderr kept in r.  The glibc
  * manual documents stdout and stderr as variables a program may set. */
-static void run_captured(const struct command *cmd, sca_opts *g, int argc, char **argv,
+static void run_captured(const struct command *cmd, cli_global_opts *g, int argc, char **argv,
                          struct host_run *r)
 {
     FILE *out = open_memstream(&r->out, &r->out_len);
@@ -151,7 +153,7 @@ static void run_captured(const struct command *cmd, sca_opts *g, int argc, char 
     stdout = out;
     stderr = err;
     g->conn.host = r->host;
-    r->code = cmd->fn(g, argc, argv);
+    r->code = cli_exit_status(cmd->fn(g, argc, argv));
     g->conn.host = NULL;
     stdout = saved_out;
     stderr = saved_err;
@@ -208,14 +210,14 @@ static bool print_json_runs(const struct host_run *runs, size_t n)
 /* The command once per discovered host, with --host set; the exit code is
  * the worst of them.  Output that is JSON for every host becomes one
  * document; other output is printed host by host, each after its heading. */
-static int run_all_hosts(const struct command *cmd, sca_opts *g, int argc, char **argv)
+static int run_all_hosts(const struct command *cmd, cli_global_opts *g, int argc, char **argv)
 {
     if (cmd->no_all_hosts != NULL)
         return cli_fail(CLI_USAGE, "%s cannot take --all-hosts: %s", cmd->name, cmd->no_all_hosts);
     if (cmd->covers_all_hosts)
         return cmd->fn(g, argc, argv);
     json_t *hosts = NULL;
-    int code = sca_discover_hosts(g, &hosts);
+    int code = cli_discover_hosts(g, &hosts);
     if (code != CLI_OK)
         return code;
     if (cmd->all_hosts != NULL) {
@@ -233,7 +235,7 @@ static int run_all_hosts(const struct command *cmd, sca_opts *g, int argc, char 
     }
     if (!print_json_runs(runs, n)) {
         for (size_t i = 0; i < n; i++) {
-            sca_host_heading(i, runs[i].host);
+            cli_host_heading(i, runs[i].host);
             fwrite(runs[i].err, 1, runs[i].err_len, stderr);
             fwrite(runs[i].out, 1, runs[i].out_len, stdout);
         }
@@ -258,12 +260,12 @@ static const struct command *find_command(const char *name)
 
 int main(int argc, char **argv)
 {
-    sca_opts g = {.charset = table_charset_of_locale()};
+    cli_global_opts g = {.charset = table_charset_of_locale()};
     const char *config_path = NULL;
     log_init(cli_prog);
     int code = parse_globals(argc, argv, &g, &config_path);
     if (code != CLI_OK)
-        return code < 0 ? CLI_OK : code;
+        return cli_exit_status(code);
     if (optind >= argc) {
         usage(stderr);
         return CLI_USAGE;
@@ -284,6 +286,7 @@ int main(int argc, char **argv)
         code = run_all_hosts(cmd, &g, argc - optind, argv + optind);
     else
         code = cmd->fn(&g, argc - optind, argv + optind);
+    code = cli_exit_status(code);
     errno = 0;
     if ((fflush(stdout) != 0 || ferror(stdout)) && code == CLI_OK)
         code = errno == EPIPE ? CLI_FAILED : cli_fail(CLI_FAILED, "cannot write the output");

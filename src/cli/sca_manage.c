@@ -72,7 +72,7 @@ int main(int argc, char **argv)
         log_set_level(cfg.log_level);
         int code = commands[i].fn(&cfg, argc - optind, argv + optind);
         config_free(&cfg);
-        return code;
+        return cli_exit_status(code);
     }
     return cli_fail(CLI_USAGE, "unknown command '%s' (see 'sca-manage --help')", name);
 }

@@ -10,8 +10,7 @@
 
 #include "report_internal.h"
 #include "scalpels/report.h"
-
-#define SPARK_SLICES 40
+#include "scalpels/vocab.h"
 
 #define SPARK_LEVELS 8
 
@@ -76,11 +75,11 @@ static int compare_doubles(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Averages of SPARK_SLICES equal time slices (fewer for short series). */
+/* Averages of SCA_SPARK_SLICES equal time slices (fewer for short series). */
 static json_t *spark_from_data(const json_t *data, double first, double last)
 {
     size_t n = json_array_size(data);
-    size_t slices = n < SPARK_SLICES ? n : SPARK_SLICES;
+    size_t slices = n < SCA_SPARK_SLICES ? n : SCA_SPARK_SLICES;
     if (last <= first)
         slices = n > 0 ? 1 : 0;
     double *sum = sca_calloc(slices + 1, sizeof(double));

@@ -372,11 +372,11 @@ int store_resolve_uuid(store *s, enum store_stmt id, const char *what, const cha
                        char full[SCA_UUID_LEN + 1], sca_error *err)
 {
     char prefix[SCA_UUID_LEN + 1];
-    if (strlen(given) < STORE_UUID_PREFIX_MIN || !uuid_prefix_lower(given, prefix))
+    if (strlen(given) < SCA_UUID_PREFIX_MIN || !uuid_prefix_lower(given, prefix))
         return sca_error_set(err, -EINVAL,
                              "'%s' is not a %s uuid or a prefix of at least %d of its characters "
                              "(hex digits and '-')",
-                             given, what, STORE_UUID_PREFIX_MIN);
+                             given, what, SCA_UUID_PREFIX_MIN);
     sqlite3_stmt *stmt = store_stmt(s, id, err);
     if (stmt == NULL)
         return -EIO;

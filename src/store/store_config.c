@@ -106,22 +106,11 @@ int store_config_update(store *s, json_t *opts, sca_error *err)
     json_t *value;
     json_object_foreach(opts, key, value)
     {
-        if (key[0] == '\0' || strlen(key) > 128)
-            return sca_error_set(err, -EINVAL, "data option names are 1 to 128 characters");
+        if (key[0] == '\0' || strlen(key) > SCA_OPTION_NAME_MAX)
+            return sca_error_set(err, -EINVAL, "data option names are 1 to %d characters",
+                                 SCA_OPTION_NAME_MAX);
     }
     return store_in_transaction(s, config_update_all, opts, err);
-}
-
-bool store_tracer_name_valid(const char *name)
-{
-    size_t n = 0;
-    for (; name[n]; n++) {
-        char c = name[n];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '_' || c == '.' || c == '-'))
-            return false;
-    }
-    return n >= 1 && n <= STORE_NAME_MAX;
 }
 
 void store_tracer_clear(store_tracer *t)
@@ -158,10 +147,9 @@ static void tracer_from_row(sqlite3_stmt *stmt, store_tracer *t)
 int store_tracer_register(store *s, const char *name, const char *tpl, const char *parser,
                           const char *title, sca_error *err)
 {
-    if (!store_tracer_name_valid(name))
-        return sca_error_set(err, -EINVAL,
-                             "invalid tracer name '%s': use 1 to %d of A-Z a-z 0-9 _ . -", name,
-                             STORE_NAME_MAX);
+    if (!sca_tracer_name_valid(name, strlen(name)))
+        return sca_error_set(err, -EINVAL, "invalid tracer name '%s': use " SCA_TRACER_NAME_RULE,
+                             name);
     if (tpl == NULL || tpl[strspn(tpl, " \t\r\n")] == '\0')
         return sca_error_set(err, -EINVAL, "tracer '%s' needs a non-empty template", name);
     sqlite3_stmt *stmt = store_stmt(s, STMT_TRACER_REGISTER, err);

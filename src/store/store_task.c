@@ -473,7 +473,7 @@ static int summary_spark(store *s, int64_t result_id, store_summary *out, sca_er
     sqlite3_stmt *stmt = store_stmt(s, STMT_SAMPLE_SPARK, err);
     if (stmt == NULL)
         return -EIO;
-    out->spark_slices = out->numbers < STORE_SPARK_SLICES ? (int)out->numbers : STORE_SPARK_SLICES;
+    out->spark_slices = out->numbers < SCA_SPARK_SLICES ? (int)out->numbers : SCA_SPARK_SLICES;
     if (out->last <= out->first)
         out->spark_slices = 1;
     double width = (out->last - out->first) / out->spark_slices;

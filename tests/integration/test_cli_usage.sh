@@ -8,20 +8,20 @@ M="$SCA_BIN/sca-manage"
 SOCK="unix://$T/agent.sock"
 
 expect_exit 0 "$S" --help
-for cmd in start stop report result tracer task run; do
+for cmd in start stop report result tracer task run hosts; do
   assert_contains "$OUT" "  $cmd " "sca --help lists $cmd"
 done
 assert_contains "$OUT" "3 no agent reachable" "sca --help gives the exit codes"
-for cmd in start stop report result tracer task run; do
+for cmd in start stop report result tracer task run hosts; do
   expect_exit 0 "$S" "$cmd" --help
   assert_contains "$OUT" "usage: sca $cmd" "sca $cmd --help"
 done
 expect_exit 0 "$S" report -h
 assert_contains "$OUT" "--rows N" "report help names --rows"
-expect_exit 0 "$M" status --help
-assert_contains "$OUT" "usage: sca-manage status" "sca-manage status --help"
-expect_exit 0 "$M" stop --help
-assert_contains "$OUT" "usage: sca-manage stop" "sca-manage stop --help"
+for cmd in db-create setup purge status stop; do
+  expect_exit 0 "$M" "$cmd" --help
+  assert_contains "$OUT" "usage: sca-manage $cmd" "sca-manage $cmd --help"
+done
 expect_exit 0 "$M" --help
 assert_contains "$OUT" "status" "sca-manage --help lists status"
 ok "help"

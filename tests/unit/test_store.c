@@ -484,13 +484,13 @@ static void test_sample_page_and_summary(void **state)
     assert_true(sm.first == 1000 && sm.last == 1099);
     /* 100 samples over 99 s in 40 slices: every slice has some, and the
      * averages rise. */
-    assert_int_equal(sm.spark_slices, STORE_SPARK_SLICES);
-    for (int i = 0; i < STORE_SPARK_SLICES; i++) {
+    assert_int_equal(sm.spark_slices, SCA_SPARK_SLICES);
+    for (int i = 0; i < SCA_SPARK_SLICES; i++) {
         assert_true(sm.spark_set[i]);
         if (i > 0)
             assert_true(sm.spark[i] > sm.spark[i - 1]);
     }
-    assert_true(sm.spark[STORE_SPARK_SLICES - 1] == 100 || sm.spark[STORE_SPARK_SLICES - 1] > 98);
+    assert_true(sm.spark[SCA_SPARK_SLICES - 1] == 100 || sm.spark[SCA_SPARK_SLICES - 1] > 98);
 
     assert_int_equal(store_result_summary(f->s, lg.id, &sm, &err), 0);
     assert_int_equal(sm.count, 0);

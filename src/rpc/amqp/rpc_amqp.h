@@ -1,19 +1,22 @@
 /*
- * rpc_amqp.h - the AMQP carrier's private state, shared by its three parts:
- *   rpc_amqp_dial.c  the blocking steps, run on the libuv thread pool only:
- *                    connect (TCP or TLS), log in, open the channel; hang up.
- *   rpc_amqp_link.c  the connection on the loop: dialing and reconnecting
- *                    with backoff, uv_poll on the socket, heartbeats, frame
- *                    assembly, acks and delivery to client and servers.
- *   rpc_amqp_write.c what goes out: frames encoded here and written with one
- *                    send() per message into a bounded buffer (TCP), or
- *                    through rabbitmq-c (TLS); heartbeats.
+ * rpc_amqp.h - the AMQP carrier's private state, shared by its six files:
  *   rpc_amqp.c       the carrier operations: topology (declares exactly as
  *                    oslo), publishing, the queue of messages waiting for a
  *                    connection, replies.
+ *   rpc_amqp_dial.c  the blocking steps, run on the libuv thread pool only:
+ *                    connect (TCP or TLS), log in, open the channel; hang up.
+ *   rpc_amqp_link.c  the connection on the loop: dialing and reconnecting
+ *                    with backoff, uv_poll on the socket, heartbeat ticks,
+ *                    frame assembly, acks and delivery to client and
+ *                    servers; the carrier state's lifetime.
+ *   rpc_amqp_write.c what goes out: frames encoded here and written with one
+ *                    send() per message into a bounded buffer (TCP), or
+ *                    through rabbitmq-c (TLS); heartbeats.
  *   rpc_amqp_probe.c with require_listener: calls held until a passive
  *                    declare of their queue, on a channel of its own, says
  *                    that a consumer is there.
+ *   rpc_amqp_retry.c replies the broker returned (their queue did not exist),
+ *                    published again for a while as oslo does.
  */
 #ifndef SCALPELS_RPC_AMQP_H
 #define SCALPELS_RPC_AMQP_H
@@ -104,9 +107,8 @@ typedef struct rpc_amqp {
     bool ever_open;    /* calls are queued only before the first connection */
     bool first_failed; /* ... and only until its first round of attempts fails */
     bool closing;
-    bool close_deferred; /* closed from a callback: finish on the way out */
-    int depth;           /* callbacks of ours on the stack */
-    int busy;            /* handles and jobs still alive */
+    int depth; /* callbacks of ours on the stack */
+    int busy;  /* handles and jobs still alive */
     amqp_connection_state_t conn;
     bool tls;                       /* writes go through rabbitmq-c (see rpc_amqp_write.c) */
     sca_buf wbuf;                   /* encoded frames not yet taken by the socket */

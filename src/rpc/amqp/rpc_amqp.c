@@ -27,6 +27,9 @@ static rpc_amqp *amqp_of(rpc_transport *t)
     return t->impl;
 }
 
+static void flush_queue(rpc_amqp *a);
+static void forget_unconfirmed(rpc_amqp *a);
+
 /* --- Topology -------------------------------------------------------------- */
 
 /* A method the broker answers with an -ok, which the link counts. */
@@ -173,6 +176,15 @@ static int declare_reply(rpc_amqp *a)
     return rc;
 }
 
+/* Everything declared was confirmed: the transport is up. */
+static void report_up(rpc_amqp *a)
+{
+    char detail[400];
+    const rpc_broker *b = &a->t->url.brokers[a->broker];
+    snprintf(detail, sizeof(detail), "connected to %s:%d", b->host, b->port);
+    rpc_transport_set_up(a->t, true, rpc_transport_routine_level(a->t), detail);
+}
+
 void rpc_amqp_on_open(rpc_amqp *a)
 {
     rpc_amqp_probe_on_open(a);
@@ -184,13 +196,17 @@ void rpc_amqp_on_open(rpc_amqp *a)
         rc = declare_reply(a);
     if (rc != 0)
         return;
-    if (a->outstanding == 0) {
-        char detail[400];
-        const rpc_broker *b = &a->t->url.brokers[a->broker];
-        snprintf(detail, sizeof(detail), "connected to %s:%d", b->host, b->port);
-        rpc_transport_set_up(a->t, true, rpc_transport_routine_level(a->t), detail);
+    if (a->outstanding == 0)
+        report_up(a);
+    flush_queue(a);
+}
+
+void rpc_amqp_confirmed(rpc_amqp *a)
+{
+    if (a->outstanding > 0 && --a->outstanding == 0) {
+        forget_unconfirmed(a);
+        report_up(a);
     }
-    rpc_amqp_flush(a);
 }
 
 rpc_server *rpc_amqp_server_for_tag(rpc_amqp *a, const char *tag)
@@ -268,7 +284,9 @@ static int publish(rpc_amqp *a, const amqp_out *m)
     return rc;
 }
 
-void rpc_amqp_unconfirmed_clear(rpc_amqp *a)
+/* Every declare was confirmed (the calls behind them got through), or the
+ * connection is gone. */
+static void forget_unconfirmed(rpc_amqp *a)
 {
     for (size_t i = 0; i < a->n_unconfirmed; i++)
         free(a->unconfirmed[i]);
@@ -375,7 +393,7 @@ static int send_or_queue(rpc_amqp *a, amqp_out *m, sca_error *err)
     return rc;
 }
 
-void rpc_amqp_flush(rpc_amqp *a)
+static void flush_queue(rpc_amqp *a)
 {
     while (a->state == LINK_OPEN && a->out.head != NULL && !a->blocked) {
         amqp_out *m = rpc_amqp_list_pop(&a->out);
@@ -394,6 +412,20 @@ void rpc_amqp_flush(rpc_amqp *a)
             fail_one(a, m, err.msg);
         }
         rpc_amqp_out_free(m);
+    }
+}
+
+void rpc_amqp_on_blocked(rpc_amqp *a, const amqp_method_t *m)
+{
+    if (m->id == AMQP_CONNECTION_BLOCKED_METHOD) {
+        const amqp_connection_blocked_t *b = m->decoded;
+        log_warning("rpc: broker blocks publishing: %.*s", (int)b->reason.len,
+                    (const char *)b->reason.bytes);
+        a->blocked = true;
+    } else {
+        log_info("rpc: broker unblocked publishing");
+        a->blocked = false;
+        flush_queue(a);
     }
 }
 
@@ -443,7 +475,7 @@ void rpc_amqp_on_lost(rpc_amqp *a, const char *why)
     a->blocked = false;
     fail_requests(a, why);
     rpc_amqp_probe_fail(a, -ENOTCONN, why);
-    rpc_amqp_unconfirmed_clear(a);
+    forget_unconfirmed(a);
     rpc_amqp_retry_on_lost(a);
 }
 
@@ -460,7 +492,7 @@ void rpc_amqp_drop_queue(rpc_amqp *a)
     if (lost > 0)
         log_warning("rpc: %zu messages to %s dropped unsent at close", lost, a->t->url.describe);
     rpc_amqp_probe_fail(a, -ECANCELED, "the transport was closed");
-    rpc_amqp_unconfirmed_clear(a);
+    forget_unconfirmed(a);
 }
 
 /* --- Replies (the origin of every request received over AMQP) -------------- */

@@ -1,14 +1,17 @@
 /*
- * rpc_amqp.h - the AMQP carrier's private state, shared by its six files:
+ * rpc_amqp.h - the AMQP carrier's private state, shared by its seven files:
  *   rpc_amqp.c       the carrier operations: topology (declares exactly as
  *                    oslo), publishing, the queue of messages waiting for a
  *                    connection, replies.
  *   rpc_amqp_dial.c  the blocking steps, run on the libuv thread pool only:
  *                    connect (TCP or TLS), log in, open the channel; hang up.
  *   rpc_amqp_link.c  the connection on the loop: dialing and reconnecting
- *                    with backoff, uv_poll on the socket, heartbeat ticks,
- *                    frame assembly, acks and delivery to client and
- *                    servers; the carrier state's lifetime.
+ *                    with backoff, uv_poll on the socket, heartbeat ticks;
+ *                    the carrier state's lifetime.
+ *   rpc_amqp_read.c  what comes in: frames read without blocking while
+ *                    rabbitmq-c holds data, routed to the part they concern;
+ *                    messages assembled, acked in batches and delivered to
+ *                    client and servers.
  *   rpc_amqp_write.c what goes out: frames encoded here and written with one
  *                    send() per message into a bounded buffer (TCP), or
  *                    through rabbitmq-c (TLS); heartbeats.
@@ -66,6 +69,12 @@ typedef struct amqp_out_list {
     size_t count, bytes;
 } amqp_out_list;
 
+/* Per-server topology: the fanout queue and the three consumer tags. */
+typedef struct amqp_listener {
+    char fanout_queue[300];
+    char tags[3][32]; /* topic, topic.server, fanout */
+} amqp_listener;
+
 /* The message being assembled from deliver/return + header + body frames. */
 typedef struct amqp_inbound {
     enum { IN_IDLE, IN_HEADER, IN_BODY } stage;
@@ -94,13 +103,39 @@ typedef struct amqp_delivery {
     rpc_clip *clip;
 } amqp_delivery;
 
-/* Per-server topology: the fanout queue and the three consumer tags. */
-typedef struct amqp_listener {
-    char fanout_queue[300];
-    char tags[3][32]; /* topic, topic.server, fanout */
-} amqp_listener;
+typedef struct rpc_amqp rpc_amqp;
 
-typedef struct rpc_amqp {
+/* rpc_amqp_read.c: its state, changed there only. */
+typedef struct amqp_reader {
+    uv_idle_t kick;     /* drains what rabbitmq-c holds and the poll will not report */
+    uint64_t last_read; /* loop time, ms, of the broker's last frame */
+    amqp_inbound in;
+    amqp_delivery batch[RPC_AMQP_BATCH];
+    size_t n_batch;
+    uint64_t ack_upto; /* the batch's highest delivery tag to ack */
+} amqp_reader;
+
+/* The link opened, or its socket is readable: reads the frames there are. */
+void rpc_amqp_read_ready(rpc_amqp *a);
+/* Reads what rabbitmq-c can give without waiting (over TLS it also sends
+ * and checks heartbeats while doing so). */
+void rpc_amqp_read_drain(rpc_amqp *a);
+/* rabbitmq-c may hold frames the poll will not report again (read during a
+ * TLS publish, or left by the per-event budget): drain them from the loop,
+ * not from inside the caller. */
+void rpc_amqp_read_kick(rpc_amqp *a);
+/* Loop time, ms, of the broker's last frame. */
+uint64_t rpc_amqp_read_last(const rpc_amqp *a);
+/* The link is dropped: a message half read and acks not sent are forgotten. */
+void rpc_amqp_read_stop(rpc_amqp *a);
+/* The carrier opens, or closes (closed is called when the handle is). */
+void rpc_amqp_read_init(rpc_amqp *a);
+void rpc_amqp_read_close(rpc_amqp *a, uv_close_cb closed);
+/* "PRECONDITION_FAILED - inequivalent arg ..." style text of a server
+ * close method (connection.close or channel.close); "" otherwise. */
+void rpc_amqp_read_close_reason(const amqp_method_t *m, char *out, size_t n);
+
+struct rpc_amqp {
     rpc_transport *t;
     rpc_origin origin; /* answers requests: replies to "" / _reply_q */
     enum amqp_link_state state;
@@ -110,15 +145,14 @@ typedef struct rpc_amqp {
     int depth; /* callbacks of ours on the stack */
     int busy;  /* handles and jobs still alive */
     amqp_connection_state_t conn;
-    bool tls;                       /* writes go through rabbitmq-c (see rpc_amqp_write.c) */
-    sca_buf wbuf;                   /* encoded frames not yet taken by the socket */
-    size_t wpos;                    /* how much of wbuf was written */
-    int heartbeat;                  /* negotiated, seconds; ours to send over TCP */
-    uint64_t last_read, last_write; /* loop time, ms */
+    bool tls;            /* writes go through rabbitmq-c (see rpc_amqp_write.c) */
+    sca_buf wbuf;        /* encoded frames not yet taken by the socket */
+    size_t wpos;         /* how much of wbuf was written */
+    int heartbeat;       /* negotiated, seconds; ours to send over TCP */
+    uint64_t last_write; /* loop time, ms */
     uv_poll_t *poll;
     int poll_events;
     uv_timer_t timer;       /* reconnect backoff while down, heartbeat ticks while open */
-    uv_idle_t kick;         /* drains frames rabbitmq-c read during a publish */
     size_t broker;          /* the broker in use, or to try first */
     rpc_amqp_dial *dialing; /* the dial on the thread pool, or NULL */
     unsigned attempt;
@@ -130,10 +164,7 @@ typedef struct rpc_amqp {
     unsigned outstanding; /* declares and consumes not yet confirmed */
     char reply_q[48];     /* "" until the first call */
     bool blocked;         /* connection.blocked from the broker */
-    amqp_inbound in;
-    amqp_delivery batch[RPC_AMQP_BATCH];
-    size_t n_batch;
-    uint64_t ack_upto;
+    amqp_reader reader;
     amqp_out_list out; /* waiting for a connection, or for the broker to unblock */
     int dropped;
     char dropped_why[600];
@@ -145,7 +176,7 @@ typedef struct rpc_amqp {
     struct amqp_retry *retries; /* replies the broker returned, to publish again */
     size_t retry_bytes;
     uv_timer_t retry_timer;
-} rpc_amqp;
+};
 
 /* rpc_amqp_retry.c: a reply the broker returns (its caller's queue does not
  * exist, as while the caller declares it again after a broker restart) is
@@ -170,10 +201,6 @@ void rpc_amqp_enter(rpc_amqp *a);
 void rpc_amqp_leave(rpc_amqp *a);
 /* Watches for writability while messages wait (on) or not. */
 void rpc_amqp_want_write(rpc_amqp *a, bool on);
-/* rabbitmq-c may hold frames the poll will not report again (read during a
- * TLS publish, or left by the per-event budget): drain them from the loop,
- * not from inside the caller. */
-void rpc_amqp_kick(rpc_amqp *a);
 
 /* rpc_amqp_write.c; each returns 0, -EIO when the link was lost meanwhile,
  * -ENOBUFS when too much waits for the socket, -EINVAL/-ENOMEM when the
@@ -188,10 +215,11 @@ size_t rpc_amqp_write_pending(const rpc_amqp *a);
 void rpc_amqp_write_reset(rpc_amqp *a);
 int rpc_amqp_heartbeat(rpc_amqp *a);
 
-/* rpc_amqp.c, called by the link */
-/* Forgets the calls published behind unconfirmed declares: every declare
- * was confirmed (they got through), or the connection is gone. */
-void rpc_amqp_unconfirmed_clear(rpc_amqp *a);
+/* rpc_amqp.c, called by the link and the reader */
+/* The -ok of a declare, bind, delete, consume or cancel of ours. */
+void rpc_amqp_confirmed(rpc_amqp *a);
+/* connection.blocked or connection.unblocked from the broker. */
+void rpc_amqp_on_blocked(rpc_amqp *a, const amqp_method_t *m);
 /* The broker closed the channel or connection on a method of ours: the
  * calls published behind unconfirmed declares were discarded with it, and
  * fail now with why. */
@@ -203,7 +231,6 @@ void rpc_amqp_on_open(rpc_amqp *a);
 void rpc_amqp_on_lost(rpc_amqp *a, const char *why);
 /* The first round of attempts failed: queued calls and casts fail. */
 void rpc_amqp_fail_queued(rpc_amqp *a, const char *why);
-void rpc_amqp_flush(rpc_amqp *a);
 void rpc_amqp_drop_queue(rpc_amqp *a);
 /* A call whose queue was found to have a consumer: published now, or
  * queued behind what waits; fails the call if neither can be done, and
@@ -237,9 +264,5 @@ void rpc_amqp_dial_run(rpc_amqp_dial *d);
  * the channel and the connection politely, all bounded by timeout seconds,
  * then frees conn.  Blocking: thread pool only. */
 void rpc_amqp_hangup(amqp_connection_state_t conn, const char *pending, size_t len, double timeout);
-
-/* "PRECONDITION_FAILED - inequivalent arg ..." style text of a server
- * close method (connection.close or channel.close); "" otherwise. */
-void rpc_amqp_close_reason(const amqp_method_t *m, char *out, size_t n);
 
 #endif

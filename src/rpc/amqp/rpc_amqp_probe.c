@@ -102,7 +102,7 @@ static void refused(rpc_amqp *a, const amqp_method_t *method)
         rpc_client_unroutable(a->t, m->msg_id, m->routing_key);
     } else {
         char reason[400];
-        rpc_amqp_close_reason(method, reason, sizeof(reason));
+        rpc_amqp_read_close_reason(method, reason, sizeof(reason));
         char *detail =
             sca_asprintf("cannot check queue %s: broker said %s", m->routing_key, reason);
         rpc_client_fail(a->t, m->msg_id, -EPROTO, detail);

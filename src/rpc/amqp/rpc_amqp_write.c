@@ -173,7 +173,7 @@ int rpc_amqp_send_publish(rpc_amqp *a, const char *exchange, const char *routing
             return -EIO;
         }
         /* With heartbeats on, rabbitmq-c may have read frames meanwhile. */
-        rpc_amqp_kick(a);
+        rpc_amqp_read_kick(a);
         return 0;
     }
     if (a->wbuf.len - a->wpos + len > RPC_AMQP_WRITE_MAX)
@@ -216,7 +216,7 @@ void rpc_amqp_write_reset(rpc_amqp *a)
 void rpc_amqp_write_start(rpc_amqp *a)
 {
     a->heartbeat = amqp_get_heartbeat(a->conn);
-    a->last_write = a->last_read = uv_now(a->t->loop);
+    a->last_write = uv_now(a->t->loop);
     /* Re-tuning needs rabbitmq-c between frames; else it keeps writing. */
     if (!a->tls && !amqp_release_buffers_ok(a->conn))
         a->tls = true;
@@ -232,7 +232,7 @@ int rpc_amqp_heartbeat(rpc_amqp *a)
     if (a->tls || a->heartbeat <= 0)
         return 0;
     uint64_t now = uv_now(a->t->loop), hb = (uint64_t)a->heartbeat * 1000;
-    if (now - a->last_read > 2 * hb) {
+    if (now - rpc_amqp_read_last(a) > 2 * hb) {
         char why[64];
         snprintf(why, sizeof(why), "no heartbeat from the broker in %ds", 2 * a->heartbeat);
         rpc_amqp_link_lost(a, why);

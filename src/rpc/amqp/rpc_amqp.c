@@ -35,7 +35,7 @@ static void forget_unconfirmed(rpc_amqp *a);
 /* A method the broker answers with an -ok, which the link counts. */
 static int send_method(rpc_amqp *a, amqp_method_number_t id, void *m)
 {
-    int rc = rpc_amqp_send_method(a, id, m);
+    int rc = rpc_amqp_write_method(a, id, m);
     if (rc == 0)
         a->outstanding++;
     else if (rc != -EIO)
@@ -275,7 +275,7 @@ static int publish(rpc_amqp *a, const amqp_out *m)
     /* Mandatory for calls too (oslo: replies only): the broker returns a call
      * no queue takes, and it fails at once rather than at its timeout. */
     bool mandatory = m->is_reply || m->kind == RPC_SEND_CALL;
-    rc = rpc_amqp_send_publish(a, m->exchange, m->routing_key, mandatory, &p, m->body, m->len);
+    rc = rpc_amqp_write_publish(a, m->exchange, m->routing_key, mandatory, &p, m->body, m->len);
     if (rc == 0 && m->msg_id != NULL && a->outstanding > 0) {
         a->unconfirmed =
             sca_realloc(a->unconfirmed, (a->n_unconfirmed + 1) * sizeof(*a->unconfirmed));

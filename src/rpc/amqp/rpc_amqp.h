@@ -135,6 +135,38 @@ void rpc_amqp_read_close(rpc_amqp *a, uv_close_cb closed);
  * close method (connection.close or channel.close); "" otherwise. */
 void rpc_amqp_read_close_reason(const amqp_method_t *m, char *out, size_t n);
 
+/* rpc_amqp_write.c: its state, changed there only. */
+typedef struct amqp_writer {
+    /* rabbitmq-c writes, and keeps the heartbeat: over TLS, or when it
+     * could not be re-tuned. */
+    bool library_writes;
+    sca_buf wbuf;        /* encoded frames not yet taken by the socket */
+    size_t wpos;         /* how much of wbuf was written */
+    int heartbeat;       /* negotiated, seconds; ours to send over TCP */
+    uint64_t last_write; /* loop time, ms */
+} amqp_writer;
+
+/* Each returns 0, -EIO when the link was lost meanwhile, -ENOBUFS when too
+ * much waits for the socket, -EINVAL/-ENOMEM when the message cannot be
+ * encoded (nothing was sent). */
+int rpc_amqp_write_method(rpc_amqp *a, amqp_method_number_t id, void *decoded);
+int rpc_amqp_write_method_on(rpc_amqp *a, uint16_t channel, amqp_method_number_t id, void *decoded);
+int rpc_amqp_write_publish(rpc_amqp *a, const char *exchange, const char *routing_key,
+                           bool mandatory, amqp_basic_properties_t *p, const char *body,
+                           size_t len);
+/* The link opened: returns the heartbeat the broker agreed to, in seconds
+ * (0: none). */
+int rpc_amqp_write_start(rpc_amqp *a);
+/* The socket is writable. */
+void rpc_amqp_write_ready(rpc_amqp *a);
+/* Bytes encoded that the socket has not taken yet. */
+size_t rpc_amqp_write_pending(const rpc_amqp *a);
+/* The link is dropped: what the socket had not taken is appended to unsent
+ * (when not NULL, for the hang-up to write first), and forgotten. */
+void rpc_amqp_write_stop(rpc_amqp *a, sca_buf *unsent);
+/* A tick of the link's timer: heartbeats sent, and the broker's checked. */
+int rpc_amqp_write_heartbeat(rpc_amqp *a);
+
 struct rpc_amqp {
     rpc_transport *t;
     rpc_origin origin; /* answers requests: replies to "" / _reply_q */
@@ -145,11 +177,7 @@ struct rpc_amqp {
     int depth; /* callbacks of ours on the stack */
     int busy;  /* handles and jobs still alive */
     amqp_connection_state_t conn;
-    bool tls;            /* writes go through rabbitmq-c (see rpc_amqp_write.c) */
-    sca_buf wbuf;        /* encoded frames not yet taken by the socket */
-    size_t wpos;         /* how much of wbuf was written */
-    int heartbeat;       /* negotiated, seconds; ours to send over TCP */
-    uint64_t last_write; /* loop time, ms */
+    amqp_writer writer;
     uv_poll_t *poll;
     int poll_events;
     uv_timer_t timer;       /* reconnect backoff while down, heartbeat ticks while open */
@@ -201,19 +229,6 @@ void rpc_amqp_enter(rpc_amqp *a);
 void rpc_amqp_leave(rpc_amqp *a);
 /* Watches for writability while messages wait (on) or not. */
 void rpc_amqp_want_write(rpc_amqp *a, bool on);
-
-/* rpc_amqp_write.c; each returns 0, -EIO when the link was lost meanwhile,
- * -ENOBUFS when too much waits for the socket, -EINVAL/-ENOMEM when the
- * message cannot be encoded (nothing was sent). */
-int rpc_amqp_send_method(rpc_amqp *a, amqp_method_number_t id, void *decoded);
-int rpc_amqp_send_method_on(rpc_amqp *a, uint16_t channel, amqp_method_number_t id, void *decoded);
-int rpc_amqp_send_publish(rpc_amqp *a, const char *exchange, const char *routing_key,
-                          bool mandatory, amqp_basic_properties_t *p, const char *body, size_t len);
-void rpc_amqp_write_start(rpc_amqp *a);
-void rpc_amqp_write_ready(rpc_amqp *a);
-size_t rpc_amqp_write_pending(const rpc_amqp *a);
-void rpc_amqp_write_reset(rpc_amqp *a);
-int rpc_amqp_heartbeat(rpc_amqp *a);
 
 /* rpc_amqp.c, called by the link and the reader */
 /* The -ok of a declare, bind, delete, consume or cancel of ours. */

@@ -3,11 +3,10 @@
  * Connecting and logging in block, so they run on the thread pool
  * (rpc_amqp_dial.c); the open connection comes back here and is driven
  * without ever blocking: uv_poll on its socket hands readable events to
- * rpc_amqp_read.c and writable ones to rpc_amqp_write.c.  A timer sends
- * and checks heartbeats (over TLS it has the reader drain instead, which
- * is where rabbitmq-c does that).  On any failure
- * the link is dropped and dialed again with capped exponential backoff and
- * jitter; rpc_amqp.c then declares everything again. */
+ * rpc_amqp_read.c and writable ones to rpc_amqp_write.c, and a timer ticks
+ * for the writer's heartbeats.  On any failure the link is dropped and
+ * dialed again with capped exponential backoff and jitter; rpc_amqp.c then
+ * declares everything again. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -110,14 +109,16 @@ static void hangup_after(uv_work_t *w, int status)
     busy_done(a);
 }
 
-/* Takes pending bytes (possibly NULL) along, to be written first. */
-static void hangup_async(rpc_amqp *a, amqp_connection_state_t conn, const char *pending, size_t len)
+/* Takes the bytes in pending (possibly NULL) along, to be written first. */
+static void hangup_async(rpc_amqp *a, amqp_connection_state_t conn, sca_buf *pending)
 {
     hangup_job *j = sca_calloc(1, sizeof(*j));
     j->a = a;
     j->conn = conn;
-    if (len > 0)
-        sca_buf_append(&j->pending, pending, len);
+    if (pending != NULL) {
+        j->pending = *pending;
+        *pending = (sca_buf){0};
+    }
     j->work.data = j;
     a->busy++;
     if (uv_queue_work(a->t->loop, &j->work, hangup_work, hangup_after) != 0) {
@@ -165,7 +166,7 @@ static void dial_after(uv_work_t *w, int status)
     rpc_amqp_enter(a);
     a->dialing = NULL;
     if (a->closing && j->d.conn != NULL)
-        hangup_async(a, j->d.conn, NULL, 0);
+        hangup_async(a, j->d.conn, NULL);
     else if (!a->closing && j->d.conn != NULL)
         link_open(a, j->d.conn, j->d.broker);
     else if (!a->closing)
@@ -258,10 +259,7 @@ static void on_tick(uv_timer_t *timer)
 {
     rpc_amqp *a = timer->data;
     rpc_amqp_enter(a);
-    if (a->tls)
-        rpc_amqp_read_drain(a);
-    else
-        rpc_amqp_heartbeat(a);
+    rpc_amqp_write_heartbeat(a);
     rpc_amqp_leave(a);
 }
 
@@ -275,7 +273,7 @@ static void link_open(rpc_amqp *a, amqp_connection_state_t conn, size_t broker)
         free(a->poll);
         a->poll = NULL;
         a->conn = NULL;
-        hangup_async(a, conn, NULL, 0);
+        hangup_async(a, conn, NULL);
         dial_failed(a, uv_strerror(rc));
         return;
     }
@@ -286,9 +284,7 @@ static void link_open(rpc_amqp *a, amqp_connection_state_t conn, size_t broker)
     a->state = LINK_OPEN;
     a->ever_open = true;
     a->opened_at = uv_now(a->t->loop);
-    a->tls = a->t->url.ssl;
-    rpc_amqp_write_start(a);
-    int hb = a->heartbeat;
+    int hb = rpc_amqp_write_start(a);
     if (hb > 0) {
         uint64_t ms = hb >= 4 ? (uint64_t)hb * 250 : 1000;
         uv_timer_start(&a->timer, on_tick, ms, ms);
@@ -306,12 +302,12 @@ static void link_drop(rpc_amqp *a, bool polite)
     uv_poll_stop(a->poll);
     uv_close((uv_handle_t *)a->poll, poll_closed);
     a->poll = NULL;
+    sca_buf unsent = {0};
+    rpc_amqp_write_stop(a, polite ? &unsent : NULL);
     if (polite)
-        hangup_async(a, a->conn, a->wbuf.data ? a->wbuf.data + a->wpos : NULL,
-                     rpc_amqp_write_pending(a));
+        hangup_async(a, a->conn, &unsent);
     else
         amqp_destroy_connection(a->conn);
-    rpc_amqp_write_reset(a);
     a->conn = NULL;
     a->state = LINK_DOWN;
     rpc_amqp_read_stop(a);

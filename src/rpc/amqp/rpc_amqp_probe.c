@@ -32,7 +32,7 @@ static void ask(rpc_amqp *a, const amqp_out *m)
         .passive = 1,
         .arguments = amqp_empty_table,
     };
-    if (rpc_amqp_send_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_QUEUE_DECLARE_METHOD, &d) == 0)
+    if (rpc_amqp_write_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_QUEUE_DECLARE_METHOD, &d) == 0)
         a->held_asked++;
 }
 
@@ -90,9 +90,9 @@ static void refused(rpc_amqp *a, const amqp_method_t *method)
     amqp_channel_close_ok_t ok = {0};
     amqp_channel_open_t open = {0};
     a->probe_open = false;
-    if (rpc_amqp_send_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok) !=
+    if (rpc_amqp_write_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok) !=
             0 ||
-        rpc_amqp_send_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_CHANNEL_OPEN_METHOD, &open) != 0)
+        rpc_amqp_write_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_CHANNEL_OPEN_METHOD, &open) != 0)
         return; /* the link is lost: rpc_amqp_on_lost fails what is held */
     if (a->held.head == NULL || a->held_asked == 0)
         return;

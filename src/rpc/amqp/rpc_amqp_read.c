@@ -143,7 +143,7 @@ static void finish_inbound(rpc_amqp *a)
         /* Our consumer is gone (server freed): let another server have it. */
         amqp_basic_reject_t m = {.delivery_tag = r->in.delivery_tag, .requeue = 1};
         reset_inbound(r);
-        rpc_amqp_send_method(a, AMQP_BASIC_REJECT_METHOD, &m);
+        rpc_amqp_write_method(a, AMQP_BASIC_REJECT_METHOD, &m);
         return;
     }
     push_delivery(r);
@@ -169,7 +169,7 @@ static void on_close_method(rpc_amqp *a, const amqp_method_t *m)
              m->id == AMQP_CONNECTION_CLOSE_METHOD ? "connection" : "channel", reason, hint);
     if (m->id == AMQP_CONNECTION_CLOSE_METHOD) {
         amqp_connection_close_ok_t ok = {0};
-        rpc_amqp_send_method(a, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
+        rpc_amqp_write_method(a, AMQP_CONNECTION_CLOSE_OK_METHOD, &ok);
     }
     rpc_amqp_calls_refused(a, why);
     rpc_amqp_link_lost(a, why);
@@ -279,7 +279,7 @@ static void handle_batch(rpc_amqp *a)
         return;
     if (r->ack_upto != 0 && a->state == LINK_OPEN) {
         amqp_basic_ack_t m = {.delivery_tag = r->ack_upto, .multiple = 1};
-        rpc_amqp_send_method(a, AMQP_BASIC_ACK_METHOD, &m);
+        rpc_amqp_write_method(a, AMQP_BASIC_ACK_METHOD, &m);
     }
     r->ack_upto = 0;
     amqp_delivery batch[RPC_AMQP_BATCH];

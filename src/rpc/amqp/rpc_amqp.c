@@ -662,7 +662,7 @@ static int amqp_unsent(rpc_transport *t, sca_error *err)
     int n = rpc_amqp_write_pending(a) > 0;
     for (const amqp_out *m = a->out.head; m != NULL; m = m->next)
         n += !m->is_reply && !is_dead_call(a, m);
-    return n + (int)a->held.count;
+    return n + (int)rpc_amqp_probe_held(a);
 }
 
 const rpc_carrier rpc_amqp_carrier = {

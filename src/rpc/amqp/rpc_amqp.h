@@ -167,6 +167,26 @@ void rpc_amqp_write_stop(rpc_amqp *a, sca_buf *unsent);
 /* A tick of the link's timer: heartbeats sent, and the broker's checked. */
 int rpc_amqp_write_heartbeat(rpc_amqp *a);
 
+/* rpc_amqp_probe.c: its state, changed there only. */
+typedef struct amqp_probe {
+    amqp_out_list held; /* calls waiting for their queue's check */
+    size_t asked;       /* of those, how many were asked about */
+    bool channel_open;  /* the probe channel takes declares */
+} amqp_probe;
+
+/* Whether m must wait for its queue to be checked first. */
+bool rpc_amqp_probe_wanted(const rpc_amqp *a, const amqp_out *m);
+/* Holds the call m (takes ownership) and asks about its queue. */
+void rpc_amqp_probe_hold(rpc_amqp *a, amqp_out *m);
+/* How many calls are held. */
+size_t rpc_amqp_probe_held(const rpc_amqp *a);
+/* A method the broker sent on the probe channel. */
+void rpc_amqp_probe_method(rpc_amqp *a, const amqp_method_t *m);
+/* The connection opened (with the probe channel): ask about held calls. */
+void rpc_amqp_probe_on_open(rpc_amqp *a);
+/* The connection is gone or closing: held calls fail with status. */
+void rpc_amqp_probe_fail(rpc_amqp *a, int status, const char *why);
+
 struct rpc_amqp {
     rpc_transport *t;
     rpc_origin origin; /* answers requests: replies to "" / _reply_q */
@@ -196,9 +216,7 @@ struct rpc_amqp {
     amqp_out_list out; /* waiting for a connection, or for the broker to unblock */
     int dropped;
     char dropped_why[600];
-    amqp_out_list held; /* calls waiting for their queue's check */
-    size_t held_asked;  /* of those, how many were asked about */
-    bool probe_open;    /* the probe channel takes declares */
+    amqp_probe probe;
     char **unconfirmed; /* calls published behind unconfirmed declares */
     size_t n_unconfirmed;
     struct amqp_retry *retries; /* replies the broker returned, to publish again */
@@ -259,18 +277,6 @@ void rpc_amqp_list_push(amqp_out_list *l, amqp_out *m);
 amqp_out *rpc_amqp_list_pop(amqp_out_list *l); /* the oldest; the list is not empty */
 /* The listener whose consumer tag this is, or NULL. */
 rpc_server *rpc_amqp_server_for_tag(rpc_amqp *a, const char *tag);
-
-/* rpc_amqp_probe.c */
-/* Whether m must wait for its queue to be checked first. */
-bool rpc_amqp_probe_wanted(const rpc_amqp *a, const amqp_out *m);
-/* Holds the call m (takes ownership) and asks about its queue. */
-void rpc_amqp_probe_hold(rpc_amqp *a, amqp_out *m);
-/* A method the broker sent on the probe channel. */
-void rpc_amqp_probe_method(rpc_amqp *a, const amqp_method_t *m);
-/* The connection opened (with the probe channel): ask about held calls. */
-void rpc_amqp_probe_on_open(rpc_amqp *a);
-/* The connection is gone or closing: held calls fail with status. */
-void rpc_amqp_probe_fail(rpc_amqp *a, int status, const char *why);
 
 /* Tries every broker once, in turn.  Blocking: thread pool only. */
 void rpc_amqp_dial_run(rpc_amqp_dial *d);

@@ -187,6 +187,29 @@ void rpc_amqp_probe_on_open(rpc_amqp *a);
 /* The connection is gone or closing: held calls fail with status. */
 void rpc_amqp_probe_fail(rpc_amqp *a, int status, const char *why);
 
+/* rpc_amqp_retry.c: a reply the broker returns (its caller's queue does not
+ * exist, as while the caller declares it again after a broker restart) is
+ * published again every RPC_AMQP_RETRY_MS for RPC_AMQP_RETRY_FOR_MS, as
+ * oslo does (kombu_missing_consumer_retry_timeout).  Its state, changed
+ * there only: */
+#define RPC_AMQP_RETRY_MS 250
+#define RPC_AMQP_RETRY_FOR_MS 60000
+#define RPC_AMQP_RETRY_BYTES (16u << 20) /* replies held at most */
+typedef struct amqp_retry {
+    struct returned_reply *replies; /* to publish again */
+    size_t bytes;                   /* their bodies' */
+    uv_timer_t timer;               /* runs while replies are held */
+} amqp_retry;
+
+/* The carrier opens: the timer. */
+void rpc_amqp_retry_init(rpc_amqp *a);
+/* Takes ownership of body. */
+void rpc_amqp_retry_returned(rpc_amqp *a, const char *reply_q, char *body, size_t len);
+/* The link is lost: what was published again may be lost with it. */
+void rpc_amqp_retry_on_lost(rpc_amqp *a);
+/* Drops what is held (counted in the close warning); closes the timer. */
+size_t rpc_amqp_retry_close(rpc_amqp *a, uv_close_cb closed);
+
 struct rpc_amqp {
     rpc_transport *t;
     rpc_origin origin; /* answers requests: replies to "" / _reply_q */
@@ -219,25 +242,8 @@ struct rpc_amqp {
     amqp_probe probe;
     char **unconfirmed; /* calls published behind unconfirmed declares */
     size_t n_unconfirmed;
-    struct amqp_retry *retries; /* replies the broker returned, to publish again */
-    size_t retry_bytes;
-    uv_timer_t retry_timer;
+    amqp_retry retry;
 };
-
-/* rpc_amqp_retry.c: a reply the broker returns (its caller's queue does not
- * exist, as while the caller declares it again after a broker restart) is
- * published again every RPC_AMQP_RETRY_MS for RPC_AMQP_RETRY_FOR_MS, as
- * oslo does (kombu_missing_consumer_retry_timeout). */
-#define RPC_AMQP_RETRY_MS 250
-#define RPC_AMQP_RETRY_FOR_MS 60000
-#define RPC_AMQP_RETRY_BYTES (16u << 20) /* replies held at most */
-void rpc_amqp_retry_start(rpc_amqp *a);
-/* Takes ownership of body. */
-void rpc_amqp_retry_returned(rpc_amqp *a, const char *reply_q, char *body, size_t len);
-/* The link is lost: what was published again may be lost with it. */
-void rpc_amqp_retry_on_lost(rpc_amqp *a);
-/* Drops what is held (counted in the close warning); closes the timer. */
-size_t rpc_amqp_retry_close(rpc_amqp *a, uv_close_cb closed);
 
 /* rpc_amqp_link.c */
 void rpc_amqp_link_start(rpc_amqp *a);

@@ -359,7 +359,7 @@ void rpc_amqp_link_start(rpc_amqp *a)
     uv_timer_init(a->t->loop, &a->timer);
     a->timer.data = a;
     rpc_amqp_read_init(a);
-    rpc_amqp_retry_start(a);
+    rpc_amqp_retry_init(a);
     a->busy += 3; /* the three handles closed through handle_closed */
     start_dial(a);
 }

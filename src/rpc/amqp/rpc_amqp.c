@@ -180,7 +180,7 @@ static int declare_reply(rpc_amqp *a)
 static void report_up(rpc_amqp *a)
 {
     char detail[400];
-    const rpc_broker *b = &a->t->url.brokers[a->broker];
+    const rpc_broker *b = rpc_amqp_link_broker(a);
     snprintf(detail, sizeof(detail), "connected to %s:%d", b->host, b->port);
     rpc_transport_set_up(a->t, true, rpc_transport_routine_level(a->t), detail);
 }
@@ -372,7 +372,7 @@ static int publish_error(rpc_amqp *a, int rc, sca_error *err)
                              RPC_AMQP_WRITE_MAX >> 20);
     if (rc == -EIO)
         return sca_error_set(err, rc, "cannot publish to %s: %s", a->t->url.describe,
-                             a->last_error);
+                             rpc_amqp_link_error(a));
     return sca_error_set(err, rc, "cannot encode the message for %s", a->t->url.describe);
 }
 
@@ -395,7 +395,7 @@ static int send_or_queue(rpc_amqp *a, amqp_out *m, sca_error *err)
 
 static void flush_queue(rpc_amqp *a)
 {
-    while (a->state == LINK_OPEN && a->out.head != NULL && !a->blocked) {
+    while (rpc_amqp_link_is_open(a) && a->out.head != NULL && !a->blocked) {
         amqp_out *m = rpc_amqp_list_pop(&a->out);
         if (is_dead_call(a, m)) {
             rpc_amqp_out_free(m);
@@ -511,7 +511,7 @@ void rpc_amqp_send_reply(rpc_amqp *a, const char *reply_q, char *body, size_t le
         return;
     }
     amqp_out *m = out_new(RPC_SEND_CAST, true, "", reply_q, NULL, 0, body, len);
-    int rc = a->state == LINK_OPEN ? send_or_queue(a, m, &err) : enqueue(a, m, &err);
+    int rc = rpc_amqp_link_is_open(a) ? send_or_queue(a, m, &err) : enqueue(a, m, &err);
     if (rc != 0)
         log_warning("rpc: reply to %s dropped: %s", reply_q, err.msg);
 }
@@ -550,6 +550,16 @@ static int amqp_open(rpc_transport *t, const rpc_url *url, sca_error *err)
     return 0;
 }
 
+void rpc_amqp_destroy(rpc_amqp *a)
+{
+    for (size_t i = 0; i < a->n_declared; i++)
+        free(a->declared[i]);
+    free(a->declared);
+    rpc_transport *t = a->t;
+    free(a);
+    rpc_transport_destroy(t);
+}
+
 /* A reply queue that no reply can still reach is deleted, not left to
  * expire unused in 30 min: otherwise every sca command would leave one on
  * the broker.  One that may still get a late reply is left to expire, as
@@ -561,7 +571,7 @@ static int amqp_open(rpc_transport *t, const rpc_url *url, sca_error *err)
 static void amqp_close(rpc_transport *t)
 {
     rpc_amqp *a = amqp_of(t);
-    if (a->state == LINK_OPEN && a->reply_q[0] != '\0' && !rpc_client_replies_may_come(t)) {
+    if (rpc_amqp_link_is_open(a) && a->reply_q[0] != '\0' && !rpc_client_replies_may_come(t)) {
         amqp_queue_delete_t d = {.queue = amqp_cstring_bytes(a->reply_q)};
         send_method(a, AMQP_QUEUE_DELETE_METHOD, &d);
     }
@@ -575,7 +585,7 @@ static const char *amqp_reply_queue(rpc_transport *t)
         char hex[RPC_ID_HEX_LEN + 1];
         rpc_id_new(hex);
         snprintf(a->reply_q, sizeof(a->reply_q), "reply_%s", hex);
-        if (a->state == LINK_OPEN)
+        if (rpc_amqp_link_is_open(a))
             declare_reply(a);
     }
     return a->reply_q;
@@ -605,12 +615,13 @@ static int amqp_send(rpc_transport *t, const rpc_target *target, enum rpc_send_k
     amqp_out *m = out_new(kind, false, exchange, key, msg_id, expiration, body, len);
     free(exchange);
     free(key);
-    if (a->state == LINK_OPEN)
+    if (rpc_amqp_link_is_open(a))
         return send_or_queue(a, m, err);
-    if (!a->ever_open && !a->first_failed)
+    if (rpc_amqp_link_first_dial_pending(a))
         return enqueue(a, m, err);
     rpc_amqp_out_free(m);
-    return sca_error_set(err, -ENOTCONN, "not connected to %s: %s", t->url.describe, a->last_error);
+    return sca_error_set(err, -ENOTCONN, "not connected to %s: %s", t->url.describe,
+                         rpc_amqp_link_error(a));
 }
 
 static int amqp_listen(rpc_transport *t, rpc_server *s, sca_error *err)
@@ -626,7 +637,7 @@ static int amqp_listen(rpc_transport *t, rpc_server *s, sca_error *err)
     snprintf(l->tags[1], sizeof(l->tags[1]), "s%u.server", s->id);
     snprintf(l->tags[2], sizeof(l->tags[2]), "s%u.fanout", s->id);
     s->impl = l;
-    if (a->state == LINK_OPEN)
+    if (rpc_amqp_link_is_open(a))
         declare_server(a, s);
     return 0;
 }
@@ -637,13 +648,13 @@ static void amqp_unlisten(rpc_transport *t, rpc_server *s)
 {
     rpc_amqp *a = amqp_of(t);
     amqp_listener *l = s->impl;
-    for (size_t k = 0; k < 3 && a->state == LINK_OPEN; k++) {
+    for (size_t k = 0; k < 3 && rpc_amqp_link_is_open(a); k++) {
         if (k == 1 && s->server == NULL)
             continue;
         amqp_basic_cancel_t c = {.consumer_tag = amqp_cstring_bytes(l->tags[k])};
         send_method(a, AMQP_BASIC_CANCEL_METHOD, &c);
     }
-    if (a->state == LINK_OPEN) {
+    if (rpc_amqp_link_is_open(a)) {
         amqp_queue_delete_t d = {.queue = amqp_cstring_bytes(l->fanout_queue)};
         send_method(a, AMQP_QUEUE_DELETE_METHOD, &d);
     }

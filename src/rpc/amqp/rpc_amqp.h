@@ -1,25 +1,30 @@
 /*
- * rpc_amqp.h - the AMQP carrier's private state, shared by its seven files:
+ * rpc_amqp.h - the AMQP carrier's private state.  struct rpc_amqp has one
+ * part per file, changed by that file only; the others go through its
+ * functions, declared below with the part:
  *   rpc_amqp.c       the carrier operations: topology (declares exactly as
  *                    oslo), publishing, the queue of messages waiting for a
- *                    connection, replies.
+ *                    connection, replies; allocates and frees the state.
+ *                    Its own fields are those at the end of struct rpc_amqp.
  *   rpc_amqp_dial.c  the blocking steps, run on the libuv thread pool only:
  *                    connect (TCP or TLS), log in, open the channel; hang up.
- *   rpc_amqp_link.c  the connection on the loop: dialing and reconnecting
- *                    with backoff, uv_poll on the socket, heartbeat ticks;
- *                    the carrier state's lifetime.
- *   rpc_amqp_read.c  what comes in: frames read without blocking while
- *                    rabbitmq-c holds data, routed to the part they concern;
- *                    messages assembled, acked in batches and delivered to
- *                    client and servers.
- *   rpc_amqp_write.c what goes out: frames encoded here and written with one
- *                    send() per message into a bounded buffer (TCP), or
- *                    through rabbitmq-c (TLS); heartbeats.
- *   rpc_amqp_probe.c with require_listener: calls held until a passive
- *                    declare of their queue, on a channel of its own, says
- *                    that a consumer is there.
- *   rpc_amqp_retry.c replies the broker returned (their queue did not exist),
- *                    published again for a while as oslo does.
+ *                    No state of the carrier's: a dial comes and goes.
+ *   rpc_amqp_link.c  (amqp_link) the connection on the loop: dialing and
+ *                    reconnecting with backoff, uv_poll on the socket,
+ *                    heartbeat ticks; when the state may be freed.
+ *   rpc_amqp_read.c  (amqp_reader) what comes in: frames read without
+ *                    blocking while rabbitmq-c holds data, and routed to the
+ *                    part they concern; messages assembled, acked in
+ *                    batches and delivered to client and servers.
+ *   rpc_amqp_write.c (amqp_writer) what goes out: frames encoded here and
+ *                    written with one send() per message into a bounded
+ *                    buffer (TCP), or through rabbitmq-c (TLS); heartbeats.
+ *   rpc_amqp_probe.c (amqp_probe) with require_listener: calls held until a
+ *                    passive declare of their queue, on a channel of its
+ *                    own, says that a consumer is there.
+ *   rpc_amqp_retry.c (amqp_retry) replies the broker returned (their queue
+ *                    did not exist), published again for a while as oslo
+ *                    does.
  */
 #ifndef SCALPELS_RPC_AMQP_H
 #define SCALPELS_RPC_AMQP_H
@@ -38,16 +43,7 @@
 #define RPC_AMQP_REPLY_TAG "reply"     /* consumer tag of the client's reply queue */
 #define RPC_AMQP_WRITE_MAX (64u << 20) /* bytes waiting for the socket */
 
-typedef struct rpc_amqp_dial {
-    const rpc_transport *t;       /* read only: URL and options do not change */
-    size_t first;                 /* broker to try first; the others follow in turn */
-    atomic_bool cancel;           /* set by the loop on close: try no further broker */
-    amqp_connection_state_t conn; /* out: logged in, channel open; or NULL */
-    size_t broker;                /* out: which broker answered */
-    char error[512];              /* out: why every broker failed */
-} rpc_amqp_dial;
-
-enum amqp_link_state { LINK_DOWN, LINK_DIALING, LINK_OPEN };
+/* --- Messages to publish: made by rpc_amqp.c, held by the probe too ------- */
 
 /* A message waiting to be published. */
 typedef struct amqp_out {
@@ -69,11 +65,84 @@ typedef struct amqp_out_list {
     size_t count, bytes;
 } amqp_out_list;
 
-/* Per-server topology: the fanout queue and the three consumer tags. */
+/* Per-server topology (rpc_amqp.c): the fanout queue and the three
+ * consumer tags. */
 typedef struct amqp_listener {
     char fanout_queue[300];
     char tags[3][32]; /* topic, topic.server, fanout */
 } amqp_listener;
+
+typedef struct rpc_amqp rpc_amqp;
+
+/* --- rpc_amqp_dial.c ------------------------------------------------------- */
+
+/* A dial, handed to the thread pool and back. */
+typedef struct rpc_amqp_dial {
+    const rpc_transport *t;       /* read only: URL and options do not change */
+    size_t first;                 /* broker to try first; the others follow in turn */
+    atomic_bool cancel;           /* set by the loop on close: try no further broker */
+    amqp_connection_state_t conn; /* out: logged in, channel open; or NULL */
+    size_t broker;                /* out: which broker answered */
+    char error[512];              /* out: why every broker failed */
+} rpc_amqp_dial;
+
+/* Tries every broker once, in turn.  Blocking: thread pool only. */
+void rpc_amqp_dial_run(rpc_amqp_dial *d);
+/* Writes pending (bytes we encoded but the socket had not taken), closes
+ * the channel and the connection politely, all bounded by timeout seconds,
+ * then frees conn.  Blocking: thread pool only. */
+void rpc_amqp_dial_hangup(amqp_connection_state_t conn, const char *pending, size_t len,
+                          double timeout);
+
+/* --- rpc_amqp_link.c ------------------------------------------------------- */
+
+enum amqp_link_state { LINK_DOWN, LINK_DIALING, LINK_OPEN };
+typedef struct amqp_link {
+    enum amqp_link_state state;
+    /* Read-only for the reader and the writer, which hand it to rabbitmq-c:
+     * the open connection, or NULL. */
+    amqp_connection_state_t conn;
+    uv_poll_t *poll; /* on conn's socket */
+    int poll_events;
+    uv_timer_t timer;       /* reconnect backoff while down, heartbeat ticks while open */
+    size_t broker;          /* the broker in use, or to try first */
+    rpc_amqp_dial *dialing; /* the dial on the thread pool, or NULL */
+    unsigned attempt;       /* backoff steps since the link was last stable */
+    uint64_t opened_at;     /* uv_now() when the link last opened */
+    uint64_t seed;          /* of the backoff's jitter */
+    char last_error[512];
+    bool ever_open;    /* calls are queued only before the first connection */
+    bool first_failed; /* ... and only until its first round of attempts fails */
+    /* The carrier state's lifetime: freed once closing, with no handle or
+     * job alive and no callback of ours on the stack. */
+    bool closing;
+    int busy;  /* handles and jobs still alive */
+    int depth; /* callbacks of ours on the stack */
+} amqp_link;
+
+/* The carrier opens: dials the first broker. */
+void rpc_amqp_link_start(rpc_amqp *a);
+/* The carrier closes: hangs up politely; the state is freed once idle. */
+void rpc_amqp_link_close(rpc_amqp *a);
+/* The connection failed (why): dropped, and dialed again. */
+void rpc_amqp_link_lost(rpc_amqp *a, const char *why);
+/* Around a callback of ours that may close the transport: the state
+ * outlives it. */
+void rpc_amqp_link_enter(rpc_amqp *a);
+void rpc_amqp_link_leave(rpc_amqp *a);
+/* Watches for writability while messages wait (on) or not. */
+void rpc_amqp_link_want_write(rpc_amqp *a, bool on);
+bool rpc_amqp_link_is_open(const rpc_amqp *a);
+bool rpc_amqp_link_closing(const rpc_amqp *a);
+/* Before the first connection, while its first round of attempts has not
+ * failed: calls may wait for it. */
+bool rpc_amqp_link_first_dial_pending(const rpc_amqp *a);
+/* The broker connected to, or to try first. */
+const rpc_broker *rpc_amqp_link_broker(const rpc_amqp *a);
+/* Why the last dial failed or the link was lost. */
+const char *rpc_amqp_link_error(const rpc_amqp *a);
+
+/* --- rpc_amqp_read.c ------------------------------------------------------- */
 
 /* The message being assembled from deliver/return + header + body frames. */
 typedef struct amqp_inbound {
@@ -103,9 +172,6 @@ typedef struct amqp_delivery {
     rpc_clip *clip;
 } amqp_delivery;
 
-typedef struct rpc_amqp rpc_amqp;
-
-/* rpc_amqp_read.c: its state, changed there only. */
 typedef struct amqp_reader {
     uv_idle_t kick;     /* drains what rabbitmq-c holds and the poll will not report */
     uint64_t last_read; /* loop time, ms, of the broker's last frame */
@@ -135,7 +201,8 @@ void rpc_amqp_read_close(rpc_amqp *a, uv_close_cb closed);
  * close method (connection.close or channel.close); "" otherwise. */
 void rpc_amqp_read_close_reason(const amqp_method_t *m, char *out, size_t n);
 
-/* rpc_amqp_write.c: its state, changed there only. */
+/* --- rpc_amqp_write.c ------------------------------------------------------ */
+
 typedef struct amqp_writer {
     /* rabbitmq-c writes, and keeps the heartbeat: over TLS, or when it
      * could not be re-tuned. */
@@ -167,7 +234,8 @@ void rpc_amqp_write_stop(rpc_amqp *a, sca_buf *unsent);
 /* A tick of the link's timer: heartbeats sent, and the broker's checked. */
 int rpc_amqp_write_heartbeat(rpc_amqp *a);
 
-/* rpc_amqp_probe.c: its state, changed there only. */
+/* --- rpc_amqp_probe.c ------------------------------------------------------ */
+
 typedef struct amqp_probe {
     amqp_out_list held; /* calls waiting for their queue's check */
     size_t asked;       /* of those, how many were asked about */
@@ -187,11 +255,12 @@ void rpc_amqp_probe_on_open(rpc_amqp *a);
 /* The connection is gone or closing: held calls fail with status. */
 void rpc_amqp_probe_fail(rpc_amqp *a, int status, const char *why);
 
-/* rpc_amqp_retry.c: a reply the broker returns (its caller's queue does not
- * exist, as while the caller declares it again after a broker restart) is
- * published again every RPC_AMQP_RETRY_MS for RPC_AMQP_RETRY_FOR_MS, as
- * oslo does (kombu_missing_consumer_retry_timeout).  Its state, changed
- * there only: */
+/* --- rpc_amqp_retry.c ------------------------------------------------------ */
+
+/* A reply the broker returns (its caller's queue does not exist, as while
+ * the caller declares it again after a broker restart) is published again
+ * every RPC_AMQP_RETRY_MS for RPC_AMQP_RETRY_FOR_MS, as oslo does
+ * (kombu_missing_consumer_retry_timeout). */
 #define RPC_AMQP_RETRY_MS 250
 #define RPC_AMQP_RETRY_FOR_MS 60000
 #define RPC_AMQP_RETRY_BYTES (16u << 20) /* replies held at most */
@@ -210,51 +279,34 @@ void rpc_amqp_retry_on_lost(rpc_amqp *a);
 /* Drops what is held (counted in the close warning); closes the timer. */
 size_t rpc_amqp_retry_close(rpc_amqp *a, uv_close_cb closed);
 
+/* --- rpc_amqp.c ------------------------------------------------------------ */
+
 struct rpc_amqp {
-    rpc_transport *t;
-    rpc_origin origin; /* answers requests: replies to "" / _reply_q */
-    enum amqp_link_state state;
-    bool ever_open;    /* calls are queued only before the first connection */
-    bool first_failed; /* ... and only until its first round of attempts fails */
-    bool closing;
-    int depth; /* callbacks of ours on the stack */
-    int busy;  /* handles and jobs still alive */
-    amqp_connection_state_t conn;
+    rpc_transport *t; /* set at open, then read only */
+    amqp_link link;
+    amqp_reader reader;
     amqp_writer writer;
-    uv_poll_t *poll;
-    int poll_events;
-    uv_timer_t timer;       /* reconnect backoff while down, heartbeat ticks while open */
-    size_t broker;          /* the broker in use, or to try first */
-    rpc_amqp_dial *dialing; /* the dial on the thread pool, or NULL */
-    unsigned attempt;
-    uint64_t opened_at; /* uv_now() when the link last opened */
-    uint64_t seed;
-    char last_error[512];
+    amqp_probe probe;
+    amqp_retry retry;
+    /* rpc_amqp.c's own.  The reader hands origin's address to the servers
+     * with their requests: it answers them (replies to "" / _reply_q). */
+    rpc_origin origin;
     char **declared; /* exchanges declared on this connection */
     size_t n_declared;
     unsigned outstanding; /* declares and consumes not yet confirmed */
-    char reply_q[48];     /* "" until the first call */
-    bool blocked;         /* connection.blocked from the broker */
-    amqp_reader reader;
+    char **unconfirmed;   /* calls published behind unconfirmed declares */
+    size_t n_unconfirmed;
+    char reply_q[48];  /* "" until the first call */
+    bool blocked;      /* connection.blocked from the broker */
     amqp_out_list out; /* waiting for a connection, or for the broker to unblock */
     int dropped;
     char dropped_why[600];
-    amqp_probe probe;
-    char **unconfirmed; /* calls published behind unconfirmed declares */
-    size_t n_unconfirmed;
-    amqp_retry retry;
 };
 
-/* rpc_amqp_link.c */
-void rpc_amqp_link_start(rpc_amqp *a);
-void rpc_amqp_link_close(rpc_amqp *a);
-void rpc_amqp_link_lost(rpc_amqp *a, const char *why);
-void rpc_amqp_enter(rpc_amqp *a);
-void rpc_amqp_leave(rpc_amqp *a);
-/* Watches for writability while messages wait (on) or not. */
-void rpc_amqp_want_write(rpc_amqp *a, bool on);
-
-/* rpc_amqp.c, called by the link and the reader */
+/* The carrier's operations are rpc_amqp_carrier (rpc_transport.h); these
+ * serve the other parts. */
+/* Frees the state and its transport: the link calls it once closing and idle. */
+void rpc_amqp_destroy(rpc_amqp *a);
 /* The -ok of a declare, bind, delete, consume or cancel of ours. */
 void rpc_amqp_confirmed(rpc_amqp *a);
 /* connection.blocked or connection.unblocked from the broker. */
@@ -283,13 +335,5 @@ void rpc_amqp_list_push(amqp_out_list *l, amqp_out *m);
 amqp_out *rpc_amqp_list_pop(amqp_out_list *l); /* the oldest; the list is not empty */
 /* The listener whose consumer tag this is, or NULL. */
 rpc_server *rpc_amqp_server_for_tag(rpc_amqp *a, const char *tag);
-
-/* Tries every broker once, in turn.  Blocking: thread pool only. */
-void rpc_amqp_dial_run(rpc_amqp_dial *d);
-
-/* Writes pending (bytes we encoded but the socket had not taken), closes
- * the channel and the connection politely, all bounded by timeout seconds,
- * then frees conn.  Blocking: thread pool only. */
-void rpc_amqp_hangup(amqp_connection_state_t conn, const char *pending, size_t len, double timeout);
 
 #endif

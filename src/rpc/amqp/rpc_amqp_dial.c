@@ -266,7 +266,8 @@ static void write_pending(int fd, const char *p, size_t len, double timeout)
     }
 }
 
-void rpc_amqp_hangup(amqp_connection_state_t conn, const char *pending, size_t len, double timeout)
+void rpc_amqp_dial_hangup(amqp_connection_state_t conn, const char *pending, size_t len,
+                          double timeout)
 {
     double whole;
     double frac = modf(timeout, &whole);

@@ -43,7 +43,7 @@ static void ask_the_rest(rpc_amqp *a)
     const amqp_out *m = a->probe.held.head;
     for (size_t i = 0; i < a->probe.asked && m != NULL; i++)
         m = m->next;
-    for (; m != NULL && a->probe.channel_open && a->state == LINK_OPEN; m = m->next) {
+    for (; m != NULL && a->probe.channel_open && rpc_amqp_link_is_open(a); m = m->next) {
         size_t before = a->probe.asked;
         ask(a, m);
         if (a->probe.asked == before)

@@ -236,7 +236,7 @@ static void on_frame(rpc_amqp *a, const amqp_frame_t *f)
         break;
     }
     const amqp_inbound *in = &a->reader.in;
-    if (a->state == LINK_OPEN && in->stage == IN_BODY && in->got == in->size)
+    if (rpc_amqp_link_is_open(a) && in->stage == IN_BODY && in->got == in->size)
         finish_inbound(a);
 }
 
@@ -277,7 +277,7 @@ static void handle_batch(rpc_amqp *a)
     amqp_reader *r = &a->reader;
     if (r->n_batch == 0)
         return;
-    if (r->ack_upto != 0 && a->state == LINK_OPEN) {
+    if (r->ack_upto != 0 && rpc_amqp_link_is_open(a)) {
         amqp_basic_ack_t m = {.delivery_tag = r->ack_upto, .multiple = 1};
         rpc_amqp_write_method(a, AMQP_BASIC_ACK_METHOD, &m);
     }
@@ -302,9 +302,9 @@ static void handle_batch(rpc_amqp *a)
  * again, and a second read would mostly cost an EAGAIN and a poll(). */
 void rpc_amqp_read_drain(rpc_amqp *a)
 {
-    amqp_connection_state_t conn = a->conn;
+    amqp_connection_state_t conn = a->link.conn;
     unsigned handled = 0;
-    while (a->state == LINK_OPEN && a->conn == conn) {
+    while (rpc_amqp_link_is_open(a) && a->link.conn == conn) {
         bool buffered = amqp_frames_enqueued(conn) || amqp_data_in_buffer(conn);
         if (handled > 0 && !buffered)
             break;
@@ -327,7 +327,7 @@ void rpc_amqp_read_drain(rpc_amqp *a)
         on_frame(a, &f);
         handled++;
         /* What we keep of the frame is copied: let rabbitmq-c reuse it. */
-        if (a->state == LINK_OPEN && a->conn == conn)
+        if (rpc_amqp_link_is_open(a) && a->link.conn == conn)
             amqp_maybe_release_buffers(conn);
         if (a->reader.n_batch == RPC_AMQP_BATCH)
             handle_batch(a);
@@ -345,14 +345,15 @@ static void on_kick(uv_idle_t *idle)
 {
     rpc_amqp *a = idle->data;
     uv_idle_stop(idle);
-    rpc_amqp_enter(a);
+    rpc_amqp_link_enter(a);
     rpc_amqp_read_drain(a);
-    rpc_amqp_leave(a);
+    rpc_amqp_link_leave(a);
 }
 
 void rpc_amqp_read_kick(rpc_amqp *a)
 {
-    if (a->state == LINK_OPEN && (amqp_frames_enqueued(a->conn) || amqp_data_in_buffer(a->conn)))
+    if (rpc_amqp_link_is_open(a) &&
+        (amqp_frames_enqueued(a->link.conn) || amqp_data_in_buffer(a->link.conn)))
         uv_idle_start(&a->reader.kick, on_kick);
 }
 

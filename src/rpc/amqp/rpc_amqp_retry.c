@@ -52,7 +52,7 @@ static void on_retry_tick(uv_timer_t *timer)
 {
     rpc_amqp *a = timer->data;
     uint64_t now = uv_now(timer->loop);
-    rpc_amqp_enter(a);
+    rpc_amqp_link_enter(a);
     for (returned_reply **pp = &a->retry.replies; *pp != NULL;) {
         returned_reply *r = *pp;
         bool expired = r->due != 0 && now - r->first >= RPC_AMQP_RETRY_FOR_MS;
@@ -66,21 +66,21 @@ static void on_retry_tick(uv_timer_t *timer)
             continue;
         }
         /* While the link is down a reply would only queue: wait for it. */
-        if (r->due != 0 && now >= r->due && a->state == LINK_OPEN) {
+        if (r->due != 0 && now >= r->due && rpc_amqp_link_is_open(a)) {
             r->due = 0;
             r->sent = now;
             char *copy = sca_malloc(r->len);
             memcpy(copy, r->body, r->len);
             rpc_amqp_send_reply(a, r->reply_q, copy, r->len);
             /* A failed write may have closed the transport, list and all. */
-            if (a->closing)
+            if (rpc_amqp_link_closing(a))
                 break;
         }
         pp = &r->next;
     }
-    if (!a->closing && a->retry.replies == NULL)
+    if (!rpc_amqp_link_closing(a) && a->retry.replies == NULL)
         uv_timer_stop(timer);
-    rpc_amqp_leave(a);
+    rpc_amqp_link_leave(a);
 }
 
 void rpc_amqp_retry_init(rpc_amqp *a)
@@ -114,7 +114,7 @@ static bool reply_key(const char *body, size_t len, char msg_id[RPC_ID_MAX + 1])
 void rpc_amqp_retry_returned(rpc_amqp *a, const char *reply_q, char *body, size_t len)
 {
     char msg_id[RPC_ID_MAX + 1];
-    if (a->closing || reply_key(body, len, msg_id)) {
+    if (rpc_amqp_link_closing(a) || reply_key(body, len, msg_id)) {
         free(body);
         return;
     }

@@ -104,7 +104,7 @@ static void encode_body(sca_buf *out, const char *body, size_t len, size_t frame
 static int flush(rpc_amqp *a)
 {
     amqp_writer *w = &a->writer;
-    int fd = amqp_get_sockfd(a->conn);
+    int fd = amqp_get_sockfd(a->link.conn);
     while (w->wpos < w->wbuf.len) {
         ssize_t n =
             send(fd, w->wbuf.data + w->wpos, w->wbuf.len - w->wpos, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -115,7 +115,7 @@ static int flush(rpc_amqp *a)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            rpc_amqp_want_write(a, true);
+            rpc_amqp_link_want_write(a, true);
             return 0;
         }
         rpc_amqp_link_lost(a, n < 0 ? strerror(errno) : "connection closed");
@@ -126,7 +126,7 @@ static int flush(rpc_amqp *a)
     w->wpos = 0;
     if (w->wbuf.cap > SPARE_CAP)
         sca_buf_free(&w->wbuf);
-    rpc_amqp_want_write(a, false);
+    rpc_amqp_link_want_write(a, false);
     return 0;
 }
 
@@ -147,7 +147,7 @@ int rpc_amqp_write_method_on(rpc_amqp *a, uint16_t channel, amqp_method_number_t
 {
     amqp_writer *w = &a->writer;
     if (w->library_writes) {
-        int rc = amqp_send_method(a->conn, channel, id, decoded);
+        int rc = amqp_send_method(a->link.conn, channel, id, decoded);
         if (rc != AMQP_STATUS_OK) {
             rpc_amqp_link_lost(a, amqp_error_string2(rc));
             return -EIO;
@@ -169,7 +169,7 @@ int rpc_amqp_write_publish(rpc_amqp *a, const char *exchange, const char *routin
     amqp_writer *w = &a->writer;
     if (w->library_writes) {
         amqp_bytes_t b = {.len = len, .bytes = (void *)body};
-        int rc = amqp_basic_publish(a->conn, RPC_AMQP_CHANNEL, amqp_cstring_bytes(exchange),
+        int rc = amqp_basic_publish(a->link.conn, RPC_AMQP_CHANNEL, amqp_cstring_bytes(exchange),
                                     amqp_cstring_bytes(routing_key), mandatory, 0, p, b);
         if (rc != AMQP_STATUS_OK) {
             rpc_amqp_link_lost(a, amqp_error_string2(rc));
@@ -194,7 +194,7 @@ int rpc_amqp_write_publish(rpc_amqp *a, const char *exchange, const char *routin
         w->wbuf.len = mark;
         return encoding_failed(a, rc);
     }
-    encode_body(&w->wbuf, body, len, (size_t)amqp_get_frame_max(a->conn));
+    encode_body(&w->wbuf, body, len, (size_t)amqp_get_frame_max(a->link.conn));
     return flush(a);
 }
 
@@ -213,15 +213,15 @@ size_t rpc_amqp_write_pending(const rpc_amqp *a)
 int rpc_amqp_write_start(rpc_amqp *a)
 {
     amqp_writer *w = &a->writer;
+    amqp_connection_state_t conn = a->link.conn;
     w->library_writes = a->t->url.ssl;
-    w->heartbeat = amqp_get_heartbeat(a->conn);
+    w->heartbeat = amqp_get_heartbeat(conn);
     w->last_write = uv_now(a->t->loop);
     /* Re-tuning needs rabbitmq-c between frames; else it keeps writing. */
-    if (!w->library_writes && !amqp_release_buffers_ok(a->conn))
+    if (!w->library_writes && !amqp_release_buffers_ok(conn))
         w->library_writes = true;
     if (!w->library_writes)
-        amqp_tune_connection(a->conn, amqp_get_channel_max(a->conn), amqp_get_frame_max(a->conn),
-                             0);
+        amqp_tune_connection(conn, amqp_get_channel_max(conn), amqp_get_frame_max(conn), 0);
     return w->heartbeat;
 }
 

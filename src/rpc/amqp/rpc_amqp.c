@@ -5,8 +5,9 @@
  * what cannot be written at once.
  *
  * Declares and consumes are pipelined (sent without waiting for their -ok,
- * which the link counts): the broker handles a channel's methods in order,
- * so a queue is declared and consumed before any publish sent after it. */
+ * which the reader reports to rpc_amqp_confirmed): the broker handles a
+ * channel's methods in order, so a queue is declared and consumed before
+ * any publish sent after it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@ static void forget_unconfirmed(rpc_amqp *a);
 
 /* --- Topology -------------------------------------------------------------- */
 
-/* A method the broker answers with an -ok, which the link counts. */
+/* A method the broker answers with an -ok (see rpc_amqp_confirmed). */
 static int send_method(rpc_amqp *a, amqp_method_number_t id, void *m)
 {
     int rc = rpc_amqp_write_method(a, id, m);

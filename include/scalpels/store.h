@@ -41,9 +41,16 @@ enum store_open_flags {
     STORE_READONLY = 1 << 1, /* never write, never migrate */
 };
 
-/* Opens (and with STORE_CREATE creates) the database at path and migrates
- * it to STORE_SCHEMA_VERSION.  A missing file without STORE_CREATE is
- * -ENOENT; a file from a newer Scalpels is -EPROTO. */
+/* The mode of the database and of its -wal and -shm files: the owner
+ * reads and writes, the file's group (the agent's) reads, nobody else. */
+#define STORE_FILE_MODE 0640
+
+/* Opens (and with STORE_CREATE creates, with STORE_FILE_MODE whatever the
+ * umask) the database at path and migrates it to STORE_SCHEMA_VERSION.  A
+ * writable open takes any permission beyond STORE_FILE_MODE from the
+ * database, -wal and -shm files, logging a warning for each.  A missing
+ * file without STORE_CREATE is -ENOENT; a file from a newer Scalpels is
+ * -EPROTO. */
 int store_open(const char *path, int flags, store **out, sca_error *err);
 void store_close(store *s);
 #define STORE_BUSY_MS 10000

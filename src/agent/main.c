@@ -159,7 +159,7 @@ static int agent_init(agent *a, sca_error *err)
     a->started = sca_now();
     a->tracer_program = paths_program("sca-tracer");
     children_init(a, tasks_on_tracer_exit, a);
-    int rc = sca_mkdir_p(a->cfg.state_dir, 0755, err);
+    int rc = paths_make_state_dir(a->cfg.state_dir, err);
     if (rc == 0)
         rc = open_store(a, err);
     if (rc == 0)

@@ -231,6 +231,13 @@ const char *rpc_request_method(const rpc_request *req);
 json_t *rpc_request_args(const rpc_request *req);    /* object */
 json_t *rpc_request_context(const rpc_request *req); /* object */
 bool rpc_request_wants_reply(const rpc_request *req);
+/* When the caller gives up waiting for the answer, in sca_monotonic()
+ * seconds, counted from the request's arrival: a call over AMQP carries
+ * its timeout as the message's expiration (oslo.messaging clients set it
+ * too), one over the unix socket as _expiration in its body.  0 when the
+ * caller did not say (casts, older unix clients).  A handler that may wait
+ * (for a lock) ends its wait in time to answer. */
+double rpc_request_deadline(const rpc_request *req);
 /* The caller's uid (unix socket, SO_PEERCRED); -ENOENT on AMQP. */
 int rpc_request_peer_uid(const rpc_request *req, uid_t *uid);
 

@@ -55,9 +55,14 @@ int store_open(const char *path, int flags, store **out, sca_error *err);
 void store_close(store *s);
 #define STORE_BUSY_MS 10000
 
-/* How long a write waits for another connection's write to end before it
- * fails with -EBUSY (default STORE_BUSY_MS). */
+/* How long a statement waits for another connection's lock (a write, a
+ * checkpoint) to end before it fails with -EBUSY, "database is locked"
+ * (default STORE_BUSY_MS). */
 void store_set_busy_timeout(store *s, int ms);
+/* Ends every such wait at deadline too (sca_monotonic() seconds; 0 =
+ * none), until changed: a caller who gives up at a known time then hears
+ * the reason first. */
+void store_set_deadline(store *s, double deadline);
 const char *store_path(const store *s);
 int store_schema_version(store *s, sca_error *err);
 

@@ -31,6 +31,7 @@ struct rpc_request {
     const char *msg_id;
     const char *reply_q;
     uv_timer_t *heartbeat; /* call-monitor, NULL when off; freed when closed */
+    double deadline;       /* sca_monotonic() when the caller gives up; 0 = unknown */
     rpc_request *prev;
     rpc_request *next;
 };
@@ -211,9 +212,10 @@ static void stop_heartbeat(rpc_request *req)
     req->heartbeat = NULL;
 }
 
-/* Takes ownership of inner. */
+/* Takes ownership of inner.  received: sca_monotonic() when the carrier
+ * handed the request over; expiration: what the carrier said of it. */
 static rpc_request *request_new(rpc_server *s, rpc_origin *o, json_t *inner,
-                                const rpc_request_fields *f)
+                                const rpc_request_fields *f, double received, double expiration)
 {
     rpc_request *req = sca_calloc(1, sizeof(*req));
     req->server = s;
@@ -226,6 +228,9 @@ static rpc_request *request_new(rpc_server *s, rpc_origin *o, json_t *inner,
     if (wants_reply(o, f->msg_id, f->reply_q)) {
         req->msg_id = f->msg_id;
         req->reply_q = f->reply_q;
+        double wait = expiration > 0 ? expiration : f->expiration;
+        if (wait > 0)
+            req->deadline = received + fmin(wait, RPC_TIMEOUT_MAX);
     }
     req->next = s->requests;
     if (s->requests != NULL)
@@ -263,7 +268,8 @@ static void request_free(rpc_request *req)
     free(req);
 }
 
-static void dispatch(rpc_server *s, rpc_origin *o, json_t *inner)
+static void dispatch(rpc_server *s, rpc_origin *o, json_t *inner, double received,
+                     double expiration)
 {
     rpc_request_fields f;
     rpc_fault fault;
@@ -275,13 +281,14 @@ static void dispatch(rpc_server *s, rpc_origin *o, json_t *inner)
         json_decref(inner);
         return;
     }
-    rpc_request *req = request_new(s, o, inner, &f);
+    rpc_request *req = request_new(s, o, inner, &f, received, expiration);
     m->fn(req, e->arg);
 }
 
-void rpc_server_receive(rpc_server *s, rpc_origin *o, const char *content_type, const char *body,
-                        size_t len)
+void rpc_server_receive(rpc_server *s, rpc_origin *o, const char *content_type, double expiration,
+                        const char *body, size_t len)
 {
+    double received = sca_monotonic();
     rpc_fault fault;
     if (content_type != NULL && strcmp(content_type, "application/json") != 0) {
         rpc_fault_set(&fault, "ValueError", "builtins",
@@ -308,7 +315,7 @@ void rpc_server_receive(rpc_server *s, rpc_origin *o, const char *content_type, 
         json_decref(inner);
         return;
     }
-    dispatch(s, o, inner);
+    dispatch(s, o, inner, received, expiration);
 }
 
 /* --- Public API ------------------------------------------------------------ */
@@ -457,6 +464,11 @@ json_t *rpc_request_context(const rpc_request *req)
 bool rpc_request_wants_reply(const rpc_request *req)
 {
     return req->msg_id != NULL;
+}
+
+double rpc_request_deadline(const rpc_request *req)
+{
+    return req->deadline;
 }
 
 int rpc_request_peer_uid(const rpc_request *req, uid_t *uid)

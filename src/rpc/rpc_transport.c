@@ -99,6 +99,20 @@ void rpc_transport_destroy(rpc_transport *t)
     free(t);
 }
 
+double rpc_expiration_parse(const char *text, size_t len)
+{
+    /* Up to a week in ms is 9 digits; more is not a timeout of ours. */
+    if (len == 0 || len > 12)
+        return 0;
+    double ms = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return 0;
+        ms = ms * 10 + (text[i] - '0');
+    }
+    return ms / 1000;
+}
+
 const char *rpc_transport_describe(const rpc_transport *t)
 {
     return t->url.describe;

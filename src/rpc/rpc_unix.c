@@ -270,7 +270,7 @@ static int on_frame(void *arg, const char *body, size_t len)
     if (c->is_client)
         rpc_client_receive(u->t, body, len);
     else if (u->server != NULL)
-        rpc_server_receive(u->server, &c->origin, NULL, body, len);
+        rpc_server_receive(u->server, &c->origin, NULL, 0, body, len);
     /* A handler may have closed the connection or the server. */
     return c->open && (c->is_client || u->server != NULL) ? 0 : 1;
 }
@@ -624,4 +624,5 @@ const rpc_carrier rpc_unix_carrier = {
     .listen = unix_listen,
     .unlisten = unix_unlisten,
     .unsent = unix_unsent,
+    .expiration_in_body = true,
 };

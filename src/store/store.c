@@ -288,9 +288,31 @@ static int migrate(store *s, sca_error *err)
     return rc;
 }
 
+/* sqlite3_busy_timeout's waits, also ended by the deadline: SQLite gives
+ * up on the lock when this returns 0. */
+static int busy_wait(void *arg, int count)
+{
+    store *s = arg;
+    double now = sca_monotonic();
+    if (count == 0)
+        s->busy_since = now;
+    double end = s->busy_since + s->busy_ms / 1000.0;
+    if (s->deadline > 0 && s->deadline < end)
+        end = s->deadline;
+    if (now >= end)
+        return 0;
+    /* Short naps first: most locks are a tracer's batch, held for
+     * milliseconds. */
+    int nap_ms = count < 6 ? 1 << count : 50;
+    double left_ms = (end - now) * 1000;
+    sqlite3_sleep(left_ms < nap_ms ? (int)left_ms + 1 : nap_ms);
+    return 1;
+}
+
 static int configure_connection(store *s, sca_error *err)
 {
-    sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+    s->busy_ms = STORE_BUSY_MS;
+    sqlite3_busy_handler(s->db, busy_wait, s);
     int rc = exec_sql(s, "PRAGMA foreign_keys = ON", err);
     if (rc == 0 && !(s->flags & STORE_READONLY)) {
         rc = exec_sql(s, "PRAGMA journal_mode = WAL", err);
@@ -398,7 +420,12 @@ void store_close(store *s)
 
 void store_set_busy_timeout(store *s, int ms)
 {
-    sqlite3_busy_timeout(s->db, ms);
+    s->busy_ms = ms;
+}
+
+void store_set_deadline(store *s, double deadline)
+{
+    s->deadline = deadline;
 }
 
 const char *store_path(const store *s)

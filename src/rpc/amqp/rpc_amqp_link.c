@@ -512,6 +512,9 @@ static void on_header(rpc_amqp *a, uint64_t size, const amqp_basic_properties_t 
     a->in.content_type = (p->_flags & AMQP_BASIC_CONTENT_TYPE_FLAG)
                              ? sca_strndup(p->content_type.bytes, p->content_type.len)
                              : sca_strdup("");
+    a->in.expiration = (p->_flags & AMQP_BASIC_EXPIRATION_FLAG)
+                           ? rpc_expiration_parse(p->expiration.bytes, p->expiration.len)
+                           : 0;
     /* Refused before allocating: only the clip's fixed size is kept. */
     if (size > a->t->max_message_size) {
         a->in.clip = sca_malloc(sizeof(*a->in.clip));
@@ -529,6 +532,7 @@ static void push_delivery(rpc_amqp *a)
     d->returned_to = a->in.is_return ? sca_strdup(a->in.returned_to) : NULL;
     d->returned_reply = a->in.is_return && a->in.returned_reply;
     d->content_type = a->in.content_type;
+    d->expiration = a->in.expiration;
     d->body = a->in.body;
     d->len = (size_t)a->in.size;
     d->clip = a->in.clip;
@@ -617,7 +621,7 @@ static void route(rpc_amqp *a, amqp_delivery *d)
     else if (d->clip != NULL)
         rpc_server_refuse(s, &a->origin, d->oversize, d->clip);
     else
-        rpc_server_receive(s, &a->origin, d->content_type, d->body, d->len);
+        rpc_server_receive(s, &a->origin, d->content_type, d->expiration, d->body, d->len);
 }
 
 /* Acks the batch first (at most once, as oslo: a handler that crashes the

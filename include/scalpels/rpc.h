@@ -45,6 +45,10 @@ typedef struct rpc_options {
     const char *ssl_key_file;
     bool ssl_verify;
     const char *program; /* name used in AMQP connection_name */
+    /* Unix server: seconds after which a connection that is idle (no
+     * request being handled, no reply waiting), or that has held a frame
+     * unfinished or its replies unread for that long, is closed; 0 = 30. */
+    double idle_timeout;
     /* AMQP: before each call, ask the broker whether its queue has a
      * consumer, and fail the call at once (-EHOSTDOWN) when none does,
      * instead of leaving it in the queue of a server that has stopped.  For

@@ -84,9 +84,8 @@ static void send_failure(rpc_origin *o, const char *msg_id, const char *reply_q,
     free(failure);
 }
 
-/* Answers a message that cannot be dispatched, or logs and drops it. */
-static void answer_fault(rpc_server *s, rpc_origin *o, const char *msg_id, const char *reply_q,
-                         const rpc_fault *fault)
+void rpc_server_answer_fault(rpc_server *s, rpc_origin *o, const char *msg_id, const char *reply_q,
+                             const rpc_fault *fault)
 {
     if (wants_reply(o, msg_id, reply_q)) {
         log_debug("rpc: call %s refused: %s: %s", msg_id, fault->cls, fault->message);
@@ -102,7 +101,7 @@ static void refuse_raw(rpc_server *s, rpc_origin *o, const char *body, size_t le
 {
     char msg_id[RPC_ID_MAX + 1] = "", reply_q[RPC_ID_MAX + 1] = "";
     rpc_envelope_sniff(body, len, msg_id, reply_q);
-    answer_fault(s, o, msg_id[0] ? msg_id : NULL, reply_q[0] ? reply_q : NULL, fault);
+    rpc_server_answer_fault(s, o, msg_id[0] ? msg_id : NULL, reply_q[0] ? reply_q : NULL, fault);
 }
 
 void rpc_server_refuse(rpc_server *s, rpc_origin *o, uint64_t len, const rpc_clip *clip)
@@ -113,7 +112,7 @@ void rpc_server_refuse(rpc_server *s, rpc_origin *o, uint64_t len, const rpc_cli
                   "message body of %llu bytes exceeds max_message_size %zu",
                   (unsigned long long)len, s->t->max_message_size);
     rpc_clip_sniff(clip, msg_id, reply_q);
-    answer_fault(s, o, msg_id[0] ? msg_id : NULL, reply_q[0] ? reply_q : NULL, &fault);
+    rpc_server_answer_fault(s, o, msg_id[0] ? msg_id : NULL, reply_q[0] ? reply_q : NULL, &fault);
 }
 
 /* oslo drops a repeated _unique_id silently (a redelivered message). */
@@ -277,7 +276,7 @@ static void dispatch(rpc_server *s, rpc_origin *o, json_t *inner, double receive
     const rpc_method *m = NULL;
     if (rpc_envelope_request_fields(inner, &f, &fault) != 0 ||
         (m = find_method(s, &f, &e, &fault)) == NULL || rpc_args_check(m, f.args, &fault) != 0) {
-        answer_fault(s, o, f.msg_id, f.reply_q, &fault);
+        rpc_server_answer_fault(s, o, f.msg_id, f.reply_q, &fault);
         json_decref(inner);
         return;
     }

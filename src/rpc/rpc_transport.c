@@ -29,6 +29,7 @@ static void copy_options(rpc_transport *t, const rpc_options *o)
     t->require_listener = o->require_listener;
     t->connect_timeout = o->connect_timeout > 0 ? fmin(o->connect_timeout, RPC_TIMEOUT_MAX) : 10;
     t->reconnect_max = o->reconnect_max > 0 ? o->reconnect_max : 5;
+    t->idle_timeout = o->idle_timeout > 0 ? fmin(o->idle_timeout, RPC_TIMEOUT_MAX) : 30;
     t->ssl_ca_file = dup_or_null(o->ssl_ca_file);
     t->ssl_cert_file = dup_or_null(o->ssl_cert_file);
     t->ssl_key_file = dup_or_null(o->ssl_key_file);

@@ -88,6 +88,7 @@ struct rpc_transport {
     bool require_listener;
     double connect_timeout;
     double reconnect_max;
+    double idle_timeout;
     char *ssl_ca_file;
     char *ssl_cert_file;
     char *ssl_key_file;
@@ -170,5 +171,10 @@ void rpc_server_receive(rpc_server *s, rpc_origin *o, const char *content_type, 
                         const char *body, size_t len);
 /* A body over max_message_size, of which only clip was kept. */
 void rpc_server_refuse(rpc_server *s, rpc_origin *o, uint64_t len, const rpc_clip *clip);
+/* Answers a request that is not dispatched with fault (msg_id and reply_q
+ * as found in it, NULL when not); a cast is logged, rate-limited, and
+ * dropped. */
+void rpc_server_answer_fault(rpc_server *s, rpc_origin *o, const char *msg_id, const char *reply_q,
+                             const rpc_fault *fault);
 
 #endif

@@ -146,8 +146,8 @@ static int encode(rpc_transport *t, const rpc_target *target, const char *method
     rpc_id_new(unique_id);
     json_t *inner = rpc_envelope_request(method, args, target->namespace, target->version, msg_id,
                                          reply_q, unique_id, context);
-    /* The server answers a locked store with an error before we give up,
-     * instead of being cut off by our timeout. */
+    /* What AMQP carries as the expiration property: the server learns when
+     * we give up, and can answer a wait it cannot finish before then. */
     if (msg_id != NULL && t->carrier->expiration_in_body)
         json_object_set_new(inner, "_expiration", json_integer((json_int_t)(timeout * 1000)));
     *body = rpc_envelope_encode(inner, len);

@@ -41,16 +41,28 @@ enum store_open_flags {
     STORE_READONLY = 1 << 1, /* never write, never migrate */
 };
 
-/* Opens (and with STORE_CREATE creates) the database at path and migrates
- * it to STORE_SCHEMA_VERSION.  A missing file without STORE_CREATE is
- * -ENOENT; a file from a newer Scalpels is -EPROTO. */
+/* The mode of the database and of its -wal and -shm files: the owner
+ * reads and writes, the file's group (the agent's) reads, nobody else. */
+#define STORE_FILE_MODE 0640
+
+/* Opens (and with STORE_CREATE creates, with STORE_FILE_MODE whatever the
+ * umask) the database at path and migrates it to STORE_SCHEMA_VERSION.  A
+ * writable open takes any permission beyond STORE_FILE_MODE from the
+ * database, -wal and -shm files, logging a warning for each.  A missing
+ * file without STORE_CREATE is -ENOENT; a file from a newer Scalpels is
+ * -EPROTO. */
 int store_open(const char *path, int flags, store **out, sca_error *err);
 void store_close(store *s);
 #define STORE_BUSY_MS 10000
 
-/* How long a write waits for another connection's write to end before it
- * fails with -EBUSY (default STORE_BUSY_MS). */
+/* How long a statement waits for another connection's lock (a write, a
+ * checkpoint) to end before it fails with -EBUSY, "database is locked"
+ * (default STORE_BUSY_MS). */
 void store_set_busy_timeout(store *s, int ms);
+/* Ends every such wait at deadline too (sca_monotonic() seconds; 0 =
+ * none), until changed: a caller who gives up at a known time then hears
+ * the reason first. */
+void store_set_deadline(store *s, double deadline);
 const char *store_path(const store *s);
 int store_schema_version(store *s, sca_error *err);
 

@@ -129,6 +129,10 @@ void tasks_close(agent *a);
 extern const rpc_method methods_table[];
 extern const rpc_method reads_table[];
 
+/* When the store's waits for a lock must end for req (sca_monotonic()
+ * seconds, for store_set_deadline): its caller's deadline less the time
+ * the answer needs to get back, or 0 when the caller set none. */
+double methods_store_deadline(const rpc_request *req);
 /* Completes req with err mapped to an oslo failure class. */
 void methods_fail(rpc_request *req, int code, const sca_error *err);
 /* Starts the agent's shutdown (after the current request is answered). */

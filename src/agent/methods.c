@@ -5,6 +5,7 @@
  * original prototype's (docs/agent.md).
  */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,17 @@ void methods_fail(rpc_request *req, int code, const sca_error *err)
         rpc_request_fail(req, "StoreError", ERRORS_MODULE, "%s", msg);
         break;
     }
+}
+
+#define REPLY_MARGIN 1.0 /* seconds an answer may need to reach its caller */
+
+double methods_store_deadline(const rpc_request *req)
+{
+    double deadline = rpc_request_deadline(req);
+    if (deadline <= 0)
+        return 0;
+    double left = fmax(deadline - sca_monotonic(), 0);
+    return deadline - fmin(REPLY_MARGIN, left / 4);
 }
 
 /* Admin methods change what the node runs: only from the unix socket, and
@@ -152,9 +164,8 @@ static json_t *split_running(agent *a, json_t *names, json_t *skipped)
     return todo;
 }
 
-static void do_start_tracers(rpc_request *req, void *arg)
+static void handle_start_tracers(rpc_request *req, agent *a)
 {
-    agent *a = arg;
     json_t *args = rpc_request_args(req);
     json_t *names = json_object_get(args, "tracers");
     sca_error err = {0};
@@ -199,9 +210,8 @@ static void do_start_tracers(rpc_request *req, void *arg)
     rpc_request_reply(req, reply);
 }
 
-static void do_stop_tracers(rpc_request *req, void *arg)
+static void handle_stop_tracers(rpc_request *req, agent *a)
 {
-    agent *a = arg;
     json_t *names = json_object_get(rpc_request_args(req), "tracers");
     sca_error err = {0};
     int rc = check_tracer_names(a, names, &err);
@@ -225,9 +235,8 @@ static void do_stop_tracers(rpc_request *req, void *arg)
     rpc_request_reply(req, stopped);
 }
 
-static void do_stop_task(rpc_request *req, void *arg)
+static void handle_stop_task(rpc_request *req, agent *a)
 {
-    agent *a = arg;
     const char *uuid = json_string_value(json_object_get(rpc_request_args(req), "uuid"));
     store_task task;
     sca_error err = {0};
@@ -257,9 +266,8 @@ static int validate_tracer_opts(json_t *opts, sca_error *err)
     return rc;
 }
 
-static void do_register_tracer(rpc_request *req, void *arg)
+static void handle_register_tracer(rpc_request *req, agent *a)
 {
-    agent *a = arg;
     if (!admin_check(req))
         return;
     json_t *opts = json_object_get(rpc_request_args(req), "tracer_opts");
@@ -289,9 +297,8 @@ static void do_register_tracer(rpc_request *req, void *arg)
         rpc_request_reply(req, NULL);
 }
 
-static void do_update_config(rpc_request *req, void *arg)
+static void handle_update_config(rpc_request *req, agent *a)
 {
-    agent *a = arg;
     if (!admin_check(req))
         return;
     sca_error err = {0};
@@ -303,9 +310,8 @@ static void do_update_config(rpc_request *req, void *arg)
         rpc_request_reply(req, NULL);
 }
 
-static void do_get_config(rpc_request *req, void *arg)
+static void handle_get_config(rpc_request *req, agent *a)
 {
-    agent *a = arg;
     json_t *options;
     sca_error err = {0};
     int rc = store_config_get(a->store, &options, &err);
@@ -334,9 +340,8 @@ static bool truthy(json_t *v)
     return false;
 }
 
-static void do_set_tracer_stat(rpc_request *req, void *arg)
+static void handle_set_tracer_stat(rpc_request *req, agent *a)
 {
-    agent *a = arg;
     if (!admin_check(req))
         return;
     json_t *args = rpc_request_args(req);
@@ -354,9 +359,8 @@ static void do_set_tracer_stat(rpc_request *req, void *arg)
         rpc_request_reply(req, NULL);
 }
 
-static void do_set_tracer_pid(rpc_request *req, void *arg)
+static void handle_set_tracer_pid(rpc_request *req, agent *a)
 {
-    agent *a = arg;
     if (!admin_check(req))
         return;
     json_t *args = rpc_request_args(req);
@@ -381,9 +385,8 @@ static long self_rss_kb(void)
     return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-static void do_agent_info(rpc_request *req, void *arg)
+static void handle_agent_info(rpc_request *req, agent *a)
 {
-    agent *a = arg;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
@@ -411,15 +414,41 @@ static void do_agent_info(rpc_request *req, void *arg)
     rpc_request_reply(req, info);
 }
 
-static void do_stop(rpc_request *req, void *arg)
+static void handle_stop(rpc_request *req, agent *a)
 {
-    agent *a = arg;
     if (!admin_check(req))
         return;
     log_info("stop requested over RPC");
     rpc_request_reply(req, json_pack("{s:b}", "stopping", 1));
     agent_shutdown(a);
 }
+
+/* A loop thread handler waits for the store's locks only while its caller
+ * still listens: a locked store is then answered with StoreError, not with
+ * silence and a broken pipe. */
+static void run_bounded(rpc_request *req, agent *a, void (*handle)(rpc_request *, agent *))
+{
+    store_set_deadline(a->store, methods_store_deadline(req));
+    handle(req, a);
+    store_set_deadline(a->store, 0);
+}
+
+#define LOOP_HANDLER(name)                                                                         \
+    static void do_##name(rpc_request *req, void *arg)                                             \
+    {                                                                                              \
+        run_bounded(req, arg, handle_##name);                                                      \
+    }
+
+LOOP_HANDLER(start_tracers)
+LOOP_HANDLER(stop_tracers)
+LOOP_HANDLER(stop_task)
+LOOP_HANDLER(register_tracer)
+LOOP_HANDLER(update_config)
+LOOP_HANDLER(get_config)
+LOOP_HANDLER(set_tracer_stat)
+LOOP_HANDLER(set_tracer_pid)
+LOOP_HANDLER(agent_info)
+LOOP_HANDLER(stop)
 
 static const rpc_arg_spec start_args[] = {
     {"tracers", RPC_ARG_STRING_LIST, true, false},

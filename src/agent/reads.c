@@ -21,7 +21,8 @@ struct read_job {
     rpc_request *req;
     read_fn fn;
     char *db_path;
-    size_t budget; /* bytes of sample data a reply may carry */
+    size_t budget;   /* bytes of sample data a reply may carry */
+    double deadline; /* for the store's waits (methods_store_deadline) */
     /* arguments */
     char *uuid;
     int64_t offset;
@@ -261,8 +262,10 @@ static void run_read(uv_work_t *w)
     struct read_job *j = w->data;
     store *s = NULL;
     j->rc = store_open(j->db_path, 0, &s, &j->err);
-    if (j->rc == 0)
+    if (j->rc == 0) {
+        store_set_deadline(s, j->deadline);
         j->result = j->fn(j, s);
+    }
     store_close(s);
     if (j->rc != 0) {
         json_decref(j->result);
@@ -292,6 +295,7 @@ static void queue_read(rpc_request *req, agent *a, read_fn fn)
     j->fn = fn;
     j->db_path = sca_strdup(a->cfg.db_path);
     j->budget = a->cfg.max_message_size / 4;
+    j->deadline = methods_store_deadline(req);
     const char *uuid = json_string_value(json_object_get(args, "uuid"));
     j->uuid = uuid ? sca_strdup(uuid) : NULL;
     j->offset = json_integer_value(json_object_get(args, "offset"));

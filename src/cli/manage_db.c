@@ -159,7 +159,7 @@ int manage_db_create(const config *cfg, int argc, char **argv)
     }
     sca_error err = {0};
     char *dir = parent_dir(cfg->db_path);
-    int rc = sca_mkdir_p(dir, 0755, &err);
+    int rc = paths_make_state_dir(dir, &err);
     free(dir);
     store *s = NULL;
     if (rc == 0)

@@ -1,11 +1,13 @@
 /* store.c - opening, migrating and querying the SQLite store (see store.h). */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "scalpels/log.h"
 #include "scalpels/store.h"
 #include "store_internal.h"
 
@@ -286,9 +288,31 @@ static int migrate(store *s, sca_error *err)
     return rc;
 }
 
+/* sqlite3_busy_timeout's waits, also ended by the deadline: SQLite gives
+ * up on the lock when this returns 0. */
+static int busy_wait(void *arg, int count)
+{
+    store *s = arg;
+    double now = sca_monotonic();
+    if (count == 0)
+        s->busy_since = now;
+    double end = s->busy_since + s->busy_ms / 1000.0;
+    if (s->deadline > 0 && s->deadline < end)
+        end = s->deadline;
+    if (now >= end)
+        return 0;
+    /* Short naps first: most locks are a tracer's batch, held for
+     * milliseconds. */
+    int nap_ms = count < 6 ? 1 << count : 50;
+    double left_ms = (end - now) * 1000;
+    sqlite3_sleep(left_ms < nap_ms ? (int)left_ms + 1 : nap_ms);
+    return 1;
+}
+
 static int configure_connection(store *s, sca_error *err)
 {
-    sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+    s->busy_ms = STORE_BUSY_MS;
+    sqlite3_busy_handler(s->db, busy_wait, s);
     int rc = exec_sql(s, "PRAGMA foreign_keys = ON", err);
     if (rc == 0 && !(s->flags & STORE_READONLY)) {
         rc = exec_sql(s, "PRAGMA journal_mode = WAL", err);
@@ -300,6 +324,49 @@ static int configure_connection(store *s, sca_error *err)
     return rc;
 }
 
+/* SQLite would create the file with 0644 less the umask; made here first,
+ * it has STORE_FILE_MODE whatever the umask, and SQLite gives the -wal and
+ * -shm files it makes the mode (and owner) of the database file. */
+static int create_file(const char *path, sca_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, STORE_FILE_MODE);
+    if (fd < 0 && errno == EEXIST)
+        return 0;
+    if (fd < 0)
+        return sca_error_set(err, -errno, "cannot create database %s: %s", path, strerror(errno));
+    int rc = 0;
+    if (fchmod(fd, STORE_FILE_MODE) != 0)
+        rc = sca_error_set(err, -errno, "cannot set the mode of %s: %s", path, strerror(errno));
+    close(fd);
+    return rc;
+}
+
+/* Takes from the database and its -wal and -shm files any permission
+ * beyond STORE_FILE_MODE (a file made under umask 022 by an older version,
+ * or by hand), with a warning: the samples may hold query logs and message
+ * bodies.  A file that cannot be changed is only warned about. */
+static void tighten_files(const char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        char *file = sca_asprintf("%s%s", path, suffixes[i]);
+        struct stat st;
+        if (stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+            (st.st_mode & 07777 & ~STORE_FILE_MODE)) {
+            mode_t was = st.st_mode & 07777, want = was & STORE_FILE_MODE;
+            if (chmod(file, want) == 0)
+                log_warning("%s had mode %04o; tightened to %04o: the database is for its "
+                            "owner and group only",
+                            file, (unsigned)was, (unsigned)want);
+            else
+                log_warning("%s has mode %04o and cannot be tightened to %04o (%s): the "
+                            "database is for its owner and group only",
+                            file, (unsigned)was, (unsigned)want, strerror(errno));
+        }
+        free(file);
+    }
+}
+
 int store_open(const char *path, int flags, store **out, sca_error *err)
 {
     *out = NULL;
@@ -308,6 +375,13 @@ int store_open(const char *path, int flags, store **out, sca_error *err)
         return sca_error_set(err, -ENOENT,
                              "database %s does not exist (create it with 'sca-manage db-create')",
                              path);
+    if (flags & STORE_CREATE) {
+        int rc = create_file(path, err);
+        if (rc != 0)
+            return rc;
+    }
+    if (!(flags & STORE_READONLY))
+        tighten_files(path);
     store *s = sca_calloc(1, sizeof(*s));
     s->path = sca_strdup(path);
     s->flags = flags;
@@ -346,7 +420,12 @@ void store_close(store *s)
 
 void store_set_busy_timeout(store *s, int ms)
 {
-    sqlite3_busy_timeout(s->db, ms);
+    s->busy_ms = ms;
+}
+
+void store_set_deadline(store *s, double deadline)
+{
+    s->deadline = deadline;
 }
 
 const char *store_path(const store *s)

@@ -51,6 +51,9 @@ struct store {
     sqlite3 *db;
     char *path;
     int flags;
+    int busy_ms;       /* longest wait for a lock, per statement */
+    double busy_since; /* sca_monotonic() when the current wait began */
+    double deadline;   /* sca_monotonic() at which every wait ends; 0 = none */
     sqlite3_stmt *stmts[STMT_COUNT_];
 };
 

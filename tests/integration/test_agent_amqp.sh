@@ -57,9 +57,26 @@ for t in rpc rabbit traffic iocount; do assert_contains "$OUT" "| $t " "tracer -
 expect_exit 0 "$S" start -a rpc -a rabbit -a traffic -a iocount
 task=$(printf '%s\n' "$OUT" | grep -Eo '^[0-9a-f-]{36}$' | tail -n 1)
 [ -n "$task" ] || fail "start printed no task uuid: $OUT"
+samples_of() { sql "SELECT count(*) FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$task' AND r.tracer = '$1'"; }
+firehose() { sql "SELECT text FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$task' AND r.tracer = 'rabbit' AND r.name = 'RabbitMQ'"; }
+rpc_max_bytes() { sql "SELECT ifnull(max(value), 0) FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$task' AND r.tracer = 'rpc' AND r.unit = 'byte/s'"; }
+tracer_errors() { sql "SELECT r.tracer || ': ' || s.text FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$task' AND r.name LIKE '% stderr'"; }
+# The calls are traced once every tracer runs: the samplers have stored a
+# reading, and the rabbit worker has switched the broker's firehose on (with
+# rabbitmqctl, which takes seconds on a loaded machine), which shows when a
+# probe call of another method than the ones checked below is in its lines.
+for t in rpc traffic iocount; do
+  wait_until 120 '[ "$(samples_of $t)" -gt 0 ]' || fail "tracer $t stored nothing: $(tracer_errors)"
+done
+wait_until 120 '"$S" task -l >/dev/null; firehose | grep -q "method=task_list"' ||
+  fail "the firehose never showed a probe call: $(tracer_errors) $(firehose)"
 # Traffic on the broker port and the node: RPC calls while tracing.
 for _ in $(seq 10); do "$S" tracer -l >/dev/null; sleep 0.2; done
-sleep 1
+# A stop drops what the broker has not delivered to the worker yet, and
+# what the port sampler has not read: stop once both are stored.
+wait_until 60 'firehose | grep -q "method=tracer_list"' ||
+  fail "firehose shows the tracer_list calls: $(firehose)"
+wait_until 60 'awk -v v="$(rpc_max_bytes)" "BEGIN { exit !(v > 0) }"' || fail "rpc tracer saw no bytes on port 5673"
 expect_exit 0 "$S" stop
 wait_until 20 '[ "$(sql "SELECT status FROM task WHERE uuid = '"'"'$task'"'"'")" = stopped ]' ||
   fail "task did not stop: $(tail -20 "$T/agent.log")"

@@ -174,6 +174,14 @@ try:
     raise SystemExit("register_tracer over AMQP was accepted")
 except messaging.RemoteError as e:
     assert e.exc_type == "PermissionDenied", e
+# A duration of 0 or less is refused, and starts nothing.
+for bad in (-5, 0):
+    try:
+        client.call(ctx, "start_tracers", tracers=["cpu"], duration=bad)
+        raise SystemExit("start_tracers(duration=%s) was accepted" % bad)
+    except messaging.RemoteError as e:
+        assert e.exc_type == "ValueError" and "duration must be a positive" in e.value, e
+assert client.call(ctx, "get_latest_task")["uuid"] == latest["uuid"], "a refused duration made a task"
 # The original client cast start_tracers.
 client.cast(ctx, "start_tracers", tracers=["mem"])
 for _ in range(100):
@@ -189,7 +197,7 @@ PYCODE
 expect_exit 0 timeout 120 "$PY" "$T/oslo_client.py" "$SCA_RABBIT_URL" "$topic" "$host"
 oslo_task=$(printf '%s\n' "$OUT" | tail -n 1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["task"])')
 assert_eq "$(sql "SELECT status FROM task WHERE uuid = '$oslo_task'")" "stopped" "task started by the oslo client"
-ok "stock oslo_messaging.RPCClient: tracer_list, start_tracers (call and cast), get_latest_task, get_result, errors"
+ok "stock oslo_messaging.RPCClient: tracer_list, start_tracers (call and cast), get_latest_task, get_result, errors, a duration <= 0 refused"
 
 # --- Agent restart while tracers run ------------------------------------------
 wait_until 15 '[ "$(sql "SELECT count(*) FROM tracer WHERE running = 1")" = 0 ]' || fail "tracers still running"

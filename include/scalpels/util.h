@@ -43,6 +43,11 @@ void sca_buf_appendf(sca_buf *b, const char *fmt, ...) __attribute__((format(pri
 void sca_buf_reset(sca_buf *b);
 void sca_buf_free(sca_buf *b);
 
+/* s fit to show on a terminal, in a new string the caller frees: control
+ * characters (C0, DEL, C1) and bytes that are not UTF-8 become \xNN, the
+ * rest is kept as it is. */
+char *sca_escape_text(const char *s);
+
 /* Parses a whole string as a number; -EINVAL unless all of s is consumed. */
 int sca_parse_double(const char *s, double *out);
 int sca_parse_int64(const char *s, int64_t *out);

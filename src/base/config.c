@@ -241,15 +241,24 @@ static int handle_key(void *user, const char *section, const char *name, const c
             continue;
         char why[160];
         if (set_key(k, st->cfg, value, why, sizeof(why)) != 0) {
-            if (!st->failed)
+            if (!st->failed) {
+                char *shown = sca_escape_text(value);
                 sca_error_set(st->err, -EINVAL, "%s:%d: [%s] %s = '%s': %s", st->path, st->lineno,
-                              section, name, value, why);
+                              section, name, shown, why);
+                free(shown);
+            }
             st->failed = 1;
             return 0;
         }
         return 1;
     }
-    log_warning("%s:%d: unknown key [%s] %s ignored", st->path, st->lineno, section, name);
+    /* Anything may be in a file given by mistake (a binary, a key file):
+     * what is echoed is escaped, never sent to the terminal as it is. */
+    char *shown_section = sca_escape_text(section), *shown_name = sca_escape_text(name);
+    log_warning("%s:%d: unknown key [%s] %s ignored", st->path, st->lineno, shown_section,
+                shown_name);
+    free(shown_section);
+    free(shown_name);
     return 1;
 }
 

@@ -135,6 +135,16 @@ ok "bad setup input refused with exit 2, nothing written"
 printf '[agent]\nstop_grace = never\n' >"$T/bad.conf"
 expect_exit 2 "$M" --config "$T/bad.conf" setup -s
 assert_contains "$OUT" "$T/bad.conf:2:" "config error names file:line"
+# A file of random bytes (given by mistake) after a line that parses as an
+# unknown key with terminal controls in it: the warnings echo them escaped.
+{ printf '[agent]\nk\033]0;title\007\xff = 1\n'; head -c 4096 /dev/urandom; } >"$T/binary.conf"
+expect_exit 2 "$M" --config "$T/binary.conf" setup -s
+assert_contains "$OUT" "unknown key [agent] k\x1b]0;title\x07\xff ignored" "the unknown key, escaped"
+printf '%s' "$OUT" | /usr/bin/python3 -c '
+import sys, unicodedata
+text = sys.stdin.buffer.read().decode("utf-8")  # fails on a byte that is not UTF-8
+bad = [c for c in text if c != "\n" and unicodedata.category(c) == "Cc"]
+sys.exit("control characters echoed: %r" % bad if bad else 0)' || fail "random bytes reached the terminal as they are"
 ok "config errors name file:line"
 
 # purge keeps running tasks, deletes old stopped ones with their samples.

@@ -52,6 +52,7 @@ static void shutdown_finish(agent *a)
     close_transports(a);
     children_close(a);
     tasks_close(a);
+    starts_close(a);
     uv_close((uv_handle_t *)&a->sigint, NULL);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
 }
@@ -154,11 +155,20 @@ static int start_listening(agent *a, sca_error *err)
     return rc;
 }
 
+/* Every end of a watched sca-tracer: the books first, then a start_tracers
+ * call that waits for it. */
+static void on_tracer_exit(void *arg, int64_t task_id, const char *tracer, pid_t pid, int exit_code,
+                           int exit_signal)
+{
+    tasks_on_tracer_exit(arg, task_id, tracer, pid, exit_code, exit_signal);
+    starts_on_tracer_exit(arg, pid);
+}
+
 static int agent_init(agent *a, sca_error *err)
 {
     a->started = sca_now();
     a->tracer_program = paths_program("sca-tracer");
-    children_init(a, tasks_on_tracer_exit, a);
+    children_init(a, on_tracer_exit, a);
     int rc = sca_mkdir_p(a->cfg.state_dir, 0755, err);
     if (rc == 0)
         rc = open_store(a, err);
@@ -185,6 +195,7 @@ static void agent_free(agent *a)
     close_transports(a);
     children_close(a);
     tasks_close(a);
+    starts_close(a);
     uv_run(a->loop, UV_RUN_NOWAIT);
     store_close(a->store);
     free(a->transport_url);

@@ -6,7 +6,9 @@
  * SIGINT/SIGTERM stops it.  Normally spawned by sca-agent; also runs by hand.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +30,7 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: sca-tracer [--config FILE] TASK_UUID TRACER\n"
+    fprintf(f, "usage: sca-tracer [--config FILE] [--status-fd FD] TASK_UUID TRACER\n"
                "\n"
                "Runs tracer TRACER (registered with 'sca-manage setup') for task TASK_UUID,\n"
                "creating the task if it does not exist, and stores the worker's output as\n"
@@ -37,6 +39,9 @@ static void usage(FILE *f)
                "\n"
                "  -c, --config FILE  configuration file (default: $SCALPELS_CONF, then\n"
                "                     " CONFIG_SYSTEM_PATH ")\n"
+               "      --status-fd FD once the worker is seen to run, write \"started\" to file\n"
+               "                     descriptor FD, else \"failed: WHY\", and close it\n"
+               "                     (sca-agent passes a pipe)\n"
                "  -h, --help         show this help\n");
 }
 
@@ -47,6 +52,7 @@ struct tracer_ctx {
     store_task task;
     json_t *options; /* data options from the store */
     char *bindir;
+    int status_fd; /* the start report's (tracer_report_start), or -1 */
 };
 
 /* Template keys: data options first (as the original had them), then the
@@ -70,6 +76,19 @@ static const char *lookup_key(void *arg, const char *key)
     if (strcmp(key, "state_dir") == 0)
         return c->cfg.state_dir;
     return NULL;
+}
+
+/* --status-fd FD: an open descriptor, kept from the worker (close-on-exec)
+ * so that the reader sees the end of the report, not the worker's end. */
+static int status_fd_open(const char *arg, int *fd)
+{
+    int64_t v;
+    if (sca_parse_int64(arg, &v) != 0 || v < 0 || v > INT_MAX || fcntl((int)v, F_GETFD) < 0) {
+        fprintf(stderr, "sca-tracer: --status-fd expects an open file descriptor, not '%s'\n", arg);
+        return -1;
+    }
+    *fd = (int)v;
+    return fcntl(*fd, F_SETFD, FD_CLOEXEC) == 0 ? 0 : -1;
 }
 
 static bool uuid_valid(const char *s)
@@ -164,13 +183,15 @@ static int trace(struct tracer_ctx *c, const parser *p)
         rc = store_task_tracer_start(c->store, c->task.id, c->tracer.name, getpid(), &err);
     if (rc != 0) {
         log_error("%s", err.msg);
+        tracer_report_start(&c->status_fd, err.msg);
         ingest_free(g);
         return 1;
     }
     char **argv = NULL;
     rc = template_expand(c->tracer.tpl, lookup_key, c, &argv, &err);
     if (rc == 0) {
-        tracer_run_opts opts = {c->store, g, c->task.id, c->tracer.name, argv, c->cfg.stop_grace};
+        tracer_run_opts opts = {
+            c->store, g, c->task.id, c->tracer.name, argv, c->cfg.stop_grace, &c->status_fd};
         tracer_outcome outcome;
         log_info("task %s: running %s", c->task.uuid, argv[0]);
         /* The loop must not sit in SQLite while lines arrive: a busy store
@@ -182,6 +203,7 @@ static int trace(struct tracer_ctx *c, const parser *p)
             record_end(c, g, &outcome);
     }
     if (rc != 0) {
+        tracer_report_start(&c->status_fd, err.msg); /* the reader names the tracer */
         sca_error_prefix(&err, "tracer %s", c->tracer.name);
         log_error("%s", err.msg);
         record_not_started(c, g, err.msg);
@@ -208,6 +230,7 @@ static int run(struct tracer_ctx *c, const char *task_uuid, const char *name)
         rc = find_or_create_task(c, task_uuid, &err);
     if (rc != 0) {
         log_error("%s", err.msg);
+        tracer_report_start(&c->status_fd, err.msg);
         return 1;
     }
     return trace(c, p);
@@ -217,10 +240,12 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
+        {"status-fd", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL;
+    struct tracer_ctx c = {.status_fd = -1};
     int opt;
     log_init("sca-tracer");
     /* A stop that arrives before the loop's handlers exist must wait for
@@ -238,6 +263,10 @@ int main(int argc, char **argv)
         case 'c':
             config_path = optarg;
             break;
+        case 'S':
+            if (status_fd_open(optarg, &c.status_fd) != 0)
+                return EXIT_USAGE;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -251,15 +280,16 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    struct tracer_ctx c = {0};
     sca_error err = {0};
     if (config_load(&c.cfg, config_path, &err) != 0) {
         fprintf(stderr, "sca-tracer: %s\n", err.msg);
+        tracer_report_start(&c.status_fd, err.msg);
         return 1;
     }
     log_set_level(c.cfg.log_level);
     c.bindir = paths_exe_dir();
     int status = run(&c, argv[optind], argv[optind + 1]);
+    tracer_report_start(&c.status_fd, status == 0 ? NULL : "sca-tracer failed (see its log)");
     json_decref(c.options);
     store_tracer_clear(&c.tracer);
     store_close(c.store);

@@ -36,7 +36,8 @@ struct start_tracer {
     bool reporting; /* the report pipe is open */
     uv_pipe_t pipe;
     sca_buf report;
-    char *error; /* why it did not start; NULL when it did */
+    char *error;      /* why it did not start; NULL when it did */
+    bool ends_itself; /* it reported its failure and is ending */
 };
 
 struct start {
@@ -159,8 +160,7 @@ static void job_stop(struct start *job)
     for (size_t i = 0; i < job->n; i++) {
         struct start_tracer *st = &job->tracers[i];
         sca_error err = {0};
-        /* Those that failed are ending already; SIGINT hurries none of them. */
-        if (st->alive && children_signal(job->a, st->pid, SIGINT, &err) != 0)
+        if (st->alive && !st->ends_itself && children_signal(job->a, st->pid, SIGINT, &err) != 0)
             log_warning("%s", err.msg);
     }
     if (all_ended(job)) {
@@ -193,14 +193,16 @@ static void report_done(struct start_tracer *st, const char *no_report)
     size_t len = st->report.len;
     while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
         len--;
-    if (len == 7 && strncmp(text, "started", 7) == 0)
+    if (len == 7 && strncmp(text, "started", 7) == 0) {
         st->error = NULL;
-    else if (len > 8 && strncmp(text, "failed: ", 8) == 0)
+    } else if (len > 8 && strncmp(text, "failed: ", 8) == 0) {
         st->error = sca_strndup(text + 8, len - 8);
-    else if (len > 0)
+        st->ends_itself = true;
+    } else if (len > 0) {
         st->error = sca_asprintf("sca-tracer said '%.*s'", (int)len, text);
-    else
+    } else {
         st->error = sca_strdup(no_report);
+    }
     report_close(st);
     st->job->reports_due--;
     start_decide(st->job);

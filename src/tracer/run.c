@@ -468,6 +468,9 @@ int tracer_run(const tracer_run_opts *opts, tracer_outcome *out, sca_error *err)
         run_maybe_finish(r);
     }
     uv_run(&loop, UV_RUN_DEFAULT);
+    /* A stop that comes once the run is over changes nothing; blocked
+     * again, it cannot kill the tracer before it records the end. */
+    sigprocmask(SIG_BLOCK, &stops, NULL);
     if (uv_loop_close(&loop) != 0)
         log_warning("tracer loop closed with handles still open");
     for (int i = 0; i < 2; i++)

@@ -133,6 +133,17 @@ void tasks_on_tracer_exit(void *agent_arg, int64_t task_id, const char *tracer, 
 int tasks_reconcile(agent *a, sca_error *err);
 void tasks_close(agent *a);
 
+/* How a task looks to a reader: its stored status, or "stopping" while it
+ * runs but every tracer of it still running was asked to stop; and the
+ * lines its running tracers hold in memory because the store does not take
+ * them, with the reason the first of them gave (NULL when none). */
+typedef struct task_view {
+    const char *status;
+    int64_t held;
+    const char *held_reason; /* borrowed from tts */
+} task_view;
+void tasks_view(const store_task *t, const store_task_tracer *tts, size_t n, task_view *out);
+
 /* --- starts.c ------------------------------------------------------------ */
 
 /* Starts names (tracers not running, registered) in task, which the

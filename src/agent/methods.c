@@ -340,6 +340,46 @@ static long self_rss_kb(void)
     return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+/* tasks_running: how many run (not stopping); tasks_stopping: [{uuid, held,
+ * held_reason}] of those asked to stop whose tracers have not ended (lines
+ * held: what they wait for); held (lines) and held_reason: of all of them. */
+static void add_task_states(agent *a, json_t *info)
+{
+    store_task *tasks = NULL;
+    size_t n = 0;
+    int64_t running = 0, held = 0;
+    json_t *reason = json_null();
+    json_t *stopping = json_array();
+    sca_error err = {0};
+    if (store_task_list_running(a->store, &tasks, &n, &err) != 0)
+        log_warning("agent_info: %s", err.msg);
+    for (size_t i = 0; i < n; i++) {
+        store_task_tracer *tts = NULL;
+        size_t nt = 0;
+        if (store_task_tracer_list(a->store, tasks[i].id, &tts, &nt, &err) != 0)
+            log_warning("agent_info: %s", err.msg);
+        task_view view;
+        tasks_view(&tasks[i], tts, nt, &view);
+        held += view.held;
+        if (json_is_null(reason) && view.held_reason != NULL)
+            reason = json_string(view.held_reason);
+        if (strcmp(view.status, "stopping") == 0)
+            json_array_append_new(
+                stopping,
+                json_pack("{s:s, s:I, s:o}", "uuid", tasks[i].uuid, "held", (json_int_t)view.held,
+                          "held_reason",
+                          view.held_reason ? json_string(view.held_reason) : json_null()));
+        else
+            running++;
+        free(tts);
+    }
+    free(tasks);
+    json_object_set_new(info, "held_reason", reason);
+    json_object_set_new(info, "tasks_running", json_integer(running));
+    json_object_set_new(info, "tasks_stopping", stopping);
+    json_object_set_new(info, "held", json_integer(held));
+}
+
 static void do_agent_info(rpc_request *req, void *arg)
 {
     agent *a = arg;
@@ -357,16 +397,12 @@ static void do_agent_info(rpc_request *req, void *arg)
         }
         store_tracer_array_free(tracers, n);
     }
-    int64_t tasks_running = 0;
-    sca_error err = {0};
-    if (store_task_count_running(a->store, &tasks_running, &err) != 0)
-        log_warning("agent_info: %s", err.msg);
-    json_t *info = json_pack("{s:s, s:s, s:i, s:f, s:f, s:s, s:s, s:o, s:I, s:I, s:f}", "host",
-                             a->cfg.host, "version", SCA_VERSION, "pid", (int)getpid(), "started",
-                             a->started, "uptime", sca_now() - a->started, "transport",
-                             rpc_transport_describe(a->transport[0]), "db", a->cfg.db_path,
-                             "tracers_running", running, "tasks_running", (json_int_t)tasks_running,
-                             "rss_kb", (json_int_t)self_rss_kb(), "cpu_seconds", cpu);
+    json_t *info = json_pack(
+        "{s:s, s:s, s:i, s:f, s:f, s:s, s:s, s:o, s:I, s:f}", "host", a->cfg.host, "version",
+        SCA_VERSION, "pid", (int)getpid(), "started", a->started, "uptime", sca_now() - a->started,
+        "transport", rpc_transport_describe(a->transport[0]), "db", a->cfg.db_path,
+        "tracers_running", running, "rss_kb", (json_int_t)self_rss_kb(), "cpu_seconds", cpu);
+    add_task_states(a, info);
     rpc_request_reply(req, info);
 }
 

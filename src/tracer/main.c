@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ingest.h"
@@ -126,6 +127,26 @@ static int load_tracer(struct tracer_ctx *c, const char *name, sca_error *err)
     return rc;
 }
 
+/* The end of a run is recorded even when the disk was full a moment ago
+ * (the last batch may have taken what the freed space held): a refusal for
+ * want of space gives back the room kept for that, or else is followed by
+ * a checkpoint, which may give space back, and another try, for up to
+ * TRACER_END_WAIT_MS. */
+static int finish_row(struct tracer_ctx *c, const store_task_tracer *end, sca_error *err)
+{
+    double give_up = sca_monotonic() + TRACER_END_WAIT_MS / 1000.0;
+    int rc;
+    while ((rc = store_task_tracer_finish(c->store, end, err)) == -ENOSPC &&
+           sca_monotonic() < give_up) {
+        if (store_room_release(c->store))
+            continue;
+        store_checkpoint(c->store, NULL);
+        struct timespec pause = {.tv_nsec = TRACER_RETRY_MS * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+    return rc;
+}
+
 /* The worker never ran: say why in the task's log and close the run. */
 static void record_not_started(struct tracer_ctx *c, ingest *g, const char *why)
 {
@@ -135,7 +156,7 @@ static void record_not_started(struct tracer_ctx *c, ingest *g, const char *why)
         log_error("%s", err.msg);
     store_task_tracer end = {.task_id = c->task.id, .exit_code = EXIT_NOT_STARTED};
     snprintf(end.tracer, sizeof(end.tracer), "%s", c->tracer.name);
-    if (store_task_tracer_finish(c->store, &end, &err) != 0)
+    if (finish_row(c, &end, &err) != 0)
         log_error("%s", err.msg);
 }
 
@@ -151,7 +172,7 @@ static void record_end(struct tracer_ctx *c, ingest *g, const tracer_outcome *o)
         .unparsed = ingest_unparsed(g),
     };
     snprintf(end.tracer, sizeof(end.tracer), "%s", c->tracer.name);
-    if (store_task_tracer_finish(c->store, &end, &err) != 0)
+    if (finish_row(c, &end, &err) != 0)
         log_error("%s", err.msg);
     log_info("stored %lld lines (%lld unparsed) for task %s", (long long)end.lines,
              (long long)end.unparsed, c->task.uuid);
@@ -194,6 +215,8 @@ static int trace(struct tracer_ctx *c, const parser *p)
             c->store, g, c->task.id, c->tracer.name, argv, c->cfg.stop_grace, &c->status_fd};
         tracer_outcome outcome;
         log_info("task %s: running %s", c->task.uuid, argv[0]);
+        /* Room for the records of a full disk (run.c). */
+        store_room_keep(c->store);
         /* The loop must not sit in SQLite while lines arrive: a busy store
          * is retried from a timer instead (run.c). */
         store_set_busy_timeout(c->store, TRACER_BUSY_MS);

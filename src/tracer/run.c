@@ -45,6 +45,13 @@ struct run {
     char start_note[256]; /* its first line on stderr */
     int flush_rc;
     sca_error flush_err;
+    /* What the task_tracer row says of this run (store_task_tracer_set_hold),
+     * so that the agent can show a stop that waits for the store. */
+    bool row_stopping;
+    int64_t row_held;
+    const char *row_reason;
+    double row_written;     /* monotonic */
+    double last_checkpoint; /* monotonic, of the last attempt */
     tracer_outcome outcome;
 };
 
@@ -131,15 +138,95 @@ static void on_start_timer(uv_timer_t *t)
     start_confirmed(r);
 }
 
+static const char *held_reason(int rc)
+{
+    return rc == -ENOSPC ? "disk full" : rc == -EBUSY ? "store locked" : "store error";
+}
+
+static void retry_soon(struct run *r)
+{
+    if (!uv_is_active((uv_handle_t *)&r->retry_timer))
+        uv_timer_start(&r->retry_timer, on_retry_timer, TRACER_RETRY_MS, 0);
+}
+
+/* Tells the agent, through the task_tracer row, whether this run was asked
+ * to stop and how many lines it holds and why: written when that changes,
+ * and a growing count at most once a second.  A tiny write may go in where
+ * a batch did not (a full disk still has room in the log's pages); when it
+ * does not either, the retry timer tries again. */
+static void hold_sync(struct run *r)
+{
+    int64_t held = r->held ? (int64_t)ingest_pending_lines(r->opts->ingest) : 0;
+    const char *reason = held > 0 ? held_reason(r->flush_rc) : NULL;
+    bool changed = r->stopping != r->row_stopping || reason != r->row_reason;
+    if (!changed && (held == r->row_held || sca_monotonic() - r->row_written < 1.0))
+        return;
+    sca_error e = {0};
+    int rc = store_task_tracer_set_hold(r->opts->store, r->opts->task_id, r->opts->tracer,
+                                        r->stopping, held, reason, &e);
+    /* The disk is full to the last byte (a checkpoint that grew the
+     * database took it): the room kept for this makes the record fit. */
+    if (rc == -ENOSPC && store_room_release(r->opts->store)) {
+        log_info("gave back the room kept for a full disk");
+        rc = store_task_tracer_set_hold(r->opts->store, r->opts->task_id, r->opts->tracer,
+                                        r->stopping, held, reason, &e);
+    }
+    if (rc != 0) {
+        log_debug("%s", e.msg);
+        retry_soon(r);
+        return;
+    }
+    r->row_stopping = r->stopping;
+    r->row_held = held;
+    r->row_reason = reason;
+    r->row_written = sca_monotonic();
+}
+
+/* SQLite checkpoints its write-ahead log only once it has grown to about
+ * 4 MiB: on a file system with less room than that the log alone fills the
+ * disk again.  So after a batch that had to wait (the log may have taken
+ * what was free), and after every batch while the file system is short of
+ * space, the log is copied into the database and restarted, which cuts it
+ * back to STORE_WAL_KEEP_TEXT bytes.  On a full disk it is tried too, once
+ * a second: it gives space back unless the database itself must grow. */
+static bool space_short(const struct run *r)
+{
+    uint64_t free_bytes;
+    sca_error e = {0};
+    return store_free_space(r->opts->store, &free_bytes, &e) == 0 && free_bytes < TRACER_LOW_SPACE;
+}
+
+static void checkpoint_if_needed(struct run *r, bool after_hold)
+{
+    double now = sca_monotonic();
+    if (!after_hold) {
+        if (r->flush_rc == 0 ? !space_short(r) : now - r->last_checkpoint < 1.0)
+            return;
+    }
+    r->last_checkpoint = now;
+    sca_error e = {0};
+    if (store_checkpoint(r->opts->store, &e) != 0) {
+        log_debug("%s", e.msg);
+    } else if (after_hold) {
+        log_info("checkpointed the store's log");
+        store_room_keep(r->opts->store); /* for the next time the disk fills */
+    }
+}
+
 static void flush_now(struct run *r)
 {
     uv_timer_stop(&r->flush_timer);
     const ingest *g = r->opts->ingest;
+    bool was_held = r->held;
     r->flush_rc = ingest_flush(r->opts->ingest, &r->flush_err);
     if (r->flush_rc == 0) {
         if (r->held)
             log_info("store accepts writes again");
         r->held = false;
+        /* The batch's transaction cleared the row's held lines. */
+        r->row_held = 0;
+        r->row_reason = NULL;
+        checkpoint_if_needed(r, was_held);
         if (r->paused) {
             r->paused = false;
             streams_set_reading(r, true);
@@ -163,8 +250,10 @@ static void flush_now(struct run *r)
         r->paused = true;
         streams_set_reading(r, false);
     }
-    if (!uv_is_active((uv_handle_t *)&r->retry_timer))
-        uv_timer_start(&r->retry_timer, on_retry_timer, TRACER_RETRY_MS, 0);
+    if (r->flush_rc == -ENOSPC)
+        checkpoint_if_needed(r, false);
+    hold_sync(r);
+    retry_soon(r);
 }
 
 static void on_flush_timer(uv_timer_t *t)
@@ -176,6 +265,7 @@ static void on_retry_timer(uv_timer_t *t)
 {
     struct run *r = t->data;
     flush_now(r);
+    hold_sync(r);
     run_maybe_finish(r);
 }
 
@@ -323,6 +413,7 @@ static void begin_stop(struct run *r, int signo)
     }
     r->stopping = true;
     start_confirmed(r); /* it ran until it was stopped */
+    hold_sync(r);
     log_info("%s received: stopping worker %lld", strsignal(signo),
              (long long)r->outcome.worker_pid);
     signal_group(r, SIGINT);

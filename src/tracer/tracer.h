@@ -16,6 +16,11 @@
 #define TRACER_BUSY_MS 50 /* a flush waits this long for another writer */
 #define TRACER_RETRY_MS 100
 #define TRACER_HOLD_BYTES (64u << 20) /* held while the store refuses writes */
+/* Below this much free space the store's log is checkpointed after every
+ * batch: many times SQLite's own threshold (about 4 MiB of log), since a
+ * burst of lines may write that much in well under a second. */
+#define TRACER_LOW_SPACE (64u << 20)
+#define TRACER_END_WAIT_MS 30000 /* for room to record the end of a run */
 /* The start check (with a start report only): a worker still running this
  * long after its spawn has started, unless it wrote on stderr and nothing
  * on stdout, when its exit is awaited up to TRACER_START_MAX_MS (a usage

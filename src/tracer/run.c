@@ -113,15 +113,16 @@ static void start_failed(struct run *r)
 }
 
 /* Decides the start once what the worker did tells: an exit with status 0
- * is a run (a short one), any other exit a failure, reported once its
- * stderr has been read to the end. */
+ * is a run (a short one), any other exit a failure unless a line on stdout
+ * shows that it ran, so that is decided once both pipes are read to the
+ * end. */
 static void start_check_exit(struct run *r)
 {
     if (!r->start_pending || r->worker_alive)
         return;
     if (r->outcome.exit_code == 0 && r->outcome.exit_signal == 0)
         start_confirmed(r);
-    else if (!r->err.open)
+    else if (!r->err.open && !r->out.open)
         start_failed(r);
 }
 

@@ -153,8 +153,9 @@ static void retry_soon(struct run *r)
 /* Tells the agent, through the task_tracer row, whether this run was asked
  * to stop and how many lines it holds and why: written when that changes,
  * and a growing count at most once a second.  A tiny write may go in where
- * a batch did not (a full disk still has room in the log's pages); when it
- * does not either, the retry timer tries again. */
+ * a batch did not (the log keeps pages a failed batch wrote); when it does
+ * not, the room kept for a full disk is given back, and failing that the
+ * retry timer tries again. */
 static void hold_sync(struct run *r)
 {
     int64_t held = r->held ? (int64_t)ingest_pending_lines(r->opts->ingest) : 0;
@@ -183,13 +184,6 @@ static void hold_sync(struct run *r)
     r->row_written = sca_monotonic();
 }
 
-/* SQLite checkpoints its write-ahead log only once it has grown to about
- * 4 MiB: on a file system with less room than that the log alone fills the
- * disk again.  So after a batch that had to wait (the log may have taken
- * what was free), and after every batch while the file system is short of
- * space, the log is copied into the database and restarted, which cuts it
- * back to STORE_WAL_KEEP_TEXT bytes.  On a full disk it is tried too, once
- * a second: it gives space back unless the database itself must grow. */
 static bool space_short(const struct run *r)
 {
     uint64_t free_bytes;
@@ -197,6 +191,13 @@ static bool space_short(const struct run *r)
     return store_free_space(r->opts->store, &free_bytes, &e) == 0 && free_bytes < TRACER_LOW_SPACE;
 }
 
+/* SQLite checkpoints its write-ahead log only once it has grown to about
+ * 4 MiB: on a file system with less room than that the log alone fills the
+ * disk again.  So after a batch that had to wait (the log may have taken
+ * what was free), and after every batch while the file system is short of
+ * space, the log is copied into the database and restarted, which cuts it
+ * back to STORE_WAL_KEEP_TEXT bytes.  On a full disk it is tried too, once
+ * a second: it gives space back unless the database itself must grow. */
 static void checkpoint_if_needed(struct run *r, bool after_hold)
 {
     double now = sca_monotonic();

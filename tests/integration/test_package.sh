@@ -5,6 +5,8 @@
 # /etc as conffiles, the maintainer scripts, and a Depends in which every
 # package provides a library the programs link and every such library has
 # its package.  A build for another prefix refuses to make a package.
+# It builds the package's programs itself, with the default compiler:
+# run: once
 source "$(dirname "$0")/lib.sh"
 
 b="$T/build"

@@ -53,6 +53,7 @@ static void shutdown_finish(agent *a)
     close_transports(a);
     children_close(a);
     tasks_close(a);
+    starts_close(a);
     uv_close((uv_handle_t *)&a->sigint, NULL);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
 }
@@ -172,11 +173,20 @@ static void raise_fd_limit(void)
                     strerror(errno));
 }
 
+/* Every end of a watched sca-tracer: the books first, then a start_tracers
+ * call that waits for it. */
+static void on_tracer_exit(void *arg, int64_t task_id, const char *tracer, pid_t pid, int exit_code,
+                           int exit_signal)
+{
+    tasks_on_tracer_exit(arg, task_id, tracer, pid, exit_code, exit_signal);
+    starts_on_tracer_exit(arg, pid);
+}
+
 static int agent_init(agent *a, sca_error *err)
 {
     a->started = sca_now();
     a->tracer_program = paths_program("sca-tracer");
-    children_init(a, tasks_on_tracer_exit, a);
+    children_init(a, on_tracer_exit, a);
     raise_fd_limit();
     int rc = paths_make_state_dir(a->cfg.state_dir, err);
     if (rc == 0)
@@ -204,6 +214,7 @@ static void agent_free(agent *a)
     close_transports(a);
     children_close(a);
     tasks_close(a);
+    starts_close(a);
     uv_run(a->loop, UV_RUN_NOWAIT);
     store_close(a->store);
     free(a->transport_url);

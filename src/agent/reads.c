@@ -70,15 +70,24 @@ static json_t *read_tracer_list(struct read_job *j, store *s)
     return list;
 }
 
+static json_t *held_reason_json(int64_t held, const char *reason)
+{
+    return held > 0 && reason != NULL && reason[0] ? json_string(reason) : json_null();
+}
+
 static json_t *task_tracer_json(const store_task_tracer *tt)
 {
+    bool running = tt->stopped == 0;
     return json_pack(
-        "{s:s, s:I, s:I, s:b, s:f, s:o, s:o, s:o, s:I, s:I}", "name", tt->tracer, "pid",
-        (json_int_t)tt->pid, "worker_pid", (json_int_t)tt->worker_pid, "running", tt->stopped == 0,
-        "started", tt->started, "stopped", real_or_null(tt->stopped, tt->stopped > 0), "exit_code",
+        "{s:s, s:I, s:I, s:b, s:b, s:f, s:o, s:o, s:o, s:I, s:I, s:I, s:o}", "name", tt->tracer,
+        "pid", (json_int_t)tt->pid, "worker_pid", (json_int_t)tt->worker_pid, "running", running,
+        "stopping", running && tt->stopping, "started", tt->started, "stopped",
+        real_or_null(tt->stopped, tt->stopped > 0), "exit_code",
         tt->exit_code >= 0 && tt->stopped > 0 ? json_integer(tt->exit_code) : json_null(),
         "exit_signal", tt->exit_signal > 0 ? json_integer(tt->exit_signal) : json_null(), "lines",
-        (json_int_t)tt->lines, "unparsed", (json_int_t)tt->unparsed);
+        (json_int_t)tt->lines, "unparsed", (json_int_t)tt->unparsed, "held",
+        (json_int_t)(running ? tt->held : 0), "held_reason",
+        held_reason_json(running ? tt->held : 0, tt->held_reason));
 }
 
 static json_t *task_json(struct read_job *j, store *s, const store_task *t)
@@ -100,11 +109,15 @@ static json_t *task_json(struct read_job *j, store *s, const store_task *t)
     for (size_t i = 0; i < nt; i++)
         json_array_append_new(tracers, task_tracer_json(&tts[i]));
     store_result_array_free(results, nr);
+    task_view view;
+    tasks_view(t, tts, nt, &view);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:f, s:o, s:o, s:o, s:o, s:I, s:o}", "uuid", t->uuid, "status", view.status,
+        "created", t->created, "stopped", real_or_null(t->stopped, t->stopped > 0), "deadline",
+        real_or_null(t->deadline, t->deadline > 0), "results", uuids, "tracers", tracers, "held",
+        (json_int_t)view.held, "held_reason", held_reason_json(view.held, view.held_reason));
     free(tts);
-    return json_pack("{s:s, s:s, s:f, s:o, s:o, s:o, s:o}", "uuid", t->uuid, "status", t->status,
-                     "created", t->created, "stopped", real_or_null(t->stopped, t->stopped > 0),
-                     "deadline", real_or_null(t->deadline, t->deadline > 0), "results", uuids,
-                     "tracers", tracers);
+    return o;
 }
 
 static json_t *read_get_task(struct read_job *j, store *s)

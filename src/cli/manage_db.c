@@ -39,8 +39,8 @@ static int parse_sub_options(int argc, char **argv, const char *shortopts,
 
 static void remove_database_files(const char *path)
 {
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < 4; i++) {
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal", "-room"};
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
         char *p = sca_asprintf("%s%s", path, suffixes[i]);
         unlink(p);
         free(p);

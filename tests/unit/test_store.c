@@ -396,6 +396,82 @@ static void test_task_tracer_late_start_keeps_the_end(void **state)
     free(v);
 }
 
+/* A tracer that cannot write records the lines it holds and why, and a
+ * stop; the next batch written (or its end) clears the held lines. */
+static void test_task_tracer_hold(void **state)
+{
+    struct fixture *f = *state;
+    sca_error err = {0};
+    store_task t;
+    assert_int_equal(store_task_create(f->s, NULL, 0, &t, &err), 0);
+    assert_int_equal(store_task_tracer_start(f->s, t.id, "cpu", 100, &err), 0);
+    assert_int_equal(store_task_tracer_set_hold(f->s, t.id, "cpu", true, 1234, "disk full", &err),
+                     0);
+    store_task_tracer *v;
+    size_t n;
+    assert_int_equal(store_task_tracer_list(f->s, t.id, &v, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_true(v[0].stopping);
+    assert_int_equal(v[0].held, 1234);
+    assert_string_equal(v[0].held_reason, "disk full");
+    free(v);
+    assert_int_equal(store_task_tracer_count(f->s, t.id, "cpu", 5000, 0, &err), 0);
+    assert_int_equal(store_task_tracer_list(f->s, t.id, &v, &n, &err), 0);
+    assert_true(v[0].stopping);
+    assert_int_equal(v[0].held, 0);
+    assert_string_equal(v[0].held_reason, "");
+    assert_int_equal(v[0].lines, 5000);
+    free(v);
+    /* No reason without held lines. */
+    assert_int_equal(store_task_tracer_set_hold(f->s, t.id, "cpu", false, 0, "disk full", &err), 0);
+    assert_int_equal(store_task_tracer_list(f->s, t.id, &v, &n, &err), 0);
+    assert_false(v[0].stopping);
+    assert_string_equal(v[0].held_reason, "");
+    free(v);
+}
+
+/* A database of schema 1 (before held lines) gains the columns, and keeps
+ * its rows, when opened. */
+static void test_migration_from_1_adds_hold_columns(void **state)
+{
+    struct fixture *f = *state;
+    char path[160];
+    snprintf(path, sizeof(path), "%s/v1.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE task (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL"
+                                  " UNIQUE, created REAL NOT NULL, stopped REAL, status TEXT NOT"
+                                  " NULL DEFAULT 'running', deadline REAL);"
+                                  "CREATE TABLE task_tracer (task_id INTEGER NOT NULL REFERENCES"
+                                  " task(id) ON DELETE CASCADE, tracer TEXT NOT NULL, pid INTEGER,"
+                                  " worker_pid INTEGER, started REAL NOT NULL, stopped REAL,"
+                                  " exit_code INTEGER, exit_signal INTEGER, lines INTEGER NOT NULL"
+                                  " DEFAULT 0, unparsed INTEGER NOT NULL DEFAULT 0,"
+                                  " PRIMARY KEY (task_id, tracer));"
+                                  "INSERT INTO task VALUES (1, 'x', 1, NULL, 'running', NULL);"
+                                  "INSERT INTO task_tracer(task_id, tracer, pid, started, lines)"
+                                  " VALUES (1, 'cpu', 42, 1, 7);"
+                                  "PRAGMA user_version = 1;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    store *s;
+    sca_error err = {0};
+    assert_int_equal(store_open(path, 0, &s, &err), 0);
+    assert_int_equal(store_schema_version(s, &err), 2);
+    store_task_tracer *v;
+    size_t n;
+    assert_int_equal(store_task_tracer_list(s, 1, &v, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].pid, 42);
+    assert_int_equal(v[0].lines, 7);
+    assert_false(v[0].stopping);
+    assert_int_equal(v[0].held, 0);
+    free(v);
+    store_close(s);
+}
+
 /* A stopped task of (2.5 batches of) samples, stopped at 100. */
 static store_task old_task(store *s, store_result *r)
 {
@@ -623,6 +699,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_results_and_samples, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_tracer_records_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_tracer_late_start_keeps_the_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_tracer_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_1_adds_hold_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_keeps_running_tasks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sample_page_and_summary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_files_are_private, setup, teardown),

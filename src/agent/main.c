@@ -265,6 +265,17 @@ int main(int argc, char **argv)
         return 2;
     }
     a.config_path = a.cfg.source;
+    /* A URL that cannot be used is a configuration error, as sca says it:
+     * before detaching, naming the file and line. */
+    char *url = config_transport_url(&a.cfg);
+    int url_rc = rpc_url_check(url, &err);
+    free(url);
+    if (url_rc != 0) {
+        config_transport_url_error(&a.cfg, &err);
+        fprintf(stderr, "sca-agent: %s\n", err.msg);
+        config_free(&a.cfg);
+        return 2;
+    }
     if (host != NULL) {
         free(a.cfg.host);
         a.cfg.host = sca_strdup(host);

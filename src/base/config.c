@@ -250,6 +250,8 @@ static int handle_key(void *user, const char *section, const char *name, const c
             st->failed = 1;
             return 0;
         }
+        if (k->offset == offsetof(config, transport_url))
+            st->cfg->transport_url_line = st->lineno;
         return 1;
     }
     /* Anything may be in a file given by mistake (a binary, a key file):
@@ -313,4 +315,11 @@ char *config_transport_url(const config *cfg)
     if (cfg->transport_url != NULL && cfg->transport_url[0] != '\0')
         return sca_strdup(cfg->transport_url);
     return sca_asprintf("unix://%s/agent.sock", cfg->state_dir);
+}
+
+int config_transport_url_error(const config *cfg, sca_error *err)
+{
+    if (cfg->source == NULL || cfg->transport_url_line == 0)
+        return err->code;
+    return sca_error_prefix(err, "%s:%d", cfg->source, cfg->transport_url_line);
 }

@@ -79,6 +79,8 @@ int cli_rpc_open(const cli_conn_opts *o, cli_rpc **out)
     sca_error err = {0};
     rc = rpc_transport_new(&c->loop, url, &ro, &c->t, &err);
     free(url);
+    if (rc != 0 && o->transport_url == NULL)
+        config_transport_url_error(cfg, &err);
     int code = rc == 0 ? check_host(c, cfg) : cli_fail(CLI_USAGE, "%s", err.msg);
     if (code != CLI_OK) {
         cli_rpc_close(c);

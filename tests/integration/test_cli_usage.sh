@@ -80,6 +80,14 @@ usage "unsupported transport URL" --transport-url "http://x/" tracer
 usage "needs an AMQP transport" --host elsewhere tracer
 printf '[rpc]\ntimeout = never\n' >"$T/bad.conf"
 usage "$T/bad.conf:2:" --config "$T/bad.conf" tracer
+# A transport_url that cannot be used: the same error, naming the file and
+# line, from sca and from sca-agent (before it detaches or opens anything).
+printf '[DEFAULT]\nstate_dir = %s\n\ntransport_url = rabbit://u:p@h:noport/\n' "$T/badurl" >"$T/badurl.conf"
+badurl="$T/badurl.conf:4: transport URL: invalid port in broker address 'h:noport'"
+usage "$badurl" --config "$T/badurl.conf" tracer
+expect_exit 2 "$SCA_BIN/sca-agent" --config "$T/badurl.conf"
+assert_eq "$OUT" "sca-agent: $badurl" "sca-agent: a bad transport_url names the file and line"
+[ -e "$T/badurl" ] && fail "sca-agent made its state_dir despite the bad transport_url"
 expect_exit 2 "$S"
 assert_contains "$OUT" "usage: sca" "no command prints the usage"
 expect_exit 2 "$M" status --bogus

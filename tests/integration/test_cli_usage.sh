@@ -110,6 +110,16 @@ assert_contains "$OUT" "'sca-agent --config $SCALPELS_CONF'" "the hint repeats -
 unreachable "$M" status
 assert_contains "$OUT" "reachable:        no" "status says unreachable"
 unreachable "$M" stop
+# sca-manage repeats --config in its hint as sca does, and sca-agent in the
+# db-create it asks for.
+for cmd in status stop; do
+  unreachable "$M" --config "$SCALPELS_CONF" "$cmd"
+  assert_contains "$OUT" "'sca-agent --config $SCALPELS_CONF'" "sca-manage $cmd: the hint repeats --config"
+done
+printf '[DEFAULT]\nstate_dir = %s\n' "$T/nodb" >"$T/nodb.conf"
+expect_exit 1 "$SCA_BIN/sca-agent" --foreground --config "$T/nodb.conf"
+assert_contains "$OUT" "database $T/nodb/scalpels.db does not exist: create it with 'sca-manage --config $T/nodb.conf db-create' first" \
+  "sca-agent: the db-create hint repeats --config"
 # A stale socket file nobody listens on is the same.
 /usr/bin/python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$T/agent.sock"
 unreachable "$S" tracer

@@ -1,6 +1,6 @@
 #!/bin/bash
 # sca-tracer on real workers: every line stored, stops that lose nothing,
-# exit statuses recorded, stubborn workers killed, no shell ever involved.
+# exit statuses recorded, stubborn workers killed, no shell but one a template calls itself.
 source "$(dirname "$0")/lib.sh"
 
 "$SCA_BIN/sca-manage" db-create >/dev/null
@@ -103,6 +103,13 @@ u=$(new_uuid)
 assert_eq "$(sql "SELECT group_concat(text, '|') FROM (SELECT text FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u' AND r.name = 'args' ORDER BY s.rowid)")" \
   "; touch $canary|\$(touch $canary)|x \`touch $canary\`|a|b|" "arguments as the worker received them"
 ok "data options reach the worker as literal single arguments"
+# What docs/tracers.md warns of: a template that calls a shell itself hands
+# it the data option as shell text, and the shell runs what is in it.
+setup -t name=shelled -t tpl="/bin/sh -c 'echo %(evil)s'" -t parser=log
+"$SCA_BIN/sca-tracer" "$(new_uuid)" shelled 2>/dev/null
+[ -e "$canary" ] || fail "sh -c in a template did not run the data option as shell text"
+rm -f "$canary"
+ok "a template's own sh -c runs a data option as shell text"
 
 # 7. Errors: unknown tracer, bad uuid, missing template key, missing program.
 expect_exit 1 "$SCA_BIN/sca-tracer" "$(new_uuid)" nosuch

@@ -45,7 +45,7 @@ print("\n".join(re.findall(r"^\| timestamp +\| (.+?) +\|$", example, re.M) +
                 re.findall(r"^\w+ (.+?): count ", example, re.M)))' "$SCA_SRC/docs/cli.md")
 [ -n "$shown" ] || fail "no header or summary line found in the example of docs/cli.md"
 while read -r heading; do
-  printf '%s\n' "$stored" | grep -qxF "$heading" ||
+  grep -qxF "$heading" <<<"$stored" ||
     fail "docs/cli.md's report example shows '$heading'; the tracer stores: $(echo $stored)"
 done <<<"$shown"
 ok "the report example's headings are ones the program makes: $(echo $shown)"

@@ -63,6 +63,15 @@ int report_text(FILE *out, const json_t *result, const report_options *o, sca_er
  * sparkline is drawn in cs (report_sparkline). */
 void report_summary_line(const json_t *result, enum table_charset cs, sca_buf *out);
 
+/* "[TRACER ]NAME[ (UNIT)]": a result or series as the summary line names
+ * it, TRACER left out when NAME starts with it.  Appended to out. */
+void report_series_label(const json_t *result, sca_buf *out);
+
+/* A figure as the summary line writes it: at least three significant
+ * digits and no exponent from 0.001 to 10^15 ("3.14", "0.0123",
+ * "12345679", "100"), %.3g outside. */
+void report_format_stat(double x, char out[32]);
+
 /* One character per value, scaled from the lowest to the highest, of the
  * eight levels ▁▂▃▄▅▆▇█, or in ASCII _.:-=+*# (a floor, then more ink and
  * height per level); null (an empty time slice) is a space. */
@@ -115,6 +124,40 @@ int report_html(FILE *out, const json_t *task, const json_t *results, const repo
  * too (a parser would turn a raw one into LF), so that the text reads back
  * exactly in an element or a quoted attribute. */
 void report_html_escape(const char *s, size_t len, sca_buf *out);
+
+/* --- Two tasks side by side (report_compare.c) --------------------------- */
+
+#define REPORT_COMPARE_THRESHOLD 10.0 /* percent, the default */
+
+/* Compares two get_task_series replies (docs/agent.md), a the baseline and
+ * b the new run, and sets *out to a new object, what 'sca compare --json'
+ * prints (docs/cli.md):
+ *   {"threshold", "a": {"task", "host", "status", "created", "stopped"},
+ *    "b": {...}, "series": [...], "changed", "only_a", "only_b"}
+ * Series are matched by tracer, name and host (when they carry one); a
+ * series one task has twice is paired in order.  Each entry: {"tracer",
+ * "name", "unit", "rtype", "in": "both"|"a"|"b", "a"/"b": {"uuid",
+ * "count", "avg"?, "p95"?, "max"?} or null, "change": {stat: percent of
+ * a, or null for a change from 0} for each figure both have, "changed":
+ * [the stats flagged]}.  A series is flagged when, for avg or p95, both
+ * tasks have it and |b - a| > threshold% of |a|, or a is 0 and b is not.
+ * A's series come first in A's order, then those only B has.  -EPROTO for
+ * a reply of the wrong shape, -EINVAL for a threshold below 0. */
+int report_compare(const json_t *a, const json_t *b, double threshold, json_t **out,
+                   sca_error *err);
+
+/* The comparison as text: a line per task ("A: task UUID on HOST, created
+ * TIME, STATUS"), a table of series, stat, A, B, change and note (a row
+ * per figure both tasks have; "changed", "only in A", "only in B"), and
+ * the verdict ("1 of 4 series changed by more than 10% in avg or p95"). */
+int report_compare_text(FILE *out, const json_t *cmp, enum table_charset cs, sca_error *err);
+
+/* One self-contained HTML page (dygraphs inline, as report_html's): the
+ * two tasks, the comparison's table and verdict, and per stream series a
+ * chart of A and B over seconds since each task was created, from the
+ * replies' (reduced) points.  Strings from the data are escaped. */
+int report_compare_html(FILE *out, const json_t *a, const json_t *b, double threshold,
+                        sca_error *err);
 
 /* Largest-triangle-three-buckets downsampling of the line through the n
  * points (x[i], y[i]), x ascending: the first and the last point, and from

@@ -1,6 +1,7 @@
 /* cmd_args.c - argument handling that several sca commands share: option
  * errors, tracer lists, uuid prefixes, durations and report options (see
  * cli.h). */
+#include <errno.h>
 #include <string.h>
 
 #include "sca.h"
@@ -116,4 +117,11 @@ void cli_join_names(const json_t *names, sca_buf *out)
         sca_buf_appendf(out, "%s%s", i ? ", " : "", name != NULL ? name : "?");
     }
     sca_buf_append(out, "", 0);
+}
+
+int cli_printed(int rc, const sca_error *err)
+{
+    if (rc == -EPIPE)
+        return CLI_FAILED;
+    return rc == 0 ? CLI_OK : cli_fail(CLI_FAILED, "%s", err->msg);
 }

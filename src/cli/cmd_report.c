@@ -1,7 +1,6 @@
 /* cmd_report.c - sca report and sca result: fetch results from the agent,
  * page by page and only the rows the output shows, and print them with
  * report.h as text, JSON, CSV or an HTML page. */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,15 +14,6 @@ static const char *text_of(const json_t *obj, const char *key)
 {
     const char *s = cli_json_str(obj, key);
     return s != NULL ? s : "?";
-}
-
-/* The exit code for rc, a report_* writer's return: a reader that went
- * away (| head) needs no message. */
-static int printed(int rc, const sca_error *err)
-{
-    if (rc == -EPIPE)
-        return CLI_FAILED;
-    return rc == 0 ? CLI_OK : cli_fail(CLI_FAILED, "%s", err->msg);
 }
 
 /* Appends rows [offset, offset + n) of result uuid to data.  A page may
@@ -118,13 +108,13 @@ static int print_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro,
     else if ((rc = report_check_result(r, &err)) == 0)
         rc = report_json(stdout, r, &err);
     json_decref(r);
-    return printed(rc, &err);
+    return cli_printed(rc, &err);
 }
 
 static int print_csv_header(void)
 {
     sca_error err = {0};
-    return printed(report_csv_header(stdout, false, &err), &err);
+    return cli_printed(report_csv_header(stdout, false, &err), &err);
 }
 
 /* Fetches every result in uuids with every sample and appends them to out,
@@ -163,10 +153,10 @@ static int print_results(cli_rpc *c, const json_t *uuids, json_t *task, const cl
         if (code == CLI_OK && ro->format == CLI_FORMAT_JSON) {
             json_t *doc =
                 json_pack("{s:O,s:O}", "task", task ? task : json_null(), "results", collect);
-            code = printed(report_json(stdout, doc, &err), &err);
+            code = cli_printed(report_json(stdout, doc, &err), &err);
             json_decref(doc);
         } else if (code == CLI_OK) {
-            code = printed(report_html(stdout, task, collect, NULL, &err), &err);
+            code = cli_printed(report_html(stdout, task, collect, NULL, &err), &err);
         }
         json_decref(collect);
         return code;
@@ -434,7 +424,7 @@ static int print_merged(const json_t *merged, enum cli_format format)
         rc = report_html(stdout, NULL, all, NULL, &err);
         json_decref(all);
     }
-    return printed(rc, &err);
+    return cli_printed(rc, &err);
 }
 
 /* report_from for each host, printed under headings (text) or as one
@@ -447,7 +437,7 @@ static int report_hosts(const cli_global_opts *g, const json_t *hosts, const str
     sca_error err = {0};
     int code = CLI_OK;
     if (mode == REPORT_ROWS &&
-        (code = printed(report_csv_header(stdout, true, &err), &err)) != CLI_OK)
+        (code = cli_printed(report_csv_header(stdout, true, &err), &err)) != CLI_OK)
         return code;
     json_t *merged = mode == REPORT_COLLECT ? json_array() : NULL;
     size_t i;

@@ -39,6 +39,10 @@ static const struct command {
      .fn = cmd_run,
      .summary = "start tracers, run a command, stop them when it exits, report",
      .no_all_hosts = "its command runs here; start, run the workload, then stop with --all-hosts"},
+    {.name = "compare",
+     .fn = cmd_compare,
+     .summary = "compare two tasks' series: count, avg, p95, max and the change",
+     .no_all_hosts = "it compares two tasks of one agent; give --host NODE"},
     {.name = "hosts",
      .fn = cmd_hosts,
      .summary = "list the agents that answer on the topic's fanout",
@@ -67,7 +71,8 @@ static void usage(FILE *f)
             "  -h, --help             show this help; 'sca COMMAND --help' for a command's\n"
             "\nA task or result uuid may be given as a unique prefix of at least %d characters.\n"
             "Exit status: 0 ok, 1 the agent answered with an error, 2 bad usage or input,\n"
-            "3 no agent reachable or no answer in time.\n",
+            "3 no agent reachable or no answer in time, 5 compare --fail-on-change found a\n"
+            "change.\n",
             SCA_UUID_PREFIX_MIN);
 }
 

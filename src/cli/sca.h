@@ -27,6 +27,7 @@ int cmd_tracer(const cli_global_opts *g, int argc, char **argv);
 int cmd_task(const cli_global_opts *g, int argc, char **argv);
 int cmd_run(const cli_global_opts *g, int argc, char **argv);
 int cmd_hosts(const cli_global_opts *g, int argc, char **argv);
+int cmd_compare(const cli_global_opts *g, int argc, char **argv);
 /* The host names of the agents that answer a gather, sorted (a new array);
  * CLI_OK or an exit code, printed (CLI_UNREACHABLE when none answered). */
 int cli_discover_hosts(const cli_global_opts *g, json_t **hosts);
@@ -45,6 +46,8 @@ enum cli_long_option {
     OPT_DURATION,
     OPT_LIMIT,
     OPT_SHORT,
+    OPT_THRESHOLD,
+    OPT_FAIL_ON_CHANGE,
 };
 
 /* The options report, result and run share (cmd_args.c). */
@@ -84,6 +87,10 @@ void cli_join_names(const json_t *names, sca_buf *out);
 const char *cli_json_str(const json_t *obj, const char *key);
 /* The duration of --duration, --timeout: seconds, or 30s, 5m, 2h, 1d. */
 int cli_parse_seconds(const char *opt, const char *arg, double *out);
+
+/* The exit code for rc, a report_* writer's return (err its message): a
+ * reader that went away (| head) needs no message. */
+int cli_printed(int rc, const sca_error *err);
 
 /* start_tracers(tracers=names, duration if > 0) (cmd_start.c); on CLI_OK
  * *reply is the agent's reply object. */

@@ -28,6 +28,7 @@ int cmd_task(const cli_global_opts *g, int argc, char **argv);
 int cmd_run(const cli_global_opts *g, int argc, char **argv);
 int cmd_hosts(const cli_global_opts *g, int argc, char **argv);
 int cmd_compare(const cli_global_opts *g, int argc, char **argv);
+int cmd_watch(const cli_global_opts *g, int argc, char **argv);
 /* The host names of the agents that answer a gather, sorted (a new array);
  * CLI_OK or an exit code, printed (CLI_UNREACHABLE when none answered). */
 int cli_discover_hosts(const cli_global_opts *g, json_t **hosts);
@@ -48,6 +49,7 @@ enum cli_long_option {
     OPT_SHORT,
     OPT_THRESHOLD,
     OPT_FAIL_ON_CHANGE,
+    OPT_INTERVAL,
 };
 
 /* The options report, result and run share (cmd_args.c). */

@@ -159,6 +159,47 @@ int report_compare_text(FILE *out, const json_t *cmp, enum table_charset cs, sca
 int report_compare_html(FILE *out, const json_t *a, const json_t *b, double threshold,
                         sca_error *err);
 
+/* --- OpenMetrics (report_openmetrics.c) ------------------------------------ */
+
+/* Writes stream results as OpenMetrics text while their rows arrive, so
+ * that no series has to be held whole.  Each result is a metric of a
+ * gauge family (report_om_family) with the labels task, result (its
+ * uuid), tracer, name, host (when the result has one) and unit (when it
+ * has one); each sample "FAMILY{LABELS} VALUE TIMESTAMP", the timestamp
+ * in unix seconds.  A family's metrics must come together: give the
+ * results ordered by family.  Of a series' samples in one millisecond
+ * (the resolution Prometheus keeps), only the last is written.  The
+ * output is valid once report_om_finish has written "# EOF". */
+typedef struct report_om report_om;
+
+report_om *report_om_new(FILE *out);
+void report_om_free(report_om *om);
+
+/* The family name of a result, appended to out: "scalpels_", the tracer
+ * (unless the name starts with it), "_", the name, and "_" and the unit
+ * ("%" as "percent") unless the name ends in it; each run of characters
+ * outside [A-Za-z0-9_] is one "_".  A unit that is another type's suffix
+ * (count, total, sum, ...) is left out (it stays a label). */
+void report_om_family(const json_t *result, sca_buf *out);
+
+/* Begins result's metric (result as get_result's reply; its rows come
+ * with report_om_rows): its family's "# TYPE NAME gauge", "# UNIT" (when
+ * the name carries one) and "# HELP" first when the result before was of
+ * another family.  -EINVAL for a log result, or for a family that was
+ * written before another one; -EPROTO for a result without a uuid. */
+int report_om_begin(report_om *om, const json_t *result, sca_error *err);
+
+/* Writes rows ([[ts, value], ...], in time order) of the result begun;
+ * rows whose value is not a number are skipped.  The last sample waits
+ * for the next rows, which may share its millisecond. */
+int report_om_rows(report_om *om, const json_t *rows, sca_error *err);
+
+/* Writes the waiting sample and "# EOF". */
+int report_om_finish(report_om *om, sca_error *err);
+
+/* Samples left out because a later one shared their millisecond. */
+size_t report_om_merged(const report_om *om);
+
 /* Largest-triangle-three-buckets downsampling of the line through the n
  * points (x[i], y[i]), x ascending: the first and the last point, and from
  * each of threshold - 2 equal buckets of the points between them the one

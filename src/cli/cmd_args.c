@@ -20,7 +20,8 @@ static int set_format(cli_report_opts *ro, enum cli_format f)
     static const char *const names[] = {[CLI_FORMAT_TEXT] = "text",
                                         [CLI_FORMAT_JSON] = "--json",
                                         [CLI_FORMAT_CSV] = "--csv",
-                                        [CLI_FORMAT_HTML] = "--html"};
+                                        [CLI_FORMAT_HTML] = "--html",
+                                        [CLI_FORMAT_OPENMETRICS] = "--openmetrics"};
     if (ro->format != CLI_FORMAT_TEXT && ro->format != f)
         return cli_fail(CLI_USAGE, "%s and %s exclude each other", names[ro->format], names[f]);
     ro->format = f;
@@ -37,6 +38,8 @@ int cli_report_opt(cli_report_opts *ro, int opt, const char *arg)
         return set_format(ro, CLI_FORMAT_CSV);
     case OPT_HTML:
         return set_format(ro, CLI_FORMAT_HTML);
+    case OPT_OPENMETRICS:
+        return set_format(ro, CLI_FORMAT_OPENMETRICS);
     case OPT_FULL:
         ro->text.full = true;
         return CLI_OK;

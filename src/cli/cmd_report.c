@@ -146,6 +146,8 @@ static int collect_results(cli_rpc *c, const json_t *uuids, const cli_report_opt
  * as one page. */
 static int print_results(cli_rpc *c, const json_t *uuids, json_t *task, const cli_report_opts *ro)
 {
+    if (ro->format == CLI_FORMAT_OPENMETRICS)
+        return cli_openmetrics_one(c, uuids);
     if (ro->format == CLI_FORMAT_JSON || ro->format == CLI_FORMAT_HTML) {
         json_t *collect = json_array();
         sca_error err = {0};
@@ -229,9 +231,10 @@ int cli_report_task(cli_rpc *c, json_t *task, const cli_report_opts *ro)
 
 static void report_usage(void)
 {
-    printf("usage: sca report [UUID | --last] [--json | --csv | --html] [--full] [--all]\n"
-           "                  [--rows N]\n"
-           "       sca report -a TRACER[,TRACER]... [--json | --csv | --html] [...]\n"
+    printf("usage: sca report [UUID | --last] [--json | --csv | --html | --openmetrics]\n"
+           "                  [--full] [--all] [--rows N]\n"
+           "       sca report -a TRACER[,TRACER]... [--json | --csv | --html | --openmetrics]\n"
+           "                  [...]\n"
            "\n"
            "Prints \"reporting task: <UUID>\" and every result of task UUID (a unique prefix\n"
            "of at least %d characters will do; the latest task by default), or every result\n"
@@ -243,6 +246,8 @@ static void report_usage(void)
            "  --last             the latest task (the default)\n"
            "  --json             {\"task\": {...}, \"results\": [every result, all samples]}\n"
            "  --csv              task,result,tracer,name,unit,rtype,ts,value; a row a sample\n"
+           "  --openmetrics      every sample of the streams as OpenMetrics text, for\n"
+           "                     Prometheus (promtool tsdb create-blocks-from openmetrics)\n"
            "  --html             one self-contained page (no network): a chart per series\n"
            "                     (at most %d points, LTTB), a table per log (at most %d\n"
            "                     rows), summaries, and every sample as CSV to download;\n"
@@ -427,10 +432,51 @@ static int print_merged(const json_t *merged, enum cli_format format)
     return cli_printed(rc, &err);
 }
 
+/* Every host's report as one OpenMetrics text, each result labelled with
+ * its host; a host that fails is left out, said on stderr.  The exit code
+ * is the worst of them. */
+static int report_hosts_openmetrics(const cli_global_opts *g, const json_t *hosts,
+                                    const struct report_args *a)
+{
+    size_t n = json_array_size(hosts), k = 0;
+    cli_om_source *src = sca_calloc(n + 1, sizeof(*src));
+    int code = CLI_OK;
+    size_t i;
+    json_t *host;
+    json_array_foreach(hosts, i, host)
+    {
+        cli_conn_opts one = g->conn;
+        one.host = json_string_value(host);
+        cli_rpc *c = NULL;
+        json_t *task = NULL, *uuids = NULL;
+        int rc = cli_rpc_open(&one, &c);
+        if (rc == CLI_OK)
+            rc = report_source(c, a, &task, &uuids);
+        json_decref(task);
+        if (rc == CLI_OK) {
+            src[k++] = (cli_om_source){.c = c, .host = one.host, .uuids = uuids};
+            continue;
+        }
+        json_decref(uuids);
+        cli_rpc_close(c);
+        if (rc > code)
+            code = rc;
+    }
+    int rc = cli_openmetrics(src, k);
+    for (size_t s = 0; s < k; s++) {
+        json_decref((json_t *)src[s].uuids);
+        cli_rpc_close(src[s].c);
+    }
+    free(src);
+    return rc > code ? rc : code;
+}
+
 /* report_from for each host, printed under headings (text) or as one
  * document; the exit code is the worst of them. */
 static int report_hosts(const cli_global_opts *g, const json_t *hosts, const struct report_args *a)
 {
+    if (a->ro.format == CLI_FORMAT_OPENMETRICS)
+        return report_hosts_openmetrics(g, hosts, a);
     enum report_mode mode = a->ro.format == CLI_FORMAT_TEXT  ? REPORT_PRINT
                             : a->ro.format == CLI_FORMAT_CSV ? REPORT_ROWS
                                                              : REPORT_COLLECT;
@@ -491,14 +537,16 @@ int cmd_report_hosts(const cli_global_opts *g, const json_t *hosts, int argc, ch
 static void result_usage(void)
 {
     printf("usage: sca result -l [--short] [--json]\n"
-           "       sca result UUID [--json | --csv | --html] [--full] [--all] [--rows N]\n"
+           "       sca result UUID [--json | --csv | --html | --openmetrics] [--full] [--all]\n"
+           "                       [--rows N]\n"
            "\n"
            "  -l, --list  every result, oldest first: uuid, task, tracer, name, unit, rtype\n"
            "              and count (--json: get_all_results' reply)\n"
            "  --short     with -l: the uuids only, one a line\n"
            "  UUID        print that result (a unique prefix of at least %d characters) as\n"
            "              'sca report' does; --json prints the result object alone\n"
-           "  --json, --csv, --html, --full, --all, --rows N: as for 'sca report'\n",
+           "  --json, --csv, --html, --openmetrics, --full, --all, --rows N: as for\n"
+           "              'sca report'\n",
            SCA_UUID_PREFIX_MIN);
 }
 
@@ -586,9 +634,10 @@ static int result_parse(struct result_args *a, int argc, char **argv)
     if (a->shortly && !a->list)
         return cli_fail(CLI_USAGE, "result: --short goes with -l");
     if (a->list && (a->ro.format == CLI_FORMAT_CSV || a->ro.format == CLI_FORMAT_HTML ||
-                    a->ro.text.all || a->ro.text.full || a->ro.text.rows != REPORT_DEFAULT_ROWS))
-        return cli_fail(CLI_USAGE,
-                        "result: --csv, --html, --all, --full and --rows apply to one result");
+                    a->ro.format == CLI_FORMAT_OPENMETRICS || a->ro.text.all || a->ro.text.full ||
+                    a->ro.text.rows != REPORT_DEFAULT_ROWS))
+        return cli_fail(CLI_USAGE, "result: --csv, --html, --openmetrics, --all, --full and "
+                                   "--rows apply to one result");
     return a->uuid != NULL ? cli_check_uuid(a->uuid, "result") : CLI_OK;
 }
 
@@ -611,11 +660,13 @@ int cmd_result(const cli_global_opts *g, int argc, char **argv)
         code = cli_rpc_open(&g->conn, &c);
     if (code == CLI_OK && a.list)
         code = result_list(c, a.shortly, a.ro.format == CLI_FORMAT_JSON);
-    else if (code == CLI_OK && a.ro.format == CLI_FORMAT_HTML)
+    else if (code == CLI_OK &&
+             (a.ro.format == CLI_FORMAT_HTML || a.ro.format == CLI_FORMAT_OPENMETRICS))
         code = result_page(c, a.uuid, &a.ro);
     else if (code == CLI_OK && a.ro.format == CLI_FORMAT_CSV)
         code = print_csv_header();
-    if (code == CLI_OK && !a.list && a.ro.format != CLI_FORMAT_HTML)
+    if (code == CLI_OK && !a.list && a.ro.format != CLI_FORMAT_HTML &&
+        a.ro.format != CLI_FORMAT_OPENMETRICS)
         code = print_result(c, a.uuid, &a.ro, NULL);
     cli_rpc_close(c);
     if (code == CLI_HELP)

@@ -50,6 +50,7 @@ enum cli_long_option {
     OPT_THRESHOLD,
     OPT_FAIL_ON_CHANGE,
     OPT_INTERVAL,
+    OPT_OPENMETRICS,
 };
 
 /* The options report, result and run share (cmd_args.c). */
@@ -57,13 +58,21 @@ enum cli_long_option {
 #define CLI_REPORT_LONGOPTS                                                     \
     {"json", no_argument, NULL, OPT_JSON}, {"csv", no_argument, NULL, OPT_CSV}, \
     {"html", no_argument, NULL, OPT_HTML},                                      \
+    {"openmetrics", no_argument, NULL, OPT_OPENMETRICS},                        \
     {"full", no_argument, NULL, OPT_FULL}, {"all", no_argument, NULL, OPT_ALL}, \
     {"rows", required_argument, NULL, OPT_ROWS}
 /* clang-format on */
 
 /* CLI_FORMAT_HTML: one page for everything printed, so results are collected
- * first (cmd_report.c) and written with report_html. */
-enum cli_format { CLI_FORMAT_TEXT, CLI_FORMAT_JSON, CLI_FORMAT_CSV, CLI_FORMAT_HTML };
+ * first (cmd_report.c) and written with report_html.  CLI_FORMAT_OPENMETRICS:
+ * cmd_openmetrics.c. */
+enum cli_format {
+    CLI_FORMAT_TEXT,
+    CLI_FORMAT_JSON,
+    CLI_FORMAT_CSV,
+    CLI_FORMAT_HTML,
+    CLI_FORMAT_OPENMETRICS
+};
 
 typedef struct cli_report_opts {
     enum cli_format format;
@@ -104,5 +113,23 @@ int cli_start_notes(const json_t *reply);
 /* Prints a task's report (cmd_report.c): "reporting task: <UUID>" and its
  * results as text, or its JSON, CSV or HTML page. */
 int cli_report_task(cli_rpc *c, json_t *task, const cli_report_opts *ro);
+
+/* --- OpenMetrics (cmd_openmetrics.c) --- */
+
+/* Results of one agent: uuids (a JSON array) through c, labelled with
+ * host (NULL: no host label). */
+typedef struct cli_om_source {
+    cli_rpc *c;
+    const char *host;
+    const json_t *uuids;
+} cli_om_source;
+
+/* Every sample of the stream results of the nsrc sources as one
+ * OpenMetrics text on stdout, family by family, each result's pages
+ * written as they come; on stderr, notes on what was left out (logs,
+ * samples sharing a millisecond).  A cli_exit code, the failure printed. */
+int cli_openmetrics(const cli_om_source *src, size_t nsrc);
+/* The same for uuids of the agent c reaches, labelled with its host. */
+int cli_openmetrics_one(cli_rpc *c, const json_t *uuids);
 
 #endif

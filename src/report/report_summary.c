@@ -171,9 +171,7 @@ static void log_line(const json_t *summary, sca_buf *out)
     sca_buf_appendf(out, ", span %s s (%s to %s)", span, t1, t2);
 }
 
-/* Whether the name already says which tracer the series is from ("seq",
- * "needs stderr" of tracer needs), or there is no tracer to say. */
-static bool names_tracer(const json_t *result)
+bool report_names_tracer(const json_t *result)
 {
     const char *tracer = report_str(result, "tracer");
     const char *name = report_str(result, "name");
@@ -185,7 +183,7 @@ static bool names_tracer(const json_t *result)
 
 void report_series_label(const json_t *result, sca_buf *out)
 {
-    if (!names_tracer(result))
+    if (!report_names_tracer(result))
         sca_buf_appendf(out, "%s ", report_str(result, "tracer"));
     report_heading(result, out);
 }

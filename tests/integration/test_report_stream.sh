@@ -107,3 +107,42 @@ assert values == list(map(float, range(1, len(values) + 1))), "rows in order, no
 PYCODE
 expect_exit 0 "$S" stop "$running"
 ok "report --json of a running task: count rows, in order, none twice"
+
+# An agent whose page has no samples but names a next page (from the same
+# key): sca stops with an error instead of asking for that page forever.
+"$PY" - "$T/fake.sock" >"$T/fake.up" <<'PYCODE' &
+import json, socket, struct, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(4)
+print("up", flush=True)
+head = {"id": 1, "uuid": "0" * 8 + "-0000-4000-8000-" + "0" * 12, "task": "1" * 8 + "-0000-4000-8000-" + "0" * 12,
+        "tracer": "t", "name": "n", "unit": None, "rtype": "stream", "truncated": True}
+def recv(c, n):
+    b = b""
+    while len(b) < n:
+        chunk = c.recv(n - len(b))
+        if not chunk:
+            raise EOFError
+        b += chunk
+    return b
+while True:
+    c = s.accept()[0]
+    try:
+        while True:
+            msg = json.loads(json.loads(recv(c, struct.unpack(">I", recv(c, 4))[0]))["oslo.message"])
+            args = msg["args"]
+            page = dict(head, next=[1.0, 1], data=[] if args.get("after") else [[1.0, 1.0]])
+            if not args.get("after"):
+                page["count"] = 3
+            reply = {"result": page, "failure": None, "ending": True, "_msg_id": msg["_msg_id"]}
+            body = json.dumps({"oslo.version": "2.0", "oslo.message": json.dumps(reply)}).encode()
+            c.sendall(struct.pack(">I", len(body)) + body)
+    except EOFError:
+        c.close()
+PYCODE
+_cleanup_pids+=($!)
+wait_until 10 '[ -s "$T/fake.up" ]' || fail "the fake agent did not start"
+expect_exit 1 timeout 20 "$S" --transport-url "unix://$T/fake.sock" result 00000000 --csv
+assert_contains "$OUT" "a page without samples names a next one" "an empty page naming a next one"
+ok "a page without samples that names a next one ends the report with an error"

@@ -17,13 +17,6 @@ static const char *text_of(const json_t *obj, const char *key)
     return s != NULL ? s : "?";
 }
 
-int cli_printed(int rc, const sca_error *err)
-{
-    if (rc == -EPIPE)
-        return CLI_FAILED;
-    return rc == 0 ? CLI_OK : cli_fail(CLI_FAILED, "%s", err->msg);
-}
-
 /* Appends rows [offset, offset + n) of result uuid to data.  A page may
  * come back short (the agent caps a reply's size): ask again from where it
  * stopped. */
@@ -176,6 +169,8 @@ static int stream_results_member(cli_rpc *c, const json_t *uuids, const json_t *
  * as the samples arrive, HTML as one page. */
 static int print_results(cli_rpc *c, const json_t *uuids, json_t *task, const cli_report_opts *ro)
 {
+    if (ro->format == CLI_FORMAT_OPENMETRICS)
+        return cli_openmetrics_one(c, uuids);
     if (ro->format == CLI_FORMAT_JSON) {
         sca_error err = {0};
         json_t *doc = json_pack("{s:O}", "task", task ? task : json_null());
@@ -264,9 +259,10 @@ int cli_report_task(cli_rpc *c, json_t *task, const cli_report_opts *ro)
 
 static void report_usage(void)
 {
-    printf("usage: sca report [UUID | --last] [--json | --csv | --html] [--full] [--all]\n"
-           "                  [--rows N]\n"
-           "       sca report -a TRACER[,TRACER]... [--json | --csv | --html] [...]\n"
+    printf("usage: sca report [UUID | --last] [--json | --csv | --html | --openmetrics]\n"
+           "                  [--full] [--all] [--rows N]\n"
+           "       sca report -a TRACER[,TRACER]... [--json | --csv | --html | --openmetrics]\n"
+           "                  [...]\n"
            "\n"
            "Prints \"reporting task: <UUID>\" and every result of task UUID (a unique prefix\n"
            "of at least %d characters will do; the latest task by default), or every result\n"
@@ -278,6 +274,8 @@ static void report_usage(void)
            "  --last             the latest task (the default)\n"
            "  --json             {\"task\": {...}, \"results\": [every result, all samples]}\n"
            "  --csv              task,result,tracer,name,unit,rtype,ts,value; a row a sample\n"
+           "  --openmetrics      every sample of the streams as OpenMetrics text, for\n"
+           "                     Prometheus (promtool tsdb create-blocks-from openmetrics)\n"
            "  --html             one self-contained page (no network): a chart per series\n"
            "                     (at most %d points, LTTB), a table per log (at most %d\n"
            "                     rows), summaries, and every sample as CSV to download;\n"
@@ -531,10 +529,51 @@ static int print_json_parts(const cli_global_opts *g, const json_t *hosts,
     return end > worst ? end : worst;
 }
 
+/* Every host's report as one OpenMetrics text, each result labelled with
+ * its host; a host that fails is left out, said on stderr.  The exit code
+ * is the worst of them. */
+static int report_hosts_openmetrics(const cli_global_opts *g, const json_t *hosts,
+                                    const struct report_args *a)
+{
+    size_t n = json_array_size(hosts), k = 0;
+    cli_om_source *src = sca_calloc(n + 1, sizeof(*src));
+    int code = CLI_OK;
+    size_t i;
+    json_t *host;
+    json_array_foreach(hosts, i, host)
+    {
+        cli_conn_opts one = g->conn;
+        one.host = json_string_value(host);
+        cli_rpc *c = NULL;
+        json_t *task = NULL, *uuids = NULL;
+        int rc = cli_rpc_open(&one, &c);
+        if (rc == CLI_OK)
+            rc = report_source(c, a, &task, &uuids);
+        json_decref(task);
+        if (rc == CLI_OK) {
+            src[k++] = (cli_om_source){.c = c, .host = one.host, .uuids = uuids};
+            continue;
+        }
+        json_decref(uuids);
+        cli_rpc_close(c);
+        if (rc > code)
+            code = rc;
+    }
+    int rc = cli_openmetrics(src, k);
+    for (size_t s = 0; s < k; s++) {
+        json_decref((json_t *)src[s].uuids);
+        cli_rpc_close(src[s].c);
+    }
+    free(src);
+    return rc > code ? rc : code;
+}
+
 /* report_from for each host, printed under headings (text) or as one
  * document; the exit code is the worst of them. */
 static int report_hosts(const cli_global_opts *g, const json_t *hosts, const struct report_args *a)
 {
+    if (a->ro.format == CLI_FORMAT_OPENMETRICS)
+        return report_hosts_openmetrics(g, hosts, a);
     if (a->ro.format == CLI_FORMAT_JSON)
         return print_json_parts(g, hosts, a);
     enum report_mode mode = a->ro.format == CLI_FORMAT_TEXT  ? REPORT_PRINT
@@ -597,14 +636,16 @@ int cmd_report_hosts(const cli_global_opts *g, const json_t *hosts, int argc, ch
 static void result_usage(void)
 {
     printf("usage: sca result -l [--short] [--json]\n"
-           "       sca result UUID [--json | --csv | --html] [--full] [--all] [--rows N]\n"
+           "       sca result UUID [--json | --csv | --html | --openmetrics] [--full] [--all]\n"
+           "                       [--rows N]\n"
            "\n"
            "  -l, --list  every result, oldest first: uuid, task, tracer, name, unit, rtype\n"
            "              and count (--json: get_all_results' reply)\n"
            "  --short     with -l: the uuids only, one a line\n"
            "  UUID        print that result (a unique prefix of at least %d characters) as\n"
            "              'sca report' does; --json prints the result object alone\n"
-           "  --json, --csv, --html, --full, --all, --rows N: as for 'sca report'\n",
+           "  --json, --csv, --html, --openmetrics, --full, --all, --rows N: as for\n"
+           "              'sca report'\n",
            SCA_UUID_PREFIX_MIN);
 }
 
@@ -692,9 +733,10 @@ static int result_parse(struct result_args *a, int argc, char **argv)
     if (a->shortly && !a->list)
         return cli_fail(CLI_USAGE, "result: --short goes with -l");
     if (a->list && (a->ro.format == CLI_FORMAT_CSV || a->ro.format == CLI_FORMAT_HTML ||
-                    a->ro.text.all || a->ro.text.full || a->ro.text.rows != REPORT_DEFAULT_ROWS))
-        return cli_fail(CLI_USAGE,
-                        "result: --csv, --html, --all, --full and --rows apply to one result");
+                    a->ro.format == CLI_FORMAT_OPENMETRICS || a->ro.text.all || a->ro.text.full ||
+                    a->ro.text.rows != REPORT_DEFAULT_ROWS))
+        return cli_fail(CLI_USAGE, "result: --csv, --html, --openmetrics, --all, --full and "
+                                   "--rows apply to one result");
     return a->uuid != NULL ? cli_check_uuid(a->uuid, "result") : CLI_OK;
 }
 
@@ -717,11 +759,13 @@ int cmd_result(const cli_global_opts *g, int argc, char **argv)
         code = cli_rpc_open(&g->conn, &c);
     if (code == CLI_OK && a.list)
         code = result_list(c, a.shortly, a.ro.format == CLI_FORMAT_JSON);
-    else if (code == CLI_OK && a.ro.format == CLI_FORMAT_HTML)
+    else if (code == CLI_OK &&
+             (a.ro.format == CLI_FORMAT_HTML || a.ro.format == CLI_FORMAT_OPENMETRICS))
         code = result_page(c, a.uuid, &a.ro);
     else if (code == CLI_OK && a.ro.format == CLI_FORMAT_CSV)
         code = print_csv_header();
-    if (code == CLI_OK && !a.list && a.ro.format != CLI_FORMAT_HTML)
+    if (code == CLI_OK && !a.list && a.ro.format != CLI_FORMAT_HTML &&
+        a.ro.format != CLI_FORMAT_OPENMETRICS)
         code = print_result(c, a.uuid, &a.ro, NULL);
     cli_rpc_close(c);
     if (code == CLI_HELP)

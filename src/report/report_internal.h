@@ -3,6 +3,7 @@
 #define SCALPELS_REPORT_INTERNAL_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "scalpels/error.h"
@@ -21,6 +22,10 @@ void report_heading(const json_t *result, sca_buf *out);
 /* Appends s as one CSV field: RFC 4180, a field holding a comma, a quote
  * or a line break is quoted, its quotes doubled. */
 void report_csv_field(sca_buf *out, const char *s, size_t len);
+
+/* Whether the name already says which tracer the series is from ("seq",
+ * "needs stderr" of tracer needs), or there is no tracer to say. */
+bool report_names_tracer(const json_t *result);
 
 /* The error of a failed write (errno as set by stdio, else EIO). */
 int report_write_failed(sca_error *err, const char *what);

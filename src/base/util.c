@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,56 +143,6 @@ void sca_buf_free(sca_buf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
-}
-
-/* Length of the UTF-8 character at p, its code point in *cp; 0 when the
- * bytes there are no well-formed character (overlong, surrogate, cut). */
-static size_t utf8_char(const unsigned char *p, uint32_t *cp)
-{
-    size_t n;
-    uint32_t c, min;
-    if (p[0] < 0x80) {
-        *cp = p[0];
-        return 1;
-    } else if ((p[0] & 0xe0) == 0xc0) {
-        n = 2, c = p[0] & 0x1f, min = 0x80;
-    } else if ((p[0] & 0xf0) == 0xe0) {
-        n = 3, c = p[0] & 0x0f, min = 0x800;
-    } else if ((p[0] & 0xf8) == 0xf0) {
-        n = 4, c = p[0] & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        c = (c << 6) | (p[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return n;
-}
-
-char *sca_escape_text(const char *s)
-{
-    sca_buf b = {0};
-    sca_buf_append(&b, "", 0);
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p != '\0') {
-        uint32_t cp = 0;
-        size_t n = utf8_char(p, &cp);
-        /* C0 and C1 controls, DEL: what a terminal would act on. */
-        bool control = cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
-        if (n == 0 || control) {
-            sca_buf_appendf(&b, "\\x%02x", p[0]);
-            n = 1;
-        } else {
-            sca_buf_append(&b, p, n);
-        }
-        p += n;
-    }
-    return b.data;
 }
 
 int sca_parse_double(const char *s, double *out)

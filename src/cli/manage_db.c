@@ -191,9 +191,7 @@ struct setup_opts {
  * value that is not would be dropped on the way, so it is refused here. */
 static bool setup_text_valid(const char *value)
 {
-    json_t *text = json_string(value);
-    json_decref(text);
-    return text != NULL;
+    return sca_utf8_valid(value, strlen(value));
 }
 
 static int setup_not_utf8(char opt, char *key)

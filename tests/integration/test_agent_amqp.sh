@@ -113,7 +113,7 @@ assert_contains "$OUT" "sca: NotFound: no task matches 'ffffffff'" "unknown pref
 expect_exit 2 "$S" report abc
 expect_exit 0 "$S" run -a cpu -- sleep 1
 assert_contains "$OUT" "reporting task: <" "run prints the report"
-assert_contains "$OUT" "cpu user: count " "run's report has the cpu summary"
+assert_contains "$OUT" "cpu user (%): count " "run's report has the cpu summary"
 expect_exit 5 "$S" run -a cpu -- sh -c 'exit 5'
 ok "report --csv, task -l, --host, run and error paths over AMQP"
 

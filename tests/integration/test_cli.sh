@@ -137,6 +137,9 @@ assert_eq "$OUT" "stopping task $u2: signalled 2 tracer processes" "stop by pref
 wait_stopped "$u2"
 expect_exit 0 "$S" stop "$u2"
 assert_eq "$OUT" "task $u2 has already stopped" "stopping a stopped task"
+units() { sql "SELECT group_concat(DISTINCT r.unit) FROM result r JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u2' AND r.tracer = '$1'"; }
+assert_eq "$(units cpu)" "%" "the cpu series are in percent"
+assert_eq "$(units mem)" "kB" "the mem series are in kB"
 expect_exit 0 "$S" report "$u2"
 nres=$(sql "SELECT count(*) FROM result r JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u2'")
 assert_eq "$(grep -c '^<result ' <<<"$OUT")" "$nres" "a heading per result"
@@ -147,8 +150,8 @@ block = None
 for line in sys.stdin:
     m = re.match(r"<result (\S+)>", line)
     if m: block = m.group(1)
-    m = re.match(r"(cpu|mem) \w+: count (\d+), min [-0-9.e+]+, avg .* p95 [-0-9.e+]+  [▁▂▃▄▅▆▇█ ]+$", line)
-    if m: print(block, m.group(2)); block = None
+    m = re.match(r"(cpu|mem) \w+ \((%|kB)\): count (\d+), min [-0-9.e+]+, avg .* p95 [-0-9.e+]+  [▁▂▃▄▅▆▇█ ]+$", line)
+    if m: print(block, m.group(3)); block = None
 ' >"$T/counts"
 assert_eq "$(wc -l <"$T/counts")" "$nres" "a summary line per result: $OUT"
 expect_exit 0 env LC_ALL=C "$S" report "$u2"
@@ -263,7 +266,7 @@ assert len(csv) == int(nresults), ("a CSV per result", len(csv), nresults)
 assert sorted(rows.splitlines()) == sorted(want[len(header):].splitlines()), "the page's CSV differs from report --csv"
 EOF2
   fail "report --html: see above"
-grep -q '^<h3>cpu [a-z_]*: count [1-9][0-9]*, min .*, avg .*, max .*, p95 ' "$T/u2.html" ||
+grep -q '^<h3>cpu [a-z_]* (%): count [1-9][0-9]*, min .*, avg .*, max .*, p95 ' "$T/u2.html" ||
   fail "report --html: no summary line over the charts"
 
 # A log result: a table, escaped; result UUID: a page of one result.
@@ -368,8 +371,8 @@ ur=$(sed -n 's/^reporting task: <\(.*\)>$/\1/p' <<<"$OUT")
 assert_eq "$(task_status "$ur")" "stopped" "run waits until the task stopped"
 assert_eq "$(grep -c '^<result ' <<<"$OUT")" "$(sql "SELECT count(*) FROM result r JOIN task t ON t.id = r.task_id WHERE t.uuid = '$ur'")" \
   "run: a heading per result"
-grep -q '^cpu user: count [1-9]' <<<"$OUT" || fail "run: cpu has samples: $OUT"
-grep -q '^mem used_kb: count [1-9]' <<<"$OUT" || fail "run: mem has samples: $OUT"
+grep -q '^cpu user (%): count [1-9]' <<<"$OUT" || fail "run: cpu has samples: $OUT"
+grep -q '^mem used_kb (kB): count [1-9]' <<<"$OUT" || fail "run: mem has samples: $OUT"
 expect_exit 5 "$S" run -a cpu -- sh -c 'sleep 0.5; exit 5'
 assert_contains "$OUT" "reporting task: <" "a failing command is still reported"
 expect_exit 127 "$S" run -a cpu -- "$T/no-such-command"

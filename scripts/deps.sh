@@ -13,8 +13,10 @@ build_pkgs=(build-essential cmake pkg-config librabbitmq-dev libsqlite3-dev libj
   libuv1-dev libinih-dev uuid-dev libssl-dev libjs-dygraphs)
 run_pkgs=(sqlite3 iproute2 procps)
 # man-db: test_man formats the installed pages with man, as a reader would.
+# chromium: test_cli opens the HTML report in headless Chromium (charts
+# drawn, no console error).
 test_pkgs=(libcmocka-dev rabbitmq-server python3 python3-oslo.messaging mariadb-server
-  mariadb-client clang libclang-rt-14-dev bc openssl man-db)
+  mariadb-client clang libclang-rt-14-dev bc openssl man-db chromium)
 
 pkgs=("${build_pkgs[@]}" "${run_pkgs[@]}")
 [ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}")

@@ -26,6 +26,7 @@ Used by the tests (charts drawn, no console error), by bench/report_html.sh
 Chromium could not be driven.
 """
 import argparse
+import base64
 import json
 import os
 import shutil
@@ -150,7 +151,8 @@ def main():
     ap.add_argument("page")
     ap.add_argument("--screenshot")
     ap.add_argument("--width", type=int, default=1280)
-    ap.add_argument("--height", type=int, default=900)
+    ap.add_argument("--height", type=int, default=900,
+                    help="of the window, and of the screenshot at most (the page's top)")
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--chromium", default=os.environ.get("CHROMIUM", "chromium"))
     ap.add_argument("--filter")
@@ -209,9 +211,8 @@ def main():
             shot = c.send("Page.captureScreenshot",
                           {"format": "png", "captureBeyondViewport": True,
                            "clip": {"x": 0, "y": 0, "width": args.width,
-                                    "height": min(size["height"], 4000), "scale": 1}},
+                                    "height": min(size["height"], args.height), "scale": 1}},
                           session=session, timeout=60)
-            import base64
             with open(args.screenshot, "wb") as f:
                 f.write(base64.b64decode(shot["data"]))
         # Messages still in the pipe arrive with the next reply.

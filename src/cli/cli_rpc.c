@@ -177,6 +177,13 @@ static int broker_silent_failed(const cli_rpc *c, double seconds)
 
 int cli_call_failed(const cli_rpc *c, int rc, const sca_error *err)
 {
+    /* The agent runs and answered, but only to say it takes no more
+     * connections: as good as unreachable, for the reason it gave. */
+    if (rc == -EREMOTEIO && strncmp(err->msg, "TooManyConnections:", 19) == 0)
+        return cli_fail(CLI_UNREACHABLE,
+                        "the agent is refusing connections: too many open on %s (see its log); "
+                        "root and the agent's user still get in",
+                        rpc_transport_describe(c->t));
     /* The task or result may well be another node's. */
     if (rc == -EREMOTEIO && c->pinned && strncmp(err->msg, "NotFound:", 9) == 0)
         return cli_fail(CLI_FAILED,

@@ -122,20 +122,18 @@ static void task_table(const json_t *tasks)
     json_array_foreach(tasks, i, task)
     {
         char created[REPORT_TIME_LEN + 8], stopped[REPORT_TIME_LEN + 8], results[32];
-        sca_buf tracers = {0};
+        sca_buf tracers = {0}, status = {0};
+        cli_task_status(task, cli_json_str(task, "status"), &status);
         short_time(json_object_get(task, "created"), created);
         short_time(json_object_get(task, "stopped"), stopped);
         cli_join_names(json_object_get(task, "tracers"), &tracers);
         snprintf(results, sizeof(results), "%lld",
                  (long long)json_integer_value(json_object_get(task, "results")));
-        const char *cells[] = {cli_json_str(task, "uuid"),
-                               cli_json_str(task, "status"),
-                               created,
-                               stopped,
-                               tracers.data,
-                               results};
+        const char *cells[] = {
+            cli_json_str(task, "uuid"), status.data, created, stopped, tracers.data, results};
         table_add_row(t, cells);
         sca_buf_free(&tracers);
+        sca_buf_free(&status);
     }
     table_print(t, stdout);
     table_free(t);

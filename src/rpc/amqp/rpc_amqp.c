@@ -5,8 +5,9 @@
  * what cannot be written at once.
  *
  * Declares and consumes are pipelined (sent without waiting for their -ok,
- * which the link counts): the broker handles a channel's methods in order,
- * so a queue is declared and consumed before any publish sent after it. */
+ * which the reader reports to rpc_amqp_confirmed): the broker handles a
+ * channel's methods in order, so a queue is declared and consumed before
+ * any publish sent after it. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,12 +28,15 @@ static rpc_amqp *amqp_of(rpc_transport *t)
     return t->impl;
 }
 
+static void flush_queue(rpc_amqp *a);
+static void forget_unconfirmed(rpc_amqp *a);
+
 /* --- Topology -------------------------------------------------------------- */
 
-/* A method the broker answers with an -ok, which the link counts. */
+/* A method the broker answers with an -ok (see rpc_amqp_confirmed). */
 static int send_method(rpc_amqp *a, amqp_method_number_t id, void *m)
 {
-    int rc = rpc_amqp_send_method(a, id, m);
+    int rc = rpc_amqp_write_method(a, id, m);
     if (rc == 0)
         a->outstanding++;
     else if (rc != -EIO)
@@ -173,6 +177,15 @@ static int declare_reply(rpc_amqp *a)
     return rc;
 }
 
+/* Everything declared was confirmed: the transport is up. */
+static void report_up(rpc_amqp *a)
+{
+    char detail[400];
+    const rpc_broker *b = rpc_amqp_link_broker(a);
+    snprintf(detail, sizeof(detail), "connected to %s:%d", b->host, b->port);
+    rpc_transport_set_up(a->t, true, rpc_transport_routine_level(a->t), detail);
+}
+
 void rpc_amqp_on_open(rpc_amqp *a)
 {
     rpc_amqp_probe_on_open(a);
@@ -184,13 +197,17 @@ void rpc_amqp_on_open(rpc_amqp *a)
         rc = declare_reply(a);
     if (rc != 0)
         return;
-    if (a->outstanding == 0) {
-        char detail[400];
-        const rpc_broker *b = &a->t->url.brokers[a->broker];
-        snprintf(detail, sizeof(detail), "connected to %s:%d", b->host, b->port);
-        rpc_transport_set_up(a->t, true, rpc_transport_routine_level(a->t), detail);
+    if (a->outstanding == 0)
+        report_up(a);
+    flush_queue(a);
+}
+
+void rpc_amqp_confirmed(rpc_amqp *a)
+{
+    if (a->outstanding > 0 && --a->outstanding == 0) {
+        forget_unconfirmed(a);
+        report_up(a);
     }
-    rpc_amqp_flush(a);
 }
 
 rpc_server *rpc_amqp_server_for_tag(rpc_amqp *a, const char *tag)
@@ -259,7 +276,7 @@ static int publish(rpc_amqp *a, const amqp_out *m)
     /* Mandatory for calls too (oslo: replies only): the broker returns a call
      * no queue takes, and it fails at once rather than at its timeout. */
     bool mandatory = m->is_reply || m->kind == RPC_SEND_CALL;
-    rc = rpc_amqp_send_publish(a, m->exchange, m->routing_key, mandatory, &p, m->body, m->len);
+    rc = rpc_amqp_write_publish(a, m->exchange, m->routing_key, mandatory, &p, m->body, m->len);
     if (rc == 0 && m->msg_id != NULL && a->outstanding > 0) {
         a->unconfirmed =
             sca_realloc(a->unconfirmed, (a->n_unconfirmed + 1) * sizeof(*a->unconfirmed));
@@ -268,7 +285,9 @@ static int publish(rpc_amqp *a, const amqp_out *m)
     return rc;
 }
 
-void rpc_amqp_unconfirmed_clear(rpc_amqp *a)
+/* Every declare was confirmed (the calls behind them got through), or the
+ * connection is gone. */
+static void forget_unconfirmed(rpc_amqp *a)
 {
     for (size_t i = 0; i < a->n_unconfirmed; i++)
         free(a->unconfirmed[i]);
@@ -354,7 +373,7 @@ static int publish_error(rpc_amqp *a, int rc, sca_error *err)
                              RPC_AMQP_WRITE_MAX >> 20);
     if (rc == -EIO)
         return sca_error_set(err, rc, "cannot publish to %s: %s", a->t->url.describe,
-                             a->last_error);
+                             rpc_amqp_link_error(a));
     return sca_error_set(err, rc, "cannot encode the message for %s", a->t->url.describe);
 }
 
@@ -375,9 +394,9 @@ static int send_or_queue(rpc_amqp *a, amqp_out *m, sca_error *err)
     return rc;
 }
 
-void rpc_amqp_flush(rpc_amqp *a)
+static void flush_queue(rpc_amqp *a)
 {
-    while (a->state == LINK_OPEN && a->out.head != NULL && !a->blocked) {
+    while (rpc_amqp_link_is_open(a) && a->out.head != NULL && !a->blocked) {
         amqp_out *m = rpc_amqp_list_pop(&a->out);
         if (is_dead_call(a, m)) {
             rpc_amqp_out_free(m);
@@ -394,6 +413,20 @@ void rpc_amqp_flush(rpc_amqp *a)
             fail_one(a, m, err.msg);
         }
         rpc_amqp_out_free(m);
+    }
+}
+
+void rpc_amqp_on_blocked(rpc_amqp *a, const amqp_method_t *m)
+{
+    if (m->id == AMQP_CONNECTION_BLOCKED_METHOD) {
+        const amqp_connection_blocked_t *b = m->decoded;
+        log_warning("rpc: broker blocks publishing: %.*s", (int)b->reason.len,
+                    (const char *)b->reason.bytes);
+        a->blocked = true;
+    } else {
+        log_info("rpc: broker unblocked publishing");
+        a->blocked = false;
+        flush_queue(a);
     }
 }
 
@@ -443,7 +476,7 @@ void rpc_amqp_on_lost(rpc_amqp *a, const char *why)
     a->blocked = false;
     fail_requests(a, why);
     rpc_amqp_probe_fail(a, -ENOTCONN, why);
-    rpc_amqp_unconfirmed_clear(a);
+    forget_unconfirmed(a);
     rpc_amqp_retry_on_lost(a);
 }
 
@@ -460,7 +493,7 @@ void rpc_amqp_drop_queue(rpc_amqp *a)
     if (lost > 0)
         log_warning("rpc: %zu messages to %s dropped unsent at close", lost, a->t->url.describe);
     rpc_amqp_probe_fail(a, -ECANCELED, "the transport was closed");
-    rpc_amqp_unconfirmed_clear(a);
+    forget_unconfirmed(a);
 }
 
 /* --- Replies (the origin of every request received over AMQP) -------------- */
@@ -479,7 +512,7 @@ void rpc_amqp_send_reply(rpc_amqp *a, const char *reply_q, char *body, size_t le
         return;
     }
     amqp_out *m = out_new(RPC_SEND_CAST, true, "", reply_q, NULL, 0, body, len);
-    int rc = a->state == LINK_OPEN ? send_or_queue(a, m, &err) : enqueue(a, m, &err);
+    int rc = rpc_amqp_link_is_open(a) ? send_or_queue(a, m, &err) : enqueue(a, m, &err);
     if (rc != 0)
         log_warning("rpc: reply to %s dropped: %s", reply_q, err.msg);
 }
@@ -518,6 +551,16 @@ static int amqp_open(rpc_transport *t, const rpc_url *url, sca_error *err)
     return 0;
 }
 
+void rpc_amqp_destroy(rpc_amqp *a)
+{
+    for (size_t i = 0; i < a->n_declared; i++)
+        free(a->declared[i]);
+    free(a->declared);
+    rpc_transport *t = a->t;
+    free(a);
+    rpc_transport_destroy(t);
+}
+
 /* A reply queue that no reply can still reach is deleted, not left to
  * expire unused in 30 min: otherwise every sca command would leave one on
  * the broker.  One that may still get a late reply is left to expire, as
@@ -529,7 +572,7 @@ static int amqp_open(rpc_transport *t, const rpc_url *url, sca_error *err)
 static void amqp_close(rpc_transport *t)
 {
     rpc_amqp *a = amqp_of(t);
-    if (a->state == LINK_OPEN && a->reply_q[0] != '\0' && !rpc_client_replies_may_come(t)) {
+    if (rpc_amqp_link_is_open(a) && a->reply_q[0] != '\0' && !rpc_client_replies_may_come(t)) {
         amqp_queue_delete_t d = {.queue = amqp_cstring_bytes(a->reply_q)};
         send_method(a, AMQP_QUEUE_DELETE_METHOD, &d);
     }
@@ -543,7 +586,7 @@ static const char *amqp_reply_queue(rpc_transport *t)
         char hex[RPC_ID_HEX_LEN + 1];
         rpc_id_new(hex);
         snprintf(a->reply_q, sizeof(a->reply_q), "reply_%s", hex);
-        if (a->state == LINK_OPEN)
+        if (rpc_amqp_link_is_open(a))
             declare_reply(a);
     }
     return a->reply_q;
@@ -573,12 +616,13 @@ static int amqp_send(rpc_transport *t, const rpc_target *target, enum rpc_send_k
     amqp_out *m = out_new(kind, false, exchange, key, msg_id, expiration, body, len);
     free(exchange);
     free(key);
-    if (a->state == LINK_OPEN)
+    if (rpc_amqp_link_is_open(a))
         return send_or_queue(a, m, err);
-    if (!a->ever_open && !a->first_failed)
+    if (rpc_amqp_link_first_dial_pending(a))
         return enqueue(a, m, err);
     rpc_amqp_out_free(m);
-    return sca_error_set(err, -ENOTCONN, "not connected to %s: %s", t->url.describe, a->last_error);
+    return sca_error_set(err, -ENOTCONN, "not connected to %s: %s", t->url.describe,
+                         rpc_amqp_link_error(a));
 }
 
 static int amqp_listen(rpc_transport *t, rpc_server *s, sca_error *err)
@@ -594,7 +638,7 @@ static int amqp_listen(rpc_transport *t, rpc_server *s, sca_error *err)
     snprintf(l->tags[1], sizeof(l->tags[1]), "s%u.server", s->id);
     snprintf(l->tags[2], sizeof(l->tags[2]), "s%u.fanout", s->id);
     s->impl = l;
-    if (a->state == LINK_OPEN)
+    if (rpc_amqp_link_is_open(a))
         declare_server(a, s);
     return 0;
 }
@@ -605,13 +649,13 @@ static void amqp_unlisten(rpc_transport *t, rpc_server *s)
 {
     rpc_amqp *a = amqp_of(t);
     amqp_listener *l = s->impl;
-    for (size_t k = 0; k < 3 && a->state == LINK_OPEN; k++) {
+    for (size_t k = 0; k < 3 && rpc_amqp_link_is_open(a); k++) {
         if (k == 1 && s->server == NULL)
             continue;
         amqp_basic_cancel_t c = {.consumer_tag = amqp_cstring_bytes(l->tags[k])};
         send_method(a, AMQP_BASIC_CANCEL_METHOD, &c);
     }
-    if (a->state == LINK_OPEN) {
+    if (rpc_amqp_link_is_open(a)) {
         amqp_queue_delete_t d = {.queue = amqp_cstring_bytes(l->fanout_queue)};
         send_method(a, AMQP_QUEUE_DELETE_METHOD, &d);
     }
@@ -630,7 +674,7 @@ static int amqp_unsent(rpc_transport *t, sca_error *err)
     int n = rpc_amqp_write_pending(a) > 0;
     for (const amqp_out *m = a->out.head; m != NULL; m = m->next)
         n += !m->is_reply && !is_dead_call(a, m);
-    return n + (int)a->held.count;
+    return n + (int)rpc_amqp_probe_held(a);
 }
 
 const rpc_carrier rpc_amqp_carrier = {

@@ -18,20 +18,6 @@
 #include "rpc_amqp.h"
 #include "scalpels/util.h"
 
-void rpc_amqp_close_reason(const amqp_method_t *m, char *out, size_t n)
-{
-    out[0] = '\0';
-    if (m->id == AMQP_CONNECTION_CLOSE_METHOD) {
-        const amqp_connection_close_t *c = m->decoded;
-        snprintf(out, n, "%u %.*s", c->reply_code, (int)c->reply_text.len,
-                 (const char *)c->reply_text.bytes);
-    } else if (m->id == AMQP_CHANNEL_CLOSE_METHOD) {
-        const amqp_channel_close_t *c = m->decoded;
-        snprintf(out, n, "%u %.*s", c->reply_code, (int)c->reply_text.len,
-                 (const char *)c->reply_text.bytes);
-    }
-}
-
 /* 0, or the reason of a failed synchronous step in out. */
 static int check_reply(amqp_rpc_reply_t r, const char *step, char *out, size_t n)
 {
@@ -43,7 +29,7 @@ static int check_reply(amqp_rpc_reply_t r, const char *step, char *out, size_t n
         snprintf(out, n, "%s: %s", step, amqp_error_string2(r.library_error));
         return -1;
     case AMQP_RESPONSE_SERVER_EXCEPTION:
-        rpc_amqp_close_reason(&r.reply, reason, sizeof(reason));
+        rpc_amqp_read_close_reason(&r.reply, reason, sizeof(reason));
         snprintf(out, n, "%s: broker said %s", step, reason[0] ? reason : "no");
         return -1;
     default:
@@ -280,7 +266,8 @@ static void write_pending(int fd, const char *p, size_t len, double timeout)
     }
 }
 
-void rpc_amqp_hangup(amqp_connection_state_t conn, const char *pending, size_t len, double timeout)
+void rpc_amqp_dial_hangup(amqp_connection_state_t conn, const char *pending, size_t len,
+                          double timeout)
 {
     double whole;
     double frac = modf(timeout, &whole);

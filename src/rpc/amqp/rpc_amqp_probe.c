@@ -32,41 +32,41 @@ static void ask(rpc_amqp *a, const amqp_out *m)
         .passive = 1,
         .arguments = amqp_empty_table,
     };
-    if (rpc_amqp_send_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_QUEUE_DECLARE_METHOD, &d) == 0)
-        a->held_asked++;
+    if (rpc_amqp_write_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_QUEUE_DECLARE_METHOD, &d) == 0)
+        a->probe.asked++;
 }
 
 /* Asks about every held call not asked about yet, while the channel takes
  * declares and the link stays open (a failed send drops it). */
 static void ask_the_rest(rpc_amqp *a)
 {
-    const amqp_out *m = a->held.head;
-    for (size_t i = 0; i < a->held_asked && m != NULL; i++)
+    const amqp_out *m = a->probe.held.head;
+    for (size_t i = 0; i < a->probe.asked && m != NULL; i++)
         m = m->next;
-    for (; m != NULL && a->probe_open && a->state == LINK_OPEN; m = m->next) {
-        size_t before = a->held_asked;
+    for (; m != NULL && a->probe.channel_open && rpc_amqp_link_is_open(a); m = m->next) {
+        size_t before = a->probe.asked;
         ask(a, m);
-        if (a->held_asked == before)
+        if (a->probe.asked == before)
             break;
     }
 }
 
 void rpc_amqp_probe_hold(rpc_amqp *a, amqp_out *m)
 {
-    rpc_amqp_list_push(&a->held, m);
+    rpc_amqp_list_push(&a->probe.held, m);
     ask_the_rest(a);
 }
 
 static amqp_out *take_head(rpc_amqp *a)
 {
-    if (a->held_asked > 0)
-        a->held_asked--;
-    return rpc_amqp_list_pop(&a->held);
+    if (a->probe.asked > 0)
+        a->probe.asked--;
+    return rpc_amqp_list_pop(&a->probe.held);
 }
 
 static void answered(rpc_amqp *a, const amqp_queue_declare_ok_t *ok)
 {
-    if (a->held.head == NULL || a->held_asked == 0) {
+    if (a->probe.held.head == NULL || a->probe.asked == 0) {
         log_debug("rpc: queue.declare-ok with no call held");
         return;
     }
@@ -89,20 +89,20 @@ static void refused(rpc_amqp *a, const amqp_method_t *method)
     const amqp_channel_close_t *c = method->decoded;
     amqp_channel_close_ok_t ok = {0};
     amqp_channel_open_t open = {0};
-    a->probe_open = false;
-    if (rpc_amqp_send_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok) !=
+    a->probe.channel_open = false;
+    if (rpc_amqp_write_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok) !=
             0 ||
-        rpc_amqp_send_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_CHANNEL_OPEN_METHOD, &open) != 0)
+        rpc_amqp_write_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_CHANNEL_OPEN_METHOD, &open) != 0)
         return; /* the link is lost: rpc_amqp_on_lost fails what is held */
-    if (a->held.head == NULL || a->held_asked == 0)
+    if (a->probe.held.head == NULL || a->probe.asked == 0)
         return;
     amqp_out *m = take_head(a);
-    a->held_asked = 0; /* the closed channel dropped the other questions */
+    a->probe.asked = 0; /* the closed channel dropped the other questions */
     if (c->reply_code == REPLY_NOT_FOUND) {
         rpc_client_unroutable(a->t, m->msg_id, m->routing_key);
     } else {
         char reason[400];
-        rpc_amqp_close_reason(method, reason, sizeof(reason));
+        rpc_amqp_read_close_reason(method, reason, sizeof(reason));
         char *detail =
             sca_asprintf("cannot check queue %s: broker said %s", m->routing_key, reason);
         rpc_client_fail(a->t, m->msg_id, -EPROTO, detail);
@@ -121,7 +121,7 @@ void rpc_amqp_probe_method(rpc_amqp *a, const amqp_method_t *m)
         refused(a, m);
         break;
     case AMQP_CHANNEL_OPEN_OK_METHOD:
-        a->probe_open = true;
+        a->probe.channel_open = true;
         ask_the_rest(a);
         break;
     default:
@@ -132,16 +132,21 @@ void rpc_amqp_probe_method(rpc_amqp *a, const amqp_method_t *m)
 
 void rpc_amqp_probe_on_open(rpc_amqp *a)
 {
-    a->probe_open = a->t->require_listener;
-    a->held_asked = 0;
+    a->probe.channel_open = a->t->require_listener;
+    a->probe.asked = 0;
     ask_the_rest(a);
+}
+
+size_t rpc_amqp_probe_held(const rpc_amqp *a)
+{
+    return a->probe.held.count;
 }
 
 void rpc_amqp_probe_fail(rpc_amqp *a, int status, const char *why)
 {
-    a->probe_open = false;
-    a->held_asked = 0;
-    while (a->held.head != NULL) {
+    a->probe.channel_open = false;
+    a->probe.asked = 0;
+    while (a->probe.held.head != NULL) {
         amqp_out *m = take_head(a);
         rpc_client_fail(a->t, m->msg_id, status, why);
         rpc_amqp_out_free(m);

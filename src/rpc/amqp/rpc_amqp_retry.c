@@ -17,8 +17,9 @@
 
 #define RETRY_SETTLE_MS 2000
 
-typedef struct amqp_retry {
-    struct amqp_retry *next;
+/* A reply the broker returned. */
+typedef struct returned_reply {
+    struct returned_reply *next;
     char *reply_q;
     char msg_id[RPC_ID_MAX + 1]; /* with reply_q, what tells replies apart */
     char *body;
@@ -26,19 +27,19 @@ typedef struct amqp_retry {
     uint64_t first; /* loop time of the first return */
     uint64_t due;   /* when to publish again; 0 once published */
     uint64_t sent;  /* when last published */
-} amqp_retry;
+} returned_reply;
 
-static void retry_free(rpc_amqp *a, amqp_retry *r)
+static void reply_free(amqp_retry *q, returned_reply *r)
 {
-    a->retry_bytes -= r->len;
+    q->bytes -= r->len;
     free(r->reply_q);
     free(r->body);
     free(r);
 }
 
-static amqp_retry *retry_find(rpc_amqp *a, const char *reply_q, const char *msg_id)
+static returned_reply *reply_find(const amqp_retry *q, const char *reply_q, const char *msg_id)
 {
-    for (amqp_retry *r = a->retries; r != NULL; r = r->next) {
+    for (returned_reply *r = q->replies; r != NULL; r = r->next) {
         if (strcmp(r->reply_q, reply_q) == 0 && strcmp(r->msg_id, msg_id) == 0)
             return r;
     }
@@ -51,9 +52,9 @@ static void on_retry_tick(uv_timer_t *timer)
 {
     rpc_amqp *a = timer->data;
     uint64_t now = uv_now(timer->loop);
-    rpc_amqp_enter(a);
-    for (amqp_retry **pp = &a->retries; *pp != NULL;) {
-        amqp_retry *r = *pp;
+    rpc_amqp_link_enter(a);
+    for (returned_reply **pp = &a->retry.replies; *pp != NULL;) {
+        returned_reply *r = *pp;
         bool expired = r->due != 0 && now - r->first >= RPC_AMQP_RETRY_FOR_MS;
         bool settled = r->due == 0 && now - r->sent >= RETRY_SETTLE_MS;
         if (expired)
@@ -61,31 +62,31 @@ static void on_retry_tick(uv_timer_t *timer)
                         RPC_AMQP_RETRY_FOR_MS / 1000);
         if (expired || settled) {
             *pp = r->next;
-            retry_free(a, r);
+            reply_free(&a->retry, r);
             continue;
         }
         /* While the link is down a reply would only queue: wait for it. */
-        if (r->due != 0 && now >= r->due && a->state == LINK_OPEN) {
+        if (r->due != 0 && now >= r->due && rpc_amqp_link_is_open(a)) {
             r->due = 0;
             r->sent = now;
             char *copy = sca_malloc(r->len);
             memcpy(copy, r->body, r->len);
             rpc_amqp_send_reply(a, r->reply_q, copy, r->len);
             /* A failed write may have closed the transport, list and all. */
-            if (a->closing)
+            if (rpc_amqp_link_closing(a))
                 break;
         }
         pp = &r->next;
     }
-    if (!a->closing && a->retries == NULL)
+    if (!rpc_amqp_link_closing(a) && a->retry.replies == NULL)
         uv_timer_stop(timer);
-    rpc_amqp_leave(a);
+    rpc_amqp_link_leave(a);
 }
 
-void rpc_amqp_retry_start(rpc_amqp *a)
+void rpc_amqp_retry_init(rpc_amqp *a)
 {
-    uv_timer_init(a->t->loop, &a->retry_timer);
-    a->retry_timer.data = a;
+    uv_timer_init(a->t->loop, &a->retry.timer);
+    a->retry.timer.data = a;
 }
 
 /* The reply's _msg_id (which, with its queue, tells held replies apart),
@@ -113,13 +114,13 @@ static bool reply_key(const char *body, size_t len, char msg_id[RPC_ID_MAX + 1])
 void rpc_amqp_retry_returned(rpc_amqp *a, const char *reply_q, char *body, size_t len)
 {
     char msg_id[RPC_ID_MAX + 1];
-    if (a->closing || reply_key(body, len, msg_id)) {
+    if (rpc_amqp_link_closing(a) || reply_key(body, len, msg_id)) {
         free(body);
         return;
     }
     uint64_t now = uv_now(a->t->loop);
-    amqp_retry *r = retry_find(a, reply_q, msg_id);
-    if (r == NULL && a->retry_bytes + len > RPC_AMQP_RETRY_BYTES) {
+    returned_reply *r = reply_find(&a->retry, reply_q, msg_id);
+    if (r == NULL && a->retry.bytes + len > RPC_AMQP_RETRY_BYTES) {
         log_warning("rpc: reply to %s dropped: no queue of that name, and %u bytes of replies "
                     "already wait for theirs",
                     reply_q, RPC_AMQP_RETRY_BYTES);
@@ -132,18 +133,18 @@ void rpc_amqp_retry_returned(rpc_amqp *a, const char *reply_q, char *body, size_
         r->reply_q = sca_strdup(reply_q);
         snprintf(r->msg_id, sizeof(r->msg_id), "%s", msg_id);
         r->first = now;
-        r->next = a->retries;
-        a->retries = r;
+        r->next = a->retry.replies;
+        a->retry.replies = r;
     } else {
-        a->retry_bytes -= r->len;
+        a->retry.bytes -= r->len;
         free(r->body);
     }
     r->body = body;
     r->len = len;
-    a->retry_bytes += len;
+    a->retry.bytes += len;
     r->due = now + RPC_AMQP_RETRY_MS;
-    if (!uv_is_active((uv_handle_t *)&a->retry_timer))
-        uv_timer_start(&a->retry_timer, on_retry_tick, RPC_AMQP_RETRY_MS / 2,
+    if (!uv_is_active((uv_handle_t *)&a->retry.timer))
+        uv_timer_start(&a->retry.timer, on_retry_tick, RPC_AMQP_RETRY_MS / 2,
                        RPC_AMQP_RETRY_MS / 2);
 }
 
@@ -153,7 +154,7 @@ void rpc_amqp_retry_on_lost(rpc_amqp *a)
      * unreturned: publish it again once the link is back (the 60 s still
      * count from its first return). */
     uint64_t now = uv_now(a->t->loop);
-    for (amqp_retry *r = a->retries; r != NULL; r = r->next) {
+    for (returned_reply *r = a->retry.replies; r != NULL; r = r->next) {
         if (r->due == 0)
             r->due = now;
     }
@@ -162,12 +163,12 @@ void rpc_amqp_retry_on_lost(rpc_amqp *a)
 size_t rpc_amqp_retry_close(rpc_amqp *a, uv_close_cb closed)
 {
     size_t dropped = 0;
-    while (a->retries != NULL) {
-        amqp_retry *r = a->retries;
-        a->retries = r->next;
+    while (a->retry.replies != NULL) {
+        returned_reply *r = a->retry.replies;
+        a->retry.replies = r->next;
         dropped += r->due != 0;
-        retry_free(a, r);
+        reply_free(&a->retry, r);
     }
-    uv_close((uv_handle_t *)&a->retry_timer, closed);
+    uv_close((uv_handle_t *)&a->retry.timer, closed);
     return dropped;
 }

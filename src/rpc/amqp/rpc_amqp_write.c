@@ -103,29 +103,30 @@ static void encode_body(sca_buf *out, const char *body, size_t len, size_t frame
 /* Writes what the socket takes now; the rest waits for writability. */
 static int flush(rpc_amqp *a)
 {
-    int fd = amqp_get_sockfd(a->conn);
-    while (a->wpos < a->wbuf.len) {
+    amqp_writer *w = &a->writer;
+    int fd = amqp_get_sockfd(a->link.conn);
+    while (w->wpos < w->wbuf.len) {
         ssize_t n =
-            send(fd, a->wbuf.data + a->wpos, a->wbuf.len - a->wpos, MSG_NOSIGNAL | MSG_DONTWAIT);
+            send(fd, w->wbuf.data + w->wpos, w->wbuf.len - w->wpos, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
-            a->wpos += (size_t)n;
+            w->wpos += (size_t)n;
             continue;
         }
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            rpc_amqp_want_write(a, true);
+            rpc_amqp_link_want_write(a, true);
             return 0;
         }
         rpc_amqp_link_lost(a, n < 0 ? strerror(errno) : "connection closed");
         return -EIO;
     }
-    a->last_write = uv_now(a->t->loop);
-    sca_buf_reset(&a->wbuf);
-    a->wpos = 0;
-    if (a->wbuf.cap > SPARE_CAP)
-        sca_buf_free(&a->wbuf);
-    rpc_amqp_want_write(a, false);
+    w->last_write = uv_now(a->t->loop);
+    sca_buf_reset(&w->wbuf);
+    w->wpos = 0;
+    if (w->wbuf.cap > SPARE_CAP)
+        sca_buf_free(&w->wbuf);
+    rpc_amqp_link_want_write(a, false);
     return 0;
 }
 
@@ -136,111 +137,125 @@ static int encoding_failed(rpc_amqp *a, int status)
     return status == AMQP_STATUS_NO_MEMORY ? -ENOMEM : -EINVAL;
 }
 
-int rpc_amqp_send_method(rpc_amqp *a, amqp_method_number_t id, void *decoded)
+int rpc_amqp_write_method(rpc_amqp *a, amqp_method_number_t id, void *decoded)
 {
-    return rpc_amqp_send_method_on(a, id >> 16 == AMQP_CONNECTION_CLASS ? 0 : RPC_AMQP_CHANNEL, id,
-                                   decoded);
+    return rpc_amqp_write_method_on(a, id >> 16 == AMQP_CONNECTION_CLASS ? 0 : RPC_AMQP_CHANNEL, id,
+                                    decoded);
 }
 
-int rpc_amqp_send_method_on(rpc_amqp *a, uint16_t channel, amqp_method_number_t id, void *decoded)
+int rpc_amqp_write_method_on(rpc_amqp *a, uint16_t channel, amqp_method_number_t id, void *decoded)
 {
-    if (a->tls) {
-        int rc = amqp_send_method(a->conn, channel, id, decoded);
+    amqp_writer *w = &a->writer;
+    if (w->library_writes) {
+        int rc = amqp_send_method(a->link.conn, channel, id, decoded);
         if (rc != AMQP_STATUS_OK) {
             rpc_amqp_link_lost(a, amqp_error_string2(rc));
             return -EIO;
         }
         return 0;
     }
-    size_t mark = a->wbuf.len;
-    int rc = encode_method(&a->wbuf, channel, id, decoded);
+    size_t mark = w->wbuf.len;
+    int rc = encode_method(&w->wbuf, channel, id, decoded);
     if (rc != 0) {
-        a->wbuf.len = mark;
+        w->wbuf.len = mark;
         return encoding_failed(a, rc);
     }
     return flush(a);
 }
 
-int rpc_amqp_send_publish(rpc_amqp *a, const char *exchange, const char *routing_key,
-                          bool mandatory, amqp_basic_properties_t *p, const char *body, size_t len)
+int rpc_amqp_write_publish(rpc_amqp *a, const char *exchange, const char *routing_key,
+                           bool mandatory, amqp_basic_properties_t *p, const char *body, size_t len)
 {
-    if (a->tls) {
+    amqp_writer *w = &a->writer;
+    if (w->library_writes) {
         amqp_bytes_t b = {.len = len, .bytes = (void *)body};
-        int rc = amqp_basic_publish(a->conn, RPC_AMQP_CHANNEL, amqp_cstring_bytes(exchange),
+        int rc = amqp_basic_publish(a->link.conn, RPC_AMQP_CHANNEL, amqp_cstring_bytes(exchange),
                                     amqp_cstring_bytes(routing_key), mandatory, 0, p, b);
         if (rc != AMQP_STATUS_OK) {
             rpc_amqp_link_lost(a, amqp_error_string2(rc));
             return -EIO;
         }
         /* With heartbeats on, rabbitmq-c may have read frames meanwhile. */
-        rpc_amqp_kick(a);
+        rpc_amqp_read_kick(a);
         return 0;
     }
-    if (a->wbuf.len - a->wpos + len > RPC_AMQP_WRITE_MAX)
+    if (w->wbuf.len - w->wpos + len > RPC_AMQP_WRITE_MAX)
         return -ENOBUFS;
     amqp_basic_publish_t m = {
         .exchange = amqp_cstring_bytes(exchange),
         .routing_key = amqp_cstring_bytes(routing_key),
         .mandatory = mandatory,
     };
-    size_t mark = a->wbuf.len;
-    int rc = encode_method(&a->wbuf, RPC_AMQP_CHANNEL, AMQP_BASIC_PUBLISH_METHOD, &m);
+    size_t mark = w->wbuf.len;
+    int rc = encode_method(&w->wbuf, RPC_AMQP_CHANNEL, AMQP_BASIC_PUBLISH_METHOD, &m);
     if (rc == 0)
-        rc = encode_header(&a->wbuf, len, p);
+        rc = encode_header(&w->wbuf, len, p);
     if (rc != 0) {
-        a->wbuf.len = mark;
+        w->wbuf.len = mark;
         return encoding_failed(a, rc);
     }
-    encode_body(&a->wbuf, body, len, (size_t)amqp_get_frame_max(a->conn));
+    encode_body(&w->wbuf, body, len, (size_t)amqp_get_frame_max(a->link.conn));
     return flush(a);
 }
 
 void rpc_amqp_write_ready(rpc_amqp *a)
 {
-    if (!a->tls)
+    if (!a->writer.library_writes)
         flush(a);
 }
 
 size_t rpc_amqp_write_pending(const rpc_amqp *a)
 {
-    return a->wbuf.len - a->wpos;
-}
-
-void rpc_amqp_write_reset(rpc_amqp *a)
-{
-    sca_buf_free(&a->wbuf);
-    a->wpos = 0;
+    return a->writer.wbuf.len - a->writer.wpos;
 }
 
 /* Takes the heartbeat over from rabbitmq-c, which no longer writes. */
-void rpc_amqp_write_start(rpc_amqp *a)
+int rpc_amqp_write_start(rpc_amqp *a)
 {
-    a->heartbeat = amqp_get_heartbeat(a->conn);
-    a->last_write = a->last_read = uv_now(a->t->loop);
+    amqp_writer *w = &a->writer;
+    amqp_connection_state_t conn = a->link.conn;
+    w->library_writes = a->t->url.ssl;
+    w->heartbeat = amqp_get_heartbeat(conn);
+    w->last_write = uv_now(a->t->loop);
     /* Re-tuning needs rabbitmq-c between frames; else it keeps writing. */
-    if (!a->tls && !amqp_release_buffers_ok(a->conn))
-        a->tls = true;
-    if (!a->tls)
-        amqp_tune_connection(a->conn, amqp_get_channel_max(a->conn), amqp_get_frame_max(a->conn),
-                             0);
+    if (!w->library_writes && !amqp_release_buffers_ok(conn))
+        w->library_writes = true;
+    if (!w->library_writes)
+        amqp_tune_connection(conn, amqp_get_channel_max(conn), amqp_get_frame_max(conn), 0);
+    return w->heartbeat;
+}
+
+void rpc_amqp_write_stop(rpc_amqp *a, sca_buf *unsent)
+{
+    amqp_writer *w = &a->writer;
+    if (unsent != NULL && rpc_amqp_write_pending(a) > 0)
+        sca_buf_append(unsent, w->wbuf.data + w->wpos, rpc_amqp_write_pending(a));
+    sca_buf_free(&w->wbuf);
+    w->wpos = 0;
 }
 
 /* Sends a heartbeat when we were quiet for half the interval, and gives up
  * on a broker silent for two intervals (the AMQP rule). */
-int rpc_amqp_heartbeat(rpc_amqp *a)
+int rpc_amqp_write_heartbeat(rpc_amqp *a)
 {
-    if (a->tls || a->heartbeat <= 0)
+    amqp_writer *w = &a->writer;
+    if (w->library_writes) {
+        /* rabbitmq-c sends and checks them itself, while it reads. */
+        rpc_amqp_read_drain(a);
         return 0;
-    uint64_t now = uv_now(a->t->loop), hb = (uint64_t)a->heartbeat * 1000;
-    if (now - a->last_read > 2 * hb) {
+    }
+    if (w->heartbeat <= 0)
+        return 0;
+    uint64_t now = uv_now(a->t->loop), hb = (uint64_t)w->heartbeat * 1000;
+    if (now - rpc_amqp_read_last(a) > 2 * hb) {
         char why[64];
-        snprintf(why, sizeof(why), "no heartbeat from the broker in %ds", 2 * a->heartbeat);
+        snprintf(why, sizeof(why), "no heartbeat from the broker in %ds", 2 * w->heartbeat);
         rpc_amqp_link_lost(a, why);
         return -ETIMEDOUT;
     }
-    if (now - a->last_write < hb / 2 || rpc_amqp_write_pending(a) > 0)
+    if (now - w->last_write < hb / 2 || rpc_amqp_write_pending(a) > 0)
         return 0;
     static const unsigned char beat[] = {AMQP_FRAME_HEARTBEAT, 0, 0, 0, 0, 0, 0, FRAME_END};
-    sca_buf_append(&a->wbuf, beat, sizeof(beat));
+    sca_buf_append(&w->wbuf, beat, sizeof(beat));
     return flush(a);
 }

@@ -28,6 +28,10 @@ void report_label(const json_t *result, sca_buf *out);
 /* Unix seconds as the local time of day, "11:18:09". */
 void report_time_of_day(double ts, char out[REPORT_DAYTIME_LEN]);
 
+/* Whether the name already says which tracer the series is from ("seq",
+ * "needs stderr" of tracer needs), or there is no tracer to say. */
+bool report_names_tracer(const json_t *result);
+
 /* The error of a failed write (errno as set by stdio, else EIO). */
 int report_write_failed(sca_error *err, const char *what);
 

@@ -44,6 +44,29 @@ void report_sparkline(const json_t *spark, enum table_charset cs, sca_buf *out)
     sca_buf_append(out, "", 0);
 }
 
+void report_format_stat(double x, char out[32])
+{
+    double a = fabs(x);
+    if (a < 1e15 && x == floor(x)) {
+        snprintf(out, 32, "%.0f", x);
+        return;
+    }
+    if (a < 1e-3 || a >= 1e15) {
+        snprintf(out, 32, "%.3g", x);
+        return;
+    }
+    int magnitude = (int)floor(log10(a)); /* 0 for 1..9.99, -2 for 0.0123 */
+    int decimals = magnitude >= 2 ? 0 : 2 - magnitude;
+    snprintf(out, 32, "%.*f", decimals, x);
+    if (strchr(out, '.') != NULL) {
+        char *end = out + strlen(out) - 1;
+        while (*end == '0')
+            *end-- = '\0';
+        if (*end == '.')
+            *end = '\0';
+    }
+}
+
 static int compare_doubles(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -149,9 +172,7 @@ static void log_line(const json_t *summary, sca_buf *out)
     sca_buf_appendf(out, ", span %s (%s to %s)", span, t1, t2);
 }
 
-/* Whether the name already says which tracer the series is from ("seq",
- * "needs stderr" of tracer needs), or there is no tracer to say. */
-static bool names_tracer(const json_t *result)
+bool report_names_tracer(const json_t *result)
 {
     const char *tracer = report_str(result, "tracer");
     const char *name = report_str(result, "name");
@@ -165,9 +186,16 @@ void report_label(const json_t *result, sca_buf *out)
 {
     const char *name = report_str(result, "name");
     const char *tracer = report_str(result, "tracer");
-    if (!names_tracer(result))
+    if (!report_names_tracer(result))
         sca_buf_appendf(out, "%s ", tracer);
     sca_buf_appendf(out, "%s", name != NULL ? name : tracer != NULL ? tracer : "value");
+}
+
+void report_series_label(const json_t *result, sca_buf *out)
+{
+    if (!report_names_tracer(result))
+        sca_buf_appendf(out, "%s ", report_str(result, "tracer"));
+    report_heading(result, out);
 }
 
 void report_summary_line(const json_t *result, enum table_charset cs, sca_buf *out)

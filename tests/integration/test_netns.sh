@@ -44,10 +44,16 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
+# ipn NS ARGS...: ip ARGS in namespace NS.  Not 'ip -n': it remounts /sys
+# the way 'ip netns exec' does (see in_ns).
+ipn() {
+  local ns=$1; shift
+  nsenter --net="/run/netns/$ns" ip "$@"
+}
 add_ns() {
   ip netns add "$1" 2>"$T/netns.err" || skip "cannot create a network namespace: $(cat "$T/netns.err")"
   made_ns+=("$1")
-  ip -n "$1" link set lo up
+  ipn "$1" link set lo up
 }
 
 # in_ns NS CMD...: runs CMD in namespace NS, with a sysfs of its own so
@@ -63,28 +69,28 @@ in_ns_exec() {
 in_ns() { (in_ns_exec "$@"); }
 
 add_ns "$hub"
-ip -n "$hub" link add br0 type bridge 2>"$T/netns.err" || skip "no bridge devices: $(cat "$T/netns.err")"
-ip -n "$hub" addr add 198.18.0.1/24 dev br0
-ip -n "$hub" link set br0 up
+ipn "$hub" link add br0 type bridge 2>"$T/netns.err" || skip "no bridge devices: $(cat "$T/netns.err")"
+ipn "$hub" addr add 198.18.0.1/24 dev br0
+ipn "$hub" link set br0 up
 i=10
 for n in "${nodes[@]}"; do
   i=$((i + 1))
   add_ns "$ns_prefix-$n"
   ip link add ctl0 netns "$ns_prefix-$n" type veth peer name "v$n" netns "$hub" 2>"$T/netns.err" ||
     skip "no veth devices: $(cat "$T/netns.err")"
-  ip -n "$hub" link set "v$n" master br0 up
-  ip -n "$ns_prefix-$n" addr add "198.18.0.$i/24" dev ctl0
-  ip -n "$ns_prefix-$n" link set ctl0 up
+  ipn "$hub" link set "v$n" master br0 up
+  ipn "$ns_prefix-$n" addr add "198.18.0.$i/24" dev ctl0
+  ipn "$ns_prefix-$n" link set ctl0 up
 done
 # The data link: a's data0 to b's; c's data0 leads to a peer of its own,
 # idle, so that every node has the device the tracers watch.
 ip link add data0 netns "$ns_prefix-a" type veth peer name data0 netns "$ns_prefix-b"
-ip -n "$ns_prefix-a" addr add 198.19.0.1/30 dev data0
-ip -n "$ns_prefix-b" addr add 198.19.0.2/30 dev data0
+ipn "$ns_prefix-a" addr add 198.19.0.1/30 dev data0
+ipn "$ns_prefix-b" addr add 198.19.0.2/30 dev data0
 ip link add data0 netns "$ns_prefix-c" type veth peer name idle0 netns "$ns_prefix-c"
-for n in "${nodes[@]}"; do ip -n "$ns_prefix-$n" link set data0 up; done
-ip -n "$ns_prefix-c" link set idle0 up
-in_ns "$ns_prefix-a" python3 - <<'PY' || fail "a cannot reach the hub or b: $(ip -n "$ns_prefix-a" addr)"
+for n in "${nodes[@]}"; do ipn "$ns_prefix-$n" link set data0 up; done
+ipn "$ns_prefix-c" link set idle0 up
+in_ns "$ns_prefix-a" python3 - <<'PY' || fail "a cannot reach the hub or b: $(ipn "$ns_prefix-a" addr)"
 import socket
 for addr in ("198.18.0.1", "198.19.0.2"):
     s = socket.socket()

@@ -44,7 +44,13 @@ broker_stop() {
 failover_cleanup() {
   local rc=$? p
   for p in "${_cleanup_pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  for p in "${started_brokers[@]}"; do broker_stop "$p" || true; done
+  # The last one stopped keeps epmd until then.
+  local last=''
+  [ ${#started_brokers[@]} -eq 0 ] || last=${started_brokers[${#started_brokers[@]} - 1]}
+  for p in "${started_brokers[@]}"; do
+    [ "$p" = "$last" ] || broker_stop "$p" "$last" || true
+  done
+  [ -z "$last" ] || broker_stop "$last" || true
   (exit "$rc")
   cleanup
 }

@@ -137,8 +137,9 @@ for n in "${nodes[@]}"; do
   wait_until 30 '[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sca-agent ]' ||
     fail "pid $pid started for node $n is not sca-agent: $(cat "/proc/$pid/comm" 2>&1)"
 done
-# The client runs in the hub, with a's configuration (the same broker and topic).
-export SCALPELS_CONF="$T/a/scalpels.conf"
+# The client runs in the hub, with a's configuration (the same broker and
+# topic), and keeps the names of the agents it has seen here.
+export SCALPELS_CONF="$T/a/scalpels.conf" XDG_CACHE_HOME="$T/cache"
 sca() { in_ns "$hub" "$S" "$@"; }
 for n in "${nodes[@]}"; do
   node=$n # wait_until evaluates its condition with positional parameters of its own
@@ -276,25 +277,25 @@ ok "a->b: $sent bytes sent; b's netdev rx $b_rx, traffic $b_in, a's netdev tx $a
 partial_status=4
 "$S" --help 2>&1 | grep -q "4 some nodes failed" || partial_status=''
 
-# all_hosts_without_c WHAT: 'sca --all-hosts task -l' with c hung or dead.
+# all_hosts_without_c WHAT: 'sca --all-hosts --json tracer -l' with c hung
+# or dead: a's and b's parts complete.
 all_hosts_without_c() {
   set +e
-  timeout 300 nsenter --net="/run/netns/$hub" "$S" --all-hosts --timeout 5 task -l \
+  timeout 300 nsenter --net="/run/netns/$hub" "$S" --all-hosts --timeout 5 --json tracer -l \
     >"$T/partial.out" 2>"$T/partial.err"
   local rc=$?
   set -e
-  [ "$rc" -ne 124 ] || fail "$1: --all-hosts task -l did not finish in 300 s"
-  local out err
-  out=$(cat "$T/partial.out") err=$(cat "$T/partial.err")
-  assert_contains "$out" "== host a-$$ ==
-" "$1: a's section"
-  assert_contains "$out" "${TASK[a]}" "$1: a's tasks"
-  assert_contains "$out" "== host b-$$ ==
-" "$1: b's section"
-  assert_contains "$out" "${TASK[b]}" "$1: b's tasks"
+  [ "$rc" -ne 124 ] || fail "$1: --all-hosts tracer -l did not finish in 300 s"
+  local answered
+  answered=$(python3 -c '
+import json, sys
+for h in json.load(open(sys.argv[1]))["hosts"]:
+    if h["exit"] == 0 and "netdev" in json.dumps(h["output"]):
+        print(h["host"])' "$T/partial.out") || fail "$1: no JSON document: $(cat "$T/partial.out" "$T/partial.err")"
+  assert_eq "$answered" "$(printf 'a-%s\nb-%s' $$ $$)" "$1: the nodes that answered, each with its tracers"
   if [ -n "$partial_status" ]; then
-    assert_eq "$rc" "$partial_status" "$1: exit status 'some nodes failed' (output: $out $err)"
-    assert_contains "$err" "host c-$$" "$1: the missing node is named"
+    assert_eq "$rc" "$partial_status" "$1: exit status 'some nodes failed' ($(cat "$T/partial.err"))"
+    assert_contains "$(cat "$T/partial.out" "$T/partial.err")" "c-$$" "$1: the missing node is named"
   else
     echo "note: $1: exit $rc; this sca has no 'some nodes failed' status: exit 4 and naming c not checked"
   fi
@@ -304,9 +305,9 @@ kill -STOP "${AGENT[c]}"
 all_hosts_without_c "c hung (SIGSTOP)"
 kill -CONT "${AGENT[c]}"
 ok "a hung node does not hold back the others${partial_status:+, is named, exit 4}"
-wait_until 60 'sca --all-hosts --timeout 5 task -l >/dev/null 2>&1' ||
+wait_until 60 'sca --host "c-$$" --timeout 5 task -l >/dev/null 2>&1' ||
   fail "after SIGCONT c does not answer again"
-expect_exit 0 sca --all-hosts task -l
+expect_exit 0 sca --host "c-$$" task -l
 assert_contains "$OUT" "${TASK[c]}" "c's tasks again after SIGCONT"
 
 { kill -9 "${AGENT[c]}" && wait "${AGENT[c]}"; } 2>/dev/null || true

@@ -31,10 +31,15 @@ nodes=(a b c)
 made_ns=()
 netns_cleanup() {
   local rc=$? ns pids
-  for ns in "${made_ns[@]}"; do
-    pids=$(ip netns pids "$ns" 2>/dev/null || true)
-    [ -z "$pids" ] || kill -9 $pids 2>/dev/null || true
-  done
+  # Every background job of this script runs in one of them: wait for
+  # them all, with bash's notices of their deaths silenced.
+  {
+    for ns in "${made_ns[@]}"; do
+      pids=$(ip netns pids "$ns" || true)
+      [ -z "$pids" ] || kill -9 $pids || true
+    done
+    wait
+  } 2>/dev/null
   for ns in "${made_ns[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
   (exit "$rc")
   cleanup

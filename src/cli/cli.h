@@ -16,12 +16,14 @@
 /* What the CLI's functions return: every function of src/cli that returns
  * an outcome returns one of these (said as "a cli_exit code"), or else a
  * negative errno code (said so: cli_rpc_call, cli_split_kv), never both.
- * The first four are the exit codes, the same for every command. */
+ * The first four are the exit codes, the same for every command;
+ * CLI_CHANGED is one command's, asked for. */
 enum cli_exit {
     CLI_OK = 0,
     CLI_FAILED = 1,      /* the agent or the store answered with an error */
     CLI_USAGE = 2,       /* bad command line or bad input */
     CLI_UNREACHABLE = 3, /* no agent reachable, or it did not answer in time */
+    CLI_CHANGED = 5,     /* sca compare --fail-on-change: a series changed */
     /* --help was asked for: the caller prints the usage, the program exits
      * 0 (cli_exit_status).  Above every exit status, so that none passed
      * through (sca run's CMD's) is taken for it, and not a multiple of 256,

@@ -41,6 +41,8 @@ netns_cleanup() {
     wait
   } 2>/dev/null
   for ns in "${made_ns[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  # A skip leaves nothing to look at: lib.sh's cleanup removes $T as on success.
+  [ "$rc" -ne 77 ] || rc=0
   (exit "$rc")
   cleanup
 }

@@ -66,6 +66,9 @@ typedef struct rpc_carrier {
      * through the connection, not the consumers), so that a stopping
      * server may stop listening before its last answers. */
     bool unlisten_keeps_replies;
+    /* rpc_count_listeners for target (checked), the queue name made. */
+    int (*count_listeners)(rpc_transport *t, const rpc_target *target, rpc_count_cb cb, void *arg,
+                           sca_error *err);
     /* > 0: requests accepted by send and not yet written to the socket;
      * 0: all out; < 0: some were dropped because the connection failed
      * (err says why; reported once). */

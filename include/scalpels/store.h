@@ -212,12 +212,32 @@ int store_sample_foreach(store *s, int64_t result_id, store_sample_fn fn, void *
 int store_sample_page(store *s, int64_t result_id, int64_t offset, int64_t limit,
                       store_sample_fn fn, void *ctx, sca_error *err);
 
+/* A sample's place in its result's key order: by timestamp, then by
+ * rowid (the order of arrival among equal timestamps). */
+typedef struct store_cursor {
+    double ts;
+    int64_t rowid;
+} store_cursor;
+
+/* Keyset paging: calls fn for the samples of the result that come after
+ * *after in key order (from the first when after is NULL), at most limit
+ * of them (limit <= 0: no limit).  Each page starts where the last ended,
+ * through the index, whatever the number of samples before it; samples
+ * appended meanwhile come in later pages.  fn returning non-zero stops the
+ * walk before that sample (the next page starts with it).  *last gets the
+ * key of each sample fn took (unchanged when it took none), *more whether
+ * samples are left after them (false: the walk reached the end). */
+int store_sample_after(store *s, int64_t result_id, const store_cursor *after, int64_t limit,
+                       store_sample_fn fn, void *ctx, store_cursor *last, bool *more,
+                       sca_error *err);
+
 typedef struct store_summary {
     int64_t count;
     double first, last; /* timestamps; 0 when count is 0 */
     /* numeric samples only: */
     int64_t numbers;
     double min, avg, max, p95;
+    double last_value; /* of the last numeric sample in key order */
     /* averages of spark_slices (at most SCA_SPARK_SLICES, at most one per
      * sample) equal time slices from first to last; spark_set[i] false when
      * slice i has no sample */
@@ -228,6 +248,29 @@ typedef struct store_summary {
 
 /* Statistics of one result's samples. */
 int store_result_summary(store *s, int64_t result_id, store_summary *out, sca_error *err);
+
+/* What a series read selected: the samples with ts > since. */
+typedef struct store_span {
+    int64_t count;
+    double first, last; /* their first and last timestamps; 0 when none */
+} store_span;
+
+/* The numeric samples of the result with ts > since (-INFINITY: all),
+ * reduced for a chart to at most points (below 2 counts as 2), to fn in
+ * key order: every one when there are at most points; else the span from
+ * the first to the last is cut into points / 2 equal time buckets, and of
+ * each bucket holding samples its lowest and its highest sample go out
+ * (the first of equal ones; once when they are the same sample), so that
+ * spikes and dips survive.  One pass over the rows: memory does not grow
+ * with the series.  *span: what was selected (numeric samples only). */
+int store_sample_reduce(store *s, int64_t result_id, double since, size_t points,
+                        store_sample_fn fn, void *ctx, store_span *span, sca_error *err);
+
+/* The samples (numbers or text) of the result with ts > since, to fn in
+ * key order: every one when there are at most rows, else the first
+ * (rows + 1) / 2 and the last rows / 2.  *span: what was selected. */
+int store_sample_window(store *s, int64_t result_id, double since, size_t rows, store_sample_fn fn,
+                        void *ctx, store_span *span, sca_error *err);
 
 /* --- maintenance ---------------------------------------------------------- */
 

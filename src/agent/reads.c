@@ -22,12 +22,17 @@ struct read_job {
     read_fn fn;
     char *db_path;
     size_t budget; /* bytes of sample data a reply may carry */
+    char *host;    /* the agent's, for get_task_series */
     /* arguments */
     char *uuid;
     int64_t offset;
     int64_t limit;
     bool has_limit; /* limit given (0 means all) */
     bool flag;      /* summary / data */
+    int64_t points; /* get_task_series */
+    int64_t log_rows;
+    double since;    /* -INFINITY when not given */
+    json_t *tracers; /* a copy of the list, or NULL for all */
     /* outcome */
     int rc;
     sca_error err;
@@ -189,6 +194,14 @@ static json_t *summary_json(const store_summary *sm, bool stream)
     return o;
 }
 
+static json_t *series_summary_json(const store_summary *sm, bool stream)
+{
+    json_t *o = summary_json(sm, stream);
+    if (stream && sm->numbers > 0)
+        json_object_set_new(o, "last_value", json_real(sm->last_value));
+    return o;
+}
+
 static json_t *spark_json(const store_summary *sm)
 {
     json_t *spark = json_array();
@@ -256,6 +269,86 @@ static json_t *read_get_all_results(struct read_job *j, store *s)
     return list;
 }
 
+/* --- get_task_series -------------------------------------------------- */
+
+#define SERIES_POINTS_DEFAULT 300
+#define SERIES_POINTS_MAX 5000
+#define SERIES_LOG_ROWS_DEFAULT 200
+#define SERIES_LOG_ROWS_MAX 5000
+
+static int point_add(void *ctx, double ts, bool is_text, double value, const char *text, size_t len)
+{
+    json_array_append_new(
+        ctx, json_pack("[f, o]", ts, is_text ? json_stringn_nocheck(text, len) : json_real(value)));
+    return 0;
+}
+
+static bool tracer_wanted(const struct read_job *j, const char *tracer)
+{
+    if (j->tracers == NULL)
+        return true;
+    size_t i;
+    json_t *name;
+    json_array_foreach(j->tracers, i, name)
+    {
+        if (strcmp(json_string_value(name), tracer) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* One result as get_task_series describes it: its summary, spark and
+ * points (reduced streams, the head and tail of logs). */
+static json_t *series_json(struct read_job *j, store *s, const store_result *r)
+{
+    bool stream = strcmp(r->rtype, STORE_RTYPE_STREAM) == 0;
+    store_summary sm;
+    store_span span;
+    j->rc = store_result_summary(s, r->id, &sm, &j->err);
+    if (j->rc != 0)
+        return NULL;
+    json_t *points = json_array();
+    if (stream)
+        j->rc = store_sample_reduce(s, r->id, j->since, (size_t)j->points, point_add, points, &span,
+                                    &j->err);
+    else
+        j->rc = store_sample_window(s, r->id, j->since, (size_t)j->log_rows, point_add, points,
+                                    &span, &j->err);
+    if (j->rc != 0) {
+        json_decref(points);
+        return NULL;
+    }
+    return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:I, s:o, s:o, s:o, s:b}", "uuid", r->uuid,
+                     "task", r->task_uuid, "tracer", r->tracer, "name", r->name, "unit",
+                     r->unit ? json_string(r->unit) : json_null(), "rtype", r->rtype, "count",
+                     (json_int_t)r->count, "summary", series_summary_json(&sm, stream), "spark",
+                     stream ? spark_json(&sm) : json_null(), "points", points, "reduced",
+                     (json_int_t)json_array_size(points) < span.count);
+}
+
+static json_t *read_get_task_series(struct read_job *j, store *s)
+{
+    store_task t;
+    store_result *results;
+    size_t n;
+    j->rc = store_task_find(s, j->uuid, &t, &j->err);
+    json_t *task = j->rc == 0 ? task_json(j, s, &t) : NULL;
+    if (task == NULL)
+        return NULL;
+    j->rc = store_result_list(s, t.id, &results, &n, &j->err);
+    if (j->rc != 0) {
+        json_decref(task);
+        return NULL;
+    }
+    json_t *series = json_array();
+    for (size_t i = 0; i < n && j->rc == 0; i++) {
+        if (tracer_wanted(j, results[i].tracer))
+            json_array_append_new(series, series_json(j, s, &results[i]));
+    }
+    store_result_array_free(results, n);
+    return json_pack("{s:o, s:s, s:o}", "task", task, "host", j->host, "series", series);
+}
+
 static void run_read(uv_work_t *w)
 {
     struct read_job *j = w->data;
@@ -270,6 +363,15 @@ static void run_read(uv_work_t *w)
     }
 }
 
+static void read_job_free(struct read_job *j)
+{
+    free(j->uuid);
+    free(j->db_path);
+    free(j->host);
+    json_decref(j->tracers);
+    free(j);
+}
+
 static void read_done(uv_work_t *w, int status)
 {
     struct read_job *j = w->data;
@@ -279,18 +381,33 @@ static void read_done(uv_work_t *w, int status)
         methods_fail(j->req, j->rc, &j->err);
     else
         rpc_request_reply(j->req, j->result);
-    free(j->uuid);
-    free(j->db_path);
-    free(j);
+    read_job_free(j);
 }
 
-static void queue_read(rpc_request *req, agent *a, read_fn fn)
+/* An integer argument within [min, max], default def when absent or null;
+ * -EINVAL (a ValueError) outside. */
+static int int_in_range(json_t *args, const char *name, int64_t def, int64_t min, int64_t max,
+                        int64_t *out, sca_error *err)
+{
+    json_t *v = json_object_get(args, name);
+    *out = json_is_integer(v) ? json_integer_value(v) : def;
+    if (*out < min || *out > max)
+        return sca_error_set(err, -EINVAL, "%s must be from %lld to %lld, not %lld", name,
+                             (long long)min, (long long)max, (long long)*out);
+    return 0;
+}
+
+/* The job for req with its arguments copied out of the request (the
+ * thread pool must not touch the request's JSON); NULL with err set when
+ * one is out of range. */
+static struct read_job *read_job_new(rpc_request *req, agent *a, read_fn fn, sca_error *err)
 {
     json_t *args = rpc_request_args(req);
     struct read_job *j = sca_calloc(1, sizeof(*j));
     j->req = req;
     j->fn = fn;
     j->db_path = sca_strdup(a->cfg.db_path);
+    j->host = sca_strdup(a->cfg.host);
     j->budget = a->cfg.max_message_size / 4;
     const char *uuid = json_string_value(json_object_get(args, "uuid"));
     j->uuid = uuid ? sca_strdup(uuid) : NULL;
@@ -299,15 +416,34 @@ static void queue_read(rpc_request *req, agent *a, read_fn fn)
     j->has_limit = json_is_integer(json_object_get(args, "limit"));
     j->flag = json_is_true(json_object_get(args, "summary")) ||
               json_is_true(json_object_get(args, "data"));
+    json_t *since = json_object_get(args, "since");
+    j->since = json_is_number(since) ? json_number_value(since) : -INFINITY;
+    json_t *tracers = json_object_get(args, "tracers");
+    j->tracers = json_is_array(tracers) ? json_deep_copy(tracers) : NULL;
     j->work.data = j;
+    if (fn == read_get_task_series && (int_in_range(args, "points", SERIES_POINTS_DEFAULT, 2,
+                                                    SERIES_POINTS_MAX, &j->points, err) != 0 ||
+                                       int_in_range(args, "log_rows", SERIES_LOG_ROWS_DEFAULT, 0,
+                                                    SERIES_LOG_ROWS_MAX, &j->log_rows, err) != 0)) {
+        read_job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
+static void queue_read(rpc_request *req, agent *a, read_fn fn)
+{
+    sca_error err = {0};
+    struct read_job *j = read_job_new(req, a, fn, &err);
+    if (j == NULL) {
+        methods_fail(req, -EINVAL, &err);
+        return;
+    }
     int rc = uv_queue_work(a->loop, &j->work, run_read, read_done);
     if (rc != 0) {
-        sca_error err;
         sca_error_set(&err, rc, "cannot queue the read: %s", uv_strerror(rc));
         methods_fail(req, -EIO, &err);
-        free(j->uuid);
-        free(j->db_path);
-        free(j);
+        read_job_free(j);
     }
 }
 
@@ -323,6 +459,7 @@ READ_HANDLER(get_latest_task)
 READ_HANDLER(task_list)
 READ_HANDLER(get_result)
 READ_HANDLER(get_all_results)
+READ_HANDLER(get_task_series)
 
 static const rpc_arg_spec get_task_args[] = {
     {"uuid", RPC_ARG_STRING, true, false},
@@ -338,6 +475,11 @@ static const rpc_arg_spec get_result_args[] = {
     {0},
 };
 static const rpc_arg_spec all_results_args[] = {{"data", RPC_ARG_BOOL, false, true}, {0}};
+static const rpc_arg_spec task_series_args[] = {
+    {"uuid", RPC_ARG_STRING, true, false},         {"points", RPC_ARG_INT, false, true},
+    {"log_rows", RPC_ARG_INT, false, true},        {"since", RPC_ARG_NUMBER, false, true},
+    {"tracers", RPC_ARG_STRING_LIST, false, true}, {0},
+};
 
 const rpc_method reads_table[] = {
     {"tracer_list", do_tracer_list, NULL},
@@ -346,5 +488,6 @@ const rpc_method reads_table[] = {
     {"task_list", do_task_list, task_list_args},
     {"get_result", do_get_result, get_result_args},
     {"get_all_results", do_get_all_results, all_results_args},
+    {"get_task_series", do_get_task_series, task_series_args},
     {0},
 };

@@ -122,13 +122,30 @@ static const char *const store_sql[STMT_COUNT_] = {
                          " ORDER BY ts, rowid",
     [STMT_SAMPLE_PAGE] = "SELECT ts, value, text FROM sample WHERE result_id = ?1"
                          " ORDER BY ts, rowid LIMIT ?3 OFFSET ?2",
+    /* Keyset paging: the index on (result_id, ts) ends in the rowid, so
+     * it serves this order and starts the scan at the key. */
+    [STMT_SAMPLE_AFTER] = "SELECT ts, value, text, rowid FROM sample WHERE result_id = ?1"
+                          " AND (ts, rowid) > (?2, ?3) ORDER BY ts, rowid",
     [STMT_SAMPLE_STATS] = "SELECT count(*), min(ts), max(ts), count(value), min(value), avg(value),"
                           " max(value) FROM sample WHERE result_id = ?1",
     /* Nearest-rank p95: the ceil(0.95 n)-th smallest value. */
     [STMT_SAMPLE_P95] = "SELECT value FROM sample WHERE result_id = ?1 AND value IS NOT NULL"
                         " ORDER BY value LIMIT 1 OFFSET ?2",
+    [STMT_SAMPLE_LAST_VALUE] = "SELECT value FROM sample WHERE result_id = ?1"
+                               " AND value IS NOT NULL ORDER BY ts DESC, rowid DESC LIMIT 1",
     [STMT_SAMPLE_SPARK] = "SELECT min(CAST((ts - ?2) / ?3 AS INTEGER), ?4 - 1), avg(value)"
                           " FROM sample WHERE result_id = ?1 AND value IS NOT NULL GROUP BY 1",
+    [STMT_SAMPLE_SPAN] = "SELECT count(*), min(ts), max(ts) FROM sample WHERE result_id = ?1"
+                         " AND ts > ?2",
+    [STMT_SAMPLE_HEAD] = "SELECT ts, value, text FROM sample WHERE result_id = ?1 AND ts > ?2"
+                         " ORDER BY ts, rowid LIMIT ?3",
+    [STMT_SAMPLE_TAIL] = "SELECT ts, value, text FROM (SELECT ts, value, text, rowid FROM sample"
+                         " WHERE result_id = ?1 AND ts > ?2 ORDER BY ts DESC, rowid DESC"
+                         " LIMIT ?3) ORDER BY ts, rowid",
+    [STMT_SAMPLE_NUMBERS_SPAN] = "SELECT count(*), min(ts), max(ts) FROM sample"
+                                 " WHERE result_id = ?1 AND ts > ?2 AND value IS NOT NULL",
+    [STMT_SAMPLE_NUMBERS] = "SELECT ts, value, rowid FROM sample WHERE result_id = ?1"
+                            " AND ts > ?2 AND value IS NOT NULL ORDER BY ts, rowid",
     [STMT_PURGE] = "DELETE FROM task WHERE status != 'running' AND stopped IS NOT NULL"
                    " AND stopped < ?1",
     [STMT_PURGE_SAMPLES] = "DELETE FROM sample WHERE rowid IN (SELECT s.rowid FROM task t"

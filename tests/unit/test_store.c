@@ -1,5 +1,6 @@
 /* test_store.c - the SQLite store: schema, migrations, fuzzy lookup, CRUD. */
 #include <errno.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -481,6 +482,7 @@ static void test_sample_page_and_summary(void **state)
     assert_int_equal(sm.numbers, 100);
     assert_true(sm.min == 1 && sm.max == 100 && sm.avg == 50.5);
     assert_true(sm.p95 == 95);
+    assert_true(sm.last_value == 100);
     assert_true(sm.first == 1000 && sm.last == 1099);
     /* 100 samples over 99 s in 40 slices: every slice has some, and the
      * averages rise. */
@@ -505,6 +507,318 @@ static void test_sample_page_and_summary(void **state)
     store_result_clear(&lg);
 }
 
+/* --- Keyset paging --------------------------------------------------------- */
+
+/* A task with one result of the given type; its id. */
+static int64_t make_result(struct fixture *f, const char *rtype)
+{
+    sca_error err = {0};
+    store_task t;
+    store_result r;
+    assert_int_equal(store_task_create(f->s, NULL, 0, &t, &err), 0);
+    assert_int_equal(store_result_create(f->s, t.id, "x", "x", NULL, rtype, &r, &err), 0);
+    int64_t id = r.id;
+    store_result_clear(&r);
+    return id;
+}
+
+static void append_numbers(struct fixture *f, int64_t id, const double *ts, const double *value,
+                           size_t n)
+{
+    sca_error err = {0};
+    store_sample *v = calloc(n, sizeof(*v));
+    for (size_t i = 0; i < n; i++)
+        v[i] = (store_sample){id, ts[i], value[i], NULL, 0};
+    assert_int_equal(store_sample_append(f->s, v, n, &err), 0);
+    free(v);
+}
+
+/* The values a walk passes, in order. */
+struct values {
+    double v[4096];
+    double ts[4096];
+    size_t n;
+    size_t stop_after; /* 0: never stop */
+};
+
+static int take_value(void *ctx, double ts, bool is_text, double value, const char *text,
+                      size_t len)
+{
+    (void)text;
+    (void)len;
+    struct values *out = ctx;
+    if (out->stop_after > 0 && out->n == out->stop_after)
+        return 1;
+    assert_true(out->n < 4096);
+    out->ts[out->n] = ts;
+    out->v[out->n++] = is_text ? -1 : value;
+    return 0;
+}
+
+/* Pages of at most limit through the whole result, each from the last
+ * one's key; the values in the order they came. */
+static void page_through(struct fixture *f, int64_t id, int64_t limit, struct values *out,
+                         int *pages)
+{
+    sca_error err = {0};
+    store_cursor at = {0};
+    bool more = true, started = false;
+    *pages = 0;
+    while (more) {
+        assert_int_equal(store_sample_after(f->s, id, started ? &at : NULL, limit, take_value, out,
+                                            &at, &more, &err),
+                         0);
+        started = true;
+        (*pages)++;
+        assert_true(*pages < 1000);
+    }
+}
+
+static void test_cursor_pages_through_ties(void **state)
+{
+    struct fixture *f = *state;
+    int64_t id = make_result(f, STORE_RTYPE_STREAM);
+    /* Value i at ts i / 4: runs of four equal timestamps, appended out of
+     * time order, so that key order is (ts, arrival) and not insertion. */
+    double ts[40], v[40];
+    for (int i = 0; i < 40; i++) {
+        int k = i < 20 ? i + 20 : i - 20;
+        ts[i] = (double)(k / 4);
+        v[i] = k;
+    }
+    append_numbers(f, id, ts, v, 40);
+    /* Limits that end pages inside a run of equal timestamps (3, 5, 7)
+     * and on its edges (4). */
+    static const int64_t limits[] = {1, 3, 4, 5, 7, 40, 0};
+    for (size_t l = 0; l < sizeof(limits) / sizeof(limits[0]); l++) {
+        struct values got = {0};
+        int pages;
+        page_through(f, id, limits[l], &got, &pages);
+        assert_int_equal(got.n, 40);
+        for (int i = 0; i < 40; i++)
+            assert_true(got.v[i] == i);
+        if (limits[l] > 0)
+            assert_int_equal(pages, (40 + limits[l] - 1) / limits[l]);
+        else
+            assert_int_equal(pages, 1);
+    }
+}
+
+static void test_cursor_stops_where_fn_stops(void **state)
+{
+    struct fixture *f = *state;
+    sca_error err = {0};
+    int64_t id = make_result(f, STORE_RTYPE_STREAM);
+    double ts[10] = {5, 5, 5, 5, 5, 6, 6, 6, 7, 7}, v[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+    append_numbers(f, id, ts, v, 10);
+    /* A byte budget spent in the middle of the run of 5s: the sample fn
+     * refused is the next page's first. */
+    struct values got = {.stop_after = 3};
+    store_cursor at = {0};
+    bool more = false;
+    assert_int_equal(store_sample_after(f->s, id, NULL, 0, take_value, &got, &at, &more, &err), 0);
+    assert_int_equal(got.n, 3);
+    assert_true(more);
+    assert_true(at.ts == 5);
+    got.stop_after = 0;
+    assert_int_equal(store_sample_after(f->s, id, &at, 0, take_value, &got, &at, &more, &err), 0);
+    assert_false(more);
+    assert_int_equal(got.n, 10);
+    for (int i = 0; i < 10; i++)
+        assert_true(got.v[i] == i);
+    /* After the last key: nothing, and the cursor stays. */
+    store_cursor end = at;
+    assert_int_equal(store_sample_after(f->s, id, &end, 0, take_value, &got, &at, &more, &err), 0);
+    assert_int_equal(got.n, 10);
+    assert_false(more);
+    assert_true(at.ts == end.ts && at.rowid == end.rowid);
+}
+
+static void test_cursor_sees_rows_appended_while_paging(void **state)
+{
+    struct fixture *f = *state;
+    sca_error err = {0};
+    int64_t id = make_result(f, STORE_RTYPE_STREAM);
+    double ts[6] = {1, 2, 3, 3, 3, 3}, v[6] = {0, 1, 2, 3, 4, 5};
+    append_numbers(f, id, ts, v, 6);
+    struct values got = {0};
+    store_cursor at;
+    bool more;
+    assert_int_equal(store_sample_after(f->s, id, NULL, 4, take_value, &got, &at, &more, &err), 0);
+    assert_int_equal(got.n, 4);
+    assert_true(more);
+    /* A tracer appends meanwhile: more samples at the last timestamp seen
+     * (they sort after it: a higher rowid) and later ones.  None is lost,
+     * none comes twice. */
+    double ts2[3] = {3, 4, 3}, v2[3] = {6, 7, 8};
+    append_numbers(f, id, ts2, v2, 3);
+    assert_int_equal(store_sample_after(f->s, id, &at, 0, take_value, &got, &at, &more, &err), 0);
+    assert_false(more);
+    static const double want[] = {0, 1, 2, 3, 4, 5, 6, 8, 7};
+    assert_int_equal(got.n, 9);
+    for (size_t i = 0; i < 9; i++)
+        assert_true(got.v[i] == want[i]);
+    /* Another result's samples never show. */
+    int64_t other = make_result(f, STORE_RTYPE_STREAM);
+    append_numbers(f, other, ts2, v2, 3);
+    struct values again = {0};
+    int pages;
+    page_through(f, id, 2, &again, &pages);
+    assert_int_equal(again.n, 9);
+}
+
+/* --- Series reduced for charts ------------------------------------------- */
+
+static void test_reduce_keeps_spikes_within_the_bound(void **state)
+{
+    struct fixture *f = *state;
+    sca_error err = {0};
+    int64_t id = make_result(f, STORE_RTYPE_STREAM);
+    enum { N = 3000 };
+    static double ts[N], v[N];
+    for (int i = 0; i < N; i++) {
+        ts[i] = 1000 + i * 0.5;
+        v[i] = 10 + (i % 7);
+    }
+    v[1234] = 5000; /* a one-sample spike */
+    v[2345] = -300; /* and a dip */
+    append_numbers(f, id, ts, v, N);
+    static const size_t bounds[] = {2, 3, 10, 101, 300, 2999};
+    for (size_t b = 0; b < sizeof(bounds) / sizeof(bounds[0]); b++) {
+        struct values got = {0};
+        store_span span;
+        assert_int_equal(
+            store_sample_reduce(f->s, id, -INFINITY, bounds[b], take_value, &got, &span, &err), 0);
+        assert_int_equal(span.count, N);
+        assert_true(span.first == 1000 && span.last == 1000 + (N - 1) * 0.5);
+        assert_true(got.n <= bounds[b]);
+        assert_true(got.n >= (bounds[b] / 2)); /* every bucket has samples */
+        bool spike = false, dip = false;
+        for (size_t i = 0; i < got.n; i++) {
+            spike |= got.v[i] == 5000 && got.ts[i] == ts[1234];
+            dip |= got.v[i] == -300 && got.ts[i] == ts[2345];
+            if (i > 0)
+                assert_true(got.ts[i] >= got.ts[i - 1]);
+        }
+        assert_true(spike);
+        assert_true(dip);
+    }
+    /* Few enough samples: every one, as stored. */
+    struct values all = {0};
+    store_span span;
+    assert_int_equal(store_sample_reduce(f->s, id, ts[N - 11], 10, take_value, &all, &span, &err),
+                     0);
+    assert_int_equal(span.count, 10);
+    assert_int_equal(all.n, 10);
+    for (int i = 0; i < 10; i++)
+        assert_true(all.v[i] == v[N - 10 + i] && all.ts[i] == ts[N - 10 + i]);
+}
+
+static void test_reduce_constant_and_single(void **state)
+{
+    struct fixture *f = *state;
+    sca_error err = {0};
+    int64_t id = make_result(f, STORE_RTYPE_STREAM);
+    enum { N = 1000 };
+    static double ts[N], v[N];
+    for (int i = 0; i < N; i++) {
+        ts[i] = i;
+        v[i] = 42;
+    }
+    append_numbers(f, id, ts, v, N);
+    /* A constant series: one point per bucket (its lowest and highest are
+     * the same sample), each the constant. */
+    struct values got = {0};
+    store_span span;
+    assert_int_equal(store_sample_reduce(f->s, id, -INFINITY, 100, take_value, &got, &span, &err),
+                     0);
+    assert_int_equal(got.n, 50);
+    for (size_t i = 0; i < got.n; i++)
+        assert_true(got.v[i] == 42);
+
+    /* Every sample at one instant: one bucket, its lowest and highest. */
+    int64_t burst = make_result(f, STORE_RTYPE_STREAM);
+    for (int i = 0; i < N; i++) {
+        ts[i] = 7;
+        v[i] = i % 10 == 3 ? 99 : i % 10;
+    }
+    v[500] = -1;
+    append_numbers(f, burst, ts, v, N);
+    struct values b = {0};
+    assert_int_equal(store_sample_reduce(f->s, burst, -INFINITY, 40, take_value, &b, &span, &err),
+                     0);
+    assert_int_equal(b.n, 2);
+    assert_true(b.v[0] == 99 && b.v[1] == -1); /* the first 99 comes before the -1 */
+
+    /* One sample. */
+    int64_t one = make_result(f, STORE_RTYPE_STREAM);
+    double t1 = 5, v1 = 3.5;
+    append_numbers(f, one, &t1, &v1, 1);
+    struct values single = {0};
+    assert_int_equal(store_sample_reduce(f->s, one, -INFINITY, 2, take_value, &single, &span, &err),
+                     0);
+    assert_int_equal(single.n, 1);
+    assert_true(single.v[0] == 3.5 && single.ts[0] == 5);
+    assert_true(span.count == 1 && span.first == 5 && span.last == 5);
+    /* Nothing after since. */
+    struct values none = {0};
+    assert_int_equal(store_sample_reduce(f->s, one, 5, 2, take_value, &none, &span, &err), 0);
+    assert_int_equal(none.n, 0);
+    assert_int_equal(span.count, 0);
+}
+
+static int take_text(void *ctx, double ts, bool is_text, double value, const char *text, size_t len)
+{
+    (void)value;
+    (void)ts;
+    assert_true(is_text);
+    sca_buf *out = ctx;
+    sca_buf_appendf(out, "%.*s;", (int)len, text);
+    return 0;
+}
+
+static void test_window_of_a_log(void **state)
+{
+    struct fixture *f = *state;
+    sca_error err = {0};
+    int64_t id = make_result(f, STORE_RTYPE_LOG);
+    char text[10][8];
+    store_sample v[10];
+    for (int i = 0; i < 10; i++) {
+        snprintf(text[i], sizeof(text[i]), "l%d", i);
+        /* Lines 4 and 5 share a timestamp. */
+        v[i] = (store_sample){id, i == 5 ? 4.0 : i, 0, text[i], strlen(text[i])};
+    }
+    assert_int_equal(store_sample_append(f->s, v, 10, &err), 0);
+    struct {
+        double since;
+        size_t rows;
+        const char *want;
+        int64_t count;
+    } cases[] = {
+        {-INFINITY, 20, "l0;l1;l2;l3;l4;l5;l6;l7;l8;l9;", 10},
+        {-INFINITY, 10, "l0;l1;l2;l3;l4;l5;l6;l7;l8;l9;", 10},
+        {-INFINITY, 5, "l0;l1;l2;l8;l9;", 10},
+        {-INFINITY, 4, "l0;l1;l8;l9;", 10},
+        {-INFINITY, 1, "l0;", 10},
+        {-INFINITY, 0, "", 10},
+        {3, 4, "l4;l5;l8;l9;", 6},
+        {4, 3, "l6;l7;l9;", 4},
+        {9, 3, "", 0},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        sca_buf got = {0};
+        sca_buf_append(&got, "", 0);
+        store_span span;
+        assert_int_equal(store_sample_window(f->s, id, cases[c].since, cases[c].rows, take_text,
+                                             &got, &span, &err),
+                         0);
+        assert_string_equal(got.data, cases[c].want);
+        assert_int_equal(span.count, cases[c].count);
+        sca_buf_free(&got);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -524,6 +838,13 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_task_tracer_late_start_keeps_the_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_keeps_running_tasks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sample_page_and_summary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_pages_through_ties, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_stops_where_fn_stops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cursor_sees_rows_appended_while_paging, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_reduce_keeps_spikes_within_the_bound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reduce_constant_and_single, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_window_of_a_log, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

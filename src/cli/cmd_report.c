@@ -437,6 +437,13 @@ static int print_merged(const json_t *merged, enum cli_format format)
     return printed(rc, &err);
 }
 
+/* The "== host NODE ==" line before host i's output. */
+static void host_heading(size_t i, const char *host)
+{
+    printf("%s== host %s ==\n", i > 0 ? "\n" : "", host);
+    fflush(stdout);
+}
+
 /* report_from for each host, printed under headings (text) or as one
  * document; the exit code is the worst of them. */
 static int report_hosts(const cli_global_opts *g, const json_t *hosts, const struct report_args *a)
@@ -457,7 +464,7 @@ static int report_hosts(const cli_global_opts *g, const json_t *hosts, const str
         cli_conn_opts one = g->conn;
         one.host = json_string_value(host);
         if (mode == REPORT_PRINT)
-            cli_host_heading(i, one.host);
+            host_heading(i, one.host);
         int rc = report_from(&one, a, mode, merged);
         if (rc > code)
             code = rc;
@@ -471,29 +478,67 @@ static int report_hosts(const cli_global_opts *g, const json_t *hosts, const str
     return code;
 }
 
-/* sca report for the agent g names, or for each of hosts when not NULL. */
-static int report_command(const cli_global_opts *g, const json_t *hosts, int argc, char **argv)
+/* The report of a's task from its one holder, as --host HOLDER gives it,
+ * or from several as one (the legacy per-node path for -a and CSV, which
+ * carry every sample, node after node). */
+static int report_holders(const cli_global_opts *g, cli_cluster *k, const struct report_args *a)
 {
-    struct report_args a = {.names = json_array()};
-    cli_report_opts_init(&a.ro, g);
-    int code = report_parse(&a, argc, argv);
-    if (code == CLI_OK)
-        code = hosts != NULL ? report_hosts(g, hosts, &a)
-                             : report_from(&g->conn, &a, REPORT_PRINT, NULL);
-    json_decref(a.names);
-    if (code == CLI_HELP)
-        report_usage();
+    json_t *holders = NULL, *failed = NULL;
+    int code = cli_cluster_holders(k, "get_task", "task", a->uuid, &holders, &failed);
+    if (code != CLI_OK)
+        return code;
+    json_t *hosts = cli_answer_hosts(holders);
+    int outcome = CLI_OK;
+    if (json_array_size(holders) > 1 && a->ro.format != CLI_FORMAT_CSV) {
+        code = cli_report_cluster(k, a->uuid, &a->ro);
+    } else {
+        cli_conn_opts one = g->conn;
+        one.host = json_string_value(json_array_get(hosts, 0));
+        code = json_array_size(holders) == 1 ? report_from(&one, a, REPORT_PRINT, NULL)
+                                             : report_hosts(g, hosts, a);
+        outcome = cli_cluster_outcome(k, failed);
+    }
+    json_decref(hosts);
+    json_decref(holders);
+    json_decref(failed);
+    return code > outcome ? code : outcome;
+}
+
+/* sca --all-hosts report, and sca report UUID over AMQP without --host:
+ * the nodes concerned, found at once over one connection. */
+static int report_nodes(const cli_global_opts *g, const struct report_args *a)
+{
+    cli_cluster *k = NULL;
+    int code = cli_cluster_open(g, &k);
+    if (code == CLI_OK && json_array_size(k->hosts) == 0)
+        code = cli_cluster_none(k);
+    if (code == CLI_OK && !g->conn.all_hosts) {
+        code = report_holders(g, k, a);
+    } else if (code == CLI_OK &&
+               (json_array_size(a->names) > 0 || a->ro.format == CLI_FORMAT_CSV)) {
+        code = report_hosts(g, k->hosts, a);
+        int outcome = cli_cluster_outcome(k, NULL);
+        code = code > outcome ? code : outcome;
+    } else if (code == CLI_OK) {
+        code = cli_report_cluster(k, a->uuid, &a->ro);
+    }
+    cli_cluster_close(k);
     return code;
 }
 
 int cmd_report(const cli_global_opts *g, int argc, char **argv)
 {
-    return report_command(g, NULL, argc, argv);
-}
-
-int cmd_report_hosts(const cli_global_opts *g, const json_t *hosts, int argc, char **argv)
-{
-    return report_command(g, hosts, argc, argv);
+    struct report_args a = {.names = json_array()};
+    cli_report_opts_init(&a.ro, g);
+    int code = report_parse(&a, argc, argv);
+    if (code == CLI_OK && (g->conn.all_hosts || (a.uuid != NULL && cli_cluster_wanted(&g->conn))))
+        code = report_nodes(g, &a);
+    else if (code == CLI_OK)
+        code = report_from(&g->conn, &a, REPORT_PRINT, NULL);
+    json_decref(a.names);
+    if (code == CLI_HELP)
+        report_usage();
+    return code;
 }
 
 /* --- sca result ---------------------------------------------------------- */
@@ -512,19 +557,48 @@ static void result_usage(void)
            SCA_UUID_PREFIX_MIN);
 }
 
-static void list_row(table *t, const json_t *r)
+/* A row of result -l, led by host when it is not NULL. */
+static void list_row(table *t, const json_t *r, const char *host)
 {
     char count[32];
     snprintf(count, sizeof(count), "%lld",
              (long long)json_integer_value(json_object_get(r, "count")));
-    const char *cells[] = {cli_json_str(r, "uuid"),
+    const char *cells[] = {host,
+                           cli_json_str(r, "uuid"),
                            cli_json_str(r, "task"),
                            cli_json_str(r, "tracer"),
                            cli_json_str(r, "name"),
                            cli_json_str(r, "unit"),
                            cli_json_str(r, "rtype"),
                            count};
-    table_add_row(t, cells);
+    table_add_row(t, host != NULL ? cells : cells + 1);
+}
+
+/* get_all_results' replies of answers ({"host", "result"}), uuids or a
+ * table; the host column with hosts. */
+static void print_result_lists(const json_t *answers, bool shortly, bool hosts)
+{
+    static const char *const headers[] = {"host", "uuid", "task",  "tracer",
+                                          "name", "unit", "rtype", "count"};
+    table *t = shortly ? NULL : table_new(hosts ? 8 : 7, hosts ? headers : headers + 1);
+    if (t != NULL)
+        table_set_align(t, hosts ? 7 : 6, TABLE_RIGHT);
+    size_t h, i;
+    json_t *answer, *r;
+    json_array_foreach(answers, h, answer)
+    {
+        json_array_foreach(json_object_get(answer, "result"), i, r)
+        {
+            if (shortly)
+                printf("%s\n", text_of(r, "uuid"));
+            else
+                list_row(t, r, hosts ? cli_json_str(answer, "host") : NULL);
+        }
+    }
+    if (t != NULL) {
+        table_print(t, stdout);
+        table_free(t);
+    }
 }
 
 static int result_list(cli_rpc *c, bool shortly, bool json)
@@ -533,26 +607,12 @@ static int result_list(cli_rpc *c, bool shortly, bool json)
     int code = cli_call(c, "get_all_results", NULL, &all);
     if (code != CLI_OK)
         return code;
-    size_t i;
-    json_t *r;
     if (json) {
         report_json(stdout, all, NULL);
-    } else if (shortly) {
-        json_array_foreach(all, i, r)
-        {
-            printf("%s\n", text_of(r, "uuid"));
-        }
     } else {
-        static const char *const headers[] = {"uuid", "task",  "tracer", "name",
-                                              "unit", "rtype", "count"};
-        table *t = table_new(7, headers);
-        table_set_align(t, 6, TABLE_RIGHT);
-        json_array_foreach(all, i, r)
-        {
-            list_row(t, r);
-        }
-        table_print(t, stdout);
-        table_free(t);
+        json_t *one = json_pack("[{s:O}]", "result", all);
+        print_result_lists(one, shortly, false);
+        json_decref(one);
     }
     json_decref(all);
     return CLI_OK;
@@ -611,23 +671,65 @@ static int result_page(cli_rpc *c, const char *uuid, const cli_report_opts *ro)
     return code;
 }
 
+/* result as the agent conn names prints it. */
+static int result_from(const cli_conn_opts *conn, const struct result_args *a)
+{
+    cli_rpc *c = NULL;
+    int code = cli_rpc_open(conn, &c);
+    if (code == CLI_OK && a->list)
+        code = result_list(c, a->shortly, a->ro.format == CLI_FORMAT_JSON);
+    else if (code == CLI_OK && a->ro.format == CLI_FORMAT_HTML)
+        code = result_page(c, a->uuid, &a->ro);
+    else if (code == CLI_OK && a->ro.format == CLI_FORMAT_CSV)
+        code = print_csv_header();
+    if (code == CLI_OK && !a->list && a->ro.format != CLI_FORMAT_HTML)
+        code = print_result(c, a->uuid, &a->ro, NULL);
+    cli_rpc_close(c);
+    return code;
+}
+
+/* result -l of every node (one table with a host column, or one JSON
+ * document), or result UUID from the node that has it. */
+static int result_nodes(const cli_global_opts *g, const struct result_args *a)
+{
+    cli_cluster *k = NULL;
+    json_t *answers = NULL, *failed = NULL;
+    int code = cli_cluster_open(g, &k);
+    if (code == CLI_OK && json_array_size(k->hosts) == 0)
+        code = cli_cluster_none(k);
+    if (code == CLI_OK && a->list)
+        code = cli_cluster_call(k, "get_all_results", NULL, &answers);
+    else if (code == CLI_OK)
+        code = cli_cluster_holders(k, "get_result", "result", a->uuid, &answers, &failed);
+    int outcome = CLI_OK;
+    if (code == CLI_OK && a->list && a->ro.format == CLI_FORMAT_JSON) {
+        json_t *doc = cli_cluster_json(k, answers);
+        report_json(stdout, doc, NULL);
+        json_decref(doc);
+    } else if (code == CLI_OK && a->list) {
+        print_result_lists(answers, a->shortly, true);
+    } else if (code == CLI_OK) {
+        cli_conn_opts one = g->conn;
+        one.host = cli_json_str(json_array_get(answers, 0), "host");
+        code = result_from(&one, a);
+    }
+    if (code == CLI_OK)
+        outcome = cli_cluster_outcome(k, a->list ? answers : failed);
+    json_decref(answers);
+    json_decref(failed);
+    cli_cluster_close(k);
+    return code != CLI_OK ? code : outcome;
+}
+
 int cmd_result(const cli_global_opts *g, int argc, char **argv)
 {
     struct result_args a = {0};
     cli_report_opts_init(&a.ro, g);
     int code = result_parse(&a, argc, argv);
-    cli_rpc *c = NULL;
-    if (code == CLI_OK)
-        code = cli_rpc_open(&g->conn, &c);
-    if (code == CLI_OK && a.list)
-        code = result_list(c, a.shortly, a.ro.format == CLI_FORMAT_JSON);
-    else if (code == CLI_OK && a.ro.format == CLI_FORMAT_HTML)
-        code = result_page(c, a.uuid, &a.ro);
-    else if (code == CLI_OK && a.ro.format == CLI_FORMAT_CSV)
-        code = print_csv_header();
-    if (code == CLI_OK && !a.list && a.ro.format != CLI_FORMAT_HTML)
-        code = print_result(c, a.uuid, &a.ro, NULL);
-    cli_rpc_close(c);
+    if (code == CLI_OK && (g->conn.all_hosts || (a.uuid != NULL && cli_cluster_wanted(&g->conn))))
+        code = result_nodes(g, &a);
+    else if (code == CLI_OK)
+        code = result_from(&g->conn, &a);
     if (code == CLI_HELP)
         result_usage();
     return code;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Scalpels needs to build, run and test on Debian 12, as root.
 #   scripts/deps.sh          build + run dependencies
-#   scripts/deps.sh --test   also what the test suite uses
+#   scripts/deps.sh --package  also what building the Debian package uses
+#   scripts/deps.sh --test   also what the test suite uses (the package's too)
 # Package installs never start system services here (rabbitmq-server and
 # mariadb-server would otherwise listen on every interface): the tests start
 # their own private, loopback-only servers and stop them.
@@ -12,12 +13,18 @@ set -euo pipefail
 build_pkgs=(build-essential cmake pkg-config librabbitmq-dev libsqlite3-dev libjansson-dev
   libuv1-dev libinih-dev uuid-dev libssl-dev libjs-dygraphs)
 run_pkgs=(sqlite3 iproute2 procps)
+# The Debian package (scripts/package.sh, CPack): dpkg-shlibdeps finds its
+# dependencies, file tells CPack which installed files are programs.
+package_pkgs=(dpkg-dev file)
 # man-db: test_man formats the installed pages with man, as a reader would.
 test_pkgs=(libcmocka-dev rabbitmq-server python3 python3-oslo.messaging mariadb-server
   mariadb-client clang libclang-rt-14-dev bc openssl man-db)
 
 pkgs=("${build_pkgs[@]}" "${run_pkgs[@]}")
-[ "${1:-}" = "--test" ] && pkgs+=("${test_pkgs[@]}")
+case "${1:-}" in
+--package) pkgs+=("${package_pkgs[@]}") ;;
+--test) pkgs+=("${package_pkgs[@]}" "${test_pkgs[@]}") ;;
+esac
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "deps.sh: run as root (it calls apt-get)" >&2

@@ -6,6 +6,11 @@
 #
 #   scripts/fresh-root.sh                        # bash scripts/run.sh
 #   scripts/fresh-root.sh bash scripts/test.sh   # any command, run in the clone
+#   scripts/fresh-root.sh --share DIR COMMAND...  # DIR is /srv/share in the root
+#
+# --share DIR: this machine's directory DIR is bind-mounted at /srv/share in
+# the root, read-write, for files to bring in or take out (a package built
+# in one root and installed in another: scripts/package-test.sh).
 #
 # The minimal root is made once and kept as a tarball; each run unpacks a
 # copy of its own, so no run sees what another installed.  The command
@@ -35,6 +40,12 @@ die() {
 PATH=$PATH:/usr/sbin:/sbin # where those are, should the caller's PATH lack them
 src=$(cd "$(dirname "$0")/.." && pwd)
 head=$(git -C "$src" rev-parse --verify -q HEAD) || die "$src is not a git checkout with a commit"
+share=''
+if [ "${1:-}" = --share ]; then
+  if [ $# -lt 2 ] || [ ! -d "$2" ]; then die "--share needs a directory"; fi
+  share=$(cd "$2" && pwd) || die "cannot use $2"
+  shift 2
+fi
 [ $# -gt 0 ] || set -- bash scripts/run.sh
 
 cache=${SCA_FRESH_CACHE:-/var/cache/scalpels/debian12-minbase.tar}
@@ -161,6 +172,10 @@ clone="$root/srv/scalpels"
   mount --rbind /sys "$root/sys" && mount --make-rslave "$root/sys" &&
   mount --rbind /dev "$root/dev" && mount --make-rslave "$root/dev"; } ||
   die "cannot mount /proc, /sys and /dev in $root"
+if [ -n "$share" ]; then
+  { mkdir -p "$root/srv/share" && mount --bind "$share" "$root/srv/share"; } ||
+    die "cannot mount $share at /srv/share in $root"
+fi
 
 echo "$me: '$*' in a fresh Debian 12 root, on $(git -C "$src" rev-parse --short "$head")" >&2
 run_child chroot "$root" /usr/bin/env -i HOME=/root \

@@ -34,6 +34,9 @@ typedef struct config {
     char *tracer_path;
     double stop_grace;   /* seconds between SIGINT and SIGKILL */
     double max_duration; /* seconds a task may run; 0 = no limit */
+    /* seconds a connection to the agent's socket may stay idle, or hold
+     * a frame it has not finished sending */
+    double unix_idle_timeout;
 
     /* [rpc] */
     char *control_exchange;

@@ -45,6 +45,10 @@ typedef struct rpc_options {
     const char *ssl_key_file;
     bool ssl_verify;
     const char *program; /* name used in AMQP connection_name */
+    /* Unix server: seconds after which a connection that is idle (no
+     * request being handled, no reply waiting), or that has held a frame
+     * unfinished or its replies unread for that long, is closed; 0 = 30. */
+    double idle_timeout;
     /* AMQP: before each call, ask the broker whether its queue has a
      * consumer, and fail the call at once (-EHOSTDOWN) when none does,
      * instead of leaving it in the queue of a server that has stopped.  For
@@ -243,6 +247,13 @@ const char *rpc_request_method(const rpc_request *req);
 json_t *rpc_request_args(const rpc_request *req);    /* object */
 json_t *rpc_request_context(const rpc_request *req); /* object */
 bool rpc_request_wants_reply(const rpc_request *req);
+/* When the caller gives up waiting for the answer, in sca_monotonic()
+ * seconds, counted from the request's arrival: a call over AMQP carries
+ * its timeout as the message's expiration (oslo.messaging clients set it
+ * too), one over the unix socket as _expiration in its body.  0 when the
+ * caller did not say (casts, older unix clients).  A handler that may wait
+ * (for a lock) ends its wait in time to answer. */
+double rpc_request_deadline(const rpc_request *req);
 /* The caller's uid (unix socket, SO_PEERCRED); -ENOENT on AMQP. */
 int rpc_request_peer_uid(const rpc_request *req, uid_t *uid);
 

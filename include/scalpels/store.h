@@ -30,7 +30,7 @@
 #include "scalpels/util.h"
 #include "scalpels/vocab.h"
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_RTYPE_STREAM "stream" /* the original's names for numeric ... */
 #define STORE_RTYPE_LOG "log"       /* ... and text series */
 
@@ -41,16 +41,49 @@ enum store_open_flags {
     STORE_READONLY = 1 << 1, /* never write, never migrate */
 };
 
-/* Opens (and with STORE_CREATE creates) the database at path and migrates
- * it to STORE_SCHEMA_VERSION.  A missing file without STORE_CREATE is
- * -ENOENT; a file from a newer Scalpels is -EPROTO. */
+/* The mode of the database and of its -wal and -shm files: the owner
+ * reads and writes, the file's group (the agent's) reads, nobody else. */
+#define STORE_FILE_MODE 0640
+
+/* Opens (and with STORE_CREATE creates, with STORE_FILE_MODE whatever the
+ * umask) the database at path and migrates it to STORE_SCHEMA_VERSION.  A
+ * writable open takes any permission beyond STORE_FILE_MODE from the
+ * database, -wal and -shm files, logging a warning for each.  A missing
+ * file without STORE_CREATE is -ENOENT; a file from a newer Scalpels is
+ * -EPROTO. */
 int store_open(const char *path, int flags, store **out, sca_error *err);
 void store_close(store *s);
 #define STORE_BUSY_MS 10000
 
-/* How long a write waits for another connection's write to end before it
- * fails with -EBUSY (default STORE_BUSY_MS). */
+/* How long a statement waits for another connection's lock (a write, a
+ * checkpoint) to end before it fails with -EBUSY, "database is locked"
+ * (default STORE_BUSY_MS).  Errors of writes: -EBUSY (locked), -ENOSPC
+ * (the disk is full), -EIO (anything else). */
 void store_set_busy_timeout(store *s, int ms);
+/* Ends every such wait at deadline too (sca_monotonic() seconds; 0 =
+ * none), until changed: a caller who gives up at a known time then hears
+ * the reason first. */
+void store_set_deadline(store *s, double deadline);
+/* The write-ahead log is cut back to this many bytes once checkpointed
+ * (PRAGMA journal_size_limit), and keeps them. */
+#define STORE_WAL_KEEP_TEXT "1048576"
+/* Copies the write-ahead log into the database and restarts it (PRAGMA
+ * wal_checkpoint(RESTART)): the next write starts it again from the top and
+ * cuts it back to STORE_WAL_KEEP_TEXT bytes, giving the rest of its space
+ * back.  -EBUSY when a reader or writer kept it from finishing. */
+int store_checkpoint(store *s, sca_error *err);
+/* Bytes free for this user on the file system of the database. */
+int store_free_space(const store *s, uint64_t *bytes, sca_error *err);
+
+/* Room kept for a full disk: a file of STORE_ROOM_BYTES beside the
+ * database (PATH-room), given back when a write fails for want of space so
+ * that a small record (a tracer's held lines, its end) still goes in, and
+ * made again once there is space.  Both are best effort and cheap when
+ * there is nothing to do: keep returns 0 when the file is there (made now
+ * or before), release whether there was one to give back. */
+#define STORE_ROOM_BYTES (256 * 1024)
+int store_room_keep(const store *s);
+bool store_room_release(const store *s);
 const char *store_path(const store *s);
 int store_schema_version(store *s, sca_error *err);
 
@@ -132,6 +165,8 @@ int store_task_close_if_idle(store *s, int64_t task_id, bool *closed, sca_error 
 int store_task_list(store *s, int limit, store_task **out, size_t *n, sca_error *err);
 /* How many tasks are running. */
 int store_task_count_running(store *s, int64_t *n, sca_error *err);
+/* The running tasks, newest first. */
+int store_task_list_running(store *s, store_task **out, size_t *n, sca_error *err);
 
 typedef struct store_task_tracer {
     int64_t task_id;
@@ -144,6 +179,10 @@ typedef struct store_task_tracer {
     int exit_signal;  /* 0 when it exited by itself */
     int64_t lines;    /* lines read from the worker */
     int64_t unparsed; /* lines the parser could not read */
+    /* While it runs: */
+    bool stopping;        /* asked to stop, not ended yet */
+    int64_t held;         /* lines waiting in memory for the store to take them */
+    char held_reason[32]; /* why the store does not ("disk full"), "" when none */
 } store_task_tracer;
 
 /* Records that tracer runs in task with pid.  The agent (after spawning)
@@ -159,6 +198,12 @@ int store_task_tracer_set_worker(store *s, int64_t task_id, const char *tracer, 
  * it is killed). */
 int store_task_tracer_count(store *s, int64_t task_id, const char *tracer, int64_t lines,
                             int64_t unparsed, sca_error *err);
+/* Records what a running tracer tells about itself: whether it was asked
+ * to stop, and how many lines it holds because the store does not take
+ * them, and why (NULL: none).  Writing a batch (store_task_tracer_count)
+ * or the end clears the held lines. */
+int store_task_tracer_set_hold(store *s, int64_t task_id, const char *tracer, bool stopping,
+                               int64_t held, const char *reason, sca_error *err);
 /* Records the end of tracer's run in task. */
 int store_task_tracer_finish(store *s, const store_task_tracer *tt, sca_error *err);
 int store_task_tracer_list(store *s, int64_t task_id, store_task_tracer **out, size_t *n,

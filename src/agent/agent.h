@@ -9,11 +9,14 @@
  *   tasks.c     task bookkeeping: deadlines, stopping tasks, closing the
  *               books on tracers that ended, and reconciling the store with
  *               the running processes at start-up
+ *   starts.c    start_tracers from the spawns to the answer: each tracer's
+ *               start report, and stopping the others when one failed
  *   methods.c   the RPC dispatch table and the handlers that write
  *   reads.c     handlers that only read, run on the libuv thread pool
  *
  * tasks.c uses children.c; children.c reports to whoever children_init
- * names (main.c names tasks_on_tracer_exit) and calls nothing of the tasks.
+ * names (main.c names a function that tells tasks.c, then starts.c) and
+ * calls nothing of the tasks.
  */
 #ifndef SCALPELS_AGENT_AGENT_H
 #define SCALPELS_AGENT_AGENT_H
@@ -29,6 +32,10 @@
 
 struct child;
 struct deadline;
+struct start;
+
+/* The module of the agent's own failure classes (oslo's exc_type module). */
+#define AGENT_ERRORS_MODULE "scalpels.errors"
 
 /* Called when a watched sca-tracer ends, with the task id and tracer it
  * was spawned or adopted for; exit_code is -1 when unknown (killed, or an
@@ -57,6 +64,7 @@ typedef struct agent {
     double started;
     struct children children;
     struct deadline *deadlines;
+    struct start *starts; /* start_tracers calls waiting for start reports */
     uv_signal_t sigint, sigterm;
     bool stopping;
     int draining; /* servers still answering what they took before the stop */
@@ -90,10 +98,11 @@ void detach_release(agent *a, const char *warning);
 /* Sets the callback that hears of every watched sca-tracer's end.  Called
  * once, before anything is spawned or adopted. */
 void children_init(agent *a, children_exit_fn *on_exit, void *arg);
-/* Spawns sca-tracer for tracer in task task_uuid (id task_id); *pid set on
- * success. */
+/* Spawns sca-tracer for tracer in task task_uuid (id task_id); on success
+ * *pid is set and *report_fd is the read end of the pipe on which it
+ * reports its start (sca-tracer --status-fd), for the caller to close. */
 int children_spawn(agent *a, int64_t task_id, const char *task_uuid, const char *tracer, pid_t *pid,
-                   sca_error *err);
+                   int *report_fd, sca_error *err);
 /* Watches pid, an sca-tracer this agent did not start (an earlier agent's,
  * or one run by hand), if it really runs TRACER for task_uuid (NULL: any
  * task); -ESRCH if not.  0 also when it is watched already. */
@@ -124,11 +133,41 @@ void tasks_on_tracer_exit(void *agent_arg, int64_t task_id, const char *tracer, 
 int tasks_reconcile(agent *a, sca_error *err);
 void tasks_close(agent *a);
 
+/* How a task looks to a reader: its stored status, or "stopping" while it
+ * runs but every tracer of it still running was asked to stop; and the
+ * lines its running tracers hold in memory because the store does not take
+ * them, with the reason the first of them gave (NULL when none). */
+typedef struct task_view {
+    const char *status;
+    int64_t held;
+    const char *held_reason; /* borrowed from tts */
+} task_view;
+void tasks_view(const store_task *t, const store_task_tracer *tts, size_t n, task_view *out);
+
+/* --- starts.c ------------------------------------------------------------ */
+
+/* Starts names (tracers not running, registered) in task, which the
+ * caller has just created, and answers req once every one has reported its
+ * start: {uuid, started, skipped (borrowed; the tracers already running),
+ * failed: [], deadline, host}.  When any could not start, the others are
+ * stopped and req fails (StartError) once they have ended, naming each one
+ * that could not start and why. */
+void starts_begin(agent *a, rpc_request *req, const store_task *task, json_t *names,
+                  json_t *skipped);
+/* Told by the exit callback that sca-tracer pid has ended. */
+void starts_on_tracer_exit(agent *a, pid_t pid);
+/* Fails the calls still waiting (the agent stops) and closes their handles. */
+void starts_close(agent *a);
+
 /* --- methods.c / reads.c ------------------------------------------------- */
 
 extern const rpc_method methods_table[];
 extern const rpc_method reads_table[];
 
+/* When the store's waits for a lock must end for req (sca_monotonic()
+ * seconds, for store_set_deadline): its caller's deadline less the time
+ * the answer needs to get back, or 0 when the caller set none. */
+double methods_store_deadline(const rpc_request *req);
 /* Completes req with err mapped to an oslo failure class. */
 void methods_fail(rpc_request *req, int code, const sca_error *err);
 /* Starts the agent's shutdown (after the current request is answered). */

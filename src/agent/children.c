@@ -110,23 +110,33 @@ void children_init(agent *a, children_exit_fn *on_exit, void *arg)
     a->children = (struct children){.on_exit = on_exit, .arg = arg};
 }
 
+#define REPORT_FD "3" /* the tracer's end of the start report pipe */
+
 int children_spawn(agent *a, int64_t task_id, const char *task_uuid, const char *tracer, pid_t *pid,
-                   sca_error *err)
+                   int *report_fd, sca_error *err)
 {
-    char *argv[6];
+    char *argv[8];
     int n = 0;
     argv[n++] = a->tracer_program;
     if (a->config_path != NULL) {
         argv[n++] = "--config";
         argv[n++] = (char *)a->config_path;
     }
+    argv[n++] = "--status-fd";
+    argv[n++] = REPORT_FD;
     argv[n++] = (char *)task_uuid;
     argv[n++] = (char *)tracer;
     argv[n] = NULL;
-    uv_stdio_container_t stdio[3] = {
+    /* Close-on-exec here, so that no other child holds the pipe open; the
+     * tracer gets its end as fd 3 and keeps it from its worker. */
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return sca_error_set(err, -errno, "cannot make a pipe for sca-tracer: %s", strerror(errno));
+    uv_stdio_container_t stdio[4] = {
         {.flags = UV_IGNORE},
         {.flags = UV_INHERIT_FD, .data.fd = STDERR_FILENO},
         {.flags = UV_INHERIT_FD, .data.fd = STDERR_FILENO},
+        {.flags = UV_INHERIT_FD, .data.fd = fds[1]},
     };
     struct child *c = child_new(a, task_id, tracer);
     uv_process_options_t po = {
@@ -136,15 +146,18 @@ int children_spawn(agent *a, int64_t task_id, const char *task_uuid, const char 
         /* Its own session: a Ctrl-C meant for the agent's terminal must not
          * reach the tracers, and they outlive the agent. */
         .flags = UV_PROCESS_DETACHED,
-        .stdio_count = 3,
+        .stdio_count = 4,
         .stdio = stdio,
     };
     c->h.process.data = c;
     int rc = uv_spawn(a->loop, &c->h.process, &po);
+    close(fds[1]);
     if (rc != 0) {
+        close(fds[0]);
         free(c);
         return sca_error_set(err, rc, "cannot start %s: %s", a->tracer_program, uv_strerror(rc));
     }
+    *report_fd = fds[0];
     c->pid = c->h.process.pid;
     c->next = a->children.list;
     a->children.list = c;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "scalpels/paths.h"
 #include "scalpels/util.h"
 
 #define DETACH_WAIT_MS 15000 /* for the broker link, before detaching anyway */
@@ -42,7 +43,7 @@ static void parent_wait(int ready_fd)
 static bool open_log(const agent *a)
 {
     sca_error ignored = {0};
-    if (sca_mkdir_p(a->cfg.state_dir, 0755, &ignored) != 0)
+    if (paths_make_state_dir(a->cfg.state_dir, &ignored) != 0)
         return false;
     char *logpath = sca_asprintf("%s/agent.log", a->cfg.state_dir);
     int logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -52,6 +53,7 @@ static void shutdown_finish(agent *a)
     close_transports(a);
     children_close(a);
     tasks_close(a);
+    starts_close(a);
     uv_close((uv_handle_t *)&a->sigint, NULL);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
 }
@@ -127,6 +129,7 @@ static int listen_on(agent *a, int slot, const char *url, sca_error *err)
         .ssl_key_file = a->cfg.ssl_key_file,
         .ssl_verify = a->cfg.ssl_verify,
         .program = "sca-agent",
+        .idle_timeout = a->cfg.unix_idle_timeout,
     };
     int rc = rpc_transport_new(a->loop, url, &opts, &a->transport[slot], err);
     if (rc != 0)
@@ -154,12 +157,38 @@ static int start_listening(agent *a, sca_error *err)
     return rc;
 }
 
+#define AGENT_FDS 4096 /* the socket's 1024 connections and room for the rest */
+
+/* Each connection to the socket is a descriptor: under systemd's default
+ * soft limit (1024) they would run out before the socket's own limit,
+ * which keeps room for root and answers the rest with the reason. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= AGENT_FDS)
+        return;
+    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > AGENT_FDS ? AGENT_FDS : rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+        log_warning("cannot raise the open files limit to %lu: %s", (unsigned long)rl.rlim_cur,
+                    strerror(errno));
+}
+
+/* Every end of a watched sca-tracer: the books first, then a start_tracers
+ * call that waits for it. */
+static void on_tracer_exit(void *arg, int64_t task_id, const char *tracer, pid_t pid, int exit_code,
+                           int exit_signal)
+{
+    tasks_on_tracer_exit(arg, task_id, tracer, pid, exit_code, exit_signal);
+    starts_on_tracer_exit(arg, pid);
+}
+
 static int agent_init(agent *a, sca_error *err)
 {
     a->started = sca_now();
     a->tracer_program = paths_program("sca-tracer");
-    children_init(a, tasks_on_tracer_exit, a);
-    int rc = sca_mkdir_p(a->cfg.state_dir, 0755, err);
+    children_init(a, on_tracer_exit, a);
+    raise_fd_limit();
+    int rc = paths_make_state_dir(a->cfg.state_dir, err);
     if (rc == 0)
         rc = open_store(a, err);
     if (rc == 0)
@@ -185,6 +214,7 @@ static void agent_free(agent *a)
     close_transports(a);
     children_close(a);
     tasks_close(a);
+    starts_close(a);
     uv_run(a->loop, UV_RUN_NOWAIT);
     store_close(a->store);
     free(a->transport_url);

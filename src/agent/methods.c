@@ -5,6 +5,7 @@
  * original prototype's (docs/agent.md).
  */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +20,7 @@
 #include "scalpels/util.h"
 #include "scalpels/vocab.h"
 
-#define ERRORS_MODULE "scalpels.errors"
+#define ERRORS_MODULE AGENT_ERRORS_MODULE
 
 void methods_fail(rpc_request *req, int code, const sca_error *err)
 {
@@ -39,6 +40,17 @@ void methods_fail(rpc_request *req, int code, const sca_error *err)
         rpc_request_fail(req, "StoreError", ERRORS_MODULE, "%s", msg);
         break;
     }
+}
+
+#define REPLY_MARGIN 1.0 /* seconds an answer may need to reach its caller */
+
+double methods_store_deadline(const rpc_request *req)
+{
+    double deadline = rpc_request_deadline(req);
+    if (deadline <= 0)
+        return 0;
+    double left = fmax(deadline - sca_monotonic(), 0);
+    return deadline - fmin(REPLY_MARGIN, left / 4);
 }
 
 /* Admin methods change what the node runs: only from the unix socket, and
@@ -103,32 +115,6 @@ static double task_deadline(agent *a, json_t *duration)
     return d > 0 ? sca_now() + d : 0;
 }
 
-/* Starts tracer name in task; a tracer that cannot start is recorded as
- * such in the task and reported in failed. */
-static void start_one(agent *a, const store_task *task, const char *name, json_t *started,
-                      json_t *failed)
-{
-    sca_error err = {0};
-    pid_t pid = 0;
-    int rc = children_spawn(a, task->id, task->uuid, name, &pid, &err);
-    if (rc == 0)
-        rc = store_task_tracer_start(a->store, task->id, name, pid, &err);
-    if (rc == 0)
-        rc = store_tracer_set_running(a->store, name, true, pid, task->uuid, &err);
-    if (rc == 0) {
-        json_array_append_new(started, json_string(name));
-        return;
-    }
-    log_error("task %s: %s", task->uuid, err.msg);
-    json_array_append_new(failed, json_pack("{s:s, s:s}", "name", name, "error", err.msg));
-    if (pid == 0) {
-        store_task_tracer end = {.task_id = task->id, .exit_code = 127};
-        snprintf(end.tracer, sizeof(end.tracer), "%s", name);
-        if (store_task_tracer_start(a->store, task->id, name, 0, NULL) == 0)
-            store_task_tracer_finish(a->store, &end, NULL);
-    }
-}
-
 /* Which of names must start: the ones not running already (in skipped). */
 static json_t *split_running(agent *a, json_t *names, json_t *skipped)
 {
@@ -169,9 +155,8 @@ static int start_task_create(agent *a, json_t *args, store_task *task, sca_error
     return rc;
 }
 
-static void do_start_tracers(rpc_request *req, void *arg)
+static void handle_start_tracers(rpc_request *req, agent *a)
 {
-    agent *a = arg;
     json_t *args = rpc_request_args(req);
     json_t *names = json_object_get(args, "tracers");
     sca_error err = {0};
@@ -180,44 +165,28 @@ static void do_start_tracers(rpc_request *req, void *arg)
         methods_fail(req, rc, &err);
         return;
     }
-    json_t *skipped = json_array(), *started = json_array(), *failed = json_array();
+    json_t *skipped = json_array();
     json_t *todo = split_running(a, names, skipped);
     store_task task = {0};
     if (json_array_size(todo) > 0) {
         rc = start_task_create(a, args, &task, &err);
-        size_t i;
-        json_t *v;
-        json_array_foreach(todo, i, v)
-        {
-            if (rc == 0)
-                start_one(a, &task, json_string_value(v), started, failed);
-        }
+        if (rc == 0)
+            starts_begin(a, req, &task, todo, skipped);
+        else
+            methods_fail(req, rc, &err);
+    } else {
+        /* host: over the shared topic the caller learns which agent took
+         * the task, and can ask that one to stop it. */
+        rpc_request_reply(req,
+                          json_pack("{s:n, s:[], s:O, s:[], s:n, s:s}", "uuid", "started",
+                                    "skipped", skipped, "failed", "deadline", "host", a->cfg.host));
     }
     json_decref(todo);
-    if (rc != 0) {
-        json_decref(skipped);
-        json_decref(started);
-        json_decref(failed);
-        methods_fail(req, rc, &err);
-        return;
-    }
-    if (task.id > 0) {
-        tasks_watch_deadline(a, &task);
-        log_info("task %s started: %zu tracer(s)", task.uuid, json_array_size(started));
-    }
-    /* host: over the shared topic the caller learns which agent took the
-     * task, and can ask that one to stop it. */
-    json_t *reply =
-        json_pack("{s:o, s:o, s:o, s:o, s:o, s:s}", "uuid",
-                  task.id > 0 ? json_string(task.uuid) : json_null(), "started", started, "skipped",
-                  skipped, "failed", failed, "deadline",
-                  task.deadline > 0 ? json_real(task.deadline) : json_null(), "host", a->cfg.host);
-    rpc_request_reply(req, reply);
+    json_decref(skipped);
 }
 
-static void do_stop_tracers(rpc_request *req, void *arg)
+static void handle_stop_tracers(rpc_request *req, agent *a)
 {
-    agent *a = arg;
     json_t *names = json_object_get(rpc_request_args(req), "tracers");
     sca_error err = {0};
     int rc = check_tracer_names(a, names, &err);
@@ -241,9 +210,8 @@ static void do_stop_tracers(rpc_request *req, void *arg)
     rpc_request_reply(req, stopped);
 }
 
-static void do_stop_task(rpc_request *req, void *arg)
+static void handle_stop_task(rpc_request *req, agent *a)
 {
-    agent *a = arg;
     const char *uuid = json_string_value(json_object_get(rpc_request_args(req), "uuid"));
     store_task task;
     sca_error err = {0};
@@ -273,9 +241,8 @@ static int validate_tracer_opts(json_t *opts, sca_error *err)
     return rc;
 }
 
-static void do_register_tracer(rpc_request *req, void *arg)
+static void handle_register_tracer(rpc_request *req, agent *a)
 {
-    agent *a = arg;
     if (!admin_check(req))
         return;
     json_t *opts = json_object_get(rpc_request_args(req), "tracer_opts");
@@ -305,9 +272,8 @@ static void do_register_tracer(rpc_request *req, void *arg)
         rpc_request_reply(req, NULL);
 }
 
-static void do_update_config(rpc_request *req, void *arg)
+static void handle_update_config(rpc_request *req, agent *a)
 {
-    agent *a = arg;
     if (!admin_check(req))
         return;
     sca_error err = {0};
@@ -319,9 +285,8 @@ static void do_update_config(rpc_request *req, void *arg)
         rpc_request_reply(req, NULL);
 }
 
-static void do_get_config(rpc_request *req, void *arg)
+static void handle_get_config(rpc_request *req, agent *a)
 {
-    agent *a = arg;
     json_t *options;
     sca_error err = {0};
     int rc = store_config_get(a->store, &options, &err);
@@ -350,9 +315,8 @@ static bool truthy(json_t *v)
     return false;
 }
 
-static void do_set_tracer_stat(rpc_request *req, void *arg)
+static void handle_set_tracer_stat(rpc_request *req, agent *a)
 {
-    agent *a = arg;
     if (!admin_check(req))
         return;
     json_t *args = rpc_request_args(req);
@@ -370,9 +334,8 @@ static void do_set_tracer_stat(rpc_request *req, void *arg)
         rpc_request_reply(req, NULL);
 }
 
-static void do_set_tracer_pid(rpc_request *req, void *arg)
+static void handle_set_tracer_pid(rpc_request *req, agent *a)
 {
-    agent *a = arg;
     if (!admin_check(req))
         return;
     json_t *args = rpc_request_args(req);
@@ -397,9 +360,48 @@ static long self_rss_kb(void)
     return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-static void do_agent_info(rpc_request *req, void *arg)
+/* tasks_running: how many run (not stopping); tasks_stopping: [{uuid, held,
+ * held_reason}] of those asked to stop whose tracers have not ended (lines
+ * held: what they wait for); held (lines) and held_reason: of all of them. */
+static void add_task_states(agent *a, json_t *info)
 {
-    agent *a = arg;
+    store_task *tasks = NULL;
+    size_t n = 0;
+    int64_t running = 0, held = 0;
+    json_t *reason = json_null();
+    json_t *stopping = json_array();
+    sca_error err = {0};
+    if (store_task_list_running(a->store, &tasks, &n, &err) != 0)
+        log_warning("agent_info: %s", err.msg);
+    for (size_t i = 0; i < n; i++) {
+        store_task_tracer *tts = NULL;
+        size_t nt = 0;
+        if (store_task_tracer_list(a->store, tasks[i].id, &tts, &nt, &err) != 0)
+            log_warning("agent_info: %s", err.msg);
+        task_view view;
+        tasks_view(&tasks[i], tts, nt, &view);
+        held += view.held;
+        if (json_is_null(reason) && view.held_reason != NULL)
+            reason = json_string(view.held_reason);
+        if (strcmp(view.status, "stopping") == 0)
+            json_array_append_new(
+                stopping,
+                json_pack("{s:s, s:I, s:o}", "uuid", tasks[i].uuid, "held", (json_int_t)view.held,
+                          "held_reason",
+                          view.held_reason ? json_string(view.held_reason) : json_null()));
+        else
+            running++;
+        free(tts);
+    }
+    free(tasks);
+    json_object_set_new(info, "held_reason", reason);
+    json_object_set_new(info, "tasks_running", json_integer(running));
+    json_object_set_new(info, "tasks_stopping", stopping);
+    json_object_set_new(info, "held", json_integer(held));
+}
+
+static void handle_agent_info(rpc_request *req, agent *a)
+{
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
@@ -414,28 +416,50 @@ static void do_agent_info(rpc_request *req, void *arg)
         }
         store_tracer_array_free(tracers, n);
     }
-    int64_t tasks_running = 0;
-    sca_error err = {0};
-    if (store_task_count_running(a->store, &tasks_running, &err) != 0)
-        log_warning("agent_info: %s", err.msg);
-    json_t *info = json_pack("{s:s, s:s, s:i, s:f, s:f, s:s, s:s, s:o, s:I, s:I, s:f}", "host",
-                             a->cfg.host, "version", SCA_VERSION, "pid", (int)getpid(), "started",
-                             a->started, "uptime", sca_now() - a->started, "transport",
-                             rpc_transport_describe(a->transport[0]), "db", a->cfg.db_path,
-                             "tracers_running", running, "tasks_running", (json_int_t)tasks_running,
-                             "rss_kb", (json_int_t)self_rss_kb(), "cpu_seconds", cpu);
+    json_t *info = json_pack(
+        "{s:s, s:s, s:i, s:f, s:f, s:s, s:s, s:o, s:I, s:f}", "host", a->cfg.host, "version",
+        SCA_VERSION, "pid", (int)getpid(), "started", a->started, "uptime", sca_now() - a->started,
+        "transport", rpc_transport_describe(a->transport[0]), "db", a->cfg.db_path,
+        "tracers_running", running, "rss_kb", (json_int_t)self_rss_kb(), "cpu_seconds", cpu);
+    add_task_states(a, info);
     rpc_request_reply(req, info);
 }
 
-static void do_stop(rpc_request *req, void *arg)
+static void handle_stop(rpc_request *req, agent *a)
 {
-    agent *a = arg;
     if (!admin_check(req))
         return;
     log_info("stop requested over RPC");
     rpc_request_reply(req, json_pack("{s:b}", "stopping", 1));
     agent_shutdown(a);
 }
+
+/* A loop thread handler waits for the store's locks only while its caller
+ * still listens: a locked store is then answered with StoreError, not with
+ * silence and a broken pipe. */
+static void run_bounded(rpc_request *req, agent *a, void (*handle)(rpc_request *, agent *))
+{
+    store_set_deadline(a->store, methods_store_deadline(req));
+    handle(req, a);
+    store_set_deadline(a->store, 0);
+}
+
+#define LOOP_HANDLER(name)                                                                         \
+    static void do_##name(rpc_request *req, void *arg)                                             \
+    {                                                                                              \
+        run_bounded(req, arg, handle_##name);                                                      \
+    }
+
+LOOP_HANDLER(start_tracers)
+LOOP_HANDLER(stop_tracers)
+LOOP_HANDLER(stop_task)
+LOOP_HANDLER(register_tracer)
+LOOP_HANDLER(update_config)
+LOOP_HANDLER(get_config)
+LOOP_HANDLER(set_tracer_stat)
+LOOP_HANDLER(set_tracer_pid)
+LOOP_HANDLER(agent_info)
+LOOP_HANDLER(stop)
 
 static const rpc_arg_spec start_args[] = {
     {"tracers", RPC_ARG_STRING_LIST, true, false},

@@ -21,8 +21,9 @@ struct read_job {
     rpc_request *req;
     read_fn fn;
     char *db_path;
-    size_t budget; /* bytes of sample data a reply may carry */
-    char *host;    /* the agent's, for get_task_series */
+    size_t budget;   /* bytes of sample data a reply may carry */
+    double deadline; /* for the store's waits (methods_store_deadline) */
+    char *host;      /* the agent's, for get_task_series */
     /* arguments */
     char *uuid;
     int64_t offset;
@@ -74,15 +75,24 @@ static json_t *read_tracer_list(struct read_job *j, store *s)
     return list;
 }
 
+static json_t *held_reason_json(int64_t held, const char *reason)
+{
+    return held > 0 && reason != NULL && reason[0] ? json_string(reason) : json_null();
+}
+
 static json_t *task_tracer_json(const store_task_tracer *tt)
 {
+    bool running = tt->stopped == 0;
     return json_pack(
-        "{s:s, s:I, s:I, s:b, s:f, s:o, s:o, s:o, s:I, s:I}", "name", tt->tracer, "pid",
-        (json_int_t)tt->pid, "worker_pid", (json_int_t)tt->worker_pid, "running", tt->stopped == 0,
-        "started", tt->started, "stopped", real_or_null(tt->stopped, tt->stopped > 0), "exit_code",
+        "{s:s, s:I, s:I, s:b, s:b, s:f, s:o, s:o, s:o, s:I, s:I, s:I, s:o}", "name", tt->tracer,
+        "pid", (json_int_t)tt->pid, "worker_pid", (json_int_t)tt->worker_pid, "running", running,
+        "stopping", running && tt->stopping, "started", tt->started, "stopped",
+        real_or_null(tt->stopped, tt->stopped > 0), "exit_code",
         tt->exit_code >= 0 && tt->stopped > 0 ? json_integer(tt->exit_code) : json_null(),
         "exit_signal", tt->exit_signal > 0 ? json_integer(tt->exit_signal) : json_null(), "lines",
-        (json_int_t)tt->lines, "unparsed", (json_int_t)tt->unparsed);
+        (json_int_t)tt->lines, "unparsed", (json_int_t)tt->unparsed, "held",
+        (json_int_t)(running ? tt->held : 0), "held_reason",
+        held_reason_json(running ? tt->held : 0, tt->held_reason));
 }
 
 static json_t *task_json(struct read_job *j, store *s, const store_task *t)
@@ -104,11 +114,15 @@ static json_t *task_json(struct read_job *j, store *s, const store_task *t)
     for (size_t i = 0; i < nt; i++)
         json_array_append_new(tracers, task_tracer_json(&tts[i]));
     store_result_array_free(results, nr);
+    task_view view;
+    tasks_view(t, tts, nt, &view);
+    json_t *o = json_pack(
+        "{s:s, s:s, s:f, s:o, s:o, s:o, s:o, s:I, s:o}", "uuid", t->uuid, "status", view.status,
+        "created", t->created, "stopped", real_or_null(t->stopped, t->stopped > 0), "deadline",
+        real_or_null(t->deadline, t->deadline > 0), "results", uuids, "tracers", tracers, "held",
+        (json_int_t)view.held, "held_reason", held_reason_json(view.held, view.held_reason));
     free(tts);
-    return json_pack("{s:s, s:s, s:f, s:o, s:o, s:o, s:o}", "uuid", t->uuid, "status", t->status,
-                     "created", t->created, "stopped", real_or_null(t->stopped, t->stopped > 0),
-                     "deadline", real_or_null(t->deadline, t->deadline > 0), "results", uuids,
-                     "tracers", tracers);
+    return o;
 }
 
 static json_t *read_get_task(struct read_job *j, store *s)
@@ -354,8 +368,10 @@ static void run_read(uv_work_t *w)
     struct read_job *j = w->data;
     store *s = NULL;
     j->rc = store_open(j->db_path, 0, &s, &j->err);
-    if (j->rc == 0)
+    if (j->rc == 0) {
+        store_set_deadline(s, j->deadline);
         j->result = j->fn(j, s);
+    }
     store_close(s);
     if (j->rc != 0) {
         json_decref(j->result);
@@ -409,6 +425,7 @@ static struct read_job *read_job_new(rpc_request *req, agent *a, read_fn fn, sca
     j->db_path = sca_strdup(a->cfg.db_path);
     j->host = sca_strdup(a->cfg.host);
     j->budget = a->cfg.max_message_size / 4;
+    j->deadline = methods_store_deadline(req);
     const char *uuid = json_string_value(json_object_get(args, "uuid"));
     j->uuid = uuid ? sca_strdup(uuid) : NULL;
     j->offset = json_integer_value(json_object_get(args, "offset"));

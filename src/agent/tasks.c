@@ -242,6 +242,23 @@ int tasks_reconcile(agent *a, sca_error *err)
     return 0;
 }
 
+void tasks_view(const store_task *t, const store_task_tracer *tts, size_t n, task_view *out)
+{
+    *out = (task_view){.status = t->status};
+    size_t open = 0, stopping = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (tts[i].stopped > 0)
+            continue;
+        open++;
+        stopping += tts[i].stopping;
+        out->held += tts[i].held;
+        if (out->held_reason == NULL && tts[i].held > 0 && tts[i].held_reason[0])
+            out->held_reason = tts[i].held_reason;
+    }
+    if (strcmp(t->status, "running") == 0 && open > 0 && stopping == open)
+        out->status = "stopping";
+}
+
 void tasks_close(agent *a)
 {
     while (a->deadlines != NULL)

@@ -15,6 +15,7 @@ enum key_type {
     KEY_STRING,
     KEY_PATH,
     KEY_SECONDS,
+    KEY_TIMEOUT, /* seconds, more than 0 */
     KEY_INT,
     KEY_SIZE,
     KEY_BOOL,
@@ -43,6 +44,7 @@ static const struct key_def config_keys[] = {
     KEY("agent", "tracer_path", KEY_PATH, tracer_path),
     KEY("agent", "stop_grace", KEY_SECONDS, stop_grace),
     KEY("agent", "max_duration", KEY_SECONDS, max_duration),
+    KEY("agent", "unix_idle_timeout", KEY_TIMEOUT, unix_idle_timeout),
     KEY("rpc", "control_exchange", KEY_STRING, control_exchange),
     KEY("rpc", "topic", KEY_STRING, topic),
     KEY("rpc", "timeout", KEY_SECONDS, rpc_timeout),
@@ -95,6 +97,7 @@ void config_defaults(config *cfg)
     cfg->tracer_path = paths_tracer_dir();
     cfg->stop_grace = 5;
     cfg->max_duration = 86400;
+    cfg->unix_idle_timeout = 30;
     cfg->control_exchange = sca_strdup("openstack");
     cfg->topic = sca_strdup("scalpels");
     cfg->rpc_timeout = 30;
@@ -188,8 +191,10 @@ static int set_key(const struct key_def *k, config *cfg, const char *value, char
         *(char **)field = value[0] ? sca_strdup(value) : NULL;
         return 0;
     case KEY_SECONDS:
-        if (sca_parse_duration(value, &d) != 0) {
-            snprintf(why, whylen, "must be a duration such as 5, 2.5s, 10m, 1h or 1d");
+    case KEY_TIMEOUT:
+        if (sca_parse_duration(value, &d) != 0 || (k->type == KEY_TIMEOUT && d <= 0)) {
+            snprintf(why, whylen, "must be a duration%s such as 5, 2.5s, 10m, 1h or 1d",
+                     k->type == KEY_TIMEOUT ? " above 0" : "");
             return -EINVAL;
         }
         *(double *)field = d;

@@ -1,9 +1,11 @@
 /* paths.c - locate Scalpels' programs and tracers (see paths.h). */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "scalpels/paths.h"
@@ -45,6 +47,31 @@ char *paths_program(const char *name)
     char *path = sca_asprintf("%s/%s", bin, name);
     free(bin);
     return path;
+}
+
+int paths_make_state_dir(const char *dir, sca_error *err)
+{
+    char *parent = sca_strdup(dir);
+    char *slash = strrchr(parent, '/');
+    int rc = 0;
+    if (slash != NULL && slash != parent) {
+        *slash = '\0';
+        rc = sca_mkdir_p(parent, 0755, err);
+    }
+    free(parent);
+    if (rc != 0)
+        return rc;
+    if (mkdir(dir, PATHS_STATE_DIR_MODE) == 0) {
+        /* mkdir's mode is less the umask: 0750 under umask 077 would keep
+         * the agent's group out of its socket. */
+        if (chmod(dir, PATHS_STATE_DIR_MODE) != 0)
+            return sca_error_set(err, -errno, "cannot set the mode of %s: %s", dir,
+                                 strerror(errno));
+        return 0;
+    }
+    if (errno != EEXIST)
+        return sca_error_set(err, -errno, "cannot create directory %s: %s", dir, strerror(errno));
+    return 0;
 }
 
 bool paths_pid_is_tracer(pid_t pid, const char *task_uuid, const char *tracer)

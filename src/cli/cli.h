@@ -43,6 +43,11 @@ int cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)
  * key is empty.  *key is a new string, *value points into arg. */
 int cli_split_kv(const char *arg, char **key, const char **value);
 
+/* "STATUS (N lines held: REASON)" of a task the agent describes with
+ * held and held_reason (get_task, task_list, agent_info's tasks_stopping),
+ * or just STATUS when it holds none (status NULL: "?"). */
+void cli_task_status(const json_t *task, const char *status, sca_buf *out);
+
 /* The program name used in messages ("sca", "sca-manage"). */
 extern const char *cli_prog;
 

@@ -76,3 +76,13 @@ int cli_getopt(int argc, char **argv, const char *optstring, const struct option
         cli_fail(CLI_USAGE, "%sunknown option '%s' (see '%s')", where, given, help);
     return '?';
 }
+
+void cli_task_status(const json_t *task, const char *status, sca_buf *out)
+{
+    sca_buf_appendf(out, "%s", status != NULL ? status : "?");
+    json_int_t held = json_integer_value(json_object_get(task, "held"));
+    const char *why = json_string_value(json_object_get(task, "held_reason"));
+    if (held > 0)
+        sca_buf_appendf(out, " (%lld line%s held: %s)", (long long)held, held == 1 ? "" : "s",
+                        why != NULL ? why : "?");
+}

@@ -215,6 +215,12 @@ static char *failure_text(const cli_rpc *c, const char *host, bool pinned, int r
                           int *code)
 {
     *code = CLI_UNREACHABLE;
+    /* The agent runs and answered, but only to say it takes no more
+     * connections: as good as unreachable, for the reason it gave. */
+    if (rc == -EREMOTEIO && strncmp(msg, "TooManyConnections:", 19) == 0)
+        return sca_asprintf("the agent is refusing connections: too many open on %s (see its log); "
+                            "root and the agent's user still get in",
+                            rpc_transport_describe(c->t));
     /* The task or result may well be another node's. */
     if (rc == -EREMOTEIO && pinned && strncmp(msg, "NotFound:", 9) == 0) {
         *code = CLI_FAILED;

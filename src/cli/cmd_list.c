@@ -215,7 +215,8 @@ static void task_rows(const json_t *tasks, size_t n)
     json_array_foreach(tasks, i, task)
     {
         char created[REPORT_TIME_LEN + 8], stopped[REPORT_TIME_LEN + 8], results[32];
-        sca_buf tracers = {0}, hosts = {0};
+        sca_buf tracers = {0}, hosts = {0}, status = {0};
+        cli_task_status(task, cli_json_str(task, "status"), &status);
         short_time(json_object_get(task, "created"), created);
         short_time(json_object_get(task, "stopped"), stopped);
         cli_join_names(json_object_get(task, "tracers"), &tracers);
@@ -224,7 +225,7 @@ static void task_rows(const json_t *tasks, size_t n)
         snprintf(results, sizeof(results), "%lld",
                  (long long)json_integer_value(json_object_get(task, "results")));
         const char *cells[] = {cli_json_str(task, "uuid"),
-                               cli_json_str(task, "status"),
+                               status.data,
                                created,
                                stopped,
                                tracers.data ? tracers.data : "",
@@ -233,6 +234,7 @@ static void task_rows(const json_t *tasks, size_t n)
         table_add_row(t, cells);
         sca_buf_free(&tracers);
         sca_buf_free(&hosts);
+        sca_buf_free(&status);
     }
     table_print(t, stdout);
     table_free(t);

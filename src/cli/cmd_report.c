@@ -190,9 +190,13 @@ static void task_notes(const json_t *task)
 {
     const char *uuid = cli_json_str(task, "uuid");
     const char *status = cli_json_str(task, "status");
-    if (status != NULL && strcmp(status, "running") == 0)
-        fprintf(stderr, "%s: note: task %s is still running; this is its data so far\n", cli_prog,
-                uuid);
+    if (status != NULL && strcmp(status, "stopped") != 0) {
+        sca_buf state = {0};
+        cli_task_status(task, status, &state);
+        fprintf(stderr, "%s: note: task %s is still %s; this is its data so far\n", cli_prog, uuid,
+                state.data);
+        sca_buf_free(&state);
+    }
     size_t i;
     json_t *tr;
     json_array_foreach(json_object_get(task, "tracers"), i, tr)

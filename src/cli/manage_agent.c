@@ -86,6 +86,19 @@ static void print_info(const json_t *info)
     putchar('\n');
     printf("%-18s%lld\n",
            "tasks running:", (long long)json_integer_value(json_object_get(info, "tasks_running")));
+    /* A stop that waits: its tracers hold lines the store does not take. */
+    json_t *stopping;
+    json_array_foreach(json_object_get(info, "tasks_stopping"), i, stopping)
+    {
+        sca_buf line = {0};
+        cli_task_status(stopping, json_string_value(json_object_get(stopping, "uuid")), &line);
+        printf("%-18s%s\n", i == 0 ? "tasks stopping:" : "", line.data);
+        sca_buf_free(&line);
+    }
+    json_int_t held = json_integer_value(json_object_get(info, "held"));
+    const char *why = json_string_value(json_object_get(info, "held_reason"));
+    if (held > 0)
+        printf("%-18s%lld (%s)\n", "lines held:", (long long)held, why != NULL ? why : "?");
     printf("%-18s%.2f s\n", "cpu:", json_number_value(json_object_get(info, "cpu_seconds")));
     printf("%-18s%.1f MiB\n",
            "rss:", (double)json_integer_value(json_object_get(info, "rss_kb")) / 1024.0);

@@ -39,8 +39,8 @@ static int parse_sub_options(int argc, char **argv, const char *shortopts,
 
 static void remove_database_files(const char *path)
 {
-    const char *suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < 4; i++) {
+    const char *suffixes[] = {"", "-wal", "-shm", "-journal", "-room"};
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
         char *p = sca_asprintf("%s%s", path, suffixes[i]);
         unlink(p);
         free(p);
@@ -159,7 +159,7 @@ int manage_db_create(const config *cfg, int argc, char **argv)
     }
     sca_error err = {0};
     char *dir = parent_dir(cfg->db_path);
-    int rc = sca_mkdir_p(dir, 0755, &err);
+    int rc = paths_make_state_dir(dir, &err);
     free(dir);
     store *s = NULL;
     if (rc == 0)

@@ -27,7 +27,8 @@ static const manage_shipped_tracer shipped[] = {
     {"cpu", "%(bindir)s/sca-sampler cpu --interval %(interval)s", "kv", "CPU"},
     {"mem", "%(bindir)s/sca-sampler mem --interval %(interval)s", "kv", "Memory"},
     {"diskio", "%(bindir)s/sca-sampler diskio --interval %(interval)s", "kv", "Disk IO"},
-    {"netdev", "%(bindir)s/sca-sampler netdev --interval %(interval)s", "kv", "Network"},
+    {"netdev", "%(bindir)s/sca-sampler netdev --interval %(interval)s --dev %(netdev_devs)s", "kv",
+     "Network"},
     {"proc", "%(bindir)s/sca-sampler proc --interval %(interval)s --pid %(pid)s --pname %(pname)s",
      "kv", "Process"},
 };
@@ -75,10 +76,11 @@ static char *default_device(void)
 static json_t *default_options(void)
 {
     char *dev = default_device();
+    /* netdev_devs: empty is every interface but loopback. */
     json_t *opts =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "rpcport", "5672", "dev", dev, "interval",
-                  "1", "pid", "", "pname", "", "mysql_socket", "/run/mysqld/mysqld.sock",
-                  "rabbit_url", "amqp://guest:guest@localhost:5672/");
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "rpcport", "5672", "dev", dev,
+                  "interval", "1", "pid", "", "pname", "", "netdev_devs", "", "mysql_socket",
+                  "/run/mysqld/mysqld.sock", "rabbit_url", "amqp://guest:guest@localhost:5672/");
     free(dev);
     return opts;
 }

@@ -136,15 +136,20 @@ static int check_target(const rpc_transport *t, const rpc_target *target, const 
     return 0;
 }
 
-/* Encodes a request; -EMSGSIZE when the body is over the limit. */
+/* Encodes a request (a call when msg_id is set, waiting timeout seconds);
+ * -EMSGSIZE when the body is over the limit. */
 static int encode(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
-                  json_t *context, const char *msg_id, const char *reply_q, char **body,
-                  size_t *len, sca_error *err)
+                  json_t *context, const char *msg_id, const char *reply_q, double timeout,
+                  char **body, size_t *len, sca_error *err)
 {
     char unique_id[RPC_ID_HEX_LEN + 1];
     rpc_id_new(unique_id);
     json_t *inner = rpc_envelope_request(method, args, target->namespace, target->version, msg_id,
                                          reply_q, unique_id, context);
+    /* What AMQP carries as the expiration property: the server learns when
+     * we give up, and can answer a wait it cannot finish before then. */
+    if (msg_id != NULL && t->carrier->expiration_in_body)
+        json_object_set_new(inner, "_expiration", json_integer((json_int_t)(timeout * 1000)));
     *body = rpc_envelope_encode(inner, len);
     json_decref(inner);
     if (*len > t->max_message_size) {
@@ -175,17 +180,17 @@ static int request(rpc_transport *t, const rpc_target *target, const char *metho
     char msg_id[RPC_ID_HEX_LEN + 1];
     char *body = NULL;
     size_t len = 0;
+    if (timeout <= 0)
+        timeout = DEFAULT_TIMEOUT;
+    timeout = fmin(timeout, RPC_TIMEOUT_MAX);
     if (rc == 0) {
         rpc_id_new(msg_id);
         const char *reply_q = t->carrier->reply_queue(t);
-        rc = encode(t, target, method, args, context, msg_id, reply_q, &body, &len, err);
+        rc = encode(t, target, method, args, context, msg_id, reply_q, timeout, &body, &len, err);
     }
     json_decref(args);
     if (rc != 0)
         return rc;
-    if (timeout <= 0)
-        timeout = DEFAULT_TIMEOUT;
-    timeout = fmin(timeout, RPC_TIMEOUT_MAX);
     rpc_pending *p = pending_add(t, msg_id, timeout, gather, cb, arg);
     rc = t->carrier->send(t, target, gather ? RPC_SEND_FANOUT : RPC_SEND_CALL, timeout, msg_id,
                           body, len, err);
@@ -215,7 +220,7 @@ int rpc_cast(rpc_transport *t, const rpc_target *target, const char *method, jso
     char *body = NULL;
     size_t len = 0;
     if (rc == 0)
-        rc = encode(t, target, method, args, context, NULL, NULL, &body, &len, err);
+        rc = encode(t, target, method, args, context, NULL, NULL, 0, &body, &len, err);
     json_decref(args);
     if (rc != 0)
         return rc;

@@ -310,6 +310,8 @@ static void read_ids(json_t *inner, rpc_request_fields *f)
         f->unique_id = NULL;
     json_t *t = json_object_get(inner, "_timeout");
     f->timeout = json_is_number(t) ? json_number_value(t) : 0;
+    json_t *e = json_object_get(inner, "_expiration");
+    f->expiration = json_is_number(e) && json_number_value(e) > 0 ? json_number_value(e) / 1000 : 0;
 }
 
 int rpc_envelope_request_fields(json_t *inner, rpc_request_fields *f, rpc_fault *fault)

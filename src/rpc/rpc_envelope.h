@@ -65,6 +65,7 @@ typedef struct rpc_request_fields {
     const char *reply_q;   /* NULL when absent */
     const char *unique_id; /* NULL when absent */
     double timeout;        /* _timeout; 0 when null or absent */
+    double expiration;     /* _expiration (ms) in seconds; 0 when absent */
 } rpc_request_fields;
 
 /* Reads and checks the request fields of inner.  On error f still has

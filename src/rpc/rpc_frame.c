@@ -76,6 +76,7 @@ static int finish_body(rpc_frame_reader *r, const rpc_frame_sink *sink, void *ar
 {
     int rc;
     r->in_body = false;
+    r->frames++;
     if (r->len > r->max) {
         rc = sink->oversize(arg, r->len, r->clip);
     } else {
@@ -118,6 +119,11 @@ int rpc_frame_feed(rpc_frame_reader *r, const char *data, size_t n, const rpc_fr
         }
     }
     return 0;
+}
+
+bool rpc_frame_reader_partial(const rpc_frame_reader *r)
+{
+    return r->in_body || r->hdr_got > 0;
 }
 
 void rpc_frame_reader_free(rpc_frame_reader *r)

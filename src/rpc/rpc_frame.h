@@ -40,8 +40,9 @@ typedef struct rpc_frame_reader {
     size_t hdr_got;
     bool in_body;
     uint64_t len, got;
-    char *body;     /* owned, allocated once the length is known */
-    rpc_clip *clip; /* owned, while skipping an oversized frame */
+    char *body;      /* owned, allocated once the length is known */
+    rpc_clip *clip;  /* owned, while skipping an oversized frame */
+    uint64_t frames; /* frames ended so far */
 } rpc_frame_reader;
 
 void rpc_frame_reader_init(rpc_frame_reader *r, size_t max);
@@ -50,6 +51,8 @@ void rpc_frame_reader_init(rpc_frame_reader *r, size_t max);
 int rpc_frame_feed(rpc_frame_reader *r, const char *data, size_t n, const rpc_frame_sink *sink,
                    void *arg);
 void rpc_frame_reader_free(rpc_frame_reader *r);
+/* Whether a frame has begun and not ended. */
+bool rpc_frame_reader_partial(const rpc_frame_reader *r);
 
 /* The 4-byte header for a body of len bytes. */
 void rpc_frame_header(size_t len, unsigned char out[4]);

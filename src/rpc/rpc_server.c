@@ -31,6 +31,7 @@ struct rpc_request {
     const char *msg_id;
     const char *reply_q;
     uv_timer_t *heartbeat; /* call-monitor, NULL when off; freed when closed */
+    double deadline;       /* sca_monotonic() when the caller gives up; 0 = unknown */
     rpc_request *prev;
     rpc_request *next;
 };
@@ -83,9 +84,8 @@ static void send_failure(rpc_origin *o, const char *msg_id, const char *reply_q,
     free(failure);
 }
 
-/* Answers a message that cannot be dispatched, or logs and drops it. */
-static void answer_fault(rpc_server *s, rpc_origin *o, const char *msg_id, const char *reply_q,
-                         const rpc_fault *fault)
+void rpc_server_answer_fault(rpc_server *s, rpc_origin *o, const char *msg_id, const char *reply_q,
+                             const rpc_fault *fault)
 {
     if (wants_reply(o, msg_id, reply_q)) {
         log_debug("rpc: call %s refused: %s: %s", msg_id, fault->cls, fault->message);
@@ -101,7 +101,7 @@ static void refuse_raw(rpc_server *s, rpc_origin *o, const char *body, size_t le
 {
     char msg_id[RPC_ID_MAX + 1] = "", reply_q[RPC_ID_MAX + 1] = "";
     rpc_envelope_sniff(body, len, msg_id, reply_q);
-    answer_fault(s, o, msg_id[0] ? msg_id : NULL, reply_q[0] ? reply_q : NULL, fault);
+    rpc_server_answer_fault(s, o, msg_id[0] ? msg_id : NULL, reply_q[0] ? reply_q : NULL, fault);
 }
 
 void rpc_server_refuse(rpc_server *s, rpc_origin *o, uint64_t len, const rpc_clip *clip)
@@ -112,7 +112,7 @@ void rpc_server_refuse(rpc_server *s, rpc_origin *o, uint64_t len, const rpc_cli
                   "message body of %llu bytes exceeds max_message_size %zu",
                   (unsigned long long)len, s->t->max_message_size);
     rpc_clip_sniff(clip, msg_id, reply_q);
-    answer_fault(s, o, msg_id[0] ? msg_id : NULL, reply_q[0] ? reply_q : NULL, &fault);
+    rpc_server_answer_fault(s, o, msg_id[0] ? msg_id : NULL, reply_q[0] ? reply_q : NULL, &fault);
 }
 
 /* oslo drops a repeated _unique_id silently (a redelivered message). */
@@ -211,9 +211,10 @@ static void stop_heartbeat(rpc_request *req)
     req->heartbeat = NULL;
 }
 
-/* Takes ownership of inner. */
+/* Takes ownership of inner.  received: sca_monotonic() when the carrier
+ * handed the request over; expiration: what the carrier said of it. */
 static rpc_request *request_new(rpc_server *s, rpc_origin *o, json_t *inner,
-                                const rpc_request_fields *f)
+                                const rpc_request_fields *f, double received, double expiration)
 {
     rpc_request *req = sca_calloc(1, sizeof(*req));
     req->server = s;
@@ -226,6 +227,9 @@ static rpc_request *request_new(rpc_server *s, rpc_origin *o, json_t *inner,
     if (wants_reply(o, f->msg_id, f->reply_q)) {
         req->msg_id = f->msg_id;
         req->reply_q = f->reply_q;
+        double wait = expiration > 0 ? expiration : f->expiration;
+        if (wait > 0)
+            req->deadline = received + fmin(wait, RPC_TIMEOUT_MAX);
     }
     req->next = s->requests;
     if (s->requests != NULL)
@@ -263,7 +267,8 @@ static void request_free(rpc_request *req)
     free(req);
 }
 
-static void dispatch(rpc_server *s, rpc_origin *o, json_t *inner)
+static void dispatch(rpc_server *s, rpc_origin *o, json_t *inner, double received,
+                     double expiration)
 {
     rpc_request_fields f;
     rpc_fault fault;
@@ -271,17 +276,18 @@ static void dispatch(rpc_server *s, rpc_origin *o, json_t *inner)
     const rpc_method *m = NULL;
     if (rpc_envelope_request_fields(inner, &f, &fault) != 0 ||
         (m = find_method(s, &f, &e, &fault)) == NULL || rpc_args_check(m, f.args, &fault) != 0) {
-        answer_fault(s, o, f.msg_id, f.reply_q, &fault);
+        rpc_server_answer_fault(s, o, f.msg_id, f.reply_q, &fault);
         json_decref(inner);
         return;
     }
-    rpc_request *req = request_new(s, o, inner, &f);
+    rpc_request *req = request_new(s, o, inner, &f, received, expiration);
     m->fn(req, e->arg);
 }
 
-void rpc_server_receive(rpc_server *s, rpc_origin *o, const char *content_type, const char *body,
-                        size_t len)
+void rpc_server_receive(rpc_server *s, rpc_origin *o, const char *content_type, double expiration,
+                        const char *body, size_t len)
 {
+    double received = sca_monotonic();
     rpc_fault fault;
     if (content_type != NULL && strcmp(content_type, "application/json") != 0) {
         rpc_fault_set(&fault, "ValueError", "builtins",
@@ -308,7 +314,7 @@ void rpc_server_receive(rpc_server *s, rpc_origin *o, const char *content_type, 
         json_decref(inner);
         return;
     }
-    dispatch(s, o, inner);
+    dispatch(s, o, inner, received, expiration);
 }
 
 /* --- Public API ------------------------------------------------------------ */
@@ -457,6 +463,11 @@ json_t *rpc_request_context(const rpc_request *req)
 bool rpc_request_wants_reply(const rpc_request *req)
 {
     return req->msg_id != NULL;
+}
+
+double rpc_request_deadline(const rpc_request *req)
+{
+    return req->deadline;
 }
 
 int rpc_request_peer_uid(const rpc_request *req, uid_t *uid)

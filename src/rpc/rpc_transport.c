@@ -29,6 +29,7 @@ static void copy_options(rpc_transport *t, const rpc_options *o)
     t->require_listener = o->require_listener;
     t->connect_timeout = o->connect_timeout > 0 ? fmin(o->connect_timeout, RPC_TIMEOUT_MAX) : 10;
     t->reconnect_max = o->reconnect_max > 0 ? o->reconnect_max : 5;
+    t->idle_timeout = o->idle_timeout > 0 ? fmin(o->idle_timeout, RPC_TIMEOUT_MAX) : 30;
     t->ssl_ca_file = dup_or_null(o->ssl_ca_file);
     t->ssl_cert_file = dup_or_null(o->ssl_cert_file);
     t->ssl_key_file = dup_or_null(o->ssl_key_file);
@@ -97,6 +98,20 @@ void rpc_transport_destroy(rpc_transport *t)
     free(t->ssl_key_file);
     free(t->program);
     free(t);
+}
+
+double rpc_expiration_parse(const char *text, size_t len)
+{
+    /* Up to a week in ms is 9 digits; more is not a timeout of ours. */
+    if (len == 0 || len > 12)
+        return 0;
+    double ms = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return 0;
+        ms = ms * 10 + (text[i] - '0');
+    }
+    return ms / 1000;
 }
 
 const char *rpc_transport_describe(const rpc_transport *t)

@@ -69,6 +69,9 @@ typedef struct rpc_carrier {
     /* rpc_count_listeners for target (checked), the queue name made. */
     int (*count_listeners)(rpc_transport *t, const rpc_target *target, rpc_count_cb cb, void *arg,
                            sca_error *err);
+    /* No message properties (unix): a call's timeout travels in its body,
+     * as _expiration in ms, where AMQP has the expiration property. */
+    bool expiration_in_body;
     /* > 0: requests accepted by send and not yet written to the socket;
      * 0: all out; < 0: some were dropped because the connection failed
      * (err says why; reported once). */
@@ -88,6 +91,7 @@ struct rpc_transport {
     bool require_listener;
     double connect_timeout;
     double reconnect_max;
+    double idle_timeout;
     char *ssl_ca_file;
     char *ssl_cert_file;
     char *ssl_key_file;
@@ -128,6 +132,9 @@ extern const rpc_carrier rpc_amqp_carrier;
 extern const rpc_carrier rpc_unix_carrier;
 
 /* rpc_transport.c */
+/* The seconds of an AMQP expiration property (milliseconds as decimal
+ * text, not NUL-terminated); 0 when it is not that. */
+double rpc_expiration_parse(const char *text, size_t len);
 /* Records a state change, logs it at level (a client's routine connect is
  * debug, a server's loss a warning) and tells the state callback. */
 void rpc_transport_set_up(rpc_transport *t, bool up, enum log_level level, const char *detail);
@@ -159,10 +166,18 @@ void rpc_client_free(rpc_transport *t);
 
 /* rpc_server.c */
 /* A request body from the carrier.  content_type is NULL when the carrier
- * has none (unix), else what the message said ("" when absent). */
-void rpc_server_receive(rpc_server *s, rpc_origin *o, const char *content_type, const char *body,
-                        size_t len);
+ * has none (unix), else what the message said ("" when absent).
+ * expiration: the seconds the caller waits for the answer, counted from
+ * now, when the carrier knows them (AMQP's expiration property, see
+ * rpc_expiration_parse), else 0 (the body's _expiration then counts). */
+void rpc_server_receive(rpc_server *s, rpc_origin *o, const char *content_type, double expiration,
+                        const char *body, size_t len);
 /* A body over max_message_size, of which only clip was kept. */
 void rpc_server_refuse(rpc_server *s, rpc_origin *o, uint64_t len, const rpc_clip *clip);
+/* Answers a request that is not dispatched with fault (msg_id and reply_q
+ * as found in it, NULL when not); a cast is logged, rate-limited, and
+ * dropped. */
+void rpc_server_answer_fault(rpc_server *s, rpc_origin *o, const char *msg_id, const char *reply_q,
+                             const rpc_fault *fault);
 
 #endif

@@ -1,13 +1,21 @@
 /* rpc_unix.c - the local carrier: oslo envelope bodies in 4-byte big-endian
  * length-prefixed frames on a unix stream socket.  A server accepts many
  * clients; replies go back on the connection the call came from and are
- * matched by _msg_id.  The caller's uid (SO_PEERCRED) reaches handlers. */
+ * matched by _msg_id.  The caller's uid (SO_PEERCRED) reaches handlers.
+ *
+ * Local users can open connections and leave them: a server closes the
+ * ones that stay idle, hold a frame unfinished or leave their replies
+ * unread for idle_timeout, keeps room beyond its limit for root and its
+ * own user, and answers the first request of a connection it has no room
+ * for with the reason before closing it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,8 +28,13 @@
 #define SOCKET_MODE 0660
 #define DIR_MODE 0755
 #define LISTEN_BACKLOG 128
-#define MAX_CONNS 1024
-#define INFLIGHT_PAUSE 256 /* requests per connection before reading pauses */
+#define MAX_CONNS 1024         /* connections from anyone */
+#define ADMIN_RESERVE 16       /* more, from root and the server's own user only */
+#define REFUSING_MAX 64        /* refused connections kept to be told why */
+#define REFUSE_WAIT_MS 2000    /* how long a refused one has to send its request */
+#define REFUSE_FRAME_MAX 16384 /* of a refused request, read whole (longer: its ends) */
+#define OTHER_FDS 64           /* descriptors the rest of the process may need */
+#define INFLIGHT_PAUSE 256     /* requests per connection before reading pauses */
 #define INFLIGHT_RESUME 128
 /* Unread bytes at which a server cuts its client off and a client refuses
  * further calls. */
@@ -40,7 +53,11 @@ typedef struct unix_conn {
     bool reading;
     bool close_when_written;
     bool have_uid;
+    bool admin;    /* root or the server's own user */
+    bool refusing; /* over the limit: answered with the reason, then closed */
     uid_t uid;
+    uint64_t active_at; /* loop ms: accepted, last read, last write done */
+    uint64_t frame_at;  /* loop ms: the unfinished frame began; 0 = none */
     size_t inflight;
     size_t writes;
     rpc_frame_reader reader;
@@ -54,8 +71,16 @@ struct rpc_unix {
     rpc_server *server;
     dev_t sock_dev; /* our socket file, removed at close only if still ours */
     ino_t sock_ino;
-    unix_conn *conns; /* accepted */
+    unix_conn *conns; /* accepted, newest first */
     size_t n_conns;
+    unix_conn *refused; /* over the limit, newest first */
+    size_t n_refused;
+    size_t max_conns;      /* MAX_CONNS, or fewer when descriptors are short */
+    uv_timer_t *sweeper;   /* closes connections idle for too long */
+    uint64_t tick_ms;      /* its period */
+    uint64_t last_sweep;   /* loop ms */
+    double refusal_logged; /* sca_monotonic() of the last refusal warning */
+    unsigned refusals_unlogged;
     unix_conn *client;
     int handles; /* open libuv handles: the transport is freed at 0 */
     bool closing;
@@ -99,6 +124,20 @@ static void conn_closed(uv_handle_t *h)
     maybe_destroy(u);
 }
 
+static void conn_link(unix_conn *c)
+{
+    rpc_unix *u = c->u;
+    unix_conn **head = c->refusing ? &u->refused : &u->conns;
+    c->next = *head;
+    if (*head != NULL)
+        (*head)->prev = c;
+    *head = c;
+    if (c->refusing)
+        u->n_refused++;
+    else
+        u->n_conns++;
+}
+
 static void conn_unlink(unix_conn *c)
 {
     rpc_unix *u = c->u;
@@ -108,11 +147,16 @@ static void conn_unlink(unix_conn *c)
     }
     if (c->prev != NULL)
         c->prev->next = c->next;
+    else if (c->refusing)
+        u->refused = c->next;
     else
         u->conns = c->next;
     if (c->next != NULL)
         c->next->prev = c->prev;
-    u->n_conns--;
+    if (c->refusing)
+        u->n_refused--;
+    else
+        u->n_conns--;
 }
 
 static void conn_close(unix_conn *c)
@@ -146,6 +190,7 @@ static void write_done(uv_write_t *req, int status)
     }
     free(w->body);
     free(w);
+    c->active_at = uv_now(c->u->t->loop);
     if (c->close_when_written && c->writes == 0)
         conn_close(c);
     conn_unref(c);
@@ -184,6 +229,10 @@ static int conn_write(unix_conn *c, char *body, size_t len)
     rpc_frame_header(len, w->hdr);
     uv_buf_t bufs[2] = {uv_buf_init((char *)w->hdr, 4), uv_buf_init(body, (unsigned)len)};
     int n = uv_try_write((uv_stream_t *)&c->pipe, bufs, 2);
+    /* Written, or the first write to wait for the peer: the peer is
+     * judged from here on (sweep). */
+    if (n == (int)(len + 4) || c->writes == 0)
+        c->active_at = uv_now(c->u->t->loop);
     if (n == (int)(len + 4)) {
         free(body);
         free(w);
@@ -237,7 +286,8 @@ static void origin_release(rpc_origin *o)
 {
     unix_conn *c = (unix_conn *)o;
     c->inflight--;
-    if (!c->reading && c->open && c->inflight < INFLIGHT_RESUME) {
+    c->active_at = uv_now(c->u->t->loop);
+    if (!c->reading && c->open && !c->close_when_written && c->inflight < INFLIGHT_RESUME) {
         c->reading = true;
         uv_read_start((uv_stream_t *)&c->pipe, conn_alloc, conn_read);
     }
@@ -263,14 +313,52 @@ static const rpc_origin_ops unix_origin_ops = {
 
 /* --- Reading frames -------------------------------------------------------- */
 
+/* c has had its answer: it ends once that is written, and is read no more. */
+static void conn_finish(unix_conn *c)
+{
+    c->close_when_written = true;
+    if (c->writes == 0)
+        conn_close(c);
+    else if (c->reading) {
+        uv_read_stop((uv_stream_t *)&c->pipe);
+        c->reading = false;
+    }
+}
+
+/* The first request of a connection over the limit (body, or the ends of
+ * a longer one in clip): its caller is told why, never served. */
+static void turn_away(unix_conn *c, const char *body, size_t len, const rpc_clip *clip)
+{
+    rpc_unix *u = c->u;
+    char msg_id[RPC_ID_MAX + 1] = "", reply_q[RPC_ID_MAX + 1] = "";
+    if (clip != NULL)
+        rpc_clip_sniff(clip, msg_id, reply_q);
+    else
+        rpc_envelope_sniff(body, len, msg_id, reply_q);
+    if (u->server != NULL && msg_id[0] != '\0') {
+        rpc_fault fault;
+        /* The module of the agent's own errors (docs/agent.md). */
+        rpc_fault_set(&fault, "TooManyConnections", "scalpels.errors",
+                      "refusing connections: too many open (%zu on %s); root and the server's "
+                      "own user may still connect",
+                      u->n_conns, u->t->url.describe);
+        rpc_server_answer_fault(u->server, &c->origin, msg_id, NULL, &fault);
+    }
+    conn_finish(c);
+}
+
 static int on_frame(void *arg, const char *body, size_t len)
 {
     unix_conn *c = arg;
     rpc_unix *u = c->u;
+    if (c->refusing) {
+        turn_away(c, body, len, NULL);
+        return 1;
+    }
     if (c->is_client)
         rpc_client_receive(u->t, body, len);
     else if (u->server != NULL)
-        rpc_server_receive(u->server, &c->origin, NULL, body, len);
+        rpc_server_receive(u->server, &c->origin, NULL, 0, body, len);
     /* A handler may have closed the connection or the server. */
     return c->open && (c->is_client || u->server != NULL) ? 0 : 1;
 }
@@ -287,15 +375,13 @@ static int on_oversize(void *arg, uint64_t len, const rpc_clip *clip)
         conn_close(c);
         return 1;
     }
+    if (c->refusing) {
+        turn_away(c, NULL, 0, clip);
+        return 1;
+    }
     if (u->server != NULL)
         rpc_server_refuse(u->server, &c->origin, len, clip);
-    c->close_when_written = true;
-    if (c->writes == 0)
-        conn_close(c);
-    else if (c->reading) {
-        uv_read_stop((uv_stream_t *)&c->pipe);
-        c->reading = false;
-    }
+    conn_finish(c);
     return 1;
 }
 
@@ -318,8 +404,18 @@ static void conn_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
         conn_close(c);
         return;
     }
+    if (nread == 0)
+        return;
+    uint64_t now = uv_now(stream->loop), frames = c->reader.frames;
+    /* A refused connection's time counts from its accept. */
+    if (!c->refusing)
+        c->active_at = now;
     c->refs++; /* the sink may close c */
     rpc_frame_feed(&c->reader, buf->base, (size_t)nread, &frame_sink, c);
+    if (!rpc_frame_reader_partial(&c->reader))
+        c->frame_at = 0;
+    else if (c->frame_at == 0 || c->reader.frames != frames)
+        c->frame_at = now;
     conn_unref(c);
 }
 
@@ -358,6 +454,42 @@ static void read_peer_uid(unix_conn *c)
     }
 }
 
+/* Rate-limited: a flood of connections must not become a flood of logs. */
+static void log_refusal(rpc_unix *u, const unix_conn *c)
+{
+    double now = sca_monotonic();
+    if (now - u->refusal_logged < 1) {
+        u->refusals_unlogged++;
+        return;
+    }
+    log_warning("rpc: %zu connections open on %s, its limit: refusing one from uid %d (and %u "
+                "more since the last warning); root and this server's user still get in",
+                u->n_conns, u->t->url.describe, c->have_uid ? (int)c->uid : -1,
+                u->refusals_unlogged);
+    u->refusal_logged = now;
+    u->refusals_unlogged = 0;
+}
+
+/* Over the limit: the connection is kept just long enough for its first
+ * request (REFUSE_WAIT_MS at most), which is answered with the reason, so
+ * that its caller does not take the agent for gone.  When REFUSING_MAX
+ * are waiting, the oldest makes room: the newest caller is told. */
+static void refuse(unix_conn *c)
+{
+    rpc_unix *u = c->u;
+    log_refusal(u, c);
+    if (u->n_refused >= REFUSING_MAX) {
+        unix_conn *oldest = u->refused;
+        while (oldest->next != NULL)
+            oldest = oldest->next;
+        conn_close(oldest);
+    }
+    c->refusing = true;
+    rpc_frame_reader_init(&c->reader, REFUSE_FRAME_MAX);
+    conn_link(c);
+    conn_start(c);
+}
+
 static void on_connection(uv_stream_t *listener, int status)
 {
     rpc_unix *u = listener->data;
@@ -371,19 +503,109 @@ static void on_connection(uv_stream_t *listener, int status)
         uv_close((uv_handle_t *)&c->pipe, conn_closed);
         return;
     }
-    c->next = u->conns;
-    if (u->conns != NULL)
-        u->conns->prev = c;
-    u->conns = c;
-    u->n_conns++;
-    if (u->n_conns > MAX_CONNS) {
-        log_warning("rpc: more than %d connections on %s; refusing one", MAX_CONNS,
-                    u->t->url.describe);
-        conn_close(c);
+    read_peer_uid(c);
+    c->admin = c->have_uid && (c->uid == 0 || c->uid == geteuid());
+    c->active_at = uv_now(listener->loop);
+    if (u->n_conns >= u->max_conns + (c->admin ? ADMIN_RESERVE : 0)) {
+        refuse(c);
         return;
     }
-    read_peer_uid(c);
+    conn_link(c);
     conn_start(c);
+}
+
+/* --- Closing what is idle for too long --------------------------------------- */
+
+enum overdue { KEEP, PARTIAL, UNREAD, IDLE }; /* refused ones count as idle */
+
+/* Whether c is to be closed at now, and why. */
+static enum overdue overdue(const unix_conn *c, uint64_t now, uint64_t idle_ms)
+{
+    if (c->refusing)
+        return now - c->active_at >= REFUSE_WAIT_MS ? IDLE : KEEP;
+    /* Not while reading is paused: the rest may be waiting unread. */
+    if (c->frame_at != 0 && c->reading)
+        return now - c->frame_at >= idle_ms ? PARTIAL : KEEP;
+    if (c->writes > 0)
+        return now - c->active_at >= idle_ms ? UNREAD : KEEP;
+    if (c->inflight == 0 && c->frame_at == 0)
+        return now - c->active_at >= idle_ms ? IDLE : KEEP;
+    return KEEP;
+}
+
+static void sweep_list(unix_conn *c, uint64_t now, uint64_t idle_ms, unsigned counts[IDLE + 1])
+{
+    while (c != NULL) {
+        unix_conn *next = c->next;
+        enum overdue why = overdue(c, now, idle_ms);
+        if (why != KEEP) {
+            counts[why]++;
+            conn_close(c);
+        }
+        c = next;
+    }
+}
+
+static void on_sweep(uv_timer_t *timer)
+{
+    rpc_unix *u = timer->data;
+    uint64_t now = uv_now(timer->loop);
+    bool stalled = now - u->last_sweep > 2 * u->tick_ms + 50;
+    u->last_sweep = now;
+    /* The loop was held up (a long handler): what peers sent meanwhile is
+     * still unread, so they are judged at the next tick. */
+    if (stalled)
+        return;
+    uint64_t idle_ms = (uint64_t)(u->t->idle_timeout * 1000);
+    unsigned counts[IDLE + 1] = {0};
+    sweep_list(u->refused, now, idle_ms, counts);
+    sweep_list(u->conns, now, idle_ms, counts);
+    if (counts[PARTIAL] > 0)
+        log_warning("rpc: closed %u connections on %s that held a frame unfinished for %gs",
+                    counts[PARTIAL], u->t->url.describe, u->t->idle_timeout);
+    if (counts[UNREAD] > 0)
+        log_warning("rpc: closed %u connections on %s that left their replies unread for %gs",
+                    counts[UNREAD], u->t->url.describe, u->t->idle_timeout);
+    if (counts[IDLE] > 0)
+        log_debug("rpc: closed %u idle connections on %s", counts[IDLE], u->t->url.describe);
+}
+
+static void sweeper_closed(uv_handle_t *h)
+{
+    rpc_unix *u = h->data;
+    free(h);
+    u->handles--;
+    maybe_destroy(u);
+}
+
+static void start_sweeper(rpc_unix *u)
+{
+    /* A quarter of the timeout, so a connection goes within 1.25 times it. */
+    double tick = fmin(fmax(u->t->idle_timeout / 4, 0.05), 1.0);
+    u->tick_ms = (uint64_t)(tick * 1000);
+    u->sweeper = sca_malloc(sizeof(*u->sweeper));
+    uv_timer_init(u->t->loop, u->sweeper);
+    u->sweeper->data = u;
+    u->handles++;
+    u->last_sweep = uv_now(u->t->loop);
+    uv_timer_start(u->sweeper, on_sweep, u->tick_ms, u->tick_ms);
+}
+
+/* MAX_CONNS, or fewer when the process may not open that many
+ * descriptors besides the rest it needs. */
+static size_t conn_limit(const rpc_unix *u)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return MAX_CONNS;
+    rlim_t others = OTHER_FDS + ADMIN_RESERVE + REFUSING_MAX;
+    rlim_t room = rl.rlim_cur > others + 16 ? rl.rlim_cur - others : 16;
+    if (room >= MAX_CONNS)
+        return MAX_CONNS;
+    log_warning("rpc: %s takes %lu connections, not %d: the process may open only %lu files "
+                "(raise its RLIMIT_NOFILE, systemd's LimitNOFILE)",
+                u->t->url.describe, (unsigned long)room, MAX_CONNS, (unsigned long)rl.rlim_cur);
+    return (size_t)room;
 }
 
 /* 0 when something accepts connections at path. */
@@ -467,6 +689,10 @@ static void remove_socket_file(rpc_unix *u)
 
 static void stop_listening(rpc_unix *u)
 {
+    if (u->sweeper != NULL) {
+        uv_close((uv_handle_t *)u->sweeper, sweeper_closed);
+        u->sweeper = NULL;
+    }
     if (u->listener == NULL)
         return;
     remove_socket_file(u);
@@ -474,6 +700,8 @@ static void stop_listening(rpc_unix *u)
     u->listener = NULL;
     while (u->conns != NULL)
         conn_close(u->conns);
+    while (u->refused != NULL)
+        conn_close(u->refused);
 }
 
 static int unix_listen(rpc_transport *t, rpc_server *s, sca_error *err)
@@ -505,6 +733,8 @@ static int unix_listen(rpc_transport *t, rpc_server *s, sca_error *err)
     }
     u->server = s;
     s->impl = u;
+    u->max_conns = conn_limit(u);
+    start_sweeper(u);
     rpc_transport_set_up(t, true, LOG_LEVEL_INFO, "listening");
     return 0;
 }
@@ -671,4 +901,5 @@ const rpc_carrier rpc_unix_carrier = {
     .unlisten = unix_unlisten,
     .count_listeners = unix_count_listeners,
     .unsent = unix_unsent,
+    .expiration_in_body = true,
 };

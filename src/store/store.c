@@ -1,11 +1,14 @@
 /* store.c - opening, migrating and querying the SQLite store (see store.h). */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "scalpels/log.h"
 #include "scalpels/store.h"
 #include "store_internal.h"
 
@@ -59,6 +62,11 @@ static const char *const store_migrations[] = {
     "  value REAL,"
     "  text TEXT);"
     "CREATE INDEX sample_result_ts ON sample(result_id, ts);",
+    /* 2: what a tracer that cannot write yet tells the agent: it was asked
+     * to stop, and how many lines it holds in memory, and why. */
+    "ALTER TABLE task_tracer ADD COLUMN stopping INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE task_tracer ADD COLUMN held INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE task_tracer ADD COLUMN held_reason TEXT;",
 };
 
 #define TRACER_COLS "name, tpl, parser, title, running, pid, task_uuid, started"
@@ -94,6 +102,8 @@ static const char *const store_sql[STMT_COUNT_] = {
         " AND NOT EXISTS (SELECT 1 FROM task_tracer WHERE task_id = ?1 AND stopped IS NULL)",
     [STMT_TASK_LIST] = "SELECT " TASK_COLS " FROM task ORDER BY id DESC LIMIT ?1",
     [STMT_TASK_COUNT_RUNNING] = "SELECT count(*) FROM task WHERE status = 'running'",
+    [STMT_TASK_LIST_RUNNING] = "SELECT " TASK_COLS " FROM task WHERE status = 'running'"
+                               " ORDER BY id DESC",
     /* The agent records the start after spawning, the tracer as it begins:
      * either may come second, and a tracer that failed at once may have
      * recorded its end already, which must survive. */
@@ -103,13 +113,18 @@ static const char *const store_sql[STMT_COUNT_] = {
         " pid = coalesce(excluded.pid, pid), started = min(started, excluded.started)",
     [STMT_TT_SET_WORKER] =
         "UPDATE task_tracer SET worker_pid = ?3 WHERE task_id = ?1 AND tracer = ?2",
-    [STMT_TT_COUNT] =
-        "UPDATE task_tracer SET lines = ?3, unparsed = ?4 WHERE task_id = ?1 AND tracer = ?2",
+    /* A batch written: nothing is held any more. */
+    [STMT_TT_COUNT] = "UPDATE task_tracer SET lines = ?3, unparsed = ?4, held = 0,"
+                      " held_reason = NULL WHERE task_id = ?1 AND tracer = ?2",
+    [STMT_TT_HOLD] = "UPDATE task_tracer SET stopping = ?3, held = ?4, held_reason = ?5"
+                     " WHERE task_id = ?1 AND tracer = ?2",
     [STMT_TT_FINISH] = "UPDATE task_tracer SET stopped = ?3, exit_code = ?4, exit_signal = ?5,"
-                       " lines = ?6, unparsed = ?7 WHERE task_id = ?1 AND tracer = ?2",
+                       " lines = ?6, unparsed = ?7, held = 0, held_reason = NULL"
+                       " WHERE task_id = ?1 AND tracer = ?2",
     [STMT_TT_LIST] =
         "SELECT task_id, tracer, pid, worker_pid, started, stopped, exit_code, exit_signal,"
-        " lines, unparsed FROM task_tracer WHERE task_id = ?1 ORDER BY tracer",
+        " lines, unparsed, stopping, held, held_reason FROM task_tracer WHERE task_id = ?1"
+        " ORDER BY tracer",
     [STMT_RESULT_CREATE] = "INSERT INTO result(uuid, task_id, tracer, name, unit, rtype, created)"
                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [STMT_RESULT_GET] = "SELECT " RESULT_COLS " FROM result r WHERE r.uuid = ?1",
@@ -154,13 +169,26 @@ static const char *const store_sql[STMT_COUNT_] = {
                            " AND t.stopped < ?1 LIMIT ?2)",
 };
 
+/* The errno code for SQLite's result code. */
+static int errno_of(int code)
+{
+    switch (code) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return -EBUSY;
+    case SQLITE_FULL:
+        return -ENOSPC;
+    case SQLITE_CONSTRAINT:
+        return -EEXIST;
+    default:
+        return -EIO;
+    }
+}
+
 int store_db_error(store *s, sca_error *err, const char *what)
 {
-    int code = sqlite3_errcode(s->db);
-    int rc = (code == SQLITE_BUSY || code == SQLITE_LOCKED) ? -EBUSY : -EIO;
-    if (code == SQLITE_CONSTRAINT)
-        rc = -EEXIST;
-    return sca_error_set(err, rc, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    return sca_error_set(err, errno_of(sqlite3_errcode(s->db)), "%s: %s: %s", s->path, what,
+                         sqlite3_errmsg(s->db));
 }
 
 sqlite3_stmt *store_stmt(store *s, enum store_stmt id, sca_error *err)
@@ -212,7 +240,7 @@ static int exec_sql(store *s, const char *sql, sca_error *err)
 {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        int rc = sqlite3_errcode(s->db) == SQLITE_BUSY ? -EBUSY : -EIO;
+        int rc = errno_of(sqlite3_errcode(s->db));
         sca_error_set(err, rc, "%s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
         sqlite3_free(msg);
         return rc;
@@ -303,9 +331,31 @@ static int migrate(store *s, sca_error *err)
     return rc;
 }
 
+/* sqlite3_busy_timeout's waits, also ended by the deadline: SQLite gives
+ * up on the lock when this returns 0. */
+static int busy_wait(void *arg, int count)
+{
+    store *s = arg;
+    double now = sca_monotonic();
+    if (count == 0)
+        s->busy_since = now;
+    double end = s->busy_since + s->busy_ms / 1000.0;
+    if (s->deadline > 0 && s->deadline < end)
+        end = s->deadline;
+    if (now >= end)
+        return 0;
+    /* Short naps first: most locks are a tracer's batch, held for
+     * milliseconds. */
+    int nap_ms = count < 6 ? 1 << count : 50;
+    double left_ms = (end - now) * 1000;
+    sqlite3_sleep(left_ms < nap_ms ? (int)left_ms + 1 : nap_ms);
+    return 1;
+}
+
 static int configure_connection(store *s, sca_error *err)
 {
-    sqlite3_busy_timeout(s->db, STORE_BUSY_MS);
+    s->busy_ms = STORE_BUSY_MS;
+    sqlite3_busy_handler(s->db, busy_wait, s);
     int rc = exec_sql(s, "PRAGMA foreign_keys = ON", err);
     if (rc == 0 && !(s->flags & STORE_READONLY)) {
         rc = exec_sql(s, "PRAGMA journal_mode = WAL", err);
@@ -313,8 +363,56 @@ static int configure_connection(store *s, sca_error *err)
          * power cut; a trace loses at most its last batch. */
         if (rc == 0)
             rc = exec_sql(s, "PRAGMA synchronous = NORMAL", err);
+        /* Once checkpointed, the log is cut back to this much, which it
+         * keeps: room for a tracer to record its state, and a batch or two,
+         * when the rest of the disk is full. */
+        if (rc == 0)
+            rc = exec_sql(s, "PRAGMA journal_size_limit = " STORE_WAL_KEEP_TEXT, err);
     }
     return rc;
+}
+
+/* SQLite would create the file with 0644 less the umask; made here first,
+ * it has STORE_FILE_MODE whatever the umask, and SQLite gives the -wal and
+ * -shm files it makes the mode (and owner) of the database file. */
+static int create_file(const char *path, sca_error *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, STORE_FILE_MODE);
+    if (fd < 0 && errno == EEXIST)
+        return 0;
+    if (fd < 0)
+        return sca_error_set(err, -errno, "cannot create database %s: %s", path, strerror(errno));
+    int rc = 0;
+    if (fchmod(fd, STORE_FILE_MODE) != 0)
+        rc = sca_error_set(err, -errno, "cannot set the mode of %s: %s", path, strerror(errno));
+    close(fd);
+    return rc;
+}
+
+/* Takes from the database and its -wal and -shm files any permission
+ * beyond STORE_FILE_MODE (a file made under umask 022 by an older version,
+ * or by hand), with a warning: the samples may hold query logs and message
+ * bodies.  A file that cannot be changed is only warned about. */
+static void tighten_files(const char *path)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        char *file = sca_asprintf("%s%s", path, suffixes[i]);
+        struct stat st;
+        if (stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+            (st.st_mode & 07777 & ~STORE_FILE_MODE)) {
+            mode_t was = st.st_mode & 07777, want = was & STORE_FILE_MODE;
+            if (chmod(file, want) == 0)
+                log_warning("%s had mode %04o; tightened to %04o: the database is for its "
+                            "owner and group only",
+                            file, (unsigned)was, (unsigned)want);
+            else
+                log_warning("%s has mode %04o and cannot be tightened to %04o (%s): the "
+                            "database is for its owner and group only",
+                            file, (unsigned)was, (unsigned)want, strerror(errno));
+        }
+        free(file);
+    }
 }
 
 int store_open(const char *path, int flags, store **out, sca_error *err)
@@ -325,6 +423,13 @@ int store_open(const char *path, int flags, store **out, sca_error *err)
         return sca_error_set(err, -ENOENT,
                              "database %s does not exist (create it with 'sca-manage db-create')",
                              path);
+    if (flags & STORE_CREATE) {
+        int rc = create_file(path, err);
+        if (rc != 0)
+            return rc;
+    }
+    if (!(flags & STORE_READONLY))
+        tighten_files(path);
     store *s = sca_calloc(1, sizeof(*s));
     s->path = sca_strdup(path);
     s->flags = flags;
@@ -363,7 +468,67 @@ void store_close(store *s)
 
 void store_set_busy_timeout(store *s, int ms)
 {
-    sqlite3_busy_timeout(s->db, ms);
+    s->busy_ms = ms;
+}
+
+void store_set_deadline(store *s, double deadline)
+{
+    s->deadline = deadline;
+}
+
+int store_checkpoint(store *s, sca_error *err)
+{
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return store_db_error(s, err, "checkpoint");
+    return 0;
+}
+
+static char *room_path(const store *s)
+{
+    return sca_asprintf("%s-room", s->path);
+}
+
+int store_room_keep(const store *s)
+{
+    char *path = room_path(s);
+    int rc = 0;
+    /* Written, not just sized: a file system allocates on write. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = errno == EEXIST ? 0 : -errno;
+    } else {
+        static const char zeros[16384];
+        for (size_t done = 0; rc == 0 && done < STORE_ROOM_BYTES; done += sizeof(zeros)) {
+            ssize_t n = write(fd, zeros, sizeof(zeros));
+            if (n != (ssize_t)sizeof(zeros))
+                rc = n < 0 ? -errno : -ENOSPC;
+        }
+        if (close(fd) != 0 && rc == 0)
+            rc = -errno;
+        if (rc != 0)
+            unlink(path);
+    }
+    free(path);
+    return rc;
+}
+
+bool store_room_release(const store *s)
+{
+    char *path = room_path(s);
+    bool released = unlink(path) == 0;
+    free(path);
+    return released;
+}
+
+int store_free_space(const store *s, uint64_t *bytes, sca_error *err)
+{
+    struct statvfs st;
+    if (statvfs(s->path, &st) != 0)
+        return sca_error_set(err, -errno, "%s: cannot tell the free space: %s", s->path,
+                             strerror(errno));
+    *bytes = (uint64_t)st.f_bavail * st.f_frsize;
+    return 0;
 }
 
 const char *store_path(const store *s)

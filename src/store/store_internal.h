@@ -26,9 +26,11 @@ enum store_stmt {
     STMT_TASK_CLOSE_IF_IDLE,
     STMT_TASK_LIST,
     STMT_TASK_COUNT_RUNNING,
+    STMT_TASK_LIST_RUNNING,
     STMT_TT_START,
     STMT_TT_SET_WORKER,
     STMT_TT_COUNT,
+    STMT_TT_HOLD,
     STMT_TT_FINISH,
     STMT_TT_LIST,
     STMT_RESULT_CREATE,
@@ -58,12 +60,16 @@ struct store {
     sqlite3 *db;
     char *path;
     int flags;
+    int busy_ms;       /* longest wait for a lock, per statement */
+    double busy_since; /* sca_monotonic() when the current wait began */
+    double deadline;   /* sca_monotonic() at which every wait ends; 0 = none */
     sqlite3_stmt *stmts[STMT_COUNT_];
 };
 
 /* The prepared statement for id, reset and unbound; NULL with err set. */
 sqlite3_stmt *store_stmt(store *s, enum store_stmt id, sca_error *err);
-/* Reports the connection's last error as -EIO (-EBUSY when locked). */
+/* Reports the connection's last error as -EIO (-EBUSY when locked,
+ * -ENOSPC when the disk is full, -EEXIST for a constraint). */
 int store_db_error(store *s, sca_error *err, const char *what);
 /* Runs stmt to completion (an INSERT/UPDATE/DELETE). */
 int store_step_done(store *s, sqlite3_stmt *stmt, sca_error *err, const char *what);

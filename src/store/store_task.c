@@ -113,12 +113,9 @@ int store_task_close_if_idle(store *s, int64_t task_id, bool *closed, sca_error 
     return rc;
 }
 
-int store_task_list(store *s, int limit, store_task **out, size_t *n, sca_error *err)
+/* The tasks stmt (bound) selects. */
+static int task_rows(store *s, sqlite3_stmt *stmt, store_task **out, size_t *n, sca_error *err)
 {
-    sqlite3_stmt *stmt = store_stmt(s, STMT_TASK_LIST, err);
-    if (stmt == NULL)
-        return -EIO;
-    sqlite3_bind_int(stmt, 1, limit > 0 ? limit : -1);
     store_task *v = NULL;
     size_t count = 0;
     int rc;
@@ -136,6 +133,23 @@ int store_task_list(store *s, int limit, store_task **out, size_t *n, sca_error 
     *out = v;
     *n = count;
     return 0;
+}
+
+int store_task_list(store *s, int limit, store_task **out, size_t *n, sca_error *err)
+{
+    sqlite3_stmt *stmt = store_stmt(s, STMT_TASK_LIST, err);
+    if (stmt == NULL)
+        return -EIO;
+    sqlite3_bind_int(stmt, 1, limit > 0 ? limit : -1);
+    return task_rows(s, stmt, out, n, err);
+}
+
+int store_task_list_running(store *s, store_task **out, size_t *n, sca_error *err)
+{
+    sqlite3_stmt *stmt = store_stmt(s, STMT_TASK_LIST_RUNNING, err);
+    if (stmt == NULL)
+        return -EIO;
+    return task_rows(s, stmt, out, n, err);
 }
 
 int store_task_count_running(store *s, int64_t *n, sca_error *err)
@@ -192,6 +206,21 @@ int store_task_tracer_count(store *s, int64_t task_id, const char *tracer, int64
     return store_step_done(s, stmt, err, "count lines");
 }
 
+int store_task_tracer_set_hold(store *s, int64_t task_id, const char *tracer, bool stopping,
+                               int64_t held, const char *reason, sca_error *err)
+{
+    sqlite3_stmt *stmt = store_stmt(s, STMT_TT_HOLD, err);
+    if (stmt == NULL)
+        return -EIO;
+    sqlite3_bind_int64(stmt, 1, task_id);
+    sqlite3_bind_text(stmt, 2, tracer, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 3, stopping);
+    sqlite3_bind_int64(stmt, 4, held);
+    if (reason != NULL && held > 0)
+        sqlite3_bind_text(stmt, 5, reason, -1, SQLITE_STATIC);
+    return store_step_done(s, stmt, err, "record held lines");
+}
+
 int store_task_tracer_finish(store *s, const store_task_tracer *tt, sca_error *err)
 {
     sqlite3_stmt *stmt = store_stmt(s, STMT_TT_FINISH, err);
@@ -234,6 +263,9 @@ int store_task_tracer_list(store *s, int64_t task_id, store_task_tracer **out, s
         tt->exit_signal = sqlite3_column_int(stmt, 7);
         tt->lines = sqlite3_column_int64(stmt, 8);
         tt->unparsed = sqlite3_column_int64(stmt, 9);
+        tt->stopping = sqlite3_column_int(stmt, 10) != 0;
+        tt->held = sqlite3_column_int64(stmt, 11);
+        store_column_copy(stmt, 12, tt->held_reason, sizeof(tt->held_reason));
     }
     if (rc != SQLITE_DONE) {
         rc = store_db_error(s, err, "list task tracers");

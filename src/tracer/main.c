@@ -6,11 +6,14 @@
  * SIGINT/SIGTERM stops it.  Normally spawned by sca-agent; also runs by hand.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ingest.h"
@@ -28,7 +31,7 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: sca-tracer [--config FILE] TASK_UUID TRACER\n"
+    fprintf(f, "usage: sca-tracer [--config FILE] [--status-fd FD] TASK_UUID TRACER\n"
                "\n"
                "Runs tracer TRACER (registered with 'sca-manage setup') for task TASK_UUID,\n"
                "creating the task if it does not exist, and stores the worker's output as\n"
@@ -37,6 +40,9 @@ static void usage(FILE *f)
                "\n"
                "  -c, --config FILE  configuration file (default: $SCALPELS_CONF, then\n"
                "                     " CONFIG_SYSTEM_PATH ")\n"
+               "      --status-fd FD once the worker is seen to run, write \"started\" to file\n"
+               "                     descriptor FD, else \"failed: WHY\", and close it\n"
+               "                     (sca-agent passes a pipe)\n"
                "  -h, --help         show this help\n");
 }
 
@@ -47,6 +53,7 @@ struct tracer_ctx {
     store_task task;
     json_t *options; /* data options from the store */
     char *bindir;
+    int status_fd; /* the start report's (tracer_report_start), or -1 */
 };
 
 /* Template keys: data options first (as the original had them), then the
@@ -70,6 +77,19 @@ static const char *lookup_key(void *arg, const char *key)
     if (strcmp(key, "state_dir") == 0)
         return c->cfg.state_dir;
     return NULL;
+}
+
+/* --status-fd FD: an open descriptor, kept from the worker (close-on-exec)
+ * so that the reader sees the end of the report, not the worker's end. */
+static int status_fd_open(const char *arg, int *fd)
+{
+    int64_t v;
+    if (sca_parse_int64(arg, &v) != 0 || v < 0 || v > INT_MAX || fcntl((int)v, F_GETFD) < 0) {
+        fprintf(stderr, "sca-tracer: --status-fd expects an open file descriptor, not '%s'\n", arg);
+        return -1;
+    }
+    *fd = (int)v;
+    return fcntl(*fd, F_SETFD, FD_CLOEXEC) == 0 ? 0 : -1;
 }
 
 static bool uuid_valid(const char *s)
@@ -107,6 +127,26 @@ static int load_tracer(struct tracer_ctx *c, const char *name, sca_error *err)
     return rc;
 }
 
+/* The end of a run is recorded even when the disk was full a moment ago
+ * (the last batch may have taken what the freed space held): a refusal for
+ * want of space gives back the room kept for that, or else is followed by
+ * a checkpoint, which may give space back, and another try, for up to
+ * TRACER_END_WAIT_MS. */
+static int finish_row(struct tracer_ctx *c, const store_task_tracer *end, sca_error *err)
+{
+    double give_up = sca_monotonic() + TRACER_END_WAIT_MS / 1000.0;
+    int rc;
+    while ((rc = store_task_tracer_finish(c->store, end, err)) == -ENOSPC &&
+           sca_monotonic() < give_up) {
+        if (store_room_release(c->store))
+            continue;
+        store_checkpoint(c->store, NULL);
+        struct timespec pause = {.tv_nsec = TRACER_RETRY_MS * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+    return rc;
+}
+
 /* The worker never ran: say why in the task's log and close the run. */
 static void record_not_started(struct tracer_ctx *c, ingest *g, const char *why)
 {
@@ -116,7 +156,7 @@ static void record_not_started(struct tracer_ctx *c, ingest *g, const char *why)
         log_error("%s", err.msg);
     store_task_tracer end = {.task_id = c->task.id, .exit_code = EXIT_NOT_STARTED};
     snprintf(end.tracer, sizeof(end.tracer), "%s", c->tracer.name);
-    if (store_task_tracer_finish(c->store, &end, &err) != 0)
+    if (finish_row(c, &end, &err) != 0)
         log_error("%s", err.msg);
 }
 
@@ -132,7 +172,7 @@ static void record_end(struct tracer_ctx *c, ingest *g, const tracer_outcome *o)
         .unparsed = ingest_unparsed(g),
     };
     snprintf(end.tracer, sizeof(end.tracer), "%s", c->tracer.name);
-    if (store_task_tracer_finish(c->store, &end, &err) != 0)
+    if (finish_row(c, &end, &err) != 0)
         log_error("%s", err.msg);
     log_info("stored %lld lines (%lld unparsed) for task %s", (long long)end.lines,
              (long long)end.unparsed, c->task.uuid);
@@ -164,15 +204,19 @@ static int trace(struct tracer_ctx *c, const parser *p)
         rc = store_task_tracer_start(c->store, c->task.id, c->tracer.name, getpid(), &err);
     if (rc != 0) {
         log_error("%s", err.msg);
+        tracer_report_start(&c->status_fd, err.msg);
         ingest_free(g);
         return 1;
     }
     char **argv = NULL;
     rc = template_expand(c->tracer.tpl, lookup_key, c, &argv, &err);
     if (rc == 0) {
-        tracer_run_opts opts = {c->store, g, c->task.id, c->tracer.name, argv, c->cfg.stop_grace};
+        tracer_run_opts opts = {
+            c->store, g, c->task.id, c->tracer.name, argv, c->cfg.stop_grace, &c->status_fd};
         tracer_outcome outcome;
         log_info("task %s: running %s", c->task.uuid, argv[0]);
+        /* Room for the records of a full disk (run.c). */
+        store_room_keep(c->store);
         /* The loop must not sit in SQLite while lines arrive: a busy store
          * is retried from a timer instead (run.c). */
         store_set_busy_timeout(c->store, TRACER_BUSY_MS);
@@ -182,6 +226,7 @@ static int trace(struct tracer_ctx *c, const parser *p)
             record_end(c, g, &outcome);
     }
     if (rc != 0) {
+        tracer_report_start(&c->status_fd, err.msg); /* the reader names the tracer */
         sca_error_prefix(&err, "tracer %s", c->tracer.name);
         log_error("%s", err.msg);
         record_not_started(c, g, err.msg);
@@ -208,6 +253,7 @@ static int run(struct tracer_ctx *c, const char *task_uuid, const char *name)
         rc = find_or_create_task(c, task_uuid, &err);
     if (rc != 0) {
         log_error("%s", err.msg);
+        tracer_report_start(&c->status_fd, err.msg);
         return 1;
     }
     return trace(c, p);
@@ -217,10 +263,12 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
+        {"status-fd", required_argument, NULL, 'S'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL;
+    struct tracer_ctx c = {.status_fd = -1};
     int opt;
     log_init("sca-tracer");
     /* A stop that arrives before the loop's handlers exist must wait for
@@ -238,6 +286,10 @@ int main(int argc, char **argv)
         case 'c':
             config_path = optarg;
             break;
+        case 'S':
+            if (status_fd_open(optarg, &c.status_fd) != 0)
+                return EXIT_USAGE;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -251,15 +303,16 @@ int main(int argc, char **argv)
         usage(stderr);
         return EXIT_USAGE;
     }
-    struct tracer_ctx c = {0};
     sca_error err = {0};
     if (config_load(&c.cfg, config_path, &err) != 0) {
         fprintf(stderr, "sca-tracer: %s\n", err.msg);
+        tracer_report_start(&c.status_fd, err.msg);
         return 1;
     }
     log_set_level(c.cfg.log_level);
     c.bindir = paths_exe_dir();
     int status = run(&c, argv[optind], argv[optind + 1]);
+    tracer_report_start(&c.status_fd, status == 0 ? NULL : "sca-tracer failed (see its log)");
     json_decref(c.options);
     store_tracer_clear(&c.tracer);
     store_close(c.store);

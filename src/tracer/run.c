@@ -1,9 +1,11 @@
 /* run.c - spawn the worker, read its lines, stop it, flush (see tracer.h). */
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "scalpels/log.h"
@@ -30,13 +32,26 @@ struct run {
     uv_timer_t flush_timer;
     uv_timer_t kill_timer;  /* SIGKILL after the grace */
     uv_timer_t retry_timer; /* flush again after a store error */
+    uv_timer_t start_timer; /* the start check */
     bool worker_alive;
     bool stopping;
     bool held;     /* the store refused the batch: the retry timer flushes */
     bool paused;   /* reading stopped until then (the batch reached its limit) */
     bool finished; /* everything stored, handles closing */
+    /* The start check, while a start report is due (tracer.h). */
+    bool start_pending;
+    bool start_stderr;    /* the worker wrote on stderr meanwhile */
+    double start_time;    /* monotonic, at the spawn */
+    char start_note[256]; /* its first line on stderr */
     int flush_rc;
     sca_error flush_err;
+    /* What the task_tracer row says of this run (store_task_tracer_set_hold),
+     * so that the agent can show a stop that waits for the store. */
+    bool row_stopping;
+    int64_t row_held;
+    const char *row_reason;
+    double row_written;     /* monotonic */
+    double last_checkpoint; /* monotonic, of the last attempt */
     tracer_outcome outcome;
 };
 
@@ -53,15 +68,167 @@ static void signal_group(struct run *r, int signo)
 static void streams_set_reading(struct run *r, bool on);
 static void on_retry_timer(uv_timer_t *t);
 
+void tracer_report_start(int *fd, const char *why)
+{
+    if (*fd < 0)
+        return;
+    char line[PIPE_BUF];
+    int n = why ? snprintf(line, sizeof(line), "failed: %s\n", why)
+                : snprintf(line, sizeof(line), "started\n");
+    size_t len = n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1;
+    /* One write of at most PIPE_BUF bytes to a pipe is never cut short; a
+     * reader that is gone (the agent ended) needs no report. */
+    if (write(*fd, line, len) < 0 && errno != EPIPE)
+        log_warning("cannot report the start: %s", strerror(errno));
+    close(*fd);
+    *fd = -1;
+}
+
+static void start_confirmed(struct run *r)
+{
+    if (!r->start_pending)
+        return;
+    r->start_pending = false;
+    uv_timer_stop(&r->start_timer);
+    tracer_report_start(r->opts->status_fd, NULL);
+}
+
+/* The worker ended before it was seen to run: why, from its status and
+ * what it said first on stderr. */
+static void start_failed(struct run *r)
+{
+    r->start_pending = false;
+    uv_timer_stop(&r->start_timer);
+    char how[64];
+    if (r->outcome.exit_signal)
+        snprintf(how, sizeof(how), "was killed by signal %d (%s)", r->outcome.exit_signal,
+                 strsignal(r->outcome.exit_signal));
+    else
+        snprintf(how, sizeof(how), "exited with status %d", r->outcome.exit_code);
+    char *why = sca_asprintf("worker %s %s as it started%s%s", r->opts->argv[0], how,
+                             r->start_note[0] ? ": " : "", r->start_note);
+    log_error("%s", why);
+    tracer_report_start(r->opts->status_fd, why);
+    free(why);
+}
+
+/* Decides the start once what the worker did tells: an exit with status 0
+ * is a run (a short one), any other exit a failure unless a line on stdout
+ * shows that it ran, so that is decided once both pipes are read to the
+ * end. */
+static void start_check_exit(struct run *r)
+{
+    if (!r->start_pending || r->worker_alive)
+        return;
+    if (r->outcome.exit_code == 0 && r->outcome.exit_signal == 0)
+        start_confirmed(r);
+    else if (!r->err.open && !r->out.open)
+        start_failed(r);
+}
+
+static void on_start_timer(uv_timer_t *t)
+{
+    struct run *r = t->data;
+    if (!r->worker_alive)
+        return; /* its exit decides, once its output is read */
+    double waited_ms = (sca_monotonic() - r->start_time) * 1000;
+    if (r->start_stderr && waited_ms < TRACER_START_MAX_MS) {
+        uv_timer_start(t, on_start_timer, (uint64_t)(TRACER_START_MAX_MS - waited_ms), 0);
+        return;
+    }
+    start_confirmed(r);
+}
+
+static const char *held_reason(int rc)
+{
+    return rc == -ENOSPC ? "disk full" : rc == -EBUSY ? "store locked" : "store error";
+}
+
+static void retry_soon(struct run *r)
+{
+    if (!uv_is_active((uv_handle_t *)&r->retry_timer))
+        uv_timer_start(&r->retry_timer, on_retry_timer, TRACER_RETRY_MS, 0);
+}
+
+/* Tells the agent, through the task_tracer row, whether this run was asked
+ * to stop and how many lines it holds and why: written when that changes,
+ * and a growing count at most once a second.  A tiny write may go in where
+ * a batch did not (the log keeps pages a failed batch wrote); when it does
+ * not, the room kept for a full disk is given back, and failing that the
+ * retry timer tries again. */
+static void hold_sync(struct run *r)
+{
+    int64_t held = r->held ? (int64_t)ingest_pending_lines(r->opts->ingest) : 0;
+    const char *reason = held > 0 ? held_reason(r->flush_rc) : NULL;
+    bool changed = r->stopping != r->row_stopping || reason != r->row_reason;
+    if (!changed && (held == r->row_held || sca_monotonic() - r->row_written < 1.0))
+        return;
+    sca_error e = {0};
+    int rc = store_task_tracer_set_hold(r->opts->store, r->opts->task_id, r->opts->tracer,
+                                        r->stopping, held, reason, &e);
+    /* The disk is full to the last byte (a checkpoint that grew the
+     * database took it): the room kept for this makes the record fit. */
+    if (rc == -ENOSPC && store_room_release(r->opts->store)) {
+        log_info("gave back the room kept for a full disk");
+        rc = store_task_tracer_set_hold(r->opts->store, r->opts->task_id, r->opts->tracer,
+                                        r->stopping, held, reason, &e);
+    }
+    if (rc != 0) {
+        log_debug("%s", e.msg);
+        retry_soon(r);
+        return;
+    }
+    r->row_stopping = r->stopping;
+    r->row_held = held;
+    r->row_reason = reason;
+    r->row_written = sca_monotonic();
+}
+
+static bool space_short(const struct run *r)
+{
+    uint64_t free_bytes;
+    sca_error e = {0};
+    return store_free_space(r->opts->store, &free_bytes, &e) == 0 && free_bytes < TRACER_LOW_SPACE;
+}
+
+/* SQLite checkpoints its write-ahead log only once it has grown to about
+ * 4 MiB: on a file system with less room than that the log alone fills the
+ * disk again.  So after a batch that had to wait (the log may have taken
+ * what was free), and after every batch while the file system is short of
+ * space, the log is copied into the database and restarted, which cuts it
+ * back to STORE_WAL_KEEP_TEXT bytes.  On a full disk it is tried too, once
+ * a second: it gives space back unless the database itself must grow. */
+static void checkpoint_if_needed(struct run *r, bool after_hold)
+{
+    double now = sca_monotonic();
+    if (!after_hold) {
+        if (r->flush_rc == 0 ? !space_short(r) : now - r->last_checkpoint < 1.0)
+            return;
+    }
+    r->last_checkpoint = now;
+    sca_error e = {0};
+    if (store_checkpoint(r->opts->store, &e) != 0) {
+        log_debug("%s", e.msg);
+    } else if (after_hold) {
+        log_info("checkpointed the store's log");
+        store_room_keep(r->opts->store); /* for the next time the disk fills */
+    }
+}
+
 static void flush_now(struct run *r)
 {
     uv_timer_stop(&r->flush_timer);
     const ingest *g = r->opts->ingest;
+    bool was_held = r->held;
     r->flush_rc = ingest_flush(r->opts->ingest, &r->flush_err);
     if (r->flush_rc == 0) {
         if (r->held)
             log_info("store accepts writes again");
         r->held = false;
+        /* The batch's transaction cleared the row's held lines. */
+        r->row_held = 0;
+        r->row_reason = NULL;
+        checkpoint_if_needed(r, was_held);
         if (r->paused) {
             r->paused = false;
             streams_set_reading(r, true);
@@ -85,8 +252,10 @@ static void flush_now(struct run *r)
         r->paused = true;
         streams_set_reading(r, false);
     }
-    if (!uv_is_active((uv_handle_t *)&r->retry_timer))
-        uv_timer_start(&r->retry_timer, on_retry_timer, TRACER_RETRY_MS, 0);
+    if (r->flush_rc == -ENOSPC)
+        checkpoint_if_needed(r, false);
+    hold_sync(r);
+    retry_soon(r);
 }
 
 static void on_flush_timer(uv_timer_t *t)
@@ -98,6 +267,7 @@ static void on_retry_timer(uv_timer_t *t)
 {
     struct run *r = t->data;
     flush_now(r);
+    hold_sync(r);
     run_maybe_finish(r);
 }
 
@@ -106,6 +276,16 @@ static void take_line(struct run *r, struct stream *s, const char *line, size_t 
     if (len > 0 && line[len - 1] == '\r')
         len--;
     ingest_line(r->opts->ingest, s->source, line, len, ts);
+    if (r->start_pending) {
+        if (s->source == INGEST_STDOUT) {
+            start_confirmed(r);
+        } else if (!r->start_stderr) {
+            r->start_stderr = true;
+            size_t n = len < sizeof(r->start_note) - 1 ? len : sizeof(r->start_note) - 1;
+            memcpy(r->start_note, line, n);
+            r->start_note[n] = '\0';
+        }
+    }
     size_t pending = ingest_pending_lines(r->opts->ingest);
     if (r->held) {
         /* The retry timer flushes; here only the hold limit is checked. */
@@ -161,6 +341,7 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static void on_stream_closed(uv_handle_t *h)
 {
     struct stream *s = h->data;
+    start_check_exit(s->run);
     run_maybe_finish(s->run);
 }
 
@@ -233,6 +414,8 @@ static void begin_stop(struct run *r, int signo)
         return;
     }
     r->stopping = true;
+    start_confirmed(r); /* it ran until it was stopped */
+    hold_sync(r);
     log_info("%s received: stopping worker %lld", strsignal(signo),
              (long long)r->outcome.worker_pid);
     signal_group(r, SIGINT);
@@ -256,6 +439,7 @@ static void on_worker_exit(uv_process_t *p, int64_t status, int term_signal)
         log_info("worker %lld exited with status %lld", (long long)r->outcome.worker_pid,
                  (long long)status);
     uv_close((uv_handle_t *)p, NULL);
+    start_check_exit(r);
     /* Give what is left in the pipes the grace period to arrive. */
     if (r->out.open || r->err.open)
         arm_kill_timer(r);
@@ -283,6 +467,7 @@ static void run_maybe_finish(struct run *r)
     close_if_active((uv_handle_t *)&r->flush_timer);
     close_if_active((uv_handle_t *)&r->kill_timer);
     close_if_active((uv_handle_t *)&r->retry_timer);
+    close_if_active((uv_handle_t *)&r->start_timer);
 }
 
 static void stream_init(struct run *r, struct stream *s, enum ingest_source src)
@@ -330,8 +515,8 @@ static void run_init(struct run *r, const tracer_run_opts *opts, uv_loop_t *loop
     r->outcome.exit_code = -1;
     stream_init(r, &r->out, INGEST_STDOUT);
     stream_init(r, &r->err, INGEST_STDERR);
-    uv_timer_t *timers[] = {&r->flush_timer, &r->kill_timer, &r->retry_timer};
-    for (int i = 0; i < 3; i++) {
+    uv_timer_t *timers[] = {&r->flush_timer, &r->kill_timer, &r->retry_timer, &r->start_timer};
+    for (int i = 0; i < 4; i++) {
         uv_timer_init(loop, timers[i]);
         timers[i]->data = r;
     }
@@ -364,6 +549,11 @@ int tracer_run(const tracer_run_opts *opts, tracer_outcome *out, sca_error *err)
                                          r->outcome.worker_pid, &e) != 0)
             log_warning("%s", e.msg);
         store_set_busy_timeout(opts->store, TRACER_BUSY_MS);
+        if (*opts->status_fd >= 0) {
+            r->start_pending = true;
+            r->start_time = sca_monotonic();
+            uv_timer_start(&r->start_timer, on_start_timer, TRACER_START_MS, 0);
+        }
         streams_set_reading(r, true);
     } else {
         uv_close((uv_handle_t *)&r->out.pipe, NULL);
@@ -371,6 +561,9 @@ int tracer_run(const tracer_run_opts *opts, tracer_outcome *out, sca_error *err)
         run_maybe_finish(r);
     }
     uv_run(&loop, UV_RUN_DEFAULT);
+    /* A stop that comes once the run is over changes nothing; blocked
+     * again, it cannot kill the tracer before it records the end. */
+    sigprocmask(SIG_BLOCK, &stops, NULL);
     if (uv_loop_close(&loop) != 0)
         log_warning("tracer loop closed with handles still open");
     for (int i = 0; i < 2; i++)

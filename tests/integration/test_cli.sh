@@ -318,9 +318,12 @@ expect_exit 1 "$S" result 00000000
 assert_contains "$OUT" "sca: NotFound: " "unknown result"
 ok "stop -a, skipped, unknown names and prefixes"
 
-# A tracer that fails: the report says so on stderr.
-u7=$("$S" start -a needs)
-wait_stopped "$u7"
+# A tracer that cannot start fails the command (test_agent_start.sh has
+# the cases); its task keeps why, and its report says so on stderr.
+expect_exit 1 "$S" start -a needs
+assert_contains "$OUT" "sca: StartError: cannot start tracer needs: " "start of a tracer that cannot start"
+u7=$(sql "SELECT t.uuid FROM task t JOIN task_tracer tt ON tt.task_id = t.id WHERE tt.tracer = 'needs'")
+assert_eq "$(task_status "$u7")" "stopped" "the failed start's task"
 expect_exit 0 "$S" report "$u7"
 assert_contains "$OUT" "sca: note: tracer needs exited with status " "a failed tracer is noted"
 assert_contains "$OUT" "unset_key" "its stderr is a result"

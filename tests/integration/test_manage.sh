@@ -25,7 +25,7 @@ assert_contains "$OUT" "created database $DB" "db-create output"
 tracers=$(sql "SELECT group_concat(name || ':' || parser, ' ') FROM (SELECT name, parser FROM tracer ORDER BY name)")
 assert_eq "$tracers" "cpu:kv diskio:kv iocount:count mem:kv modelsave:count mysql:log netdev:kv oslolock:count proc:kv rabbit:log rpc:traffic rpccount:count sqlaexec:count traffic:traffic" \
   "shipped tracers and parsers"
-assert_eq "$(sql "PRAGMA user_version")" "1" "schema version"
+assert_eq "$(sql "PRAGMA user_version")" "2" "schema version"
 sql "INSERT INTO task(uuid, created) VALUES ('keep-me', 1)"
 expect_exit 1 "$M" db-create
 assert_contains "$OUT" "already exists" "db-create refuses to replace"

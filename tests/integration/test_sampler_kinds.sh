@@ -146,8 +146,13 @@ count_total() {
 
 calls=200000
 # The sampler reads until after the writer ended, however long a loaded
-# machine makes the writer take, then stops on SIGINT as a tracer stops it.
-timeout 60 "$S" iocount --interval $interval --count 100 >"$tmp/io.out" 2>"$tmp/io.err" &
+# machine makes the writer take, then stops on SIGINT as a tracer stops it
+# (--count bounds it to 50 s).  The SIGINT goes to the sampler itself, never
+# through a `timeout` wrapper: timeout forwards it and then sends SIGCONT to
+# the child and its group, and a SIGCONT that comes while a sanitizer build
+# exits discards the SIGSTOP with which LeakSanitizer stops the process to
+# look for leaks, which then waits for that stop for ever.
+"$S" iocount --interval $interval --count 100 >"$tmp/io.out" 2>"$tmp/io.err" &
 sampler=$!
 sleep 0.3
 "$PY" "$tmp/writer.py" $calls || fail "iocount: the writer failed"

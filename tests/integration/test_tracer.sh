@@ -141,3 +141,23 @@ assert_contains "$(cat "$T/clock.log")" "holding" "the held batch is logged"
 rows=$(sql "SELECT count(*), max(abs(s.ts - s.value)) < 1.0 FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u' AND r.rtype = 'stream'")
 assert_eq "$rows" "120|1" "all 120 lines stored, each within 1 s of its worker's clock: $(sql "SELECT max(abs(s.ts - s.value)) FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u' AND r.rtype = 'stream'")"
 ok "a store held by another writer delays no line's timestamp and loses none"
+
+# 9. The shipped netdev tracer watches the devices of the data option
+# netdev_devs (a comma list; empty, the default, is every interface but
+# loopback).  Run as the agent runs it, from the template.
+netdev_keys() {
+  sql "SELECT DISTINCT r.name FROM result r JOIN task t ON t.id = r.task_id WHERE t.uuid = '$1' AND r.rtype = 'stream' ORDER BY 1" | tr '\n' ' '
+}
+setup -d interval=0.2 -d netdev_devs=lo
+bg_tracer netdev 8
+kill -INT "$tracer"
+wait "$tracer" || fail "netdev tracer failed: $(cat "$T/netdev.log")"
+assert_eq "$(netdev_keys "$u")" "lo.rx_kbps lo.rx_pps lo.tx_kbps lo.tx_pps " "netdev_devs=lo: only lo's series"
+setup -d netdev_devs=
+bg_tracer netdev 8
+kill -INT "$tracer"
+wait "$tracer" || fail "netdev tracer failed: $(cat "$T/netdev.log")"
+keys=$(netdev_keys "$u")
+[ -n "$keys" ] || fail "netdev_devs empty: no series"
+[[ " $keys" != *" lo."* ]] || fail "netdev_devs empty: loopback reported: $keys"
+ok "netdev_devs chooses the netdev tracer's devices"

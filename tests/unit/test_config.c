@@ -52,6 +52,7 @@ static void test_defaults(void **state)
     assert_string_equal(c.topic, "scalpels");
     assert_string_equal(c.control_exchange, "openstack");
     assert_true(c.stop_grace == 5);
+    assert_true(c.unix_idle_timeout == 30);
     assert_int_equal(c.heartbeat, 60);
     assert_int_equal(c.max_message_size, 1048576);
     char *expected = NULL;
@@ -77,6 +78,7 @@ static void test_values_and_derived_paths(void **state)
                                             "[agent]\n"
                                             "stop_grace = 1.5s\n"
                                             "max_duration = 2h\n"
+                                            "unix_idle_timeout = 1.5s\n"
                                             "host = node7\n"
                                             "[rpc]\n"
                                             "heartbeat = 10\n"
@@ -92,6 +94,7 @@ static void test_values_and_derived_paths(void **state)
     assert_int_equal(c.log_level, LOG_LEVEL_DEBUG);
     assert_true(c.stop_grace == 1.5);
     assert_true(c.max_duration == 7200);
+    assert_true(c.unix_idle_timeout == 1.5);
     assert_string_equal(c.host, "node7");
     assert_int_equal(c.heartbeat, 10);
     assert_true(c.amqp_durable_queues);
@@ -131,6 +134,8 @@ static void test_invalid_values_name_file_and_line(void **state)
 {
     (void)state;
     expect_error("[agent]\nhost = a\nstop_grace = soon\n", 3, "duration");
+    /* An idle timeout of 0 would let connections be held for ever. */
+    expect_error("[agent]\nunix_idle_timeout = 0\n", 2, "duration above 0");
     expect_error("[rpc]\n\n\nheartbeat = -1\n", 4, "whole number");
     expect_error("[DEFAULT]\nlog_level = loud\n", 2, "error, warning, info or debug");
     expect_error("[rpc]\namqp_durable_queues = maybe\n", 2, "true or false");

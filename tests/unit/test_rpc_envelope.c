@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "rpc_envelope.h"
+#include "rpc_transport.h"
 #include "scalpels/util.h"
 
 static char *fixture(const char *name, size_t *len)
@@ -106,7 +107,45 @@ static void test_decode_version_namespace_timeout(void **state)
     inner = decode_fixture("request_call_monitor_timeout_2.json");
     assert_int_equal(rpc_envelope_request_fields(inner, &f, &fault), 0);
     assert_true(f.timeout == 2.0);
+    assert_true(f.expiration == 0);
     json_decref(inner);
+}
+
+/* A unix call's timeout, in ms as the AMQP expiration property has it;
+ * anything but a positive number is no timeout. */
+static void test_decode_expiration(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *value;
+        double seconds;
+    } cases[] = {{"3000", 3}, {"250", 0.25}, {"0", 0}, {"-5", 0}, {"\"3000\"", 0}, {"null", 0}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *text = sca_asprintf("{\"method\": \"echo\", \"_msg_id\": \"m1\", \"_timeout\": "
+                                  "null, \"_expiration\": %s}",
+                                  cases[i].value);
+        json_t *inner = json_loads(text, 0, NULL);
+        assert_non_null(inner);
+        rpc_request_fields f;
+        rpc_fault fault;
+        assert_int_equal(rpc_envelope_request_fields(inner, &f, &fault), 0);
+        if (f.expiration != cases[i].seconds)
+            fail_msg("_expiration %s read as %g s", cases[i].value, f.expiration);
+        json_decref(inner);
+        free(text);
+    }
+}
+
+static void test_expiration_property(void **state)
+{
+    (void)state;
+    assert_true(rpc_expiration_parse("3000", 4) == 3);
+    assert_true(rpc_expiration_parse("30000x", 5) == 30);
+    assert_true(rpc_expiration_parse("604800000", 9) == 604800);
+    assert_true(rpc_expiration_parse("", 0) == 0);
+    assert_true(rpc_expiration_parse("-1", 2) == 0);
+    assert_true(rpc_expiration_parse("1e3", 3) == 0);
+    assert_true(rpc_expiration_parse("9999999999999", 13) == 0);
 }
 
 static void test_decode_replies(void **state)
@@ -512,6 +551,8 @@ int main(void)
         cmocka_unit_test(test_decode_call_with_context),
         cmocka_unit_test(test_decode_cast_and_fanout),
         cmocka_unit_test(test_decode_version_namespace_timeout),
+        cmocka_unit_test(test_decode_expiration),
+        cmocka_unit_test(test_expiration_property),
         cmocka_unit_test(test_decode_replies),
         cmocka_unit_test(test_decode_failures),
         cmocka_unit_test(test_encode_requests_byte_exact),

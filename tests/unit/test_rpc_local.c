@@ -79,6 +79,14 @@ static void m_whoami(rpc_request *req, void *arg)
     rpc_request_reply(req, json_pack("{s:i,s:i}", "rc", rc, "uid", (int)uid));
 }
 
+/* How long the caller said it waits, as the server counts it: -1 unknown. */
+static void m_deadline(rpc_request *req, void *arg)
+{
+    (void)arg;
+    double deadline = rpc_request_deadline(req);
+    rpc_request_reply(req, json_real(deadline > 0 ? deadline - sca_monotonic() : -1));
+}
+
 static const rpc_arg_spec a_x[] = {{"x", RPC_ARG_ANY, true, true}, {0}};
 static const rpc_arg_spec a_n[] = {{"n", RPC_ARG_INT, true, false}, {0}};
 static const rpc_method methods[] = {{"echo", m_echo, a_x},
@@ -87,6 +95,7 @@ static const rpc_method methods[] = {{"echo", m_echo, a_x},
                                      {"count", m_count, a_n},
                                      {"big", m_big, a_n},
                                      {"whoami", m_whoami, NULL},
+                                     {"deadline", m_deadline, NULL},
                                      {0}};
 
 static const rpc_target target = {.topic = "scalpels"};
@@ -203,6 +212,30 @@ static void test_call_cast_error(void **state)
                      0);
     assert_string_equal(json_string_value(result), "y");
     json_decref(result);
+}
+
+/* A unix call carries its timeout, so the server knows when its caller
+ * gives up; a gather its window. */
+static void test_caller_deadline(void **state)
+{
+    fixture *f = *state;
+    outcome o;
+    call(f, "deadline", NULL, 5, &o);
+    assert_int_equal(o.status, 0);
+    double left = json_real_value(o.result);
+    if (!(left > 0 && left <= 5))
+        fail_msg("a call with a 5 s timeout leaves the server %g s", left);
+    json_decref(o.result);
+
+    json_t *replies = NULL;
+    rpc_target every = {.topic = "scalpels", .fanout = true};
+    assert_int_equal(rpc_gather_sync(f->ct, &every, "deadline", NULL, NULL, 0.5, &replies, NULL),
+                     0);
+    assert_int_equal(json_array_size(replies), 1);
+    left = json_real_value(json_object_get(json_array_get(replies, 0), "result"));
+    if (!(left > 0 && left <= 0.5))
+        fail_msg("a gather with a 0.5 s window leaves the server %g s", left);
+    json_decref(replies);
 }
 
 static void test_timeout_then_late_reply(void **state)
@@ -550,6 +583,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_call_cast_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_caller_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_then_late_reply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sizes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_server_freed_with_request_held, setup, teardown),

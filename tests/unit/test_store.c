@@ -1,12 +1,14 @@
 /* test_store.c - the SQLite store: schema, migrations, fuzzy lookup, CRUD. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -393,6 +395,82 @@ static void test_task_tracer_late_start_keeps_the_end(void **state)
     assert_int_equal(v[0].exit_code, 1);
     assert_true(v[0].stopped > 0);
     free(v);
+}
+
+/* A tracer that cannot write records the lines it holds and why, and a
+ * stop; the next batch written (or its end) clears the held lines. */
+static void test_task_tracer_hold(void **state)
+{
+    struct fixture *f = *state;
+    sca_error err = {0};
+    store_task t;
+    assert_int_equal(store_task_create(f->s, NULL, 0, &t, &err), 0);
+    assert_int_equal(store_task_tracer_start(f->s, t.id, "cpu", 100, &err), 0);
+    assert_int_equal(store_task_tracer_set_hold(f->s, t.id, "cpu", true, 1234, "disk full", &err),
+                     0);
+    store_task_tracer *v;
+    size_t n;
+    assert_int_equal(store_task_tracer_list(f->s, t.id, &v, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_true(v[0].stopping);
+    assert_int_equal(v[0].held, 1234);
+    assert_string_equal(v[0].held_reason, "disk full");
+    free(v);
+    assert_int_equal(store_task_tracer_count(f->s, t.id, "cpu", 5000, 0, &err), 0);
+    assert_int_equal(store_task_tracer_list(f->s, t.id, &v, &n, &err), 0);
+    assert_true(v[0].stopping);
+    assert_int_equal(v[0].held, 0);
+    assert_string_equal(v[0].held_reason, "");
+    assert_int_equal(v[0].lines, 5000);
+    free(v);
+    /* No reason without held lines. */
+    assert_int_equal(store_task_tracer_set_hold(f->s, t.id, "cpu", false, 0, "disk full", &err), 0);
+    assert_int_equal(store_task_tracer_list(f->s, t.id, &v, &n, &err), 0);
+    assert_false(v[0].stopping);
+    assert_string_equal(v[0].held_reason, "");
+    free(v);
+}
+
+/* A database of schema 1 (before held lines) gains the columns, and keeps
+ * its rows, when opened. */
+static void test_migration_from_1_adds_hold_columns(void **state)
+{
+    struct fixture *f = *state;
+    char path[160];
+    snprintf(path, sizeof(path), "%s/v1.db", f->dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "CREATE TABLE task (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL"
+                                  " UNIQUE, created REAL NOT NULL, stopped REAL, status TEXT NOT"
+                                  " NULL DEFAULT 'running', deadline REAL);"
+                                  "CREATE TABLE task_tracer (task_id INTEGER NOT NULL REFERENCES"
+                                  " task(id) ON DELETE CASCADE, tracer TEXT NOT NULL, pid INTEGER,"
+                                  " worker_pid INTEGER, started REAL NOT NULL, stopped REAL,"
+                                  " exit_code INTEGER, exit_signal INTEGER, lines INTEGER NOT NULL"
+                                  " DEFAULT 0, unparsed INTEGER NOT NULL DEFAULT 0,"
+                                  " PRIMARY KEY (task_id, tracer));"
+                                  "INSERT INTO task VALUES (1, 'x', 1, NULL, 'running', NULL);"
+                                  "INSERT INTO task_tracer(task_id, tracer, pid, started, lines)"
+                                  " VALUES (1, 'cpu', 42, 1, 7);"
+                                  "PRAGMA user_version = 1;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    store *s;
+    sca_error err = {0};
+    assert_int_equal(store_open(path, 0, &s, &err), 0);
+    assert_int_equal(store_schema_version(s, &err), 2);
+    store_task_tracer *v;
+    size_t n;
+    assert_int_equal(store_task_tracer_list(s, 1, &v, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].pid, 42);
+    assert_int_equal(v[0].lines, 7);
+    assert_false(v[0].stopping);
+    assert_int_equal(v[0].held, 0);
+    free(v);
+    store_close(s);
 }
 
 /* A stopped task of (2.5 batches of) samples, stopped at 100. */
@@ -819,6 +897,105 @@ static void test_window_of_a_log(void **state)
     }
 }
 
+static mode_t file_mode(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+/* The database and the -wal and -shm files SQLite makes beside it are
+ * 0640 whatever the umask; wider ones are narrowed when opened. */
+static void test_files_are_private(void **state)
+{
+    struct fixture *f = *state;
+    char path[160], wal[170], shm[170];
+    snprintf(path, sizeof(path), "%s/private.db", f->dir);
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    snprintf(shm, sizeof(shm), "%s-shm", path);
+    mode_t old = umask(0);
+    store *s;
+    sca_error err = {0};
+    assert_int_equal(store_open(path, STORE_CREATE, &s, &err), 0);
+    assert_int_equal(store_tracer_register(s, "cpu", "sampler cpu", "kv", NULL, &err), 0);
+    assert_int_equal(file_mode(path), 0640);
+    assert_int_equal(file_mode(wal), 0640);
+    assert_int_equal(file_mode(shm), 0640);
+    assert_int_equal(chmod(path, 0666), 0);
+    assert_int_equal(chmod(wal, 0644), 0);
+    assert_int_equal(chmod(shm, 0604), 0);
+    store *again;
+    assert_int_equal(store_open(path, 0, &again, &err), 0);
+    assert_int_equal(file_mode(path), 0640);
+    assert_int_equal(file_mode(wal), 0640);
+    assert_int_equal(file_mode(shm), 0600);
+    store_close(again);
+    store_close(s);
+    umask(old);
+}
+
+struct locker {
+    sqlite3 *db;
+    unsigned release_ms;
+};
+
+static void *release_later(void *arg)
+{
+    struct locker *l = arg;
+    usleep(l->release_ms * 1000);
+    sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
+    return NULL;
+}
+
+/* Holds the write lock of path from another connection; a thread releases
+ * it after release_ms. */
+static pthread_t lock_for(struct locker *l, const char *path, unsigned release_ms)
+{
+    assert_int_equal(
+        sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    l->release_ms = release_ms;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, release_later, l), 0);
+    return th;
+}
+
+static void unlock(struct locker *l, pthread_t th)
+{
+    pthread_join(th, NULL);
+    sqlite3_close(l->db);
+}
+
+/* A deadline ends a wait for a lock that the busy timeout would have
+ * outlasted: the write fails, saying why, instead of succeeding late. */
+static void test_deadline_ends_lock_wait(void **state)
+{
+    struct fixture *f = *state;
+    json_t *opts = json_pack("{s:s}", "k", "v");
+    sca_error err = {0};
+    struct locker l;
+    pthread_t th = lock_for(&l, f->path, 2000);
+    store_set_busy_timeout(f->s, 60000);
+    store_set_deadline(f->s, sca_monotonic() + 0.2);
+    assert_int_equal(store_config_update(f->s, opts, &err), -EBUSY);
+    assert_non_null(strstr(err.msg, "database is locked"));
+    unlock(&l, th);
+
+    /* A deadline further off than the lock lasts: the write waits and
+     * succeeds, as without one. */
+    th = lock_for(&l, f->path, 200);
+    store_set_deadline(f->s, sca_monotonic() + 30);
+    assert_int_equal(store_config_update(f->s, opts, &err), 0);
+    unlock(&l, th);
+
+    th = lock_for(&l, f->path, 200);
+    store_set_deadline(f->s, 0);
+    assert_int_equal(store_config_update(f->s, opts, &err), 0);
+    unlock(&l, th);
+    json_decref(opts);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -836,6 +1013,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_results_and_samples, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_tracer_records_exit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_task_tracer_late_start_keeps_the_end, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_task_tracer_hold, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migration_from_1_adds_hold_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_keeps_running_tasks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sample_page_and_summary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor_pages_through_ties, setup, teardown),
@@ -845,6 +1024,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reduce_keeps_spikes_within_the_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reduce_constant_and_single, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window_of_a_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_files_are_private, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deadline_ends_lock_wait, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

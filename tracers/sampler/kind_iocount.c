@@ -17,6 +17,7 @@
  * their parent.
  */
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,37 +30,54 @@
 typedef struct iocount_state {
     sca_buf text;
     long self;
-    uint64_t prev;    /* the sum at the previous reading */
-    int said_partial; /* "only readable processes" was said */
+    bool privileged;   /* root: every process may be read but those ptrace rules keep */
+    uint64_t prev;     /* the sum at the previous reading */
+    bool said_partial; /* the note on processes left out was given */
 } iocount_state;
 
-/* Adds the calls of one process to *sum: 0, or -1 when its file cannot be
- * read (another user's process, unless we are root, or one that ptrace
- * rules keep from us).  A process that ended since /proc was listed holds
- * nothing any more. */
-static int iocount_read(iocount_state *s, long pid, uint64_t *sum)
+enum io_read { IO_COUNTED, IO_GONE, IO_REFUSED, IO_FAILED };
+
+/* Adds the calls of one process to *sum.  A process that ended since /proc
+ * was listed holds nothing any more; one that we may not read (another
+ * user's, unless we are root, or one that ptrace rules keep even from root,
+ * such as a sandbox's init) is refused; anything else is a failure. */
+static enum io_read iocount_read(iocount_state *s, long pid, uint64_t *sum)
 {
     char path[64];
     procfs_pid_io io;
     snprintf(path, sizeof(path), "/proc/%ld/io", pid);
     int rc = sampler_read_file(path, &s->text, NULL);
     if (rc == -ENOENT || rc == -ESRCH)
-        return 0;
+        return IO_GONE;
+    if (rc == -EACCES || rc == -EPERM)
+        return IO_REFUSED;
     if (rc != 0 || procfs_parse_pid_io(s->text.data, &io) != 0)
-        return -1;
+        return IO_FAILED;
     *sum += io.syscr + io.syscw;
-    return 0;
+    return IO_COUNTED;
 }
 
-static void iocount_say_partial(iocount_state *s, long pid)
+/* Said once at most, and only when it changes what the count means: a
+ * process that not even root may read is left out quietly (its calls are
+ * nobody's to see), but an unprivileged sampler misses every other user's
+ * processes, and a file that cannot be read or parsed is not expected. */
+static void iocount_say_partial(iocount_state *s, long refused, long failed, long first_failed)
 {
     if (s->said_partial)
         return;
-    s->said_partial = 1;
-    fprintf(stderr,
-            "sca-sampler: cannot read /proc/%ld/io (another user's process?): the count "
-            "covers only the processes whose /proc/PID/io can be read\n",
-            pid);
+    if (failed > 0) {
+        s->said_partial = true;
+        fprintf(stderr,
+                "sca-sampler: cannot read /proc/%ld/io (%ld process%s): the count leaves "
+                "them out\n",
+                first_failed, failed, failed == 1 ? "" : "es");
+    } else if (refused > 0 && !s->privileged) {
+        s->said_partial = true;
+        fprintf(stderr,
+                "sca-sampler: counting only the processes this user may read: %ld other "
+                "process%s left out (run as root to count the whole node)\n",
+                refused, refused == 1 ? " is" : "es are");
+    }
 }
 
 /* The sum over the processes we can read but this one: its own reads of
@@ -69,18 +87,28 @@ static int iocount_collect(iocount_state *s, uint64_t *sum, sca_error *err)
     DIR *dir = opendir("/proc");
     if (dir == NULL)
         return sca_error_set(err, -errno, "cannot list /proc: %s", strerror(errno));
-    long unreadable = 0; /* the first pid whose file could not be read */
+    long refused = 0, failed = 0, first_failed = 0;
     const struct dirent *de;
     *sum = 0;
     for (errno = 0; (de = readdir(dir)) != NULL; errno = 0) {
         long pid = sampler_pid_of(de->d_name);
-        if (pid > 0 && pid != s->self && iocount_read(s, pid, sum) != 0 && unreadable == 0)
-            unreadable = pid;
+        if (pid <= 0 || pid == s->self)
+            continue;
+        switch (iocount_read(s, pid, sum)) {
+        case IO_REFUSED:
+            refused++;
+            break;
+        case IO_FAILED:
+            if (failed++ == 0)
+                first_failed = pid;
+            break;
+        default:
+            break;
+        }
     }
     int rc = errno != 0 ? sca_error_set(err, -errno, "cannot list /proc: %s", strerror(errno)) : 0;
     closedir(dir);
-    if (unreadable != 0)
-        iocount_say_partial(s, unreadable);
+    iocount_say_partial(s, refused, failed, first_failed);
     return rc;
 }
 
@@ -96,6 +124,7 @@ static int iocount_open(const sampler_opts *opts, void **state, sca_error *err)
     (void)opts;
     iocount_state *s = sca_calloc(1, sizeof(*s));
     s->self = (long)getpid();
+    s->privileged = geteuid() == 0;
     int rc = iocount_collect(s, &s->prev, err);
     if (rc != 0) {
         iocount_close(s);

@@ -42,10 +42,11 @@ static const char usage_text[] =
     "  -p, --pid PID           proc: watch this process; stop when it exits\n"
     "  -n, --pname NAME        proc: every process whose /proc/PID/comm is exactly\n"
     "                          NAME, summed; nothing is printed while none runs\n"
-    "                          (an empty --pid or --pname counts as not given)\n"
-    "  -d, --dev NAME          diskio, netdev: watch this device (repeatable); default:\n"
-    "                          every disk in /sys/block but loop and ram devices, or\n"
-    "                          every network interface but loopback\n"
+    "                          (an empty --pid, --pname or --dev counts as not given)\n"
+    "  -d, --dev NAME[,NAME]   diskio, netdev: watch these devices (repeatable); default\n"
+    "                          (also when empty): every disk in /sys/block but loop\n"
+    "                          and ram devices, or every network interface but\n"
+    "                          loopback\n"
     "  -P, --port PORT         port: the local TCP port, 1 to 65535\n"
     "  -h, --help              print this help\n"
     "\n"
@@ -120,12 +121,33 @@ static const char *parse_pname(const char *s)
     return s;
 }
 
-static void add_dev(sampler_opts *o, const char *s)
+/* --dev takes one name or a comma-separated list ("eth0, lo"); spaces
+ * around a name are dropped (no device name has any).  An empty value counts
+ * as not given, so a template can pass a data option that may be empty. */
+static void add_devs(sampler_opts *o, const char *list)
 {
-    if (s[0] == '\0' || strlen(s) >= PROCFS_NAME_MAX)
-        usage_error("bad --dev '%s': expected a device name", s);
-    o->devs = sca_realloc(o->devs, (o->ndevs + 1) * sizeof(*o->devs));
-    o->devs[o->ndevs++] = s;
+    const char *p = list;
+    while (*p != '\0') {
+        p += strspn(p, " ");
+        size_t len = strcspn(p, ",");
+        size_t end = len;
+        while (end > 0 && p[end - 1] == ' ')
+            end--;
+        if (end == 0 || end >= PROCFS_NAME_MAX)
+            usage_error("bad --dev '%s': expected device names separated by commas", list);
+        o->devs = sca_realloc(o->devs, (o->ndevs + 1) * sizeof(*o->devs));
+        o->devs[o->ndevs++] = sca_strndup(p, end);
+        p += len;
+        if (*p == ',' && *++p == '\0')
+            usage_error("bad --dev '%s': expected device names separated by commas", list);
+    }
+}
+
+void sampler_options_free(sampler_opts *o)
+{
+    for (size_t i = 0; i < o->ndevs; i++)
+        free(o->devs[i]);
+    free(o->devs);
 }
 
 static void set_option(sampler_opts *o, int c, char **argv)
@@ -137,8 +159,8 @@ static void set_option(sampler_opts *o, int c, char **argv)
     case 'c':
         o->count = parse_positive(optarg, "--count", LONG_MAX);
         break;
-    /* An empty --pid or --pname is as if it were not given, so a tracer
-     * template can pass both and the data options set one. */
+    /* An empty --pid, --pname or --dev is as if it were not given, so a
+     * tracer template can pass them and the data options set them. */
     case 'p':
         o->pid = optarg[0] ? parse_positive(optarg, "--pid", INT_MAX) : 0;
         break;
@@ -146,7 +168,7 @@ static void set_option(sampler_opts *o, int c, char **argv)
         o->pname = optarg[0] ? parse_pname(optarg) : NULL;
         break;
     case 'd':
-        add_dev(o, optarg);
+        add_devs(o, optarg);
         break;
     case 'P':
         o->port = parse_port(optarg);

@@ -119,7 +119,7 @@ int main(int argc, char **argv)
         rc = run(kind, state, &opts, &wait_mask, &err);
         kind->close(state);
     }
-    free(opts.devs);
+    sampler_options_free(&opts);
     if (rc != 0)
         fprintf(stderr, "sca-sampler: %s\n", err.msg);
     return rc != 0;

@@ -21,7 +21,7 @@ typedef struct sampler_opts {
     long count;        /* intervals to run; 0 = until stopped */
     long pid;          /* proc --pid, 0 when not given */
     const char *pname; /* proc --pname, NULL when not given */
-    const char **devs; /* diskio/netdev --dev, repeatable */
+    char **devs; /* diskio/netdev --dev names (own copies) */
     size_t ndevs;
     long port; /* port --port, 0 when not given */
 } sampler_opts;
@@ -46,6 +46,7 @@ extern const sampler_kind sampler_cpu, sampler_mem, sampler_diskio, sampler_netd
 
 /* options.c: fills opts from argv, or prints why not and exits 2. */
 void sampler_options(int argc, char **argv, sampler_opts *opts);
+void sampler_options_free(sampler_opts *opts);
 const sampler_kind *sampler_kind_find(const char *name);
 /* Whether name is one of the --dev names. */
 int sampler_dev_listed(const sampler_opts *opts, const char *name);

@@ -160,6 +160,7 @@ typedef struct amqp_inbound {
     uint64_t delivery_tag;
     char tag[64];
     char *content_type; /* "" when absent */
+    double expiration;  /* seconds, from the expiration property; 0 = none */
     uint64_t size, got;
     char *body;     /* when size <= max_message_size */
     rpc_clip *clip; /* else: only its ends */
@@ -171,6 +172,7 @@ typedef struct amqp_delivery {
     char *returned_to; /* a message the broker could not route: its routing key */
     bool returned_reply;
     char *content_type;
+    double expiration;
     char *body;
     size_t len;
     uint64_t oversize; /* with clip: the refused body's size */

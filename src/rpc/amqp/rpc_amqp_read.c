@@ -91,6 +91,9 @@ static void on_header(rpc_amqp *a, uint64_t size, const amqp_basic_properties_t 
     in->content_type = (p->_flags & AMQP_BASIC_CONTENT_TYPE_FLAG)
                            ? sca_strndup(p->content_type.bytes, p->content_type.len)
                            : sca_strdup("");
+    in->expiration = (p->_flags & AMQP_BASIC_EXPIRATION_FLAG)
+                         ? rpc_expiration_parse(p->expiration.bytes, p->expiration.len)
+                         : 0;
     /* Refused before allocating: only the clip's fixed size is kept. */
     if (size > a->t->max_message_size) {
         in->clip = sca_malloc(sizeof(*in->clip));
@@ -123,6 +126,7 @@ static void push_delivery(amqp_reader *r)
     d->returned_to = in->is_return ? sca_strdup(in->returned_to) : NULL;
     d->returned_reply = in->is_return && in->returned_reply;
     d->content_type = in->content_type;
+    d->expiration = in->expiration;
     d->body = in->body;
     d->len = (size_t)in->size;
     d->clip = in->clip;
@@ -267,7 +271,7 @@ static void route(rpc_amqp *a, amqp_delivery *d)
     else if (d->clip != NULL)
         rpc_server_refuse(s, &a->origin, d->oversize, d->clip);
     else
-        rpc_server_receive(s, &a->origin, d->content_type, d->body, d->len);
+        rpc_server_receive(s, &a->origin, d->content_type, d->expiration, d->body, d->len);
 }
 
 /* Acks the batch first (at most once, as oslo: a handler that crashes the

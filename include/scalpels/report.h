@@ -63,6 +63,15 @@ int report_text(FILE *out, const json_t *result, const report_options *o, sca_er
  * sparkline is drawn in cs (report_sparkline). */
 void report_summary_line(const json_t *result, enum table_charset cs, sca_buf *out);
 
+/* "[TRACER ]NAME[ (UNIT)]": a result or series as the summary line names
+ * it, TRACER left out when NAME starts with it.  Appended to out. */
+void report_series_label(const json_t *result, sca_buf *out);
+
+/* A figure as the summary line writes it: at least three significant
+ * digits and no exponent from 0.001 to 10^15 ("3.14", "0.0123",
+ * "12345679", "100"), %.3g outside. */
+void report_format_stat(double x, char out[32]);
+
 /* One character per value, scaled from the lowest to the highest, of the
  * eight levels ▁▂▃▄▅▆▇█, or in ASCII _.:-=+*# (a floor, then more ink and
  * height per level); null (an empty time slice) is a space. */
@@ -115,6 +124,81 @@ int report_html(FILE *out, const json_t *task, const json_t *results, const repo
  * too (a parser would turn a raw one into LF), so that the text reads back
  * exactly in an element or a quoted attribute. */
 void report_html_escape(const char *s, size_t len, sca_buf *out);
+
+/* --- Two tasks side by side (report_compare.c) --------------------------- */
+
+#define REPORT_COMPARE_THRESHOLD 10.0 /* percent, the default */
+
+/* Compares two get_task_series replies (docs/agent.md), a the baseline and
+ * b the new run, and sets *out to a new object, what 'sca compare --json'
+ * prints (docs/cli.md):
+ *   {"threshold", "a": {"task", "host", "status", "created", "stopped"},
+ *    "b": {...}, "series": [...], "changed", "only_a", "only_b"}
+ * Series are matched by tracer, name and host (when they carry one); a
+ * series one task has twice is paired in order.  Each entry: {"tracer",
+ * "name", "unit", "rtype", "in": "both"|"a"|"b", "a"/"b": {"uuid",
+ * "count", "avg"?, "p95"?, "max"?} or null, "change": {stat: percent of
+ * a, or null for a change from 0} for each figure both have, "changed":
+ * [the stats flagged]}.  A series is flagged when, for avg or p95, both
+ * tasks have it and |b - a| > threshold% of |a|, or a is 0 and b is not.
+ * A's series come first in A's order, then those only B has.  -EPROTO for
+ * a reply of the wrong shape, -EINVAL for a threshold below 0. */
+int report_compare(const json_t *a, const json_t *b, double threshold, json_t **out,
+                   sca_error *err);
+
+/* The comparison as text: a line per task ("A: task UUID on HOST, created
+ * TIME, STATUS"), a table of series, stat, A, B, change and note (a row
+ * per figure both tasks have; "changed", "only in A", "only in B"), and
+ * the verdict ("1 of 4 series changed by more than 10% in avg or p95"). */
+int report_compare_text(FILE *out, const json_t *cmp, enum table_charset cs, sca_error *err);
+
+/* One self-contained HTML page (dygraphs inline, as report_html's): the
+ * two tasks, the comparison's table and verdict, and per stream series a
+ * chart of A and B over seconds since each task was created, from the
+ * replies' (reduced) points.  Strings from the data are escaped. */
+int report_compare_html(FILE *out, const json_t *a, const json_t *b, double threshold,
+                        sca_error *err);
+
+/* --- OpenMetrics (report_openmetrics.c) ------------------------------------ */
+
+/* Writes stream results as OpenMetrics text while their rows arrive, so
+ * that no series has to be held whole.  Each result is a metric of a
+ * gauge family (report_om_family) with the labels task, result (its
+ * uuid), tracer, name, host (when the result has one) and unit (when it
+ * has one); each sample "FAMILY{LABELS} VALUE TIMESTAMP", the timestamp
+ * in unix seconds.  A family's metrics must come together: give the
+ * results ordered by family.  Of a series' samples in one millisecond
+ * (the resolution Prometheus keeps), only the last is written.  The
+ * output is valid once report_om_finish has written "# EOF". */
+typedef struct report_om report_om;
+
+report_om *report_om_new(FILE *out);
+void report_om_free(report_om *om);
+
+/* The family name of a result, appended to out: "scalpels_", the tracer
+ * (unless the name starts with it), "_", the name, and "_" and the unit
+ * ("%" as "percent") unless the name ends in it; each run of characters
+ * outside [A-Za-z0-9_] is one "_".  A unit that is another type's suffix
+ * (count, total, sum, ...) is left out (it stays a label). */
+void report_om_family(const json_t *result, sca_buf *out);
+
+/* Begins result's metric (result as get_result's reply; its rows come
+ * with report_om_rows): its family's "# TYPE NAME gauge", "# UNIT" (when
+ * the name carries one) and "# HELP" first when the result before was of
+ * another family.  -EINVAL for a log result, or for a family that was
+ * written before another one; -EPROTO for a result without a uuid. */
+int report_om_begin(report_om *om, const json_t *result, sca_error *err);
+
+/* Writes rows ([[ts, value], ...], in time order) of the result begun;
+ * rows whose value is not a number are skipped.  The last sample waits
+ * for the next rows, which may share its millisecond. */
+int report_om_rows(report_om *om, const json_t *rows, sca_error *err);
+
+/* Writes the waiting sample and "# EOF". */
+int report_om_finish(report_om *om, sca_error *err);
+
+/* Samples left out because a later one shared their millisecond. */
+size_t report_om_merged(const report_om *om);
 
 /* Largest-triangle-three-buckets downsampling of the line through the n
  * points (x[i], y[i]), x ascending: the first and the last point, and from

@@ -23,7 +23,7 @@ struct read_job {
     char *db_path;
     size_t budget;   /* bytes of sample data a reply may carry */
     double deadline; /* for the store's waits (methods_store_deadline) */
-    char *host;      /* the agent's, for get_task_series */
+    char *host;    /* the agent's, for get_task_series */
     /* arguments */
     char *uuid;
     int64_t offset;

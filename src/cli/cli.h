@@ -16,7 +16,8 @@
 /* What the CLI's functions return: every function of src/cli that returns
  * an outcome returns one of these (said as "a cli_exit code"), or else a
  * negative errno code (said so: cli_rpc_call, cli_split_kv), never both.
- * The first five are the exit codes, the same for every command. */
+ * The first five are the exit codes, the same for every command;
+ * CLI_CHANGED is one command's, asked for. */
 enum cli_exit {
     CLI_OK = 0,
     CLI_FAILED = 1,      /* the agent or the store answered with an error */
@@ -26,6 +27,7 @@ enum cli_exit {
      * failed (answered with an error, did not answer, listen but are
      * silent). */
     CLI_SOME_FAILED = 4,
+    CLI_CHANGED = 5, /* sca compare --fail-on-change: a series changed */
     /* --help was asked for: the caller prints the usage, the program exits
      * 0 (cli_exit_status).  Above every exit status, so that none passed
      * through (sca run's CMD's) is taken for it, and not a multiple of 256,

@@ -1,6 +1,7 @@
 /* cmd_args.c - argument handling that several sca commands share: option
  * errors, tracer lists, uuid prefixes, durations and report options (see
  * cli.h). */
+#include <errno.h>
 #include <string.h>
 
 #include "sca.h"
@@ -19,7 +20,8 @@ static int set_format(cli_report_opts *ro, enum cli_format f)
     static const char *const names[] = {[CLI_FORMAT_TEXT] = "text",
                                         [CLI_FORMAT_JSON] = "--json",
                                         [CLI_FORMAT_CSV] = "--csv",
-                                        [CLI_FORMAT_HTML] = "--html"};
+                                        [CLI_FORMAT_HTML] = "--html",
+                                        [CLI_FORMAT_OPENMETRICS] = "--openmetrics"};
     if (ro->format != CLI_FORMAT_TEXT && ro->format != f)
         return cli_fail(CLI_USAGE, "%s and %s exclude each other", names[ro->format], names[f]);
     ro->format = f;
@@ -36,6 +38,8 @@ int cli_report_opt(cli_report_opts *ro, int opt, const char *arg)
         return set_format(ro, CLI_FORMAT_CSV);
     case OPT_HTML:
         return set_format(ro, CLI_FORMAT_HTML);
+    case OPT_OPENMETRICS:
+        return set_format(ro, CLI_FORMAT_OPENMETRICS);
     case OPT_FULL:
         ro->text.full = true;
         return CLI_OK;
@@ -116,4 +120,11 @@ void cli_join_names(const json_t *names, sca_buf *out)
         sca_buf_appendf(out, "%s%s", i ? ", " : "", name != NULL ? name : "?");
     }
     sca_buf_append(out, "", 0);
+}
+
+int cli_printed(int rc, const sca_error *err)
+{
+    if (rc == -EPIPE)
+        return CLI_FAILED;
+    return rc == 0 ? CLI_OK : cli_fail(CLI_FAILED, "%s", err->msg);
 }

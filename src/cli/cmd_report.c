@@ -1,7 +1,6 @@
 /* cmd_report.c - sca report and sca result: fetch results from the agent,
  * page by page and only the rows the output shows, and print them with
  * report.h as text, JSON, CSV or an HTML page. */
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,15 +14,6 @@ static const char *text_of(const json_t *obj, const char *key)
 {
     const char *s = cli_json_str(obj, key);
     return s != NULL ? s : "?";
-}
-
-/* The exit code for rc, a report_* writer's return: a reader that went
- * away (| head) needs no message. */
-static int printed(int rc, const sca_error *err)
-{
-    if (rc == -EPIPE)
-        return CLI_FAILED;
-    return rc == 0 ? CLI_OK : cli_fail(CLI_FAILED, "%s", err->msg);
 }
 
 /* Appends rows [offset, offset + n) of result uuid to data.  A page may
@@ -118,13 +108,13 @@ static int print_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro,
     else if ((rc = report_check_result(r, &err)) == 0)
         rc = report_json(stdout, r, &err);
     json_decref(r);
-    return printed(rc, &err);
+    return cli_printed(rc, &err);
 }
 
 static int print_csv_header(void)
 {
     sca_error err = {0};
-    return printed(report_csv_header(stdout, false, &err), &err);
+    return cli_printed(report_csv_header(stdout, false, &err), &err);
 }
 
 /* Fetches every result in uuids with every sample and appends them to out,
@@ -156,6 +146,8 @@ static int collect_results(cli_rpc *c, const json_t *uuids, const cli_report_opt
  * as one page. */
 static int print_results(cli_rpc *c, const json_t *uuids, json_t *task, const cli_report_opts *ro)
 {
+    if (ro->format == CLI_FORMAT_OPENMETRICS)
+        return cli_openmetrics_one(c, uuids);
     if (ro->format == CLI_FORMAT_JSON || ro->format == CLI_FORMAT_HTML) {
         json_t *collect = json_array();
         sca_error err = {0};
@@ -163,10 +155,10 @@ static int print_results(cli_rpc *c, const json_t *uuids, json_t *task, const cl
         if (code == CLI_OK && ro->format == CLI_FORMAT_JSON) {
             json_t *doc =
                 json_pack("{s:O,s:O}", "task", task ? task : json_null(), "results", collect);
-            code = printed(report_json(stdout, doc, &err), &err);
+            code = cli_printed(report_json(stdout, doc, &err), &err);
             json_decref(doc);
         } else if (code == CLI_OK) {
-            code = printed(report_html(stdout, task, collect, NULL, &err), &err);
+            code = cli_printed(report_html(stdout, task, collect, NULL, &err), &err);
         }
         json_decref(collect);
         return code;
@@ -243,9 +235,10 @@ int cli_report_task(cli_rpc *c, json_t *task, const cli_report_opts *ro)
 
 static void report_usage(void)
 {
-    printf("usage: sca report [UUID | --last] [--json | --csv | --html] [--full] [--all]\n"
-           "                  [--rows N]\n"
-           "       sca report -a TRACER[,TRACER]... [--json | --csv | --html] [...]\n"
+    printf("usage: sca report [UUID | --last] [--json | --csv | --html | --openmetrics]\n"
+           "                  [--full] [--all] [--rows N]\n"
+           "       sca report -a TRACER[,TRACER]... [--json | --csv | --html | --openmetrics]\n"
+           "                  [...]\n"
            "\n"
            "Prints \"reporting task: <UUID>\" and every result of task UUID (a unique prefix\n"
            "of at least %d characters will do; the latest task by default), or every result\n"
@@ -257,6 +250,8 @@ static void report_usage(void)
            "  --last             the latest task (the default)\n"
            "  --json             {\"task\": {...}, \"results\": [every result, all samples]}\n"
            "  --csv              task,result,tracer,name,unit,rtype,ts,value; a row a sample\n"
+           "  --openmetrics      every sample of the streams as OpenMetrics text, for\n"
+           "                     Prometheus (promtool tsdb create-blocks-from openmetrics)\n"
            "  --html             one self-contained page (no network): a chart per series\n"
            "                     (at most %d points, LTTB), a table per log (at most %d\n"
            "                     rows), summaries, and every sample as CSV to download;\n"
@@ -438,7 +433,46 @@ static int print_merged(const json_t *merged, enum cli_format format)
         rc = report_html(stdout, NULL, all, NULL, &err);
         json_decref(all);
     }
-    return printed(rc, &err);
+    return cli_printed(rc, &err);
+}
+
+/* Every host's report as one OpenMetrics text, each result labelled with
+ * its host; a host that fails is left out, said on stderr.  The exit code
+ * is the worst of them. */
+static int report_hosts_openmetrics(const cli_global_opts *g, const json_t *hosts,
+                                    const struct report_args *a)
+{
+    size_t n = json_array_size(hosts), k = 0;
+    cli_om_source *src = sca_calloc(n + 1, sizeof(*src));
+    int code = CLI_OK;
+    size_t i;
+    json_t *host;
+    json_array_foreach(hosts, i, host)
+    {
+        cli_conn_opts one = g->conn;
+        one.host = json_string_value(host);
+        cli_rpc *c = NULL;
+        json_t *task = NULL, *uuids = NULL;
+        int rc = cli_rpc_open(&one, &c);
+        if (rc == CLI_OK)
+            rc = report_source(c, a, &task, &uuids);
+        json_decref(task);
+        if (rc == CLI_OK) {
+            src[k++] = (cli_om_source){.c = c, .host = one.host, .uuids = uuids};
+            continue;
+        }
+        json_decref(uuids);
+        cli_rpc_close(c);
+        if (rc > code)
+            code = rc;
+    }
+    int rc = cli_openmetrics(src, k);
+    for (size_t s = 0; s < k; s++) {
+        json_decref((json_t *)src[s].uuids);
+        cli_rpc_close(src[s].c);
+    }
+    free(src);
+    return rc > code ? rc : code;
 }
 
 /* The "== host NODE ==" line before host i's output. */
@@ -452,13 +486,15 @@ static void host_heading(size_t i, const char *host)
  * document; the exit code is the worst of them. */
 static int report_hosts(const cli_global_opts *g, const json_t *hosts, const struct report_args *a)
 {
+    if (a->ro.format == CLI_FORMAT_OPENMETRICS)
+        return report_hosts_openmetrics(g, hosts, a);
     enum report_mode mode = a->ro.format == CLI_FORMAT_TEXT  ? REPORT_PRINT
                             : a->ro.format == CLI_FORMAT_CSV ? REPORT_ROWS
                                                              : REPORT_COLLECT;
     sca_error err = {0};
     int code = CLI_OK;
     if (mode == REPORT_ROWS &&
-        (code = printed(report_csv_header(stdout, true, &err), &err)) != CLI_OK)
+        (code = cli_printed(report_csv_header(stdout, true, &err), &err)) != CLI_OK)
         return code;
     json_t *merged = mode == REPORT_COLLECT ? json_array() : NULL;
     size_t i;
@@ -483,7 +519,7 @@ static int report_hosts(const cli_global_opts *g, const json_t *hosts, const str
 }
 
 /* The report of a's task from its one holder, as --host HOLDER gives it,
- * or from several as one (the legacy per-node path for -a and CSV, which
+ * or from several as one (the per-node path for -a, CSV and OpenMetrics, which
  * carry every sample, node after node). */
 static int report_holders(const cli_global_opts *g, cli_cluster *k, const struct report_args *a)
 {
@@ -493,7 +529,8 @@ static int report_holders(const cli_global_opts *g, cli_cluster *k, const struct
         return code;
     json_t *hosts = cli_answer_hosts(holders);
     int outcome = CLI_OK;
-    if (json_array_size(holders) > 1 && a->ro.format != CLI_FORMAT_CSV) {
+    if (json_array_size(holders) > 1 && a->ro.format != CLI_FORMAT_CSV &&
+        a->ro.format != CLI_FORMAT_OPENMETRICS) {
         code = cli_report_cluster(k, a->uuid, &a->ro);
     } else {
         cli_conn_opts one = g->conn;
@@ -518,8 +555,8 @@ static int report_nodes(const cli_global_opts *g, const struct report_args *a)
         code = cli_cluster_none(k);
     if (code == CLI_OK && !g->conn.all_hosts) {
         code = report_holders(g, k, a);
-    } else if (code == CLI_OK &&
-               (json_array_size(a->names) > 0 || a->ro.format == CLI_FORMAT_CSV)) {
+    } else if (code == CLI_OK && (json_array_size(a->names) > 0 || a->ro.format == CLI_FORMAT_CSV ||
+                                  a->ro.format == CLI_FORMAT_OPENMETRICS)) {
         code = report_hosts(g, k->hosts, a);
         int outcome = cli_cluster_outcome(k, NULL);
         code = code > outcome ? code : outcome;
@@ -550,14 +587,16 @@ int cmd_report(const cli_global_opts *g, int argc, char **argv)
 static void result_usage(void)
 {
     printf("usage: sca result -l [--short] [--json]\n"
-           "       sca result UUID [--json | --csv | --html] [--full] [--all] [--rows N]\n"
+           "       sca result UUID [--json | --csv | --html | --openmetrics] [--full] [--all]\n"
+           "                       [--rows N]\n"
            "\n"
            "  -l, --list  every result, oldest first: uuid, task, tracer, name, unit, rtype\n"
            "              and count (--json: get_all_results' reply)\n"
            "  --short     with -l: the uuids only, one a line\n"
            "  UUID        print that result (a unique prefix of at least %d characters) as\n"
            "              'sca report' does; --json prints the result object alone\n"
-           "  --json, --csv, --html, --full, --all, --rows N: as for 'sca report'\n",
+           "  --json, --csv, --html, --openmetrics, --full, --all, --rows N: as for\n"
+           "              'sca report'\n",
            SCA_UUID_PREFIX_MIN);
 }
 
@@ -660,9 +699,10 @@ static int result_parse(struct result_args *a, int argc, char **argv)
     if (a->shortly && !a->list)
         return cli_fail(CLI_USAGE, "result: --short goes with -l");
     if (a->list && (a->ro.format == CLI_FORMAT_CSV || a->ro.format == CLI_FORMAT_HTML ||
-                    a->ro.text.all || a->ro.text.full || a->ro.text.rows != REPORT_DEFAULT_ROWS))
-        return cli_fail(CLI_USAGE,
-                        "result: --csv, --html, --all, --full and --rows apply to one result");
+                    a->ro.format == CLI_FORMAT_OPENMETRICS || a->ro.text.all || a->ro.text.full ||
+                    a->ro.text.rows != REPORT_DEFAULT_ROWS))
+        return cli_fail(CLI_USAGE, "result: --csv, --html, --openmetrics, --all, --full and "
+                                   "--rows apply to one result");
     return a->uuid != NULL ? cli_check_uuid(a->uuid, "result") : CLI_OK;
 }
 
@@ -682,11 +722,13 @@ static int result_from(const cli_conn_opts *conn, const struct result_args *a)
     int code = cli_rpc_open(conn, &c);
     if (code == CLI_OK && a->list)
         code = result_list(c, a->shortly, a->ro.format == CLI_FORMAT_JSON);
-    else if (code == CLI_OK && a->ro.format == CLI_FORMAT_HTML)
+    else if (code == CLI_OK &&
+             (a->ro.format == CLI_FORMAT_HTML || a->ro.format == CLI_FORMAT_OPENMETRICS))
         code = result_page(c, a->uuid, &a->ro);
     else if (code == CLI_OK && a->ro.format == CLI_FORMAT_CSV)
         code = print_csv_header();
-    if (code == CLI_OK && !a->list && a->ro.format != CLI_FORMAT_HTML)
+    if (code == CLI_OK && !a->list && a->ro.format != CLI_FORMAT_HTML &&
+        a->ro.format != CLI_FORMAT_OPENMETRICS)
         code = print_result(c, a->uuid, &a->ro, NULL);
     cli_rpc_close(c);
     return code;

@@ -17,8 +17,9 @@
 
 static void run_usage(void)
 {
-    printf("usage: sca run -a TRACER[,TRACER]... [--duration S] [--json | --csv | --html]\n"
-           "               [--full] [--all] [--rows N] [--] CMD [ARGS]...\n"
+    printf("usage: sca run -a TRACER[,TRACER]... [--duration S]\n"
+           "               [--json | --csv | --html | --openmetrics] [--full] [--all]\n"
+           "               [--rows N] [--] CMD [ARGS]...\n"
            "\n"
            "Starts the tracers in a new task, runs CMD (directly, not through a shell,\n"
            "with sca's stdin, stdout and stderr), stops the task when CMD exits, waits up\n"
@@ -29,8 +30,9 @@ static void run_usage(void)
            "\n"
            "  -a, --agent NAMES  tracers to run, comma-separated; repeatable\n"
            "  --duration S       the agent stops the task after S even if CMD still runs\n"
-           "  --json, --csv, --html, --full, --all, --rows N: as for 'sca report'; CMD's\n"
-           "                     own stdout comes first on the same stream\n",
+           "  --json, --csv, --html, --openmetrics, --full, --all, --rows N: as for\n"
+           "                     'sca report'; CMD's own stdout comes first on the same\n"
+           "                     stream\n",
            STOP_WAIT_SECONDS);
 }
 

@@ -49,6 +49,14 @@ static const struct command {
      .fn = cmd_run,
      .summary = "start tracers, run a command, stop them when it exits, report",
      .no_all_hosts = "its command runs here; start, run the workload, then stop with --all-hosts"},
+    {.name = "compare",
+     .fn = cmd_compare,
+     .summary = "compare two tasks' series: count, avg, p95, max and the change",
+     .no_all_hosts = "it compares two tasks of one agent; give --host NODE"},
+    {.name = "watch",
+     .fn = cmd_watch,
+     .summary = "a live view of a task's series: last value, rate, sparkline",
+     .no_all_hosts = "it watches one agent's task; give --host NODE"},
     {.name = "hosts",
      .fn = cmd_hosts,
      .summary = "list the agents that answer on the topic's fanout",
@@ -60,7 +68,7 @@ static void usage(FILE *f)
     fprintf(f, "usage: sca [--config FILE] [--transport-url URL] [--timeout S]\n"
                "           [--host NODE | --all-hosts] [--json] COMMAND [ARGS]\n\nCommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(f, "  %-7s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fprintf(f,
             "\nOptions:\n"
             "  -c, --config FILE      configuration file (default: $SCALPELS_CONF, then\n"
@@ -80,7 +88,7 @@ static void usage(FILE *f)
             "over AMQP without --host, the nodes that hold it are found.\n"
             "Exit status: 0 ok, 1 the agent answered with an error, 2 bad usage or input,\n"
             "3 no agent reachable or no answer in time, 4 some nodes failed (others did\n"
-            "what was asked).\n",
+            "what was asked), 5 compare --fail-on-change found a change.\n",
             SCA_UUID_PREFIX_MIN);
 }
 

@@ -99,6 +99,8 @@ int cli_cluster_holders(cli_cluster *k, const char *method, const char *what, co
 int cli_cluster_latest(cli_cluster *k, json_t **found, json_t **failed);
 /* The "host" of each of answers (a new array). */
 json_t *cli_answer_hosts(const json_t *answers);
+int cmd_compare(const cli_global_opts *g, int argc, char **argv);
+int cmd_watch(const cli_global_opts *g, int argc, char **argv);
 
 /* Option values above any character, for long-only options. */
 enum cli_long_option {
@@ -112,6 +114,10 @@ enum cli_long_option {
     OPT_DURATION,
     OPT_LIMIT,
     OPT_SHORT,
+    OPT_THRESHOLD,
+    OPT_FAIL_ON_CHANGE,
+    OPT_INTERVAL,
+    OPT_OPENMETRICS,
 };
 
 /* The options report, result and run share (cmd_args.c). */
@@ -119,13 +125,21 @@ enum cli_long_option {
 #define CLI_REPORT_LONGOPTS                                                     \
     {"json", no_argument, NULL, OPT_JSON}, {"csv", no_argument, NULL, OPT_CSV}, \
     {"html", no_argument, NULL, OPT_HTML},                                      \
+    {"openmetrics", no_argument, NULL, OPT_OPENMETRICS},                        \
     {"full", no_argument, NULL, OPT_FULL}, {"all", no_argument, NULL, OPT_ALL}, \
     {"rows", required_argument, NULL, OPT_ROWS}
 /* clang-format on */
 
 /* CLI_FORMAT_HTML: one page for everything printed, so results are collected
- * first (cmd_report.c) and written with report_html. */
-enum cli_format { CLI_FORMAT_TEXT, CLI_FORMAT_JSON, CLI_FORMAT_CSV, CLI_FORMAT_HTML };
+ * first (cmd_report.c) and written with report_html.  CLI_FORMAT_OPENMETRICS:
+ * cmd_openmetrics.c. */
+enum cli_format {
+    CLI_FORMAT_TEXT,
+    CLI_FORMAT_JSON,
+    CLI_FORMAT_CSV,
+    CLI_FORMAT_HTML,
+    CLI_FORMAT_OPENMETRICS
+};
 
 typedef struct cli_report_opts {
     enum cli_format format;
@@ -152,6 +166,10 @@ const char *cli_json_str(const json_t *obj, const char *key);
 /* The duration of --duration, --timeout: seconds, or 30s, 5m, 2h, 1d. */
 int cli_parse_seconds(const char *opt, const char *arg, double *out);
 
+/* The exit code for rc, a report_* writer's return (err its message): a
+ * reader that went away (| head) needs no message. */
+int cli_printed(int rc, const sca_error *err);
+
 /* start_tracers(tracers=names, duration if > 0) (cmd_start.c); on CLI_OK
  * *reply is the agent's reply object. */
 int cli_start_tracers(cli_rpc *c, json_t *names, double duration, json_t **reply);
@@ -177,5 +195,23 @@ int cli_fetch_series(cli_cluster *k, const char *uuid, const json_t *args, json_
 /* sca report of many nodes: cli_fetch_series, then one summary (text),
  * JSON {"hosts": replies}, or one HTML page; the exit status of it all. */
 int cli_report_cluster(cli_cluster *k, const char *uuid, const cli_report_opts *ro);
+
+/* --- OpenMetrics (cmd_openmetrics.c) --- */
+
+/* Results of one agent: uuids (a JSON array) through c, labelled with
+ * host (NULL: no host label). */
+typedef struct cli_om_source {
+    cli_rpc *c;
+    const char *host;
+    const json_t *uuids;
+} cli_om_source;
+
+/* Every sample of the stream results of the nsrc sources as one
+ * OpenMetrics text on stdout, family by family, each result's pages
+ * written as they come; on stderr, notes on what was left out (logs,
+ * samples sharing a millisecond).  A cli_exit code, the failure printed. */
+int cli_openmetrics(const cli_om_source *src, size_t nsrc);
+/* The same for uuids of the agent c reaches, labelled with its host. */
+int cli_openmetrics_one(cli_rpc *c, const json_t *uuids);
 
 #endif

@@ -3,6 +3,7 @@
 #define SCALPELS_REPORT_INTERNAL_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "scalpels/error.h"
@@ -17,6 +18,10 @@ void report_value_text(const json_t *value, sca_buf *out);
 
 /* "NAME (UNIT)", or "NAME" when the unit is null or empty. */
 void report_heading(const json_t *result, sca_buf *out);
+
+/* Whether the name already says which tracer the series is from ("seq",
+ * "needs stderr" of tracer needs), or there is no tracer to say. */
+bool report_names_tracer(const json_t *result);
 
 /* The error of a failed write (errno as set by stdio, else EIO). */
 int report_write_failed(sca_error *err, const char *what);

@@ -44,9 +44,7 @@ void report_sparkline(const json_t *spark, enum table_charset cs, sca_buf *out)
     sca_buf_append(out, "", 0);
 }
 
-/* At least three significant digits and no exponent for everyday
- * magnitudes: "3.14", "0.0123", "12345679", "100". */
-static void format_stat(double x, char out[32])
+void report_format_stat(double x, char out[32])
 {
     double a = fabs(x);
     if (a < 1e15 && x == floor(x)) {
@@ -140,7 +138,7 @@ static void append_stat(sca_buf *out, const char *label, const json_t *summary)
     char num[32];
     if (!json_is_number(v))
         return;
-    format_stat(json_number_value(v), num);
+    report_format_stat(json_number_value(v), num);
     sca_buf_appendf(out, ", %s %s", label, num);
 }
 
@@ -167,15 +165,13 @@ static void log_line(const json_t *summary, sca_buf *out)
     if (!json_is_number(first) || !json_is_number(last))
         return;
     char span[32], t1[REPORT_TIME_LEN + 8], t2[REPORT_TIME_LEN + 8];
-    format_stat(json_number_value(last) - json_number_value(first), span);
+    report_format_stat(json_number_value(last) - json_number_value(first), span);
     report_format_time(json_number_value(first), t1);
     report_format_time(json_number_value(last), t2);
     sca_buf_appendf(out, ", span %s s (%s to %s)", span, t1, t2);
 }
 
-/* Whether the name already says which tracer the series is from ("seq",
- * "needs stderr" of tracer needs), or there is no tracer to say. */
-static bool names_tracer(const json_t *result)
+bool report_names_tracer(const json_t *result)
 {
     const char *tracer = report_str(result, "tracer");
     const char *name = report_str(result, "name");
@@ -183,6 +179,13 @@ static bool names_tracer(const json_t *result)
         return true;
     size_t n = strlen(tracer);
     return strncmp(name, tracer, n) == 0 && !isalnum((unsigned char)name[n]);
+}
+
+void report_series_label(const json_t *result, sca_buf *out)
+{
+    if (!report_names_tracer(result))
+        sca_buf_appendf(out, "%s ", report_str(result, "tracer"));
+    report_heading(result, out);
 }
 
 void report_summary_line(const json_t *result, enum table_charset cs, sca_buf *out)
@@ -195,9 +198,7 @@ void report_summary_line(const json_t *result, enum table_charset cs, sca_buf *o
         json_decref(summary);
         summary = summary_from_data(result, stream);
     }
-    if (!names_tracer(result))
-        sca_buf_appendf(out, "%s ", report_str(result, "tracer"));
-    report_heading(result, out);
+    report_series_label(result, out);
     sca_buf_appendf(out, ": count %zu", count);
     if (count > 0 && json_is_object(summary)) {
         if (stream)

@@ -124,11 +124,21 @@ assert_eq "$(tail -n +2 "$T/all.csv" | cut -d, -f1,2 | sort | uniq -c | awk '{pr
 "$S" --all-hosts report --html >"$T/all.html" || fail "--all-hosts report --html failed"
 assert_contains "$(cat "$T/all.html")" "<h2>tracer seq on a-$$</h2>" "--all-hosts report --html: a's section"
 assert_contains "$(cat "$T/all.html")" "<h2>tracer seq on b-$$</h2>" "--all-hosts report --html: b's section"
+# OpenMetrics: both nodes' seq in one family, a's series then b's, each
+# labelled with its host; promtool takes it as two series.
+"$S" --all-hosts report --openmetrics >"$T/all.om" || fail "--all-hosts report --openmetrics failed"
+assert_eq "$(grep -c '^# TYPE ' "$T/all.om")" 1 "--all-hosts report --openmetrics: one family"
+assert_eq "$(grep -o '^scalpels_seq{task="[^"]*",result="[^"]*",tracer="seq",name="seq",host="[^"]*"' \
+  "$T/all.om" | sed 's/.*task="\([^"]*\)".*host="\([^"]*\)"/\2 \1/' | uniq)" "a-$$ $la
+b-$$ $lb" "--all-hosts report --openmetrics: each node's series, labelled with its host"
+promtool tsdb create-blocks-from openmetrics "$T/all.om" "$T/tsdb" >"$T/promtool.out" ||
+  fail "promtool refuses the --all-hosts file: $(cat "$T/promtool.out")"
+assert_eq "$(awk 'NR > 1 { n += $(NF - 1) } END { print n }' "$T/promtool.out")" 2 "promtool: two series"
 # A task only b has: b's part alone.
 "$S" --all-hosts report --json "$ub" >"$T/one.json" || fail "--all-hosts report --json of b's task failed"
 assert_eq "$(python3 -c 'import json,sys; print(sorted(json.load(open(sys.argv[1]))["hosts"]))' "$T/one.json")" \
   "['b-$$']" "--all-hosts report --json of b's task: b's part"
-ok "--all-hosts report --json, --csv and --html: one document for every node"
+ok "--all-hosts report --json, --csv, --html and --openmetrics: one document for every node"
 
 # Any command whose output is JSON on every node: one document.
 "$S" --all-hosts task -l --json >"$T/tasks.json" || fail "--all-hosts task -l --json failed"

@@ -1,7 +1,7 @@
 /* test_store.c - the SQLite store: schema, migrations, fuzzy lookup, CRUD. */
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -585,6 +585,105 @@ static void test_sample_page_and_summary(void **state)
     store_result_clear(&lg);
 }
 
+static mode_t file_mode(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+/* The database and the -wal and -shm files SQLite makes beside it are
+ * 0640 whatever the umask; wider ones are narrowed when opened. */
+static void test_files_are_private(void **state)
+{
+    struct fixture *f = *state;
+    char path[160], wal[170], shm[170];
+    snprintf(path, sizeof(path), "%s/private.db", f->dir);
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    snprintf(shm, sizeof(shm), "%s-shm", path);
+    mode_t old = umask(0);
+    store *s;
+    sca_error err = {0};
+    assert_int_equal(store_open(path, STORE_CREATE, &s, &err), 0);
+    assert_int_equal(store_tracer_register(s, "cpu", "sampler cpu", "kv", NULL, &err), 0);
+    assert_int_equal(file_mode(path), 0640);
+    assert_int_equal(file_mode(wal), 0640);
+    assert_int_equal(file_mode(shm), 0640);
+    assert_int_equal(chmod(path, 0666), 0);
+    assert_int_equal(chmod(wal, 0644), 0);
+    assert_int_equal(chmod(shm, 0604), 0);
+    store *again;
+    assert_int_equal(store_open(path, 0, &again, &err), 0);
+    assert_int_equal(file_mode(path), 0640);
+    assert_int_equal(file_mode(wal), 0640);
+    assert_int_equal(file_mode(shm), 0600);
+    store_close(again);
+    store_close(s);
+    umask(old);
+}
+
+struct locker {
+    sqlite3 *db;
+    unsigned release_ms;
+};
+
+static void *release_later(void *arg)
+{
+    struct locker *l = arg;
+    usleep(l->release_ms * 1000);
+    sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
+    return NULL;
+}
+
+/* Holds the write lock of path from another connection; a thread releases
+ * it after release_ms. */
+static pthread_t lock_for(struct locker *l, const char *path, unsigned release_ms)
+{
+    assert_int_equal(
+        sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    l->release_ms = release_ms;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, release_later, l), 0);
+    return th;
+}
+
+static void unlock(struct locker *l, pthread_t th)
+{
+    pthread_join(th, NULL);
+    sqlite3_close(l->db);
+}
+
+/* A deadline ends a wait for a lock that the busy timeout would have
+ * outlasted: the write fails, saying why, instead of succeeding late. */
+static void test_deadline_ends_lock_wait(void **state)
+{
+    struct fixture *f = *state;
+    json_t *opts = json_pack("{s:s}", "k", "v");
+    sca_error err = {0};
+    struct locker l;
+    pthread_t th = lock_for(&l, f->path, 2000);
+    store_set_busy_timeout(f->s, 60000);
+    store_set_deadline(f->s, sca_monotonic() + 0.2);
+    assert_int_equal(store_config_update(f->s, opts, &err), -EBUSY);
+    assert_non_null(strstr(err.msg, "database is locked"));
+    unlock(&l, th);
+
+    /* A deadline further off than the lock lasts: the write waits and
+     * succeeds, as without one. */
+    th = lock_for(&l, f->path, 200);
+    store_set_deadline(f->s, sca_monotonic() + 30);
+    assert_int_equal(store_config_update(f->s, opts, &err), 0);
+    unlock(&l, th);
+
+    th = lock_for(&l, f->path, 200);
+    store_set_deadline(f->s, 0);
+    assert_int_equal(store_config_update(f->s, opts, &err), 0);
+    unlock(&l, th);
+    json_decref(opts);
+}
+
 /* --- Keyset paging --------------------------------------------------------- */
 
 /* A task with one result of the given type; its id. */
@@ -897,105 +996,6 @@ static void test_window_of_a_log(void **state)
     }
 }
 
-static mode_t file_mode(const char *path)
-{
-    struct stat st;
-    assert_int_equal(stat(path, &st), 0);
-    return st.st_mode & 07777;
-}
-
-/* The database and the -wal and -shm files SQLite makes beside it are
- * 0640 whatever the umask; wider ones are narrowed when opened. */
-static void test_files_are_private(void **state)
-{
-    struct fixture *f = *state;
-    char path[160], wal[170], shm[170];
-    snprintf(path, sizeof(path), "%s/private.db", f->dir);
-    snprintf(wal, sizeof(wal), "%s-wal", path);
-    snprintf(shm, sizeof(shm), "%s-shm", path);
-    mode_t old = umask(0);
-    store *s;
-    sca_error err = {0};
-    assert_int_equal(store_open(path, STORE_CREATE, &s, &err), 0);
-    assert_int_equal(store_tracer_register(s, "cpu", "sampler cpu", "kv", NULL, &err), 0);
-    assert_int_equal(file_mode(path), 0640);
-    assert_int_equal(file_mode(wal), 0640);
-    assert_int_equal(file_mode(shm), 0640);
-    assert_int_equal(chmod(path, 0666), 0);
-    assert_int_equal(chmod(wal, 0644), 0);
-    assert_int_equal(chmod(shm, 0604), 0);
-    store *again;
-    assert_int_equal(store_open(path, 0, &again, &err), 0);
-    assert_int_equal(file_mode(path), 0640);
-    assert_int_equal(file_mode(wal), 0640);
-    assert_int_equal(file_mode(shm), 0600);
-    store_close(again);
-    store_close(s);
-    umask(old);
-}
-
-struct locker {
-    sqlite3 *db;
-    unsigned release_ms;
-};
-
-static void *release_later(void *arg)
-{
-    struct locker *l = arg;
-    usleep(l->release_ms * 1000);
-    sqlite3_exec(l->db, "COMMIT", NULL, NULL, NULL);
-    return NULL;
-}
-
-/* Holds the write lock of path from another connection; a thread releases
- * it after release_ms. */
-static pthread_t lock_for(struct locker *l, const char *path, unsigned release_ms)
-{
-    assert_int_equal(
-        sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL),
-        SQLITE_OK);
-    assert_int_equal(sqlite3_exec(l->db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
-    l->release_ms = release_ms;
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, release_later, l), 0);
-    return th;
-}
-
-static void unlock(struct locker *l, pthread_t th)
-{
-    pthread_join(th, NULL);
-    sqlite3_close(l->db);
-}
-
-/* A deadline ends a wait for a lock that the busy timeout would have
- * outlasted: the write fails, saying why, instead of succeeding late. */
-static void test_deadline_ends_lock_wait(void **state)
-{
-    struct fixture *f = *state;
-    json_t *opts = json_pack("{s:s}", "k", "v");
-    sca_error err = {0};
-    struct locker l;
-    pthread_t th = lock_for(&l, f->path, 2000);
-    store_set_busy_timeout(f->s, 60000);
-    store_set_deadline(f->s, sca_monotonic() + 0.2);
-    assert_int_equal(store_config_update(f->s, opts, &err), -EBUSY);
-    assert_non_null(strstr(err.msg, "database is locked"));
-    unlock(&l, th);
-
-    /* A deadline further off than the lock lasts: the write waits and
-     * succeeds, as without one. */
-    th = lock_for(&l, f->path, 200);
-    store_set_deadline(f->s, sca_monotonic() + 30);
-    assert_int_equal(store_config_update(f->s, opts, &err), 0);
-    unlock(&l, th);
-
-    th = lock_for(&l, f->path, 200);
-    store_set_deadline(f->s, 0);
-    assert_int_equal(store_config_update(f->s, opts, &err), 0);
-    unlock(&l, th);
-    json_decref(opts);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1017,6 +1017,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_from_1_adds_hold_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_purge_keeps_running_tasks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sample_page_and_summary, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_files_are_private, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deadline_ends_lock_wait, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor_pages_through_ties, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor_stops_where_fn_stops, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor_sees_rows_appended_while_paging, setup,
@@ -1024,8 +1026,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reduce_keeps_spikes_within_the_bound, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reduce_constant_and_single, setup, teardown),
         cmocka_unit_test_setup_teardown(test_window_of_a_log, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_files_are_private, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_deadline_ends_lock_wait, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

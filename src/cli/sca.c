@@ -52,7 +52,7 @@ static const struct command {
     {.name = "compare",
      .fn = cmd_compare,
      .summary = "compare two tasks' series: count, avg, p95, max and the change",
-     .no_all_hosts = "it compares two tasks of one agent; give --host NODE"},
+     .all_hosts = cmd_compare},
     {.name = "watch",
      .fn = cmd_watch,
      .summary = "a live view of a task's series: last value, rate, sparkline",

@@ -128,6 +128,24 @@ for n in $nodes; do
 done
 ok "the cluster's report: JSON keyed by host, HTML with every node"
 
+# compare of two cluster runs without --host: every node compares its own
+# parts of them.
+expect_exit 0 "$S" --all-hosts start -a cpu
+u2=$(printf '%s\n' "$OUT" | grep -Eo '^[0-9a-f-]{36}$')
+sleep 2
+expect_exit 0 "$S" stop "$u2"
+expect_exit 0 "$S" compare "$u" "$u2"
+for n in $nodes; do
+  assert_contains "$OUT" "== host $n-$$ ==" "compare of two cluster runs: $n's comparison"
+done
+assert_eq "$(printf '%s\n' "$OUT" | grep -c "^A: task $u on ")" 4 "compare: A on each of the four"
+"$S" compare --json "$u" "$u2" >"$T/compare.json" || fail "compare --json of two cluster runs failed"
+assert_eq "$(python3 -c 'import json,sys; print(" ".join(sorted(json.load(open(sys.argv[1]))["hosts"])))' "$T/compare.json")" \
+  "$(all_hosts | paste -sd' ')" "compare --json: one comparison per node, keyed by host"
+expect_exit 2 "$S" compare --html "$u" "$u2"
+assert_contains "$OUT" "the tasks are on 4 nodes: give --host NODE" "compare --html of four nodes"
+ok "compare of two cluster runs without --host: each node its own parts"
+
 # A task one node holds: that node reports it, as --host would.
 expect_exit 0 "$S" --host "b-$$" start -a seq
 ub=$(printf '%s\n' "$OUT" | grep -Eo '^[0-9a-f-]{36}$')
@@ -213,5 +231,5 @@ wait "${AGENT[d]}" 2>/dev/null || true
 expect_exit 4 "$S" --all-hosts stop
 assert_contains "$OUT" "sca: host d-$$: answered here before but does not listen on topic $topic now" \
   "a node whose agent stopped is named"
-assert_contains "$OUT" "a-$$: task $u has already stopped" "stop of the latest task with d gone: a's"
+assert_contains "$OUT" "a-$$: task $u2 has already stopped" "stop of the latest task with d gone: a's"
 ok "a node whose agent has stopped is named, exit 4"

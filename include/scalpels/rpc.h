@@ -181,6 +181,18 @@ int rpc_gather(rpc_transport *t, const rpc_target *target, const char *method, j
 int rpc_gather_sync(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
                     json_t *context, double window, json_t **replies, sca_error *err);
 
+/* How many servers listen on target (its fanout flag is ignored): over
+ * AMQP the consumers of its queue (topic.server when target->server is
+ * set, else the shared topic queue, which every server of the topic
+ * consumes from), as a passive queue.declare reports them, 0 when the
+ * queue does not exist; over the unix socket 1 when a server accepts
+ * there, else 0.  cb runs exactly once, from the loop, unless the
+ * function fails at once: status 0 and the count, or a negative errno
+ * code and detail (-ENOTCONN: no connection; -ECANCELED: t was freed). */
+typedef void (*rpc_count_cb)(int status, unsigned count, const char *detail, void *arg);
+int rpc_count_listeners(rpc_transport *t, const rpc_target *target, rpc_count_cb cb, void *arg,
+                        sca_error *err);
+
 /* Runs t's loop until every cast sent so far has been written to the socket
  * (-ETIMEDOUT after timeout seconds; the connection error if it is lost). */
 int rpc_flush_sync(rpc_transport *t, double timeout, sca_error *err);

@@ -1,8 +1,8 @@
 /*
  * vocab.h - the words the clients, the agent and the store share: what a
  * tracer name and a data option name may be, how short a uuid prefix may
- * be, and how many slices a sparkline has.  Each is defined here once, and
- * the messages that state a rule are built from the same definition.
+ * be, what a full uuid looks like, and how many slices a sparkline has.  Each is defined here once,
+ * and the messages that state a rule are built from the same definition.
  */
 #ifndef SCALPELS_VOCAB_H
 #define SCALPELS_VOCAB_H
@@ -28,6 +28,10 @@
  * this long. */
 #define SCA_UUID_PREFIX_MIN 8
 
+/* The text form of a uuid the agents take from a client (start_tracers'
+ * uuid): 8-4-4-4-12 lowercase hex digits, as sca_uuid_new writes one. */
+#define SCA_UUID_CANONICAL_RULE "8-4-4-4-12 lowercase hex digits"
+
 /* A sparkline averages at most this many equal time slices of a series. */
 #define SCA_SPARK_SLICES 40
 
@@ -36,5 +40,7 @@ bool sca_tracer_name_valid(const char *name, size_t len);
 /* True when the len bytes at name are 1 to SCA_OPTION_NAME_MAX of the
  * tracer name characters (SCA_OPTION_NAME_RULE). */
 bool sca_option_name_valid(const char *name, size_t len);
+/* True when s is a uuid in canonical text form (SCA_UUID_CANONICAL_RULE). */
+bool sca_uuid_canonical(const char *s);
 
 #endif

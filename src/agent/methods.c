@@ -18,6 +18,7 @@
 #include "scalpels/parse.h"
 #include "scalpels/template.h"
 #include "scalpels/util.h"
+#include "scalpels/vocab.h"
 
 #define ERRORS_MODULE AGENT_ERRORS_MODULE
 
@@ -146,6 +147,22 @@ static json_t *split_running(agent *a, json_t *names, json_t *skipped)
     return todo;
 }
 
+/* The task start_tracers records its tracers in: under the uuid the caller
+ * chose when it gave one (one cluster-wide run, one uuid on every node),
+ * else under a fresh one. */
+static int start_task_create(agent *a, json_t *args, store_task *task, sca_error *err)
+{
+    const char *uuid = json_string_value(json_object_get(args, "uuid"));
+    if (uuid != NULL && !sca_uuid_canonical(uuid))
+        return sca_error_set(err, -EINVAL, "uuid '%s' is not a uuid in canonical form (%s)", uuid,
+                             SCA_UUID_CANONICAL_RULE);
+    int rc = store_task_create(a->store, uuid, task_deadline(a, json_object_get(args, "duration")),
+                               task, err);
+    if (rc == -EEXIST)
+        return sca_error_set(err, -EINVAL, "task %s already exists on host %s", uuid, a->cfg.host);
+    return rc;
+}
+
 static void handle_start_tracers(rpc_request *req, agent *a)
 {
     json_t *args = rpc_request_args(req);
@@ -162,8 +179,7 @@ static void handle_start_tracers(rpc_request *req, agent *a)
     json_t *todo = split_running(a, names, skipped);
     store_task task = {0};
     if (json_array_size(todo) > 0) {
-        rc = store_task_create(a->store, NULL, task_deadline(a, json_object_get(args, "duration")),
-                               &task, &err);
+        rc = start_task_create(a, args, &task, &err);
         if (rc == 0)
             starts_begin(a, req, &task, todo, skipped);
         else
@@ -458,6 +474,7 @@ LOOP_HANDLER(stop)
 static const rpc_arg_spec start_args[] = {
     {"tracers", RPC_ARG_STRING_LIST, true, false},
     {"duration", RPC_ARG_NUMBER, false, true},
+    {"uuid", RPC_ARG_STRING, false, true},
     {0},
 };
 static const rpc_arg_spec tracers_args[] = {{"tracers", RPC_ARG_STRING_LIST, true, false}, {0}};

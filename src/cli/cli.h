@@ -16,14 +16,18 @@
 /* What the CLI's functions return: every function of src/cli that returns
  * an outcome returns one of these (said as "a cli_exit code"), or else a
  * negative errno code (said so: cli_rpc_call, cli_split_kv), never both.
- * The first four are the exit codes, the same for every command;
+ * The first five are the exit codes, the same for every command;
  * CLI_CHANGED is one command's, asked for. */
 enum cli_exit {
     CLI_OK = 0,
     CLI_FAILED = 1,      /* the agent or the store answered with an error */
     CLI_USAGE = 2,       /* bad command line or bad input */
     CLI_UNREACHABLE = 3, /* no agent reachable, or it did not answer in time */
-    CLI_CHANGED = 5,     /* sca compare --fail-on-change: a series changed */
+    /* Of the nodes a command concerns, some did what was asked and some
+     * failed (answered with an error, did not answer, listen but are
+     * silent). */
+    CLI_SOME_FAILED = 4,
+    CLI_CHANGED = 5, /* sca compare --fail-on-change: a series changed */
     /* --help was asked for: the caller prints the usage, the program exits
      * 0 (cli_exit_status).  Above every exit status, so that none passed
      * through (sca run's CMD's) is taken for it, and not a multiple of 256,
@@ -69,6 +73,16 @@ void cli_rpc_close(cli_rpc *c);
 /* Over AMQP without --host, the agent that took the command's first call
  * from the shared topic, which the rest then go to; else NULL. */
 const char *cli_rpc_pinned_host(const cli_rpc *c);
+/* The calls from now on go to the agent of host (over the same connection). */
+void cli_rpc_set_host(cli_rpc *c, const char *host);
+const char *cli_rpc_topic(const cli_rpc *c);
+/* The transport's URL without credentials. */
+const char *cli_rpc_describe(const cli_rpc *c);
+/* How long a gather waits (cli_gather_window), and a call. */
+double cli_rpc_window(const cli_rpc *c);
+double cli_rpc_timeout(const cli_rpc *c);
+/* Over the unix socket, which reaches the local agent only. */
+bool cli_rpc_is_unix(const cli_rpc *c);
 
 /* Calls method with args (owned, NULL = {}); timeout 0 = the connection's.
  * 0 and *result (a new reference), or a negative errno code with err set:
@@ -98,16 +112,36 @@ void cli_rpc_abandon_text(cli_text_call *call);
  * and how to start the agent). */
 int cli_call(cli_rpc *c, const char *method, json_t *args, json_t **result);
 
-#define CLI_GATHER_WINDOW 2.0 /* seconds a gather waits without --timeout */
+#define CLI_GATHER_WINDOW 2.0 /* seconds a gather waits at most without --timeout */
 
-/* How long a gather waits: --timeout, else CLI_GATHER_WINDOW. */
+/* How long a gather waits at most: --timeout, else CLI_GATHER_WINDOW. */
 double cli_gather_window(const cli_conn_opts *o);
 
 /* Asks every agent on the topic (a fanout gather; over the unix socket the
- * local one) and collects what they answer within --timeout, else
- * CLI_GATHER_WINDOW seconds: *replies gets {"result": R} or {"error": E,
- * "class": C} objects.  CLI_OK, or the exit code of a failure, printed. */
-int cli_gather(cli_rpc *c, const char *method, json_t *args, json_t **replies);
+ * local one) and collects what they answer: *replies gets {"result": R}
+ * or {"error": E, "class": C} objects, in arrival order.  Meanwhile the
+ * broker is asked how many listen on the topic (rpc_count_listeners): the
+ * gather ends as soon as that many answered, else when --timeout, or
+ * CLI_GATHER_WINDOW seconds, have passed.  *listeners: that count, or -1
+ * when the broker could not say.  CLI_OK, or the exit code of a failure,
+ * printed. */
+int cli_gather(cli_rpc *c, const char *method, json_t *args, json_t **replies, int *listeners);
+
+/* Calls method on many agents at once over c's one connection, each call
+ * to the agent of its host, and waits until each has its answer or its
+ * timeout.  calls: [{"host": H, "args": {...} or absent}, ...].
+ * *answers (new): one per call, in the same order: {"host": H, "result":
+ * R}, or {"host": H, "error": the line cli_call_failed would print,
+ * "class": the agent's exception class or null, "exit": its exit code}.
+ * CLI_OK, or an exit code, printed. */
+int cli_call_each(cli_rpc *c, const json_t *calls, const char *method, json_t **answers);
+/* cli_call_each with the same args (borrowed; NULL = {}) for each of hosts
+ * (an array of names). */
+int cli_call_hosts(cli_rpc *c, const json_t *hosts, const char *method, const json_t *args,
+                   json_t **answers);
+/* How many listen on the queue of each of hosts (an array of names), all
+ * asked at once: a new array of counts, -1 where the broker did not say. */
+json_t *cli_count_hosts(cli_rpc *c, const json_t *hosts);
 
 /* The exit code and the printed line for a cli_rpc_call failure. */
 int cli_call_failed(const cli_rpc *c, int rc, const sca_error *err);

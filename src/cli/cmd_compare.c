@@ -21,7 +21,8 @@ static void compare_usage(void)
            "by tracer and name: count, avg, p95 and max of each, and the change from A to\n"
            "B in percent.  A series is flagged \"changed\" when its avg or p95 changed by\n"
            "more than the threshold (or from 0 to anything else).  A and B are task uuids\n"
-           "or unique prefixes of at least %d characters, on the agent --host names.\n"
+           "or unique prefixes of at least %d characters, on the agent --host names;\n"
+           "over AMQP without --host, every node that holds both compares its parts.\n"
            "\n"
            "  --json              the comparison as one JSON object\n"
            "  --html              one self-contained page: the table, and a chart per\n"
@@ -95,7 +96,7 @@ static int compare_parse(struct compare_args *a, int argc, char **argv)
 
 /* get_task_series of both tasks, with points per series: replies[0] for
  * A, replies[1] for B (new references).  Both come from the agent conn
- * names (without --host over AMQP: the one that takes the first call). */
+ * names (--host, or the unix socket's). */
 static int compare_fetch(const cli_conn_opts *conn, const char *const uuid[2], int points,
                          json_t *replies[2])
 {
@@ -128,6 +129,116 @@ static int compare_print(const struct compare_args *a, json_t *const replies[2],
     return cli_printed(rc, &err);
 }
 
+/* The pairs of nodes to fetch A and B from, as cli_call_each's calls (A's
+ * then B's of each pair): every node that holds both, each comparing its
+ * own parts of a cluster-wide run; else, when each is on one node, those
+ * two.  held: the holders of A and of B (cli_cluster_holders). */
+static json_t *compare_pairs(const json_t *const held[2], const char *const uuid[2], int points)
+{
+    json_t *hosts[2] = {cli_answer_hosts(held[0]), cli_answer_hosts(held[1])};
+    json_t *pairs = json_array();
+    size_t i, j;
+    json_t *h, *other;
+    json_array_foreach(hosts[0], i, h)
+    {
+        json_array_foreach(hosts[1], j, other)
+        {
+            if (json_equal(h, other))
+                json_array_append(pairs, h);
+        }
+    }
+    json_t *calls = json_array();
+    for (i = 0; i < json_array_size(pairs); i++)
+        for (int t = 0; t < 2; t++)
+            json_array_append_new(calls, json_pack("{s:O,s:{s:s,s:i,s:i}}", "host",
+                                                   json_array_get(pairs, i), "args", "uuid",
+                                                   uuid[t], "points", points, "log_rows", 0));
+    if (json_array_size(pairs) == 0 && json_array_size(hosts[0]) == 1 &&
+        json_array_size(hosts[1]) == 1)
+        for (int t = 0; t < 2; t++)
+            json_array_append_new(calls, json_pack("{s:O,s:{s:s,s:i,s:i}}", "host",
+                                                   json_array_get(hosts[t], 0), "args", "uuid",
+                                                   uuid[t], "points", points, "log_rows", 0));
+    json_decref(pairs);
+    json_decref(hosts[0]);
+    json_decref(hosts[1]);
+    return calls;
+}
+
+/* sca compare A B over AMQP without --host, or under --all-hosts: the
+ * nodes that hold the tasks are found, and each pair compared; with more
+ * than one pair, text under "== host NODE ==" lines and JSON as {"hosts":
+ * {NODE: the comparison}}. */
+static int compare_nodes(const cli_global_opts *g, const struct compare_args *a, int points,
+                         size_t *changed)
+{
+    cli_cluster *k = NULL;
+    int code = cli_cluster_open(g, &k);
+    if (code == CLI_OK && json_array_size(k->hosts) == 0)
+        code = cli_cluster_none(k);
+    json_t *held[2] = {NULL, NULL}, *failed[2] = {NULL, NULL}, *calls = NULL, *answers = NULL;
+    for (int t = 0; t < 2 && code == CLI_OK; t++)
+        code = cli_cluster_holders(k, "get_task", "task", a->uuid[t], &held[t], &failed[t]);
+    if (code == CLI_OK) {
+        calls = compare_pairs((const json_t *const *)held, a->uuid, points);
+        if (json_array_size(calls) == 0)
+            code = cli_fail(CLI_FAILED,
+                            "NotFound: no node holds both %s and %s, and they are not on one node "
+                            "each: give --host NODE",
+                            a->uuid[0], a->uuid[1]);
+    }
+    size_t npairs = json_array_size(calls) / 2;
+    if (code == CLI_OK && npairs > 1 && a->ro.format == CLI_FORMAT_HTML)
+        code = cli_fail(CLI_USAGE, "compare --html: the tasks are on %zu nodes: give --host NODE",
+                        npairs);
+    if (code == CLI_OK)
+        code = cli_call_each(k->c, calls, "get_task_series", &answers);
+    json_t *doc = json_object();
+    for (size_t p = 0; code == CLI_OK && p < npairs; p++) {
+        json_t *replies[2] = {json_object_get(json_array_get(answers, 2 * p), "result"),
+                              json_object_get(json_array_get(answers, 2 * p + 1), "result")};
+        const char *host = cli_json_str(json_array_get(answers, 2 * p), "host");
+        if (replies[0] == NULL || replies[1] == NULL)
+            continue; /* said by cli_cluster_outcome */
+        size_t flagged = 0;
+        if (npairs > 1 && a->ro.format == CLI_FORMAT_JSON) {
+            json_t *cmp = NULL;
+            sca_error err = {0};
+            if (report_compare(replies[0], replies[1], a->threshold, &cmp, &err) != 0) {
+                code = cli_fail(CLI_FAILED, "host %s: %s", host, err.msg);
+                break;
+            }
+            flagged = (size_t)json_integer_value(json_object_get(cmp, "changed"));
+            json_object_set_new(doc, host, cmp);
+        } else {
+            if (npairs > 1)
+                printf("%s== host %s ==\n", p > 0 ? "\n" : "", host);
+            code = compare_print(a, replies, &flagged);
+        }
+        *changed += flagged;
+    }
+    if (code == CLI_OK && npairs > 1 && a->ro.format == CLI_FORMAT_JSON) {
+        json_t *out = json_pack("{s:O}", "hosts", doc);
+        sca_error err = {0};
+        code = cli_printed(report_json(stdout, out, &err), &err);
+        json_decref(out);
+    }
+    if (code == CLI_OK) {
+        json_array_extend(answers, failed[0]);
+        json_array_extend(answers, failed[1]);
+        code = cli_cluster_outcome(k, answers);
+    }
+    json_decref(doc);
+    json_decref(answers);
+    json_decref(calls);
+    for (int t = 0; t < 2; t++) {
+        json_decref(held[t]);
+        json_decref(failed[t]);
+    }
+    cli_cluster_close(k);
+    return code;
+}
+
 int cmd_compare(const cli_global_opts *g, int argc, char **argv)
 {
     struct compare_args a = {.threshold = REPORT_COMPARE_THRESHOLD};
@@ -140,9 +251,13 @@ int cmd_compare(const cli_global_opts *g, int argc, char **argv)
     json_t *replies[2] = {NULL, NULL};
     int points = a.ro.format == CLI_FORMAT_HTML ? COMPARE_HTML_POINTS : COMPARE_SUMMARY_POINTS;
     size_t changed = 0;
-    code = compare_fetch(&g->conn, a.uuid, points, replies);
-    if (code == CLI_OK)
-        code = compare_print(&a, replies, &changed);
+    if (cli_cluster_wanted(&g->conn)) {
+        code = compare_nodes(g, &a, points, &changed);
+    } else {
+        code = compare_fetch(&g->conn, a.uuid, points, replies);
+        if (code == CLI_OK)
+            code = compare_print(&a, replies, &changed);
+    }
     json_decref(replies[0]);
     json_decref(replies[1]);
     if (code == CLI_OK && a.fail_on_change && changed > 0)

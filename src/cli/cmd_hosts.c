@@ -1,5 +1,6 @@
-/* cmd_hosts.c - sca hosts: which agents answer on the topic's fanout, and
- * the host list that 'sca --all-hosts COMMAND' runs COMMAND over. */
+/* cmd_hosts.c - sca hosts: which agents answer on the topic's fanout (the
+ * nodes 'sca --all-hosts COMMAND' runs COMMAND on), and which listen but
+ * do not answer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,90 +8,16 @@
 #include "sca.h"
 #include "scalpels/table.h"
 
-static int cmp_host(const void *a, const void *b)
-{
-    const char *x = cli_json_str(*(json_t *const *)a, "host"),
-               *y = cli_json_str(*(json_t *const *)b, "host");
-    return strcmp(x != NULL ? x : "", y != NULL ? y : "");
-}
-
-/* agent_info from every agent that answers, sorted by host (a new array);
- * an agent that answers with an error is reported and left out. */
-static int gather_infos(const cli_global_opts *g, json_t **infos)
-{
-    cli_rpc *c = NULL;
-    json_t *replies = NULL;
-    int code = cli_rpc_open(&g->conn, &c);
-    if (code == CLI_OK)
-        code = cli_gather(c, "agent_info", NULL, &replies);
-    cli_rpc_close(c);
-    if (code != CLI_OK)
-        return code;
-    size_t n = json_array_size(replies), kept = 0, i;
-    json_t **sorted = sca_calloc(n + 1, sizeof(*sorted)), *r;
-    json_array_foreach(replies, i, r)
-    {
-        json_t *info = json_object_get(r, "result");
-        if (json_is_object(info) && cli_json_str(info, "host") != NULL)
-            sorted[kept++] = info;
-        else
-            fprintf(stderr, "%s: an agent answered agent_info with %s\n", cli_prog,
-                    cli_json_str(r, "error") != NULL ? cli_json_str(r, "error") : "no host name");
-    }
-    qsort(sorted, kept, sizeof(*sorted), cmp_host);
-    *infos = json_array();
-    for (i = 0; i < kept; i++)
-        json_array_append(*infos, sorted[i]);
-    free(sorted);
-    json_decref(replies);
-    return CLI_OK;
-}
-
-static int none_answered(const cli_global_opts *g)
-{
-    return cli_fail(CLI_UNREACHABLE,
-                    "no agent answered within %gs on topic %s's fanout (a longer --timeout "
-                    "waits longer)",
-                    cli_gather_window(&g->conn), g->conn.cfg->topic);
-}
-
-int cli_discover_hosts(const cli_global_opts *g, json_t **hosts)
-{
-    json_t *infos = NULL;
-    int code = gather_infos(g, &infos);
-    if (code != CLI_OK)
-        return code;
-    *hosts = json_array();
-    size_t i;
-    json_t *info;
-    json_array_foreach(infos, i, info)
-    {
-        const char *h = cli_json_str(info, "host");
-        /* Two agents with one host name would be one target: name it once. */
-        if (i == 0 || strcmp(h, cli_json_str(json_array_get(infos, i - 1), "host")) != 0)
-            json_array_append_new(*hosts, json_string(h));
-    }
-    json_decref(infos);
-    if (json_array_size(*hosts) > 0)
-        return CLI_OK;
-    json_decref(*hosts);
-    return none_answered(g);
-}
-
-void cli_host_heading(size_t i, const char *host)
-{
-    printf("%s== host %s ==\n", i > 0 ? "\n" : "", host);
-    fflush(stdout);
-}
-
 static void hosts_usage(void)
 {
     printf("usage: sca hosts [--short] [--json]\n"
            "\n"
            "Asks every agent on the topic's fanout (scalpels_fanout) for agent_info and\n"
-           "lists those that answer within --timeout (default %gs), sorted by host:\n"
-           "host, version, uptime, running tasks and tracers, pid.  Over the unix socket,\n"
-           "the local agent.  'sca --all-hosts COMMAND' runs COMMAND for each of them.\n"
+           "lists those that answer, sorted by host: host, version, uptime, running\n"
+           "tasks and tracers, pid.  It waits until as many answered as the broker says\n"
+           "listen on the topic, at most --timeout (default %gs); agents that listen but\n"
+           "do not answer are named on stderr (exit status 4).  Over the unix socket, the\n"
+           "local agent.  'sca --all-hosts COMMAND' runs COMMAND for each of them.\n"
            "\n"
            "  --short  the host names only, one a line\n"
            "  --json   the agent_info objects, as a JSON array\n",
@@ -162,21 +89,23 @@ int cmd_hosts(const cli_global_opts *g, int argc, char **argv)
         code = cli_fail(CLI_USAGE, "hosts: unexpected argument '%s'", argv[optind]);
     if (code == CLI_OK && shortly && json)
         code = cli_fail(CLI_USAGE, "hosts: --short and --json exclude each other");
-    json_t *infos = NULL;
+    cli_cluster *k = NULL;
     if (code == CLI_OK)
-        code = gather_infos(g, &infos);
+        code = cli_cluster_open(g, &k);
     if (code != CLI_OK)
         return code;
-    if (json_array_size(infos) == 0 && !json) {
-        json_decref(infos);
-        return none_answered(g);
+    if (json_array_size(k->infos) == 0 && !json) {
+        code = cli_cluster_none(k);
+        cli_cluster_close(k);
+        return code;
     }
     if (json)
-        report_json(stdout, infos, NULL);
+        report_json(stdout, k->infos, NULL);
     else if (shortly)
-        print_names(infos);
+        print_names(k->infos);
     else
-        print_table(infos);
-    json_decref(infos);
-    return CLI_OK;
+        print_table(k->infos);
+    code = cli_cluster_outcome(k, k->infos);
+    cli_cluster_close(k);
+    return code;
 }

@@ -178,9 +178,7 @@ static bool from_series(const cli_report_opts *ro)
     return ro->format == CLI_FORMAT_HTML || (ro->format == CLI_FORMAT_TEXT && !ro->tables);
 }
 
-/* What to fetch per series for ro's output, for a report of nodes nodes
- * with about nresults results each: the summary needs no points at all. */
-static cli_series_want series_want(const cli_report_opts *ro, size_t nresults, size_t nodes)
+cli_series_want cli_series_wanted(const cli_report_opts *ro, size_t nresults, size_t nodes)
 {
     if (ro->format != CLI_FORMAT_HTML)
         return (cli_series_want){.points = CLI_SERIES_POINTS_MIN, .log_rows = 0};
@@ -193,17 +191,14 @@ static cli_series_want series_want(const cli_report_opts *ro, size_t nresults, s
 static int fetch_series(cli_rpc *c, const json_t *task, const json_t *uuids,
                         const cli_report_opts *ro, size_t nodes, json_t **reply)
 {
-    cli_series_want want = series_want(ro, json_array_size(uuids), nodes);
+    cli_series_want want = cli_series_wanted(ro, json_array_size(uuids), nodes);
     if (task != NULL)
         return cli_task_series(c, cli_json_str(task, "uuid"), NULL, want, reply);
     return cli_results_series(c, uuids, want, reply);
 }
 
-/* replies (get_task_series replies, one per node) as the summary or the
- * page; full_data: the command that prints every sample; hosts: lay it out
- * for several nodes (--all-hosts). */
-static int print_series(const json_t *replies, const cli_report_opts *ro, const char *full_data,
-                        bool hosts)
+int cli_print_series(const json_t *replies, const cli_report_opts *ro, const char *full_data,
+                     bool hosts)
 {
     sca_error err = {0};
     if (ro->format == CLI_FORMAT_HTML) {
@@ -223,7 +218,7 @@ static int report_series(cli_rpc *c, const json_t *task, const json_t *uuids,
     int code = fetch_series(c, task, uuids, ro, 1, &reply);
     if (code == CLI_OK) {
         json_t *replies = json_pack("[o]", reply);
-        code = print_series(replies, ro, full_data, false);
+        code = cli_print_series(replies, ro, full_data, false);
         json_decref(replies);
     }
     return code;
@@ -655,13 +650,20 @@ static int report_hosts_series(const cli_global_opts *g, const json_t *hosts,
     int code = hosts_series(g, hosts, a, &replies);
     if (json_array_size(replies) > 0 || code == CLI_OK) {
         char *full_data = full_data_command(a, true);
-        int rc = print_series(replies, &a->ro, full_data, true);
+        int rc = cli_print_series(replies, &a->ro, full_data, true);
         free(full_data);
         if (rc > code)
             code = rc;
     }
     json_decref(replies);
     return code;
+}
+
+/* The "== host NODE ==" line before host i's output. */
+static void host_heading(size_t i, const char *host)
+{
+    printf("%s== host %s ==\n", i > 0 ? "\n" : "", host);
+    fflush(stdout);
 }
 
 /* report_from for each host, printed under headings (text tables) or as
@@ -688,7 +690,7 @@ static int report_hosts(const cli_global_opts *g, const json_t *hosts, const str
         cli_conn_opts one = g->conn;
         one.host = json_string_value(host);
         if (mode == REPORT_PRINT)
-            cli_host_heading(i, one.host);
+            host_heading(i, one.host);
         int rc = report_from(&one, a, mode, NULL);
         if (rc > code)
             code = rc;
@@ -696,29 +698,77 @@ static int report_hosts(const cli_global_opts *g, const json_t *hosts, const str
     return code;
 }
 
-/* sca report for the agent g names, or for each of hosts when not NULL. */
-static int report_command(const cli_global_opts *g, const json_t *hosts, int argc, char **argv)
+/* Whether a's report of many nodes goes node after node through each
+ * node's own report: every sample (CSV, OpenMetrics), the tables, or every
+ * result of some tracers (-a); else it is one report of every node's
+ * series (cli_report_cluster). */
+static bool per_node(const struct report_args *a)
 {
-    struct report_args a = {.names = json_array()};
-    cli_report_opts_init(&a.ro, g);
-    int code = report_parse(&a, argc, argv);
-    if (code == CLI_OK)
-        code = hosts != NULL ? report_hosts(g, hosts, &a)
-                             : report_from(&g->conn, &a, REPORT_PRINT, NULL);
-    json_decref(a.names);
-    if (code == CLI_HELP)
-        report_usage();
+    return json_array_size(a->names) > 0 || a->ro.format == CLI_FORMAT_CSV ||
+           a->ro.format == CLI_FORMAT_OPENMETRICS ||
+           (a->ro.format == CLI_FORMAT_TEXT && a->ro.tables);
+}
+
+/* The report of a's task from its one holder, as --host HOLDER gives it,
+ * or from several as one (the per-node path for -a, CSV and OpenMetrics, which
+ * carry every sample, node after node). */
+static int report_holders(const cli_global_opts *g, cli_cluster *k, const struct report_args *a)
+{
+    json_t *holders = NULL, *failed = NULL;
+    int code = cli_cluster_holders(k, "get_task", "task", a->uuid, &holders, &failed);
+    if (code != CLI_OK)
+        return code;
+    json_t *hosts = cli_answer_hosts(holders);
+    int outcome = CLI_OK;
+    if (json_array_size(holders) > 1 && !per_node(a)) {
+        code = cli_report_cluster(k, a->uuid, &a->ro);
+    } else {
+        cli_conn_opts one = g->conn;
+        one.host = json_string_value(json_array_get(hosts, 0));
+        code = json_array_size(holders) == 1 ? report_from(&one, a, REPORT_PRINT, NULL)
+                                             : report_hosts(g, hosts, a);
+        outcome = cli_cluster_outcome(k, failed);
+    }
+    json_decref(hosts);
+    json_decref(holders);
+    json_decref(failed);
+    return code > outcome ? code : outcome;
+}
+
+/* sca --all-hosts report, and sca report UUID over AMQP without --host:
+ * the nodes concerned, found at once over one connection. */
+static int report_nodes(const cli_global_opts *g, const struct report_args *a)
+{
+    cli_cluster *k = NULL;
+    int code = cli_cluster_open(g, &k);
+    if (code == CLI_OK && json_array_size(k->hosts) == 0)
+        code = cli_cluster_none(k);
+    if (code == CLI_OK && !g->conn.all_hosts) {
+        code = report_holders(g, k, a);
+    } else if (code == CLI_OK && per_node(a)) {
+        code = report_hosts(g, k->hosts, a);
+        int outcome = cli_cluster_outcome(k, NULL);
+        code = code > outcome ? code : outcome;
+    } else if (code == CLI_OK) {
+        code = cli_report_cluster(k, a->uuid, &a->ro);
+    }
+    cli_cluster_close(k);
     return code;
 }
 
 int cmd_report(const cli_global_opts *g, int argc, char **argv)
 {
-    return report_command(g, NULL, argc, argv);
-}
-
-int cmd_report_hosts(const cli_global_opts *g, const json_t *hosts, int argc, char **argv)
-{
-    return report_command(g, hosts, argc, argv);
+    struct report_args a = {.names = json_array()};
+    cli_report_opts_init(&a.ro, g);
+    int code = report_parse(&a, argc, argv);
+    if (code == CLI_OK && (g->conn.all_hosts || (a.uuid != NULL && cli_cluster_wanted(&g->conn))))
+        code = report_nodes(g, &a);
+    else if (code == CLI_OK)
+        code = report_from(&g->conn, &a, REPORT_PRINT, NULL);
+    json_decref(a.names);
+    if (code == CLI_HELP)
+        report_usage();
+    return code;
 }
 
 /* --- sca result ---------------------------------------------------------- */
@@ -739,19 +789,48 @@ static void result_usage(void)
            SCA_UUID_PREFIX_MIN);
 }
 
-static void list_row(table *t, const json_t *r)
+/* A row of result -l, led by host when it is not NULL. */
+static void list_row(table *t, const json_t *r, const char *host)
 {
     char count[32];
     snprintf(count, sizeof(count), "%lld",
              (long long)json_integer_value(json_object_get(r, "count")));
-    const char *cells[] = {cli_json_str(r, "uuid"),
+    const char *cells[] = {host,
+                           cli_json_str(r, "uuid"),
                            cli_json_str(r, "task"),
                            cli_json_str(r, "tracer"),
                            cli_json_str(r, "name"),
                            cli_json_str(r, "unit"),
                            cli_json_str(r, "rtype"),
                            count};
-    table_add_row(t, cells);
+    table_add_row(t, host != NULL ? cells : cells + 1);
+}
+
+/* get_all_results' replies of answers ({"host", "result"}), uuids or a
+ * table; the host column with hosts. */
+static void print_result_lists(const json_t *answers, bool shortly, bool hosts)
+{
+    static const char *const headers[] = {"host", "uuid", "task",  "tracer",
+                                          "name", "unit", "rtype", "count"};
+    table *t = shortly ? NULL : table_new(hosts ? 8 : 7, hosts ? headers : headers + 1);
+    if (t != NULL)
+        table_set_align(t, hosts ? 7 : 6, TABLE_RIGHT);
+    size_t h, i;
+    json_t *answer, *r;
+    json_array_foreach(answers, h, answer)
+    {
+        json_array_foreach(json_object_get(answer, "result"), i, r)
+        {
+            if (shortly)
+                printf("%s\n", text_of(r, "uuid"));
+            else
+                list_row(t, r, hosts ? cli_json_str(answer, "host") : NULL);
+        }
+    }
+    if (t != NULL) {
+        table_print(t, stdout);
+        table_free(t);
+    }
 }
 
 static int result_list(cli_rpc *c, bool shortly, bool json)
@@ -760,26 +839,12 @@ static int result_list(cli_rpc *c, bool shortly, bool json)
     int code = cli_call(c, "get_all_results", NULL, &all);
     if (code != CLI_OK)
         return code;
-    size_t i;
-    json_t *r;
     if (json) {
         report_json(stdout, all, NULL);
-    } else if (shortly) {
-        json_array_foreach(all, i, r)
-        {
-            printf("%s\n", text_of(r, "uuid"));
-        }
     } else {
-        static const char *const headers[] = {"uuid", "task",  "tracer", "name",
-                                              "unit", "rtype", "count"};
-        table *t = table_new(7, headers);
-        table_set_align(t, 6, TABLE_RIGHT);
-        json_array_foreach(all, i, r)
-        {
-            list_row(t, r);
-        }
-        table_print(t, stdout);
-        table_free(t);
+        json_t *one = json_pack("[{s:O}]", "result", all);
+        print_result_lists(one, shortly, false);
+        json_decref(one);
     }
     json_decref(all);
     return CLI_OK;
@@ -858,26 +923,68 @@ static int result_openmetrics(cli_rpc *c, const char *uuid)
     return code;
 }
 
+/* result as the agent conn names prints it. */
+static int result_from(const cli_conn_opts *conn, const struct result_args *a)
+{
+    cli_rpc *c = NULL;
+    int code = cli_rpc_open(conn, &c);
+    if (code == CLI_OK && a->list)
+        code = result_list(c, a->shortly, a->ro.format == CLI_FORMAT_JSON);
+    else if (code == CLI_OK && a->ro.format == CLI_FORMAT_HTML)
+        code = result_page(c, a->uuid, &a->ro);
+    else if (code == CLI_OK && a->ro.format == CLI_FORMAT_OPENMETRICS)
+        code = result_openmetrics(c, a->uuid);
+    else if (code == CLI_OK && a->ro.format == CLI_FORMAT_CSV)
+        code = print_csv_header();
+    if (code == CLI_OK && !a->list && a->ro.format != CLI_FORMAT_HTML &&
+        a->ro.format != CLI_FORMAT_OPENMETRICS)
+        code = print_result(c, a->uuid, &a->ro, NULL);
+    cli_rpc_close(c);
+    return code;
+}
+
+/* result -l of every node (one table with a host column, or one JSON
+ * document), or result UUID from the node that has it. */
+static int result_nodes(const cli_global_opts *g, const struct result_args *a)
+{
+    cli_cluster *k = NULL;
+    json_t *answers = NULL, *failed = NULL;
+    int code = cli_cluster_open(g, &k);
+    if (code == CLI_OK && json_array_size(k->hosts) == 0)
+        code = cli_cluster_none(k);
+    if (code == CLI_OK && a->list)
+        code = cli_cluster_call(k, "get_all_results", NULL, &answers);
+    else if (code == CLI_OK)
+        code = cli_cluster_holders(k, "get_result", "result", a->uuid, &answers, &failed);
+    int outcome = CLI_OK;
+    if (code == CLI_OK && a->list && a->ro.format == CLI_FORMAT_JSON) {
+        json_t *doc = cli_cluster_json(k, answers);
+        report_json(stdout, doc, NULL);
+        json_decref(doc);
+    } else if (code == CLI_OK && a->list) {
+        print_result_lists(answers, a->shortly, true);
+    } else if (code == CLI_OK) {
+        cli_conn_opts one = g->conn;
+        one.host = cli_json_str(json_array_get(answers, 0), "host");
+        code = result_from(&one, a);
+    }
+    if (code == CLI_OK)
+        outcome = cli_cluster_outcome(k, a->list ? answers : failed);
+    json_decref(answers);
+    json_decref(failed);
+    cli_cluster_close(k);
+    return code != CLI_OK ? code : outcome;
+}
+
 int cmd_result(const cli_global_opts *g, int argc, char **argv)
 {
     struct result_args a = {0};
     cli_report_opts_init(&a.ro, g);
     int code = result_parse(&a, argc, argv);
-    cli_rpc *c = NULL;
-    if (code == CLI_OK)
-        code = cli_rpc_open(&g->conn, &c);
-    if (code == CLI_OK && a.list)
-        code = result_list(c, a.shortly, a.ro.format == CLI_FORMAT_JSON);
-    else if (code == CLI_OK && a.ro.format == CLI_FORMAT_HTML)
-        code = result_page(c, a.uuid, &a.ro);
-    else if (code == CLI_OK && a.ro.format == CLI_FORMAT_OPENMETRICS)
-        code = result_openmetrics(c, a.uuid);
-    else if (code == CLI_OK && a.ro.format == CLI_FORMAT_CSV)
-        code = print_csv_header();
-    if (code == CLI_OK && !a.list && a.ro.format != CLI_FORMAT_HTML &&
-        a.ro.format != CLI_FORMAT_OPENMETRICS)
-        code = print_result(c, a.uuid, &a.ro, NULL);
-    cli_rpc_close(c);
+    if (code == CLI_OK && (g->conn.all_hosts || (a.uuid != NULL && cli_cluster_wanted(&g->conn))))
+        code = result_nodes(g, &a);
+    else if (code == CLI_OK)
+        code = result_from(&g->conn, &a);
     if (code == CLI_HELP)
         result_usage();
     return code;

@@ -17,23 +17,90 @@ typedef struct cli_global_opts {
 /* Each command returns a cli_exit code (CLI_HELP once it printed its usage),
  * except that cmd_run returns CMD's exit status when CMD failed. */
 int cmd_start(const cli_global_opts *g, int argc, char **argv);
+/* stop, and stop under --all-hosts; also over AMQP with a UUID and no
+ * --host, where it stops the task on the nodes that hold it. */
 int cmd_stop(const cli_global_opts *g, int argc, char **argv);
+/* report, and report under --all-hosts (one summary, JSON document or
+ * HTML page of every node's series; CSV and -a node after node); also
+ * over AMQP with a UUID and no --host, where it reports the task from the
+ * nodes that hold it. */
 int cmd_report(const cli_global_opts *g, int argc, char **argv);
-/* sca --all-hosts report: text under each host's heading; JSON, CSV and
- * HTML as one document for every host in hosts. */
-int cmd_report_hosts(const cli_global_opts *g, const json_t *hosts, int argc, char **argv);
+/* result, and result under --all-hosts (-l: one table with a host
+ * column); a result UUID is looked for on every node. */
 int cmd_result(const cli_global_opts *g, int argc, char **argv);
 int cmd_tracer(const cli_global_opts *g, int argc, char **argv);
 int cmd_task(const cli_global_opts *g, int argc, char **argv);
 int cmd_run(const cli_global_opts *g, int argc, char **argv);
 int cmd_hosts(const cli_global_opts *g, int argc, char **argv);
+/* The commands under --all-hosts: each once for every agent that answers,
+ * over one connection, its calls to all of them at once. */
+int cmd_start_hosts(const cli_global_opts *g, int argc, char **argv);
+int cmd_tracer_hosts(const cli_global_opts *g, int argc, char **argv);
+int cmd_task_hosts(const cli_global_opts *g, int argc, char **argv);
+
+/* --- Many nodes (cmd_cluster.c) -------------------------------------------
+ *
+ * A command over many nodes asks who answers (a fanout gather of
+ * agent_info that ends once every agent listening on the topic answered,
+ * else at --timeout), then calls them all at once over one connection;
+ * its output comes host by host in host order.  Agents that listen but do
+ * not answer are named when sca has seen them answer before, else
+ * counted; agents seen before that have stopped are named too.  The exit status is 0 when every
+ * node did what was asked, CLI_SOME_FAILED when some did and some did not, else the worst of the
+ * failures. */
+
+typedef struct cli_cluster {
+    cli_rpc *c;      /* one connection for every call */
+    json_t *infos;   /* agent_info of each agent that answered, sorted by host */
+    json_t *hosts;   /* their host names, sorted, each once */
+    json_t *silent;  /* names of agents that listen but did not answer */
+    size_t unnamed;  /* more of those, not known here by name */
+    json_t *stopped; /* names of agents that answered before and no longer listen */
+} cli_cluster;
+
+/* Connects as g says (--host aside) and finds the agents.  CLI_OK, also
+ * when none answered (hosts empty), or an exit code, printed. */
+int cli_cluster_open(const cli_global_opts *g, cli_cluster **out);
+void cli_cluster_close(cli_cluster *k);
+/* Whether a command naming a uuid asks every node for it: --all-hosts, or
+ * over AMQP without --host (the task may be on any node, or on several). */
+bool cli_cluster_wanted(const cli_conn_opts *o);
+/* The nodes missing: agents that listen but did not answer, and agents
+ * seen before that have stopped. */
+size_t cli_cluster_missing(const cli_cluster *k);
+/* Says on stderr which nodes are missing, and why. */
+void cli_cluster_note_missing(const cli_cluster *k);
+/* The missing nodes into by_host, a document keyed by host: {NODE:
+ * {"error": why, "class": null, "exit": 3}}. */
+void cli_cluster_add_missing(const cli_cluster *k, json_t *by_host);
+/* None answered: said (with the missing ones), CLI_UNREACHABLE. */
+int cli_cluster_none(const cli_cluster *k);
+/* method(args) on every host at once (cli_call_hosts). */
+int cli_cluster_call(cli_cluster *k, const char *method, const json_t *args, json_t **answers);
+/* The exit status of a command whose nodes' answers (cli_call_each's) are
+ * these: each failure said on stderr ("sca: host NODE: ..."), then the
+ * missing nodes. */
+int cli_cluster_outcome(const cli_cluster *k, const json_t *answers);
+/* The answers as one JSON document: {"hosts": [{"host", "exit", "output":
+ * the result or null, "error" with a failure}, ...]} in host order, the
+ * missing nodes among them (exit 3), and "silent_unnamed": N when some
+ * could not be named. */
+json_t *cli_cluster_json(const cli_cluster *k, const json_t *answers);
+/* The nodes that hold the task or result uuid (a full uuid or a prefix):
+ * method (get_task, get_result) with {"uuid": uuid} on every node; the
+ * answers of those that have it in *holders, failures other than NotFound
+ * in *failed (new arrays).  A prefix that names different uuids on two
+ * nodes, or no node that has it: said, and an exit code. */
+int cli_cluster_holders(cli_cluster *k, const char *method, const char *what, const char *uuid,
+                        json_t **holders, json_t **failed);
+/* Each node's latest task: the answers of get_latest_task that have one in
+ * *found, failures other than NotFound (no task yet) in *failed (new
+ * arrays).  None with a task: said, and an exit code. */
+int cli_cluster_latest(cli_cluster *k, json_t **found, json_t **failed);
+/* The "host" of each of answers (a new array). */
+json_t *cli_answer_hosts(const json_t *answers);
 int cmd_compare(const cli_global_opts *g, int argc, char **argv);
 int cmd_watch(const cli_global_opts *g, int argc, char **argv);
-/* The host names of the agents that answer a gather, sorted (a new array);
- * CLI_OK or an exit code, printed (CLI_UNREACHABLE when none answered). */
-int cli_discover_hosts(const cli_global_opts *g, json_t **hosts);
-/* The "== host NODE ==" line before host i's output under --all-hosts. */
-void cli_host_heading(size_t i, const char *host);
 
 /* Option values above any character, for long-only options. */
 enum cli_long_option {
@@ -153,6 +220,30 @@ int cli_task_series(cli_rpc *c, const char *task, const json_t *tracers, cli_ser
  * get_task_series-shaped reply with "task": null, in the order of uuids:
  * one get_task_series call per task (get_all_results tells the tasks). */
 int cli_results_series(cli_rpc *c, const json_t *uuids, cli_series_want want, json_t **reply);
+
+/* What to fetch per series for ro's output, for a report of nodes nodes
+ * with about nresults results each: the summary needs no points at all. */
+cli_series_want cli_series_wanted(const cli_report_opts *ro, size_t nresults, size_t nodes);
+/* replies (get_task_series replies, one per node: {"host", "task",
+ * "series"}) as the summary or the HTML page; full_data: the command that
+ * prints every sample; hosts: lay it out for several nodes. */
+int cli_print_series(const json_t *replies, const cli_report_opts *ro, const char *full_data,
+                     bool hosts);
+
+/* --- The report of many nodes (cmd_report_cluster.c) --- */
+
+/* Every node's series of the task uuid (the nodes that hold it), or of its
+ * latest task (uuid NULL), fetched at once: get_task_series with each
+ * node's full uuid and the points ro's output draws (cli_series_wanted).  *replies:
+ * {host: get_task_series' reply, or {"error", "class", "exit"} for a node
+ * that failed}; *answers: the same as cli_call_each's answers, for
+ * cli_cluster_outcome.  CLI_OK, or an exit code, printed (no node has
+ * the task). */
+int cli_fetch_series(cli_cluster *k, const char *uuid, const cli_report_opts *ro, json_t **replies,
+                     json_t **answers);
+/* sca report of many nodes: cli_fetch_series, then one summary (text),
+ * JSON {"hosts": replies}, or one HTML page; the exit status of it all. */
+int cli_report_cluster(cli_cluster *k, const char *uuid, const cli_report_opts *ro);
 
 /* --- OpenMetrics (cmd_openmetrics.c) --- */
 

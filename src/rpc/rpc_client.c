@@ -241,6 +241,13 @@ int rpc_cast(rpc_transport *t, const rpc_target *target, const char *method, jso
                             body, len, err);
 }
 
+int rpc_count_listeners(rpc_transport *t, const rpc_target *target, rpc_count_cb cb, void *arg,
+                        sca_error *err)
+{
+    int rc = check_target(t, target, "count_listeners", err);
+    return rc != 0 ? rc : t->carrier->count_listeners(t, target, cb, arg, err);
+}
+
 /* A gather's replies go to its callback and leave it waiting for more. */
 static void answer(rpc_transport *t, rpc_pending **pp, const rpc_reply *r)
 {

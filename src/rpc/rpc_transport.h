@@ -66,6 +66,9 @@ typedef struct rpc_carrier {
      * through the connection, not the consumers), so that a stopping
      * server may stop listening before its last answers. */
     bool unlisten_keeps_replies;
+    /* rpc_count_listeners for target (checked), the queue name made. */
+    int (*count_listeners)(rpc_transport *t, const rpc_target *target, rpc_count_cb cb, void *arg,
+                           sca_error *err);
     /* No message properties (unix): a call's timeout travels in its body,
      * as _expiration in ms, where AMQP has the expiration property. */
     bool expiration_in_body;

@@ -825,6 +825,52 @@ static int unix_unsent(rpc_transport *t, sca_error *err)
     return u->client != NULL ? (int)u->client->writes : 0;
 }
 
+/* rpc_count_listeners: one server at most, told from the loop. */
+typedef struct unix_count {
+    uv_timer_t timer;
+    rpc_unix *u;
+    rpc_count_cb cb;
+    void *arg;
+    unsigned count;
+} unix_count;
+
+static void count_closed(uv_handle_t *h)
+{
+    unix_count *q = h->data;
+    rpc_unix *u = q->u;
+    free(q);
+    u->handles--;
+    maybe_destroy(u);
+}
+
+static void count_told(uv_timer_t *timer)
+{
+    unix_count *q = timer->data;
+    if (q->u->closing)
+        q->cb(-ECANCELED, 0, "the transport was closed", q->arg);
+    else
+        q->cb(0, q->count, NULL, q->arg);
+    uv_close((uv_handle_t *)timer, count_closed);
+}
+
+static int unix_count_listeners(rpc_transport *t, const rpc_target *target, rpc_count_cb cb,
+                                void *arg, sca_error *err)
+{
+    (void)target;
+    (void)err;
+    rpc_unix *u = t->impl;
+    unix_count *q = sca_calloc(1, sizeof(*q));
+    q->u = u;
+    q->cb = cb;
+    q->arg = arg;
+    q->count = (u->client != NULL && u->client->open) || rpc_unix_probe(t->url.path) == 0;
+    uv_timer_init(t->loop, &q->timer);
+    q->timer.data = q;
+    u->handles++;
+    uv_timer_start(&q->timer, count_told, 0, 0);
+    return 0;
+}
+
 static int unix_open(rpc_transport *t, const rpc_url *url, sca_error *err)
 {
     (void)url;
@@ -853,6 +899,7 @@ const rpc_carrier rpc_unix_carrier = {
     .send = unix_send,
     .listen = unix_listen,
     .unlisten = unix_unlisten,
+    .count_listeners = unix_count_listeners,
     .unsent = unix_unsent,
     .expiration_in_body = true,
 };

@@ -6,8 +6,12 @@
  *     --ssl-ca FILE --ssl-verify --require-listener --servers S1,S2,...
  *     --max-size BYTES
  *
+ *   rpc_test_client [--topic T] [--server S | --servers S1,...] URL count
+ *
  * ARGS_JSON may be @FILE.  call prints the result of the last call as JSON;
- * casts are flushed before exiting.  With --repeat, N messages are sent, at
+ * casts are flushed before exiting.  count asks rpc_count_listeners about
+ * the topic queue (or each server's queue, all at once) and prints
+ * "NAME COUNT" lines, NAME "-" for the topic.  With --repeat, N messages are sent, at
  * most K calls in flight.  --servers sends call i to the (i mod n)th server
  * and ends with "N ok, M failed" on stderr.
  * Exit: 0 ok; 2 a remote error ("REMOTE Class: message" on stdout); 3 a
@@ -108,6 +112,52 @@ static int do_casts(run *r)
     return 0;
 }
 
+typedef struct count_question {
+    const char *name;
+    int status;
+    unsigned count;
+    bool done;
+} count_question;
+
+static void on_count(int status, unsigned count, const char *detail, void *arg)
+{
+    count_question *q = arg;
+    q->done = true;
+    q->status = status;
+    q->count = count;
+    if (status != 0)
+        fprintf(stderr, "rpc_test_client: %s: %s\n", q->name, detail);
+}
+
+static int do_counts(run *r)
+{
+    size_t n = r->servers != NULL ? r->n_servers : 1;
+    count_question *qs = calloc(n, sizeof(*qs));
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        rpc_target target = r->target;
+        if (r->servers != NULL)
+            target.server = r->servers[i];
+        qs[i].name = target.server != NULL ? target.server : "-";
+        sca_error err = {0};
+        if (rpc_count_listeners(r->t, &target, on_count, &qs[i], &err) != 0) {
+            fprintf(stderr, "rpc_test_client: %s\n", err.msg);
+            qs[i].done = true;
+            qs[i].status = -1;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        while (!qs[i].done)
+            uv_run(uv_default_loop(), UV_RUN_ONCE);
+        if (qs[i].status == 0)
+            printf("%s %u\n", qs[i].name, qs[i].count);
+        else
+            rc = 1;
+    }
+    free(qs);
+    return rc;
+}
+
 /* JSON text, or @FILE for arguments too long for a command line. */
 static json_t *parse_json(const char *what, const char *text)
 {
@@ -137,7 +187,8 @@ static void usage(void)
           "       [--context JSON] [--timeout S] [--repeat N] [--concurrent K]\n"
           "       [--exchange E] [--ssl-ca FILE] [--ssl-verify] [--require-listener]\n"
           "       [--servers S1,S2,...] [--max-size BYTES]\n"
-          "       URL call|cast|fanout METHOD [ARGS_JSON]\n",
+          "       URL call|cast|fanout METHOD [ARGS_JSON]\n"
+          "       rpc_test_client [--topic T] [--server S | --servers S1,...] URL count\n",
           stderr);
     exit(64);
 }
@@ -211,10 +262,11 @@ int main(int argc, char **argv)
             usage();
         }
     }
-    if (argc - optind < 3 || argc - optind > 4)
+    bool counting = argc - optind == 2 && strcmp(argv[optind + 1], "count") == 0;
+    if (!counting && (argc - optind < 3 || argc - optind > 4))
         usage();
     const char *url = argv[optind], *mode = argv[optind + 1];
-    r.method = argv[optind + 2];
+    r.method = counting ? NULL : argv[optind + 2];
     r.args = argc - optind == 4 ? parse_json("ARGS", argv[optind + 3]) : json_object();
     log_init("rpc_test_client");
     if (getenv("SCA_DEBUG") != NULL)
@@ -225,7 +277,9 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc;
-    if (strcmp(mode, "call") == 0) {
+    if (counting) {
+        rc = do_counts(&r);
+    } else if (strcmp(mode, "call") == 0) {
         rc = do_calls(&r, concurrent);
     } else if (strcmp(mode, "cast") == 0 || strcmp(mode, "fanout") == 0) {
         r.target.fanout = strcmp(mode, "fanout") == 0;

@@ -12,6 +12,9 @@ WORKERS="$SCA_SRC/tests/integration/workers"
 export LC_ALL=C.UTF-8
 
 T=$(mktemp -d /tmp/sca-it.XXXXXX)
+# sca keeps the names of the agents it saw answer in $XDG_CACHE_HOME: the
+# test's own, not the user's.
+export XDG_CACHE_HOME="$T/cache"
 export SCALPELS_CONF="$T/scalpels.conf"
 DB="$T/scalpels.db"
 cat >"$SCALPELS_CONF" <<CONF

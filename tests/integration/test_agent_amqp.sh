@@ -128,8 +128,9 @@ assert_contains "$OUT" "vhost no_such_vhost_$$ not found (check transport_url in
   "an unknown vhost names the configuration file"
 expect_exit 1 "$S" start -a nope
 assert_contains "$OUT" "sca: ValueError: unknown tracer(s): nope" "unknown tracer: one line, exit 1"
+# Over AMQP without --host a uuid is looked for on every node (one here).
 expect_exit 1 "$S" report ffffffff
-assert_contains "$OUT" "sca: NotFound: no task matches 'ffffffff'" "unknown prefix: exit 1"
+assert_contains "$OUT" "sca: NotFound: no agent has a task matching 'ffffffff' (1 asked)" "unknown prefix: exit 1"
 expect_exit 2 "$S" report abc
 expect_exit 0 "$S" run -a cpu -- sleep 1
 assert_contains "$OUT" "reporting task: <" "run prints the report"

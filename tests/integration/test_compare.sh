@@ -134,8 +134,9 @@ expect_exit 2 "$S" compare "$a" "$b" --csv
 assert_contains "$OUT" "unknown option '--csv'" "no CSV"
 expect_exit 2 "$S" compare "$a" "$b" --json --html
 assert_contains "$OUT" "exclude each other" "--json and --html"
-expect_exit 2 "$S" --all-hosts compare "$a" "$b"
-assert_contains "$OUT" "compare cannot take --all-hosts" "--all-hosts"
+# Over the unix socket --all-hosts is the local agent: the same comparison.
+expect_exit 0 "$S" --all-hosts compare "$a" "$b"
+assert_contains "$OUT" "1 of 3 series changed" "--all-hosts: the local agent's comparison"
 expect_exit 1 "$S" compare "$a" ffffffff
 assert_contains "$OUT" "NotFound" "an unknown task"
 expect_exit 3 "$S" --transport-url "unix://$T/none.sock" compare "$a" "$b"

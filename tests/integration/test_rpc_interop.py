@@ -8,7 +8,8 @@
 2. Our C client calls a stock oslo RPC server the same four ways; casts are
    verified by a later call returning the counter.  A call no queue takes
    fails at once; one that waits in a stopped server's queue times out, or
-   with require_listener fails at once.
+   with require_listener fails at once.  rpc_count_listeners counts the
+   oslo servers on the topic and on each server's queue.
 3. A C server and an oslo server share one topic on the same broker: if
    our declares differed from oslo's, the second to declare would be
    refused (406 PRECONDITION_FAILED).
@@ -321,6 +322,19 @@ def c_calls_python():
         out2 = count_reaches("10", "--topic", topic, "--server", "node2", URL)
         check(out1 == "15" and out2 == "10",
               "C client: fanout reached both oslo servers (%s, %s)" % (out1, out2))
+        # How many listen: the shared topic queue's consumers, and each
+        # server's queue's (none for a queue that does not exist), asked all
+        # at once, with the probe channel opened on demand or at connection.
+        for flags in ((), ("--require-listener",)):
+            rc, out, err = c_client("--topic", topic, *flags, URL, "count")
+            check(rc == 0 and out == "- 2",
+                  "C client%s: both oslo servers counted on the topic queue (%s)"
+                  % (", require_listener" if flags else "", out or err))
+            rc, out, err = c_client("--topic", topic, *flags, "--servers", "nodeX,node1,node2",
+                                    URL, "count")
+            check(rc == 0 and out.split("\n") == ["nodeX 0", "node1 1", "node2 1"],
+                  "C client%s: each server's queue counted, a missing one as 0 (%s)"
+                  % (", require_listener" if flags else "", out or err))
         rc, out, err = c_client("--topic", topic, "--server", "nodeX", URL, "call", "echo",
                                 '{"x": 1}', timeout=30)
         check(rc == 1 and "no queue on the broker takes %s.nodeX" % topic in err,
@@ -331,6 +345,14 @@ def c_calls_python():
         rc, out, err = c_client("--topic", topic, "--server", "node2", URL, "call", "echo",
                                 '{"x": 1}', timeout=1)
         check(rc == 3, "C client: a call nobody consumes times out (rc %d: %s)" % (rc, err))
+        rc, out, err = c_client("--topic", topic, "--servers", "node2,nodeX,node1,nodeX", URL,
+                                "count")
+        check(rc == 0 and out.split("\n") == ["node2 0", "nodeX 0", "node1 1", "nodeX 0"],
+              "C client: a stopped server's queue counts 0 consumers, questions after a missing "
+              "queue are asked again (%s)" % (out or err))
+        rc, out, err = c_client("--topic", topic, URL, "count")
+        check(rc == 0 and out == "- 1", "C client: one server left on the topic (%s)"
+              % (out or err))
         # With require_listener the queue's consumers are asked about first:
         # calls to a live server, a stopped one and a missing one, all in
         # flight at once (a missing queue closes the probe channel, and the

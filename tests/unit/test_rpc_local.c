@@ -502,6 +502,55 @@ static void test_free_cancels_pending(void **state)
     f->held = NULL;
 }
 
+typedef struct counted {
+    int calls;
+    int status;
+    unsigned count;
+} counted;
+
+static void record_count(int status, unsigned count, const char *detail, void *arg)
+{
+    (void)detail;
+    counted *c = arg;
+    c->calls++;
+    c->status = status;
+    c->count = count;
+}
+
+static void count_on(uv_loop_t *loop, rpc_transport *t, counted *c)
+{
+    *c = (counted){0};
+    assert_int_equal(rpc_count_listeners(t, &target, record_count, c, NULL), 0);
+    assert_int_equal(c->calls, 0); /* told from the loop, not from inside */
+    while (c->calls == 0)
+        uv_run(loop, UV_RUN_ONCE);
+    assert_int_equal(c->calls, 1);
+}
+
+/* Over the unix socket one server listens, or none. */
+static void test_count_listeners(void **state)
+{
+    fixture *f = *state;
+    counted c;
+    count_on(&f->loop, f->ct, &c);
+    assert_int_equal(c.status, 0);
+    assert_int_equal(c.count, 1);
+    rpc_transport *t;
+    char *url = sca_asprintf("unix://%s/none.sock", f->dir);
+    assert_int_equal(rpc_transport_new(&f->loop, url, NULL, &t, NULL), 0);
+    count_on(&f->loop, t, &c);
+    assert_int_equal(c.status, 0);
+    assert_int_equal(c.count, 0);
+    c = (counted){0};
+    assert_int_equal(rpc_count_listeners(t, &target, record_count, &c, NULL), 0);
+    rpc_transport_free(t);
+    while (c.calls == 0)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(c.status, -ECANCELED);
+    assert_int_equal(rpc_count_listeners(f->ct, &(rpc_target){0}, record_count, &c, NULL), -EINVAL);
+    free(url);
+}
+
 static void test_bad_endpoints(void **state)
 {
     fixture *f = *state;
@@ -537,14 +586,20 @@ static void test_amqp_without_broker(void **state)
     outcome o = {0};
     assert_int_equal(rpc_call(t, &target, "echo", NULL, NULL, 5, record, &o, NULL), 0);
     assert_int_equal(rpc_cast(t, &target, "count", NULL, NULL, NULL), 0);
+    counted c = {0};
+    assert_int_equal(rpc_count_listeners(t, &target, record_count, &c, NULL), 0);
     wait_for(&loop, &o);
     assert_int_equal(o.status, -ENOTCONN);
+    assert_int_equal(c.calls, 1);
+    assert_int_equal(c.status, -ENOTCONN);
     assert_non_null(strstr(o.message, "Connection refused"));
     sca_error err = {0};
     assert_int_equal(rpc_flush_sync(t, 1, &err), -EIO);
     assert_non_null(strstr(err.msg, "Connection refused"));
     assert_int_equal(rpc_call(t, &target, "echo", NULL, NULL, 5, record, &o, &err), -ENOTCONN);
     assert_non_null(strstr(err.msg, "not connected to rabbit://127.0.0.1:1/"));
+    assert_int_equal(rpc_count_listeners(t, &target, record_count, &c, &err), -ENOTCONN);
+    assert_int_equal(c.calls, 1);
     assert_int_equal(rpc_call(t, &(rpc_target){.topic = "t", .fanout = true}, "echo", NULL, NULL, 5,
                               record, &o, &err),
                      -EINVAL);
@@ -618,6 +673,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_state_callback_frees_transport_in_server_free, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_bad_endpoints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_count_listeners, setup, teardown),
         cmocka_unit_test(test_amqp_without_broker),
         cmocka_unit_test(test_unread_server_refuses_new_calls),
     };

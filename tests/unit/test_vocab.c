@@ -60,6 +60,25 @@ static void test_rules_state_the_limits(void **state)
     assert_string_equal(SCA_OPTION_NAME_RULE, "1 to 128 of A-Z a-z 0-9 _ . -");
 }
 
+static void test_uuid_canonical(void **state)
+{
+    (void)state;
+    assert_true(sca_uuid_canonical("1b4e28ba-2fa1-41d2-883f-0016d3cca427"));
+    static const char *const bad[] = {
+        "",
+        "1b4e28ba",
+        "1B4E28BA-2FA1-41D2-883F-0016D3CCA427",  /* upper case */
+        "1b4e28ba2fa141d2883f0016d3cca427",      /* no dashes */
+        "1b4e28ba-2fa1-41d2-883f-0016d3cca42",   /* short */
+        "1b4e28ba-2fa1-41d2-883f-0016d3cca4270", /* long */
+        "1b4e28ba-2fa1-41d2-883f_0016d3cca427",  /* a dash misplaced */
+        "1b4e28ba-2fa1-41d2-883f-0016d3cca42g",
+        "1b4e28ba-2fa1-41d2-883f-0016d3cca42/",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(sca_uuid_canonical(bad[i]));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -68,6 +87,7 @@ int main(void)
         cmocka_unit_test(test_name_judged_by_given_length),
         cmocka_unit_test(test_option_name),
         cmocka_unit_test(test_rules_state_the_limits),
+        cmocka_unit_test(test_uuid_canonical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

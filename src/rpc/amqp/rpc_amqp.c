@@ -358,6 +358,10 @@ static bool is_dead_call(rpc_amqp *a, const amqp_out *m)
 /* A queued request that will never be sent. */
 static void fail_one(rpc_amqp *a, amqp_out *m, const char *why)
 {
+    if (m->count_cb != NULL) {
+        m->count_cb(-ENOTCONN, 0, why, m->count_arg);
+        return;
+    }
     if (m->msg_id != NULL) {
         rpc_client_fail(a->t, m->msg_id, -ENOTCONN, why);
         return;
@@ -487,6 +491,10 @@ void rpc_amqp_drop_queue(rpc_amqp *a)
     size_t lost = 0;
     while (a->out.head != NULL) {
         amqp_out *m = rpc_amqp_list_pop(&a->out);
+        if (m->count_cb != NULL) {
+            rpc_amqp_probe_tell(m, -ECANCELED, 0, "the transport was closed");
+            continue;
+        }
         lost += m->msg_id == NULL;
         rpc_amqp_out_free(m);
     }
@@ -625,6 +633,33 @@ static int amqp_send(rpc_transport *t, const rpc_target *target, enum rpc_send_k
                          rpc_amqp_link_error(a));
 }
 
+/* A question held like a call with require_listener: while the first
+ * connection is dialed it waits in the queue, as calls do. */
+static int amqp_count_listeners(rpc_transport *t, const rpc_target *target, rpc_count_cb cb,
+                                void *arg, sca_error *err)
+{
+    rpc_amqp *a = amqp_of(t);
+    if (strlen(target->topic) > NAME_MAX_LEN ||
+        (target->server != NULL && strlen(target->server) > NAME_MAX_LEN))
+        return sca_error_set(err, -EINVAL, "RPC topic or server name too long");
+    char *queue = target->server != NULL && target->server[0]
+                      ? sca_asprintf("%s.%s", target->topic, target->server)
+                      : sca_strdup(target->topic);
+    amqp_out *m = out_new(RPC_SEND_CALL, false, "", queue, NULL, 0, NULL, 0);
+    free(queue);
+    m->count_cb = cb;
+    m->count_arg = arg;
+    if (rpc_amqp_link_is_open(a)) {
+        rpc_amqp_probe_hold(a, m);
+        return 0;
+    }
+    if (rpc_amqp_link_first_dial_pending(a))
+        return enqueue(a, m, err);
+    rpc_amqp_out_free(m);
+    return sca_error_set(err, -ENOTCONN, "not connected to %s: %s", t->url.describe,
+                         rpc_amqp_link_error(a));
+}
+
 static int amqp_listen(rpc_transport *t, rpc_server *s, sca_error *err)
 {
     rpc_amqp *a = amqp_of(t);
@@ -686,5 +721,6 @@ const rpc_carrier rpc_amqp_carrier = {
     .listen = amqp_listen,
     .unlisten = amqp_unlisten,
     .unlisten_keeps_replies = true,
+    .count_listeners = amqp_count_listeners,
     .unsent = amqp_unsent,
 };

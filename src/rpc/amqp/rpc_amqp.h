@@ -19,9 +19,10 @@
  *   rpc_amqp_write.c (amqp_writer) what goes out: frames encoded here and
  *                    written with one send() per message into a bounded
  *                    buffer (TCP), or through rabbitmq-c (TLS); heartbeats.
- *   rpc_amqp_probe.c (amqp_probe) with require_listener: calls held until a
- *                    passive declare of their queue, on a channel of its
- *                    own, says that a consumer is there.
+ *   rpc_amqp_probe.c (amqp_probe) passive declares on a channel of their
+ *                    own: with require_listener, calls held until one says
+ *                    that their queue has a consumer; and the consumer
+ *                    counts rpc_count_listeners asks for.
  *   rpc_amqp_retry.c (amqp_retry) replies the broker returned (their queue
  *                    did not exist), published again for a while as oslo
  *                    does.
@@ -55,6 +56,10 @@ typedef struct amqp_out {
     char *msg_id;        /* calls: to fail the call if it is never sent */
     char expiration[16]; /* ms as text (calls); "" = none */
     bool checked;        /* require_listener: its queue has a consumer */
+    /* Not a message but a question (rpc_count_listeners): how many consume
+     * from routing_key; nothing is published. */
+    rpc_count_cb count_cb;
+    void *count_arg;
     char *body;
     size_t len;
 } amqp_out;
@@ -239,14 +244,19 @@ int rpc_amqp_write_heartbeat(rpc_amqp *a);
 /* --- rpc_amqp_probe.c ------------------------------------------------------ */
 
 typedef struct amqp_probe {
-    amqp_out_list held; /* calls waiting for their queue's check */
+    amqp_out_list held; /* calls and questions waiting for their queue's check */
     size_t asked;       /* of those, how many were asked about */
     bool channel_open;  /* the probe channel takes declares */
+    bool opening;       /* channel.open sent, its -ok not yet read */
 } amqp_probe;
 
-/* Whether m must wait for its queue to be checked first. */
+/* Whether m must wait for its queue to be checked first: a call with
+ * require_listener, or a question of rpc_count_listeners. */
 bool rpc_amqp_probe_wanted(const rpc_amqp *a, const amqp_out *m);
-/* Holds the call m (takes ownership) and asks about its queue. */
+/* The answer to a question (m->count_cb), and m freed. */
+void rpc_amqp_probe_tell(amqp_out *m, int status, unsigned count, const char *detail);
+/* Holds the call or question m (takes ownership) and asks about its queue;
+ * the probe channel is opened first when the connection has none. */
 void rpc_amqp_probe_hold(rpc_amqp *a, amqp_out *m);
 /* How many calls are held. */
 size_t rpc_amqp_probe_held(const rpc_amqp *a);

@@ -1,15 +1,19 @@
-/* rpc_amqp_probe.c - the listener check of rpc_options.require_listener.
+/* rpc_amqp_probe.c - passive queue.declares: the listener check of
+ * rpc_options.require_listener, and rpc_count_listeners.
  *
  * A call to a server that has stopped would wait in its queue until the
  * call's timeout, as oslo's do: the queue outlives its consumer.  An
  * operator at a terminal wants to hear at once that nobody listens, so
  * each such call is held while a passive queue.declare of its queue asks
- * the broker how many consumers it has.  The declares go out on a channel
- * of their own (RPC_AMQP_PROBE_CHANNEL), because the broker answers a
- * passive declare of a missing queue by closing the channel (404); the
- * channel is then opened again for the calls still held.  The broker
- * answers a channel's methods in order, so the oldest held call that was
- * asked about owns each answer. */
+ * the broker how many consumers it has.  A question of
+ * rpc_count_listeners is held the same way and told the count.  The
+ * declares go out on a channel of their own (RPC_AMQP_PROBE_CHANNEL),
+ * because the broker answers a passive declare of a missing queue by
+ * closing the channel (404); the channel is then opened again for what is
+ * still held.  It is opened at connection time with require_listener,
+ * else when first needed.  The broker answers a channel's methods in
+ * order, so the oldest held message that was asked about owns each
+ * answer. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +26,33 @@
 
 bool rpc_amqp_probe_wanted(const rpc_amqp *a, const amqp_out *m)
 {
-    return a->t->require_listener && m->kind == RPC_SEND_CALL && !m->checked;
+    return m->count_cb != NULL ||
+           (a->t->require_listener && m->kind == RPC_SEND_CALL && !m->checked);
+}
+
+void rpc_amqp_probe_tell(amqp_out *m, int status, unsigned count, const char *detail)
+{
+    m->count_cb(status, count, detail, m->count_arg);
+    rpc_amqp_out_free(m);
+}
+
+/* What is held fails with status: a call through the client, a question
+ * through its callback. */
+static void fail_held(rpc_amqp *a, amqp_out *m, int status, const char *why)
+{
+    if (m->count_cb != NULL) {
+        rpc_amqp_probe_tell(m, status, 0, why);
+        return;
+    }
+    rpc_client_fail(a->t, m->msg_id, status, why);
+    rpc_amqp_out_free(m);
+}
+
+static void open_channel(rpc_amqp *a)
+{
+    amqp_channel_open_t open = {0};
+    if (rpc_amqp_write_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_CHANNEL_OPEN_METHOD, &open) == 0)
+        a->probe.opening = true;
 }
 
 static void ask(rpc_amqp *a, const amqp_out *m)
@@ -40,6 +70,9 @@ static void ask(rpc_amqp *a, const amqp_out *m)
  * declares and the link stays open (a failed send drops it). */
 static void ask_the_rest(rpc_amqp *a)
 {
+    if (!a->probe.channel_open && !a->probe.opening && a->probe.held.head != NULL &&
+        rpc_amqp_link_is_open(a))
+        open_channel(a);
     const amqp_out *m = a->probe.held.head;
     for (size_t i = 0; i < a->probe.asked && m != NULL; i++)
         m = m->next;
@@ -71,6 +104,10 @@ static void answered(rpc_amqp *a, const amqp_queue_declare_ok_t *ok)
         return;
     }
     amqp_out *m = take_head(a);
+    if (m->count_cb != NULL) {
+        rpc_amqp_probe_tell(m, 0, ok->consumer_count, NULL);
+        return;
+    }
     if (ok->consumer_count > 0) {
         rpc_amqp_send_checked(a, m);
         return;
@@ -88,27 +125,29 @@ static void refused(rpc_amqp *a, const amqp_method_t *method)
 {
     const amqp_channel_close_t *c = method->decoded;
     amqp_channel_close_ok_t ok = {0};
-    amqp_channel_open_t open = {0};
     a->probe.channel_open = false;
-    if (rpc_amqp_write_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok) !=
-            0 ||
-        rpc_amqp_write_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_CHANNEL_OPEN_METHOD, &open) != 0)
+    if (rpc_amqp_write_method_on(a, RPC_AMQP_PROBE_CHANNEL, AMQP_CHANNEL_CLOSE_OK_METHOD, &ok) != 0)
         return; /* the link is lost: rpc_amqp_on_lost fails what is held */
+    open_channel(a);
+    if (!a->probe.opening)
+        return;
     if (a->probe.held.head == NULL || a->probe.asked == 0)
         return;
     amqp_out *m = take_head(a);
     a->probe.asked = 0; /* the closed channel dropped the other questions */
-    if (c->reply_code == REPLY_NOT_FOUND) {
-        rpc_client_unroutable(a->t, m->msg_id, m->routing_key);
-    } else {
+    if (c->reply_code != REPLY_NOT_FOUND) {
         char reason[400];
         rpc_amqp_read_close_reason(method, reason, sizeof(reason));
         char *detail =
             sca_asprintf("cannot check queue %s: broker said %s", m->routing_key, reason);
-        rpc_client_fail(a->t, m->msg_id, -EPROTO, detail);
+        fail_held(a, m, -EPROTO, detail);
         free(detail);
+    } else if (m->count_cb != NULL) {
+        rpc_amqp_probe_tell(m, 0, 0, NULL); /* no queue: nobody listens */
+    } else {
+        rpc_client_unroutable(a->t, m->msg_id, m->routing_key);
+        rpc_amqp_out_free(m);
     }
-    rpc_amqp_out_free(m);
 }
 
 void rpc_amqp_probe_method(rpc_amqp *a, const amqp_method_t *m)
@@ -122,6 +161,7 @@ void rpc_amqp_probe_method(rpc_amqp *a, const amqp_method_t *m)
         break;
     case AMQP_CHANNEL_OPEN_OK_METHOD:
         a->probe.channel_open = true;
+        a->probe.opening = false;
         ask_the_rest(a);
         break;
     default:
@@ -133,6 +173,7 @@ void rpc_amqp_probe_method(rpc_amqp *a, const amqp_method_t *m)
 void rpc_amqp_probe_on_open(rpc_amqp *a)
 {
     a->probe.channel_open = a->t->require_listener;
+    a->probe.opening = false;
     a->probe.asked = 0;
     ask_the_rest(a);
 }
@@ -145,10 +186,8 @@ size_t rpc_amqp_probe_held(const rpc_amqp *a)
 void rpc_amqp_probe_fail(rpc_amqp *a, int status, const char *why)
 {
     a->probe.channel_open = false;
+    a->probe.opening = false;
     a->probe.asked = 0;
-    while (a->probe.held.head != NULL) {
-        amqp_out *m = take_head(a);
-        rpc_client_fail(a->t, m->msg_id, status, why);
-        rpc_amqp_out_free(m);
-    }
+    while (a->probe.held.head != NULL)
+        fail_held(a, take_head(a), status, why);
 }

@@ -176,26 +176,26 @@ processes = []
 scratch_count = 0
 
 
-def write_conf(state, host, amqp):
+def write_conf(state, name, host, url, topic):
     os.makedirs(state, exist_ok=True)
-    conf = os.path.join(state, "scalpels-amqp.conf" if amqp else "scalpels.conf")
+    conf = os.path.join(state, name)
     with open(conf, "w") as f:
         f.write("[DEFAULT]\nstate_dir = %s\nlog_level = info\n" % state)
-        if amqp:
-            f.write("transport_url = %s\n" % URL)
+        if url:
+            f.write("transport_url = %s\n" % url)
         f.write("\n[agent]\nhost = %s\nstop_grace = 2\n\n[rpc]\ntopic = %s\ntimeout = 20\n"
-                % (host, TOPIC))
+                % (host, topic))
     return conf
 
 
 class Node:
     """A state directory with its two configurations (unix socket, AMQP)."""
 
-    def __init__(self, name, host):
+    def __init__(self, name, host, url=URL, topic=TOPIC):
         self.state = os.path.join(T, name)
         self.host = host
-        self.unix_conf = write_conf(self.state, host, False)
-        self.amqp_conf = write_conf(self.state, host, True)
+        self.unix_conf = write_conf(self.state, "scalpels.conf", host, None, topic)
+        self.amqp_conf = write_conf(self.state, "scalpels-amqp.conf", host, url, topic)
         self.agent = None
 
     def run(self, argv, conf=None, timeout=60):
@@ -209,10 +209,10 @@ class Node:
     def sca(self, *args, conf=None):
         return self.run([os.path.join(BIN, "sca")] + list(args), conf=conf)
 
-    def start_agent(self):
+    def start_agent(self, conf=None):
         log = open(os.path.join(self.state, "agent.stderr"), "a")
         self.agent = subprocess.Popen([os.path.join(BIN, "sca-agent"), "--foreground"],
-                                      env=dict(ENV, SCALPELS_CONF=self.amqp_conf),
+                                      env=dict(ENV, SCALPELS_CONF=conf or self.amqp_conf),
                                       stdout=log, stderr=log, stdin=subprocess.DEVNULL)
         processes.append(self.agent)
         for _ in range(300):
@@ -263,6 +263,77 @@ class Node:
     def tasks(self):
         p = self.sca("task", "-l", "--json")
         return [t["uuid"] for t in json.loads(p.stdout)] if p.returncode == 0 else []
+
+
+# --- The broker's permissions -------------------------------------------------
+
+def rabbitmqctl(*args):
+    port = re.search(r":(\d+)/", URL).group(1)
+    env = dict(os.environ, HOME=os.environ.get("SCA_RABBIT_DIR", "build/rabbitmq"),
+               ERL_EPMD_ADDRESS="127.0.0.1")
+    return subprocess.run(["/usr/lib/rabbitmq/bin/rabbitmqctl", "-n", "sca-test-%s@localhost" % port,
+                           "-q"] + list(args), capture_output=True, text=True, env=env, timeout=120)
+
+
+def check_rabbit_permissions():
+    """The permissions docs/operations.md gives the agents' and the
+    clients' users, applied on the suite's broker in a vhost of this
+    test's own: an agent and sca work with them, with the default exchange
+    and topic names they are written for, and the clients' user cannot
+    take the agents' calls."""
+    path = os.path.join(SRC, "docs", "operations.md")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    perms = {}
+    for _, code in code_lines(text):
+        words = shlex.split(code)
+        if words[:2] == ["rabbitmqctl", "set_permissions"]:
+            perms[words[-4]] = words[-3:]
+    if not check(set(perms) == {"scalpels-agent", "scalpels"},
+                 "docs/operations.md sets permissions for the users scalpels-agent and scalpels"):
+        return
+    vhost = "sca_docs_%d" % os.getpid()
+    users = {u: "%s-%d" % (u, os.getpid()) for u in perms}
+    check(rabbitmqctl("add_vhost", vhost).returncode == 0, "a vhost for the permissions")
+    try:
+        for doc_user, user in users.items():
+            check(rabbitmqctl("add_user", user, "pw").returncode == 0 and
+                  rabbitmqctl("set_permissions", "-p", vhost, user, *perms[doc_user]).returncode == 0,
+                  "user %s with the permissions of %s" % (user, doc_user))
+        broker = re.search(r"@([^/]+)/", URL).group(1)
+        url = {u: "rabbit://%s:pw@%s/%s" % (users[u], broker, vhost) for u in users}
+        agent = Node("perm-agent", "perm-%d" % os.getpid(), url["scalpels-agent"], "scalpels")
+        client = Node("perm-client", "perm-client", url["scalpels"], "scalpels")
+        agent.manage("db-create")
+        check(agent.start_agent(), "an agent with the agents' user")
+        for _ in range(300):
+            p = client.sca("hosts", conf=client.amqp_conf)
+            if p.returncode == 0 and agent.host in p.stdout:
+                break
+            time.sleep(0.1)
+        check(agent.host in p.stdout, "sca hosts with the clients' user finds it: %s" % p.stderr.strip())
+        p = client.sca("--host", agent.host, "run", "-a", "cpu", "--", "sleep", "1", conf=client.amqp_conf)
+        check(p.returncode == 0, "sca run with the clients' user: %s" % p.stderr.strip())
+        p = client.sca("--all-hosts", "task", "-l", conf=client.amqp_conf)
+        check(p.returncode == 0, "sca --all-hosts with the clients' user: %s" % p.stderr.strip())
+        agent.stop_agent()
+        agent.kill_tracers()
+        impostor = Node("perm-impostor", "impostor", url["scalpels"], "scalpels")
+        impostor.manage("db-create")
+        impostor.start_agent()
+        log = os.path.join(impostor.state, "agent.stderr")
+        for _ in range(300):
+            with open(log) as f:
+                if "ACCESS_REFUSED" in f.read():
+                    break
+            time.sleep(0.1)
+        with open(log) as f:
+            check("ACCESS_REFUSED" in f.read(), "an agent with the clients' user is refused the queues")
+        impostor.stop_agent()
+    finally:
+        rabbitmqctl("delete_vhost", vhost)
+        for user in users.values():
+            rabbitmqctl("delete_user", user)
 
 
 def lifecycle(command):
@@ -385,6 +456,7 @@ def main():
     live.sca("stop", conf=live.unix_conf)
     live.stop_agent()
     live.kill_tracers()
+    check_rabbit_permissions()
 
 
 try:

@@ -306,11 +306,12 @@ def check_rabbit_permissions():
         client = Node("perm-client", "perm-client", url["scalpels"], "scalpels")
         agent.manage("db-create")
         check(agent.start_agent(), "an agent with the agents' user")
-        for _ in range(300):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
             p = client.sca("hosts", conf=client.amqp_conf)
             if p.returncode == 0 and agent.host in p.stdout:
                 break
-            time.sleep(0.1)
+            time.sleep(0.2)
         check(agent.host in p.stdout, "sca hosts with the clients' user finds it: %s" % p.stderr.strip())
         p = client.sca("--host", agent.host, "run", "-a", "cpu", "--", "sleep", "1", conf=client.amqp_conf)
         check(p.returncode == 0, "sca run with the clients' user: %s" % p.stderr.strip())
@@ -423,10 +424,11 @@ def main():
     check(live.manage("db-create").returncode == 0, "the live node's database")
     if not check(live.start_agent(), "the live agent answers"):
         return
-    for _ in range(300):
-        if live.sca("tracer", "-l", conf=live.amqp_conf).returncode == 0:
-            break
-        time.sleep(0.1)
+    deadline = time.monotonic() + 30
+    while live.sca("--timeout", "2", "tracer", "-l", conf=live.amqp_conf).returncode != 0:
+        if not check(time.monotonic() < deadline, "the live agent answers over AMQP"):
+            return
+        time.sleep(0.2)
     # Two finished tasks, for the lines that read one (UUID, OLD and NEW).
     for _ in range(2):
         p = live.sca("run", "-a", "cpu", "--", "sleep", "1")

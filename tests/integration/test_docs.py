@@ -252,12 +252,14 @@ class Node:
         if not os.path.exists(db):
             return
         p = subprocess.run(["sqlite3", "-cmd", ".timeout 5000", db,
-                            "SELECT pid FROM task_tracer WHERE pid > 0"],
+                            "SELECT pid FROM task_tracer WHERE pid > 0 AND stopped IS NULL"],
                            capture_output=True, text=True)
         for pid in p.stdout.split():
             try:
-                os.kill(int(pid), 9)
-            except (ProcessLookupError, ValueError):
+                with open("/proc/%s/cmdline" % pid, "rb") as f:
+                    if b"sca-tracer" in f.read():
+                        os.kill(int(pid), 9)
+            except (OSError, ValueError):
                 pass
 
     def tasks(self):

@@ -16,6 +16,9 @@ What is taken from the docs, by rule:
   option in it (-x, --long) must appear in `PROG --help` or in
   `PROG SUBCOMMAND --help` (SUBCOMMAND: its first lowercase word outside
   brackets).  An option that does not exist fails the test.
+- `NAME=$(COMMAND)`, COMMAND one of ours, runs COMMAND and keeps its
+  output in $NAME for the lines after it (`u=$(sca start -a cpu)`, then
+  `sca stop $u`).
 - Every other line is run with bash, in a scratch directory holding a
   Makefile whose default target succeeds (for `sca run ... -- make`), with
   our built programs first in PATH, and must exit 0, or N when its
@@ -94,14 +97,23 @@ def code_lines(text):
 SHELL_OPS = re.compile(r"\s(?:&&|\|\||;|\|)\s")
 
 
+ASSIGNMENT = re.compile(r"([A-Za-z_]\w*)=\$\((.*)\)$")
+
+
+def split_assignment(command):
+    """(NAME, COMMAND) for `NAME=$(COMMAND)`, else (None, command)."""
+    m = ASSIGNMENT.match(command)
+    return (m.group(1), m.group(2)) if m else (None, command)
+
+
 def classify(code):
     """('run'|'synopsis'|None, command) for one line of a code block."""
     if code.startswith("$ "):
         code = code[2:].strip()
-    words = code.split()
+    command = split_assignment(code.split(" #", 1)[0].rstrip())[1]
+    words = command.split()
     if not words or words[0] not in PROGRAMS:
         return None, code
-    command = code.split(" #", 1)[0].rstrip()
     if re.search(r"\S {2,}\S", command):
         return None, code
     if "[" in command:
@@ -372,9 +384,12 @@ def uses_amqp(command):
                                   next((w for w in words[1:] if not w.startswith("-")), "") == "hosts")
 
 
+VARIABLES = {}
+
+
 def run_line(where, code, live):
     global scratch_count
-    command = code.split(" #", 1)[0].rstrip()
+    variable, command = split_assignment(code.split(" #", 1)[0].rstrip())
     want = expected_exit(code)
     need = lifecycle(command)
     node = live
@@ -390,8 +405,10 @@ def run_line(where, code, live):
     try:
         p = subprocess.run(["bash", "-c", line], capture_output=True, text=True,
                            timeout=LINE_TIMEOUT, cwd=WORK, stdin=subprocess.DEVNULL,
-                           env=dict(ENV, SCALPELS_CONF=conf), start_new_session=True)
+                           env=dict(ENV, SCALPELS_CONF=conf, **VARIABLES), start_new_session=True)
         got, out = p.returncode, (p.stdout + p.stderr)[-2000:]
+        if variable is not None:
+            VARIABLES[variable] = p.stdout.strip()
     except subprocess.TimeoutExpired as e:
         got, out = "timeout", str(e)
     if need == "db" and got == 0:
@@ -400,7 +417,8 @@ def run_line(where, code, live):
         node.stop_agent()
         node.kill_tracers()
     return check(got == want, "%s: %s (exit %s, expected %s)%s"
-                 % (where, command, got, want, "" if got == want else "\n" + out))
+                 % (where, code.split(" #", 1)[0].rstrip(), got, want,
+                    "" if got == want else "\n" + out))
 
 
 def self_test():
@@ -414,7 +432,9 @@ def self_test():
     check(classify("systemctl enable --now sca-agent")[0] is None and
           classify("sca-manage db-create && systemctl start sca-agent")[0] is None and
           classify("sca-agent    one per node: starts tracers")[0] is None and
-          classify("sca report --csv > task.csv   # or --json")[0] == "run",
+          classify("sca report --csv > task.csv   # or --json")[0] == "run" and
+          classify("u=$(sca start -a cpu)   # the uuid")[0] == "run" and
+          classify("u=$(date)")[0] is None,
           "self-test: other programs, chains with them and tables are not taken")
     check(expected_exit("sca --bogus   # exit 2: unknown option") == 2 and
           expected_exit("sca hosts   # host, version") == 0, "self-test: the exit convention")

@@ -402,15 +402,20 @@ def run_line(where, code, live):
             return check(False, "%s: scratch node: the agent did not start" % where)
     conf = node.amqp_conf if need is not None or uses_amqp(command) else node.unix_conf
     line = substitute(command, node, conf)
+    # A session of its own, so that a line that hangs goes with all it started.
+    p = subprocess.Popen(["bash", "-c", line], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, cwd=WORK, stdin=subprocess.DEVNULL,
+                         env=dict(ENV, SCALPELS_CONF=conf, **VARIABLES), start_new_session=True)
     try:
-        p = subprocess.run(["bash", "-c", line], capture_output=True, text=True,
-                           timeout=LINE_TIMEOUT, cwd=WORK, stdin=subprocess.DEVNULL,
-                           env=dict(ENV, SCALPELS_CONF=conf, **VARIABLES), start_new_session=True)
-        got, out = p.returncode, (p.stdout + p.stderr)[-2000:]
-        if variable is not None:
-            VARIABLES[variable] = p.stdout.strip()
-    except subprocess.TimeoutExpired as e:
-        got, out = "timeout", str(e)
+        stdout, stderr = p.communicate(timeout=LINE_TIMEOUT)
+        got = p.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, 9)
+        stdout, stderr = p.communicate()
+        got = "timeout after %d s" % LINE_TIMEOUT
+    out = (stdout + stderr)[-2000:]
+    if variable is not None:
+        VARIABLES[variable] = stdout.strip()
     if need == "db" and got == 0:
         got = got if node.manage("status").returncode == 0 else "no agent answers after it"
     if need is not None:

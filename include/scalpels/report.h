@@ -86,6 +86,11 @@ void report_format_number(double x, char out[32]);
 /* value as one line: sorted keys, compact, UTF-8.  Write errors return
  * -errno (-EPIPE when the reader went away). */
 int report_json(FILE *out, const json_t *value, sca_error *err);
+/* The same without the newline, for a value inside a document written in
+ * parts (report_json_open). */
+int report_json_value(FILE *out, const json_t *value, sca_error *err);
+/* Writes text, a piece of such a document ("[", ",", "]\n"), as it is. */
+int report_json_text(FILE *out, const char *text, sca_error *err);
 
 /* CSV, RFC 4180 quoting, LF line ends.  The header is
  * "task,result,tracer,name,unit,rtype,ts,value", with a leading "host"
@@ -93,6 +98,42 @@ int report_json(FILE *out, const json_t *value, sca_error *err);
  * "host" member when it has one (results from several agents carry it). */
 int report_csv_header(FILE *out, bool host, sca_error *err);
 int report_csv(FILE *out, const json_t *result, sca_error *err);
+
+/* The fields every CSV row of result starts with, each followed by a
+ * comma: host (when the result has one), task, uuid, tracer, name, unit,
+ * rtype. */
+void report_csv_prefix(const json_t *result, sca_buf *out);
+
+/* --- Streaming (report_stream.c) -------------------------------------------
+ * For --csv and --json output of series too long to hold: each page of
+ * get_result(after=...) is written as it arrives, straight from its JSON
+ * text, and the JSON document around the pages member by member.  The
+ * output is the same as report_csv's and report_json's for the whole
+ * result, numbers written by sca_format_number (JSON: sca_format_json_number). */
+
+/* Splits a page, get_result's reply as JSON text, into its members but
+ * "data" (*members, a new object) and the text of "data" (*rows, rows_len
+ * bytes within text: "[[ts, value], ...]"), with its number of rows in
+ * *count.  -EPROTO when the text is not such an object. */
+int report_page_split(const char *text, size_t len, json_t **members, const char **rows,
+                      size_t *rows_len, size_t *count, sca_error *err);
+
+/* Writes at most max rows of a page's "data" text as CSV rows, each led by
+ * prefix (report_csv_prefix); *n: how many.  -EPROTO when a row is not
+ * [number, number | string | null]. */
+int report_csv_rows(FILE *out, const char *prefix, size_t prefix_len, const char *rows, size_t len,
+                    size_t max, size_t *n, sca_error *err);
+/* The same as the elements [ts,value] of a JSON array that has written
+ * rows already (a comma before each row but the array's first). */
+int report_json_rows(FILE *out, const char *rows, size_t len, size_t max, size_t written, size_t *n,
+                     sca_error *err);
+
+/* obj as report_json writes it, in two halves around the value of its
+ * member key, which the caller writes in between (obj's own value of key,
+ * if any, is left out): open writes "{", the members that sort before key
+ * and "key":; close the members after it and "}". */
+int report_json_open(FILE *out, const json_t *obj, const char *key, sca_error *err);
+int report_json_close(FILE *out, const json_t *obj, const char *key, sca_error *err);
 
 /* --- HTML (report_html.c) ------------------------------------------------ */
 

@@ -1,6 +1,7 @@
 /* cmd_report.c - sca report and sca result: fetch results from the agent,
  * page by page and only the rows the output shows, and print them with
  * report.h as text, JSON, CSV or an HTML page. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,10 +55,8 @@ static int fetch_window(cli_rpc *c, const char *uuid, size_t count, const report
     return code != CLI_OK ? code : fetch_range(c, uuid, count - tail, tail, data);
 }
 
-/* get_result(uuid, summary=true) with every sample (JSON, CSV, HTML, --all) or
- * only those the text view shows; *out has "count" and "summary" as the
- * agent sent them and the rows in "data". */
-static int fetch_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, json_t **out)
+int cli_fetch_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host,
+                     json_t **out)
 {
     bool every = ro->format != CLI_FORMAT_TEXT || ro->text.all;
     json_t *args = json_pack("{s:s,s:b}", "uuid", uuid, "summary", 1);
@@ -82,6 +81,8 @@ static int fetch_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro,
         json_object_set_new(r, "offset", json_integer(0));
         json_object_set_new(r, "truncated", json_false());
     }
+    if (code == CLI_OK && host != NULL)
+        json_object_set_new(r, "host", json_string(host));
     if (code != CLI_OK)
         json_decref(r);
     else
@@ -90,23 +91,22 @@ static int fetch_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro,
 }
 
 /* Prints result uuid in ro's format: text, CSV rows (led by host when it
- * is not NULL), or the JSON object alone. */
+ * is not NULL), or the JSON object alone; CSV and JSON as its samples
+ * arrive. */
 static int print_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host)
 {
+    sca_error err = {0};
+    if (ro->format != CLI_FORMAT_TEXT) {
+        int code = cli_stream_result(c, uuid, ro, host, stdout);
+        if (code != CLI_OK || ro->format != CLI_FORMAT_JSON)
+            return code;
+        return cli_printed(report_json_text(stdout, "\n", &err), &err);
+    }
     json_t *r = NULL;
-    int code = fetch_result(c, uuid, ro, &r);
+    int code = cli_fetch_result(c, uuid, ro, host, &r);
     if (code != CLI_OK)
         return code;
-    if (host != NULL)
-        json_object_set_new(r, "host", json_string(host));
-    sca_error err = {0};
-    int rc;
-    if (ro->format == CLI_FORMAT_TEXT)
-        rc = report_text(stdout, r, &ro->text, &err);
-    else if (ro->format == CLI_FORMAT_CSV)
-        rc = report_csv(stdout, r, &err);
-    else if ((rc = report_check_result(r, &err)) == 0)
-        rc = report_json(stdout, r, &err);
+    int rc = report_text(stdout, r, &ro->text, &err);
     json_decref(r);
     return cli_printed(rc, &err);
 }
@@ -128,38 +128,62 @@ static int collect_results(cli_rpc *c, const json_t *uuids, const cli_report_opt
     {
         json_t *r = NULL;
         sca_error err = {0};
-        int code = fetch_result(c, json_string_value(uuid), ro, &r);
+        int code = cli_fetch_result(c, json_string_value(uuid), ro, host, &r);
         if (code != CLI_OK)
             return code;
         if (report_check_result(r, &err) != 0) {
             json_decref(r);
             return cli_fail(CLI_FAILED, "%s", err.msg);
         }
-        if (host != NULL)
-            json_object_set_new(r, "host", json_string(host));
         json_array_append_new(out, r);
     }
     return CLI_OK;
 }
 
-/* Every result in uuids; JSON as {"task": task, "results": [...]}, HTML
- * as one page. */
+/* Writes to out the JSON object obj with the results in uuids as its
+ * member "results", each as its samples arrive (with "host" when host is
+ * not NULL). */
+static int stream_results_member(cli_rpc *c, const json_t *uuids, const json_t *obj,
+                                 const cli_report_opts *ro, const char *host, FILE *out)
+{
+    sca_error err = {0};
+    int rc = report_json_open(out, obj, "results", &err);
+    int code = cli_printed(rc == 0 ? report_json_text(out, "[", &err) : rc, &err);
+    size_t i;
+    json_t *uuid;
+    json_array_foreach(uuids, i, uuid)
+    {
+        if (code == CLI_OK && i > 0)
+            code = cli_printed(report_json_text(out, ",", &err), &err);
+        if (code == CLI_OK)
+            code = cli_stream_result(c, json_string_value(uuid), ro, host, out);
+    }
+    if (code == CLI_OK) {
+        rc = report_json_text(out, "]", &err);
+        code = cli_printed(rc == 0 ? report_json_close(out, obj, "results", &err) : rc, &err);
+    }
+    return code;
+}
+
+/* Every result in uuids; JSON as {"results": [...], "task": task} written
+ * as the samples arrive, HTML as one page. */
 static int print_results(cli_rpc *c, const json_t *uuids, json_t *task, const cli_report_opts *ro)
 {
     if (ro->format == CLI_FORMAT_OPENMETRICS)
         return cli_openmetrics_one(c, uuids);
-    if (ro->format == CLI_FORMAT_JSON || ro->format == CLI_FORMAT_HTML) {
+    if (ro->format == CLI_FORMAT_JSON) {
+        sca_error err = {0};
+        json_t *doc = json_pack("{s:O}", "task", task ? task : json_null());
+        int code = stream_results_member(c, uuids, doc, ro, NULL, stdout);
+        json_decref(doc);
+        return code == CLI_OK ? cli_printed(report_json_text(stdout, "\n", &err), &err) : code;
+    }
+    if (ro->format == CLI_FORMAT_HTML) {
         json_t *collect = json_array();
         sca_error err = {0};
         int code = collect_results(c, uuids, ro, NULL, collect);
-        if (code == CLI_OK && ro->format == CLI_FORMAT_JSON) {
-            json_t *doc =
-                json_pack("{s:O,s:O}", "task", task ? task : json_null(), "results", collect);
-            code = cli_printed(report_json(stdout, doc, &err), &err);
-            json_decref(doc);
-        } else if (code == CLI_OK) {
+        if (code == CLI_OK)
             code = cli_printed(report_html(stdout, task, collect, NULL, &err), &err);
-        }
         json_decref(collect);
         return code;
     }
@@ -374,13 +398,15 @@ static int report_source(cli_rpc *c, const struct report_args *a, json_t **task,
 enum report_mode {
     REPORT_PRINT,   /* print it as 'sca report' does */
     REPORT_ROWS,    /* CSV rows led by the host, streamed, no header */
+    REPORT_PART,    /* JSON {"host", "results", "task"} streamed to part */
     REPORT_COLLECT, /* append {"host", "task", "results"} to merged */
 };
 
 /* The report a asks for from the agent conn names.  REPORT_COLLECT keeps
- * every sample, each result with its "host", for print_merged. */
+ * every sample, each result with its "host", for print_merged; REPORT_PART
+ * writes them to part as they arrive. */
 static int report_from(const cli_conn_opts *conn, const struct report_args *a,
-                       enum report_mode mode, json_t *merged)
+                       enum report_mode mode, json_t *merged, FILE *part)
 {
     cli_rpc *c = NULL;
     json_t *task = NULL, *uuids = NULL;
@@ -398,6 +424,11 @@ static int report_from(const cli_conn_opts *conn, const struct report_args *a,
             if (code == CLI_OK)
                 code = print_result(c, json_string_value(uuid), &a->ro, conn->host);
         }
+    } else if (code == CLI_OK && mode == REPORT_PART) {
+        json_t *entry =
+            json_pack("{s:s, s:O}", "host", conn->host, "task", task ? task : json_null());
+        code = stream_results_member(c, uuids, entry, &a->ro, conn->host, part);
+        json_decref(entry);
     } else if (code == CLI_OK) {
         json_t *results = json_array();
         code = collect_results(c, uuids, &a->ro, conn->host, results);
@@ -412,28 +443,90 @@ static int report_from(const cli_conn_opts *conn, const struct report_args *a,
     return code;
 }
 
-/* The hosts' reports as one document: JSON {"hosts": merged}, or one HTML
- * page grouped by tracer and host. */
-static int print_merged(const json_t *merged, enum cli_format format)
+/* The hosts' reports as one HTML page grouped by tracer and host. */
+static int print_merged(const json_t *merged)
 {
     sca_error err = {0};
-    int rc;
-    if (format == CLI_FORMAT_JSON) {
-        json_t *doc = json_pack("{s:O}", "hosts", merged);
-        rc = report_json(stdout, doc, &err);
-        json_decref(doc);
-    } else {
-        json_t *all = json_array();
-        size_t i;
-        json_t *host;
-        json_array_foreach(merged, i, host)
-        {
-            json_array_extend(all, json_object_get(host, "results"));
-        }
-        rc = report_html(stdout, NULL, all, NULL, &err);
-        json_decref(all);
+    json_t *all = json_array();
+    size_t i;
+    json_t *host;
+    json_array_foreach(merged, i, host)
+    {
+        json_array_extend(all, json_object_get(host, "results"));
+    }
+    int rc = report_html(stdout, NULL, all, NULL, &err);
+    json_decref(all);
+    return cli_printed(rc, &err);
+}
+
+/* Copies a host's part of the JSON document (part, from its start) to
+ * stdout, after a comma unless it is the first. */
+static int copy_part(FILE *part, bool first)
+{
+    sca_error err = {0};
+    int rc = 0;
+    errno = 0;
+    if (fflush(part) != 0 || fseek(part, 0, SEEK_SET) != 0)
+        return cli_fail(CLI_FAILED, "cannot read back a temporary file: %s",
+                        strerror(errno ? errno : EIO));
+    if (!first)
+        rc = report_json_text(stdout, ",", &err);
+    char chunk[65536];
+    size_t n;
+    while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), part)) > 0) {
+        errno = 0;
+        if (fwrite(chunk, 1, n, stdout) != n)
+            rc = sca_error_set(&err, -(errno ? errno : EIO), "cannot write the JSON output: %s",
+                               strerror(errno ? errno : EIO));
     }
     return cli_printed(rc, &err);
+}
+
+/* {"hosts": [...]}: each host's part, {"host", "results", "task"}, is
+ * written to a temporary file as its samples arrive and goes to stdout once
+ * it is whole, so that a host that fails part way is left out and no
+ * host's samples are held in memory. */
+static int print_json_parts(const cli_global_opts *g, const json_t *hosts,
+                            const struct report_args *a)
+{
+    sca_error err = {0};
+    json_t *doc = json_object();
+    int rc = report_json_open(stdout, doc, "hosts", &err);
+    int worst = cli_printed(rc == 0 ? report_json_text(stdout, "[", &err) : rc, &err);
+    bool first = true, written = worst == CLI_OK;
+    size_t i;
+    json_t *host;
+    json_array_foreach(hosts, i, host)
+    {
+        if (!written)
+            break; /* stdout failed: nothing more goes there */
+        cli_conn_opts one = g->conn;
+        one.host = json_string_value(host);
+        FILE *part = tmpfile();
+        int code = part != NULL
+                       ? report_from(&one, a, REPORT_PART, NULL, part)
+                       : cli_fail(CLI_FAILED, "cannot make a temporary file: %s", strerror(errno));
+        if (code == CLI_OK) {
+            code = copy_part(part, first);
+            written = code == CLI_OK;
+            first = false;
+        }
+        if (part != NULL)
+            fclose(part);
+        worst = code > worst ? code : worst;
+    }
+    if (!written) {
+        json_decref(doc);
+        return worst;
+    }
+    rc = report_json_text(stdout, "]", &err);
+    if (rc == 0)
+        rc = report_json_close(stdout, doc, "hosts", &err);
+    if (rc == 0)
+        rc = report_json_text(stdout, "\n", &err);
+    json_decref(doc);
+    int end = cli_printed(rc, &err);
+    return end > worst ? end : worst;
 }
 
 /* Every host's report as one OpenMetrics text, each result labelled with
@@ -481,6 +574,8 @@ static int report_hosts(const cli_global_opts *g, const json_t *hosts, const str
 {
     if (a->ro.format == CLI_FORMAT_OPENMETRICS)
         return report_hosts_openmetrics(g, hosts, a);
+    if (a->ro.format == CLI_FORMAT_JSON)
+        return print_json_parts(g, hosts, a);
     enum report_mode mode = a->ro.format == CLI_FORMAT_TEXT  ? REPORT_PRINT
                             : a->ro.format == CLI_FORMAT_CSV ? REPORT_ROWS
                                                              : REPORT_COLLECT;
@@ -498,12 +593,12 @@ static int report_hosts(const cli_global_opts *g, const json_t *hosts, const str
         one.host = json_string_value(host);
         if (mode == REPORT_PRINT)
             cli_host_heading(i, one.host);
-        int rc = report_from(&one, a, mode, merged);
+        int rc = report_from(&one, a, mode, merged, NULL);
         if (rc > code)
             code = rc;
     }
     if (merged != NULL) {
-        int rc = print_merged(merged, a->ro.format);
+        int rc = print_merged(merged);
         if (rc > code)
             code = rc;
     }
@@ -519,7 +614,7 @@ static int report_command(const cli_global_opts *g, const json_t *hosts, int arg
     int code = report_parse(&a, argc, argv);
     if (code == CLI_OK)
         code = hosts != NULL ? report_hosts(g, hosts, &a)
-                             : report_from(&g->conn, &a, REPORT_PRINT, NULL);
+                             : report_from(&g->conn, &a, REPORT_PRINT, NULL, NULL);
     json_decref(a.names);
     if (code == CLI_HELP)
         report_usage();

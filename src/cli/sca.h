@@ -114,6 +114,24 @@ int cli_start_notes(const json_t *reply);
  * results as text, or its JSON, CSV or HTML page. */
 int cli_report_task(cli_rpc *c, json_t *task, const cli_report_opts *ro);
 
+/* get_result(uuid, summary=true) with every sample (JSON, CSV, HTML, --all)
+ * or only those the text view shows, paging by offset; *out has "count" and
+ * "summary" as the agent sent them, the rows in "data", and "host" when
+ * host is not NULL.  A cli_exit code, the failure printed. */
+int cli_fetch_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host,
+                     json_t **out);
+
+/* cmd_stream.c: writes result uuid to out in ro's format, CSV or JSON, as
+ * its pages of get_result(after=...) arrive, the next asked for before the
+ * one before is written: CSV rows (led by host when not NULL) or the JSON
+ * result object (with "host" when not NULL), as report_csv and
+ * report_json_value would write the whole result.  An agent without that
+ * cursor gets the result fetched whole (cli_fetch_result).  A cli_exit
+ * code, the failure printed; a failure part way leaves the output cut
+ * short. */
+int cli_stream_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host,
+                      FILE *out);
+
 /* --- OpenMetrics (cmd_openmetrics.c) --- */
 
 /* Results of one agent: uuids (a JSON array) through c, labelled with

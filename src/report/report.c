@@ -73,13 +73,7 @@ int report_check_result(const json_t *result, sca_error *err)
 
 void report_format_number(double x, char out[32])
 {
-    /* 15 digits suffice for most values and never print noise; 17 always
-     * read back exactly. */
-    for (int prec = 15; prec <= 17; prec++) {
-        snprintf(out, 32, "%.*g", prec, x);
-        if (prec == 17 || strtod(out, NULL) == x)
-            return;
-    }
+    sca_format_number(x, out);
 }
 
 void report_format_time(double ts, char out[REPORT_TIME_LEN + 8])
@@ -145,11 +139,24 @@ int report_write_failed(sca_error *err, const char *what)
     return sca_error_set(err, -e, "cannot write %s: %s", what, strerror(e));
 }
 
-int report_json(FILE *out, const json_t *value, sca_error *err)
+int report_json_value(FILE *out, const json_t *value, sca_error *err)
 {
     errno = 0;
-    if (json_dumpf(value, out, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) != 0 ||
-        fputc('\n', out) == EOF)
+    if (json_dumpf(value, out, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) != 0)
         return report_write_failed(err, "the JSON output");
     return 0;
+}
+
+int report_json_text(FILE *out, const char *text, sca_error *err)
+{
+    errno = 0;
+    if (fputs(text, out) == EOF)
+        return report_write_failed(err, "the JSON output");
+    return 0;
+}
+
+int report_json(FILE *out, const json_t *value, sca_error *err)
+{
+    int rc = report_json_value(out, value, err);
+    return rc != 0 ? rc : report_json_text(out, "\n", err);
 }

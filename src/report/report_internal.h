@@ -19,6 +19,10 @@ void report_value_text(const json_t *value, sca_buf *out);
 /* "NAME (UNIT)", or "NAME" when the unit is null or empty. */
 void report_heading(const json_t *result, sca_buf *out);
 
+/* Appends s as one CSV field: RFC 4180, a field holding a comma, a quote
+ * or a line break is quoted, its quotes doubled. */
+void report_csv_field(sca_buf *out, const char *s, size_t len);
+
 /* Whether the name already says which tracer the series is from ("seq",
  * "needs stderr" of tracer needs), or there is no tracer to say. */
 bool report_names_tracer(const json_t *result);

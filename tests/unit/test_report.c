@@ -472,11 +472,190 @@ static void test_window(void **state)
     assert_int_equal(tail, 2);
 }
 
+/* --- Streaming ------------------------------------------------------------- */
+
+/* A page as the agent writes it: members, "data" among them. */
+static const char page_text[] =
+    "{\"id\":3,\"uuid\":\"r-2\",\"task\":\"t-2\",\"tracer\":\"my,sql\",\"name\":\"q\","
+    "\"unit\":null,\"rtype\":\"log\",\"count\":5,\"data\":[[1.5,\"plain\"], [2.0,\"a,b\"],"
+    "[3.25,\"say \\\"hi\\\"\"],\n [4,\"two\\nlines\"],[5,null]],\"truncated\":false,"
+    "\"next\":[5.0,17]}";
+
+/* Streams rows through the page's writer into a string: CSV with the
+ * result's prefix, or JSON rows after `written` others. */
+__attribute__((noinline)) static char *stream_rows(const char *rows, size_t len, bool csv,
+                                                   const json_t *result, size_t max, size_t written,
+                                                   size_t *n, int want_rc)
+{
+    char *text = NULL;
+    size_t tlen = 0;
+    FILE *f = open_memstream(&text, &tlen);
+    sca_error err = {0};
+    sca_buf prefix = {0};
+    int rc;
+    if (csv) {
+        report_csv_prefix(result, &prefix);
+        rc = report_csv_rows(f, prefix.data, prefix.len, rows, len, max, n, &err);
+    } else {
+        rc = report_json_rows(f, rows, len, max, written, n, &err);
+    }
+    assert_int_equal(rc, want_rc);
+    if (want_rc != 0)
+        assert_non_null(strstr(err.msg, "not valid"));
+    assert_int_equal(fclose(f), 0);
+    sca_buf_free(&prefix);
+    return text;
+}
+
+static void test_page_split(void **state)
+{
+    (void)state;
+    json_t *members;
+    const char *rows;
+    size_t len, count;
+    sca_error err = {0};
+    assert_int_equal(
+        report_page_split(page_text, strlen(page_text), &members, &rows, &len, &count, &err), 0);
+    assert_int_equal(count, 5);
+    assert_memory_equal(rows, "[[1.5,", 6);
+    assert_int_equal(rows[len - 1], ']');
+    assert_null(json_object_get(members, "data"));
+    assert_int_equal(json_integer_value(json_object_get(members, "count")), 5);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(members, "next"), 1)), 17);
+    json_decref(members);
+
+    static const char empty[] = " { \"data\" : [ ] , \"next\" : null } ";
+    assert_int_equal(report_page_split(empty, strlen(empty), &members, &rows, &len, &count, &err),
+                     0);
+    assert_int_equal(count, 0);
+    json_decref(members);
+
+    static const char *const bad[] = {
+        "",
+        "[]",
+        "{\"next\":null}",
+        "{\"data\":[[1,2]]",
+        "{\"data\":[[1,2]]} x",
+        "{\"data\":[[1,2],]}",
+        "{data:[]}",
+        "{\"data\":[[1,2]],\"x\":}",
+        "{\"data\":[[1,2]] \"x\":1}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        members = NULL;
+        assert_int_equal(
+            report_page_split(bad[i], strlen(bad[i]), &members, &rows, &len, &count, &err),
+            -EPROTO);
+        assert_null(members);
+    }
+}
+
+static void test_stream_rows_as_the_whole_result(void **state)
+{
+    (void)state;
+    json_t *members;
+    const char *rows;
+    size_t len, count, n;
+    sca_error err = {0};
+    assert_int_equal(
+        report_page_split(page_text, strlen(page_text), &members, &rows, &len, &count, &err), 0);
+    /* CSV: as report_csv writes the result whole (a null value is empty). */
+    char *out = stream_rows(rows, len, true, members, SIZE_MAX, 0, &n, 0);
+    assert_int_equal(n, 5);
+    assert_string_equal(out, "t-2,r-2,\"my,sql\",q,,log,1.5,plain\n"
+                             "t-2,r-2,\"my,sql\",q,,log,2,\"a,b\"\n"
+                             "t-2,r-2,\"my,sql\",q,,log,3.25,\"say \"\"hi\"\"\"\n"
+                             "t-2,r-2,\"my,sql\",q,,log,4,\"two\nlines\"\n"
+                             "t-2,r-2,\"my,sql\",q,,log,5,\n");
+    free(out);
+    /* At most max rows, and none past the end. */
+    out = stream_rows(rows, len, true, members, 2, 0, &n, 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(out, "t-2,r-2,\"my,sql\",q,,log,1.5,plain\n"
+                             "t-2,r-2,\"my,sql\",q,,log,2,\"a,b\"\n");
+    free(out);
+    /* JSON rows: numbers as floats, strings as jansson writes them; a
+     * comma first when rows came before. */
+    out = stream_rows(rows, len, false, NULL, 3, 0, &n, 0);
+    assert_string_equal(out, "[1.5,\"plain\"],[2.0,\"a,b\"],[3.25,\"say \\\"hi\\\"\"]");
+    free(out);
+    out = stream_rows(rows, len, false, NULL, SIZE_MAX, 7, &n, 0);
+    assert_string_equal(out, ",[1.5,\"plain\"],[2.0,\"a,b\"],[3.25,\"say \\\"hi\\\"\"],"
+                             "[4.0,\"two\\nlines\"],[5.0,null]");
+    free(out);
+
+    /* The whole JSON result in parts equals report_json_value's. */
+    /* (The agent sends values as floats.) */
+    json_t *whole = stream_result(3);
+    json_object_set_new(whole, "host", json_string("n1"));
+    for (size_t i = 0; i < 3; i++)
+        json_array_set_new(json_array_get(json_object_get(whole, "data"), i), 1,
+                           json_real((double)i));
+    char *want = NULL, *got = NULL;
+    size_t wlen = 0, glen = 0;
+    FILE *f = open_memstream(&want, &wlen);
+    assert_int_equal(report_json_value(f, whole, &err), 0);
+    fclose(f);
+    static const char three[] = "[[1700000000,0],[1700000001.0,1.0],[1700000002,2]]";
+    f = open_memstream(&got, &glen);
+    assert_int_equal(report_json_open(f, whole, "data", &err), 0);
+    assert_int_equal(report_json_text(f, "[", &err), 0);
+    assert_int_equal(report_json_rows(f, three, strlen(three), SIZE_MAX, 0, &n, &err), 0);
+    assert_int_equal(report_json_text(f, "]", &err), 0);
+    assert_int_equal(report_json_close(f, whole, "data", &err), 0);
+    fclose(f);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
+    json_decref(whole);
+    json_decref(members);
+
+    /* Rows that are not [number, number | string | null]. */
+    static const char *const bad[] = {
+        "[[1]]",      "[[\"x\",1]]", "[[1,[2]]]", "[[1,2,3]]", "[1]",
+        "[[1,true]]", "[[nan,1]]",   "[[1,2]",    "[[0x1,2]]", "[[1,\"\\q\"]]",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        free(stream_rows(bad[i], strlen(bad[i]), true, NULL, SIZE_MAX, 0, &n, -EPROTO));
+        free(stream_rows(bad[i], strlen(bad[i]), false, NULL, SIZE_MAX, 0, &n, -EPROTO));
+    }
+}
+
+static void test_json_open_close(void **state)
+{
+    (void)state;
+    json_t *doc = load("{\"task\":{\"b\":1,\"a\":[2]},\"results\":\"ignored\",\"hosts\":null}");
+    char *text = NULL;
+    size_t len = 0;
+    sca_error err = {0};
+    FILE *f = open_memstream(&text, &len);
+    assert_int_equal(report_json_open(f, doc, "results", &err), 0);
+    assert_int_equal(report_json_text(f, "[]", &err), 0);
+    assert_int_equal(report_json_close(f, doc, "results", &err), 0);
+    fclose(f);
+    assert_string_equal(text, "{\"hosts\":null,\"results\":[],\"task\":{\"a\":[2],\"b\":1}}");
+    free(text);
+    json_decref(doc);
+    /* The streamed member alone, and first or last. */
+    doc = json_object();
+    f = open_memstream(&text, &len);
+    assert_int_equal(report_json_open(f, doc, "hosts", &err), 0);
+    assert_int_equal(report_json_text(f, "[1]", &err), 0);
+    assert_int_equal(report_json_close(f, doc, "hosts", &err), 0);
+    fclose(f);
+    assert_string_equal(text, "{\"hosts\":[1]}");
+    free(text);
+    json_decref(doc);
+}
+
 int main(void)
 {
     setenv("TZ", "UTC", 1);
     tzset();
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_page_split),
+        cmocka_unit_test(test_stream_rows_as_the_whole_result),
+        cmocka_unit_test(test_json_open_close),
         cmocka_unit_test(test_text_small_stream),
         cmocka_unit_test(test_text_head_and_tail),
         cmocka_unit_test(test_text_partial_data),

@@ -75,6 +75,12 @@ for f in "$DB" "$DB-wal" "$DB-shm"; do
   as_group_member cat "$f" >/dev/null || fail "a member of the agent's group cannot read $f"
 done
 ok "the agent's group reads them"
+# ...and uses the socket, but admin methods stay root's and the agent's user's.
+expect_exit 0 as_group_member "$S" tracer -l
+expect_exit 1 as_group_member "$M" stop
+assert_contains "$OUT" "PermissionDenied: stop is an admin method" "sca-manage stop by a group member"
+expect_exit 0 "$M" status
+ok "a member of the agent's group calls the agent, but not its admin method stop"
 
 # --- Looser files are tightened ---------------------------------------------------
 chmod 0644 "$DB" "$DB-wal" "$DB-shm"

@@ -385,6 +385,7 @@ def uses_amqp(command):
 
 
 VARIABLES = {}
+AMQP_VARIABLES = set()
 
 
 def run_line(where, code, live):
@@ -400,7 +401,10 @@ def run_line(where, code, live):
             return check(False, "%s: scratch node: db-create failed" % where)
         if need == "agent" and not node.start_agent():
             return check(False, "%s: scratch node: the agent did not start" % where)
-    conf = node.amqp_conf if need is not None or uses_amqp(command) else node.unix_conf
+    # A line that uses what an AMQP line printed (`sca stop $u` after
+    # `u=$(sca --all-hosts start ...)`) goes where that came from.
+    amqp = uses_amqp(command) or any(re.search(r"\$\{?%s\b" % v, command) for v in AMQP_VARIABLES)
+    conf = node.amqp_conf if need is not None or amqp else node.unix_conf
     line = substitute(command, node, conf)
     # A session of its own, so that a line that hangs goes with all it started.
     p = subprocess.Popen(["bash", "-c", line], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -416,6 +420,8 @@ def run_line(where, code, live):
     out = (stdout + stderr)[-2000:]
     if variable is not None:
         VARIABLES[variable] = stdout.strip()
+        if amqp:
+            AMQP_VARIABLES.add(variable)
     if need == "db" and got == 0:
         got = got if node.manage("status").returncode == 0 else "no agent answers after it"
     if need is not None:
@@ -488,6 +494,28 @@ def main():
     check_rabbit_permissions()
 
 
+def kill_leftovers():
+    """Whatever still runs with this test's files (an agent a line detached
+    and a failed stop left, its tracers and their workers) is killed, so
+    that the suite leaves nothing behind whatever way the test ends."""
+    me = os.getpid()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                cmdline = f.read()
+            with open("/proc/%s/environ" % entry, "rb") as f:
+                environ = f.read()
+        except OSError:
+            continue
+        if T.encode() in cmdline or ("SCALPELS_CONF=" + T).encode() in environ:
+            try:
+                os.kill(int(entry), 9)
+            except OSError:
+                pass
+
+
 try:
     main()
 finally:
@@ -495,6 +523,7 @@ finally:
         if p.poll() is None:
             p.kill()
             p.wait()
+    kill_leftovers()
     if failures:
         print("--- %d failures; state in %s kept" % (failures, T), file=sys.stderr)
     else:

@@ -81,6 +81,8 @@ typedef struct rpc_amqp_dial {
     const rpc_transport *t;       /* read only: URL and options do not change */
     size_t first;                 /* broker to try first; the others follow in turn */
     atomic_bool cancel;           /* set by the loop on close: try no further broker */
+    double deadline;              /* sca_monotonic() after which no further broker is
+                                     tried (a dial on the loop, which nothing cancels); 0 */
     amqp_connection_state_t conn; /* out: logged in, channel open; or NULL */
     size_t broker;                /* out: which broker answered */
     char error[512];              /* out: why every broker failed */

@@ -70,6 +70,11 @@ void cli_rpc_close(cli_rpc *c);
  * from the shared topic, which the rest then go to; else NULL. */
 const char *cli_rpc_pinned_host(const cli_rpc *c);
 
+/* The command makes one call only: without --host it goes to whichever
+ * agent takes it from the shared topic, with no agent_info call first to
+ * pin one (there is nothing to keep on one node; a round trip less). */
+void cli_rpc_single_call(cli_rpc *c);
+
 /* Calls method with args (owned, NULL = {}); timeout 0 = the connection's.
  * 0 and *result (a new reference), or a negative errno code with err set:
  * -EREMOTEIO when the agent answered with an error ("Class: message"). */

@@ -5,14 +5,16 @@
 # reply queue, one call, close).  Both are started by this script the same
 # way, one after the other, RUNS times, taking turns (which goes first
 # alternates), so that both meet the same machine; then it prints the
-# median and p90 of each, and their ratio.
+# median and p90 of each, and their ratio.  BASELINE=/path/to/other/sca
+# adds a third program to the turns (another build of sca, e.g. before a
+# change), reported the same way: before and after in one run.
 #
 # A private RabbitMQ (scripts/rabbitmq.sh, loopback, a free port from
 # $PORT up) and an agent with a state directory of its own are started here
 # and stopped at the end.
 #
 #   bench/cli.sh [BUILD_DIR]
-#   env: RUNS=21 WARMUP=3 PORT=5690 SCA_ARGS="tracer -l"
+#   env: RUNS=21 WARMUP=3 PORT=5690 SCA_ARGS="tracer -l" BASELINE=
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,9 +22,10 @@ build=$(cd "${1:-$src/build}" && pwd)
 runs=${RUNS:-21}
 warmup=${WARMUP:-3}
 sca_args=${SCA_ARGS:-tracer -l}
+baseline=${BASELINE:-}
 sca="$build/bin/sca"
 bare="$build/bench/bench_cli_bare"
-for b in "$sca" "$build/bin/sca-agent" "$build/bin/sca-manage" "$bare"; do
+for b in "$sca" "$build/bin/sca-agent" "$build/bin/sca-manage" "$bare" ${baseline:+"$baseline"}; do
   [ -x "$b" ] || { echo "cli.sh: $b not built (cmake --build $build)" >&2; exit 1; }
 done
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] ||
@@ -71,6 +74,8 @@ for _ in $(seq 300); do
   sleep 0.1
 done
 "$sca" $sca_args >/dev/null || { echo "cli.sh: sca $sca_args fails" >&2; exit 1; }
+[ -z "$baseline" ] || "$baseline" $sca_args >/dev/null ||
+  { echo "cli.sh: $baseline $sca_args fails" >&2; exit 1; }
 
 # The bare program asks the shared topic, as sca's first call does.
 bare_cmd=("$bare" 127.0.0.1 "$port" guest guest / openstack "$topic" tracer_list)
@@ -87,17 +92,34 @@ elapsed_us() {
 for _ in $(seq "$warmup"); do
   elapsed_us "$sca" $sca_args >/dev/null
   elapsed_us "${bare_cmd[@]}" >/dev/null
+  [ -z "$baseline" ] || elapsed_us "$baseline" $sca_args >/dev/null
 done
 
-sca_t=() bare_t=() ratios=()
+# One turn: each program once, in the order given (s, b, l: sca, bare,
+# baseline).
+turn() {
+  local p
+  for p in "$@"; do
+    case $p in
+      s) s=$(elapsed_us "$sca" $sca_args) ;;
+      b) b=$(elapsed_us "${bare_cmd[@]}") ;;
+      l) [ -z "$baseline" ] || l=$(elapsed_us "$baseline" $sca_args) ;;
+    esac
+  done
+}
+sca_t=() bare_t=() base_t=() ratios=() base_ratios=()
 for run in $(seq "$runs"); do
-  if [ $((run % 2)) -eq 1 ]; then
-    s=$(elapsed_us "$sca" $sca_args); b=$(elapsed_us "${bare_cmd[@]}")
-  else
-    b=$(elapsed_us "${bare_cmd[@]}"); s=$(elapsed_us "$sca" $sca_args)
-  fi
+  case $((run % 3)) in   # who goes first rotates
+    1) turn s b l ;;
+    2) turn b l s ;;
+    0) turn l s b ;;
+  esac
   sca_t+=("$s") bare_t+=("$b")
   ratios+=("$(awk -v s="$s" -v b="$b" 'BEGIN {printf "%.3f", s / b}')")
+  if [ -n "$baseline" ]; then
+    base_t+=("$l")
+    base_ratios+=("$(awk -v s="$l" -v b="$b" 'BEGIN {printf "%.3f", s / b}')")
+  fi
 done
 load_end=$(load)
 
@@ -120,8 +142,13 @@ echo
 echo "| whole process | median ms | p90 ms |"
 echo "|---|---|---|"
 echo "| sca $sca_args | $(ms "$sca_med") | $(ms "$(quantile 0.9 "${sca_t[@]}")") |"
+[ -z "$baseline" ] ||
+  echo "| baseline: $baseline $sca_args | $(ms "$(quantile 0.5 "${base_t[@]}")") | $(ms "$(quantile 0.9 "${base_t[@]}")") |"
 echo "| bare rabbitmq-c call (bench_cli_bare) | $(ms "$bare_med") | $(ms "$(quantile 0.9 "${bare_t[@]}")") |"
 echo
 echo "Ratio sca / bare (medians): ${ratio}x; median of the $runs per-turn ratios:" \
   "$(quantile 0.5 "${ratios[@]}")x (p10 $(quantile 0.1 "${ratios[@]}")x, p90 $(quantile 0.9 "${ratios[@]}")x)"
+[ -z "$baseline" ] ||
+  echo "Ratio baseline / bare (medians): $(awk -v s="$(quantile 0.5 "${base_t[@]}")" -v b="$bare_med" \
+    'BEGIN {printf "%.2f", s / b}')x; median of the per-turn ratios: $(quantile 0.5 "${base_ratios[@]}")x"
 echo "Target <= 1.2x: $(awk -v r="$ratio" 'BEGIN {print r + 0 <= 1.2 ? "met" : "MISSED"}')"

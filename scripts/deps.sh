@@ -17,10 +17,12 @@ run_pkgs=(sqlite3 iproute2 procps)
 # dependencies, file tells CPack which installed files are programs.
 package_pkgs=(dpkg-dev file)
 # man-db: test_man formats the installed pages with man, as a reader would.
-# tmux: test_watch runs sca watch in a real terminal.  prometheus (about
-# 100 MB): its promtool reads what report --openmetrics writes.
+# chromium: test_cli opens the HTML report in headless Chromium (charts
+# drawn, no console error).  tmux: test_watch runs sca watch in a real
+# terminal.  prometheus (about 100 MB): its promtool reads what report
+# --openmetrics writes.
 test_pkgs=(libcmocka-dev rabbitmq-server python3 python3-oslo.messaging mariadb-server
-  mariadb-client clang libclang-rt-14-dev bc openssl man-db tmux prometheus)
+  mariadb-client clang libclang-rt-14-dev bc openssl man-db chromium tmux prometheus)
 
 pkgs=("${build_pkgs[@]}" "${run_pkgs[@]}")
 case "${1:-}" in

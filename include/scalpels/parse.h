@@ -11,7 +11,8 @@
  *   count    one number per line, series "count".
  *   traffic  "<n> pkt/s <n> byte/s": series "pkt/s" and "byte/s".
  *   kv       "key=value key2=value2 ...": one numeric series per key (a key
- *            is [A-Za-z0-9_.:/-]{1,64}, a value a finite number).
+ *            is [A-Za-z0-9_.:/-]{1,64}, a value a finite number, optionally
+ *            followed by its unit, [A-Za-z%/]{1,16}: "user=12.5%").
  *
  * Tokens are separated by any run of space, tab, \r, \v or \f.  Numbers are
  * plain decimal shorter than 64 bytes: no nan, inf or hex.  docs/tracers.md

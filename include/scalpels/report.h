@@ -37,6 +37,8 @@ typedef struct report_options {
     size_t width;               /* cut log values to fit this; 0 = report_terminal_width */
     enum table_charset charset; /* the reader's (table_charset_of_locale):
                                    ellipses and sparkline glyphs */
+    bool hosts;                 /* report_summary: say each series' node even
+                                   of one reply (sca --all-hosts) */
 } report_options;
 
 /* How many rows of a long series the text view shows from its start and
@@ -80,12 +82,39 @@ void report_sparkline(const json_t *spark, enum table_charset cs, sca_buf *out);
 /* Unix seconds as local time "2026-11-23 11:18:09.123456" (TZ applies). */
 void report_format_time(double ts, char out[REPORT_TIME_LEN + 8]);
 
+#define REPORT_CLOCK_LEN 40
+
+/* Unix seconds as local time to the second with its offset from UTC,
+ * "2026-11-23 11:18:09 +0100", for times a reader may compare across
+ * machines (a task's start and end, when a page was made). */
+void report_format_clock(double ts, char out[REPORT_CLOCK_LEN]);
+
 /* The shortest decimal that reads back as exactly x ("0.1", "1763896689.5"). */
 void report_format_number(double x, char out[32]);
+
+#define REPORT_VALUE_LEN 64
+
+/* x in unit, as a person reads it: at least three significant digits and
+ * no exponent between 0.001 and 10^15 ("3.14", "0.0123", "12345679"), and
+ *   %                   glued: "12.5%"
+ *   B, kB .. EB, byte/s
+ *   and those per s     scaled by 1024 to the largest prefix that keeps the
+ *                       figure at least 1: 2514520 kB is "2.4 GB", 1.5 kB/s
+ *                       "1.5 kB/s", byte/s becomes "B/s"
+ *   s, ms, us           to s, ms or us, whichever keeps it at least 1
+ *   any other unit      after a space: "3 pkt/s"
+ *   NULL, "" or count   the figure alone.
+ * The HTML page's script formats chart axes the same way. */
+void report_format_value(double x, const char *unit, char out[REPORT_VALUE_LEN]);
 
 /* value as one line: sorted keys, compact, UTF-8.  Write errors return
  * -errno (-EPIPE when the reader went away). */
 int report_json(FILE *out, const json_t *value, sca_error *err);
+/* The same without the newline, for a value inside a document written in
+ * parts (report_json_open). */
+int report_json_value(FILE *out, const json_t *value, sca_error *err);
+/* Writes text, a piece of such a document ("[", ",", "]\n"), as it is. */
+int report_json_text(FILE *out, const char *text, sca_error *err);
 
 /* CSV, RFC 4180 quoting, LF line ends.  The header is
  * "task,result,tracer,name,unit,rtype,ts,value", with a leading "host"
@@ -94,36 +123,144 @@ int report_json(FILE *out, const json_t *value, sca_error *err);
 int report_csv_header(FILE *out, bool host, sca_error *err);
 int report_csv(FILE *out, const json_t *result, sca_error *err);
 
+/* The fields every CSV row of result starts with, each followed by a
+ * comma: host (when the result has one), task, uuid, tracer, name, unit,
+ * rtype. */
+void report_csv_prefix(const json_t *result, sca_buf *out);
+
+/* --- Streaming (report_stream.c) -------------------------------------------
+ * For --csv and --json output of series too long to hold: each page of
+ * get_result(after=...) is written as it arrives, straight from its JSON
+ * text, and the JSON document around the pages member by member.  The
+ * output is the same as report_csv's and report_json's for the whole
+ * result, numbers written by sca_format_number (JSON: sca_format_json_number). */
+
+/* Splits a page, get_result's reply as JSON text, into its members but
+ * "data" (*members, a new object) and the text of "data" (*rows, rows_len
+ * bytes within text: "[[ts, value], ...]"), with its number of rows in
+ * *count.  -EPROTO when the text is not such an object. */
+int report_page_split(const char *text, size_t len, json_t **members, const char **rows,
+                      size_t *rows_len, size_t *count, sca_error *err);
+
+/* Writes at most max rows of a page's "data" text as CSV rows, each led by
+ * prefix (report_csv_prefix); *n: how many.  -EPROTO when a row is not
+ * [number, number | string | null]. */
+int report_csv_rows(FILE *out, const char *prefix, size_t prefix_len, const char *rows, size_t len,
+                    size_t max, size_t *n, sca_error *err);
+/* The same as the elements [ts,value] of a JSON array that has written
+ * rows already (a comma before each row but the array's first). */
+int report_json_rows(FILE *out, const char *rows, size_t len, size_t max, size_t written, size_t *n,
+                     sca_error *err);
+
+/* obj as report_json writes it, in two halves around the value of its
+ * member key, which the caller writes in between (obj's own value of key,
+ * if any, is left out): open writes "{", the members that sort before key
+ * and "key":; close the members after it and "}". */
+int report_json_open(FILE *out, const json_t *obj, const char *key, sca_error *err);
+int report_json_close(FILE *out, const json_t *obj, const char *key, sca_error *err);
+
+/* --- A task's series (report_series.c) -------------------------------------
+ *
+ * The summary and the HTML page show what get_task_series answers
+ * (docs/agent.md): each series' summary, its 40-slice spark and its points
+ * reduced next to the store, never every sample.  Both take a JSON array
+ * of replies, one per node, in the order the nodes are shown:
+ *   [{"host": NODE or null, "task": get_task's reply or null,
+ *     "series": [{"uuid", "task", "tracer", "name", "unit", "rtype",
+ *                 "count", "summary", "spark", "points", "reduced"}, ...]},
+ *    ...]
+ * One node's report is an array of one reply.  Series from several tasks
+ * (sca report -a) go in one reply whose task is null.  With more than one
+ * reply, or with the options' hosts set, every line says which node it
+ * belongs to. */
+
+/* Checks the shape the renderers rely on (an array of objects with a
+ * series array; each series an object with a uuid, a count, an object or
+ * null summary, an array or null spark, and points of [number, value]);
+ * -EPROTO names what is wrong. */
+int report_check_series(const json_t *replies, sca_error *err);
+
+/* What sca report prints by default, one line per series, grouped by
+ * tracer (docs/cli.md, "Summary"):
+ *   task stopped: 2026-11-23 11:18:09 +0100 to 2026-11-23 11:18:12 +0100 (3 s)
+ *   result                                         name  unit  count  min ...
+ *   tracer cpu
+ *   <result 1b4e28ba-2fa1-11d2-883f-0016d3cca427>  user  %        30  0.5% ...
+ * Columns: the "<result UUID>" marker, host (with several replies), name,
+ * unit, count, min, avg, max, p95 (report_format_value) and the trend: the
+ * sparkline in o->charset, "constant" for a series whose min is its max,
+ * narrowed to fit a terminal of o->width columns (0: out's, when out is a
+ * terminal; else the full 40).  A log shows its span instead of figures.
+ * Write errors return -errno (-EPIPE when the reader went away). */
+int report_summary(FILE *out, const json_t *replies, const report_options *o, sca_error *err);
+
 /* --- HTML (report_html.c) ------------------------------------------------ */
 
-#define REPORT_HTML_POINTS 2000   /* chart points per series; more are thinned by LTTB */
-#define REPORT_HTML_LOG_ROWS 1000 /* table rows per log result: first and last half */
+#define REPORT_HTML_POINTS 1000        /* points of a chart line at most */
+#define REPORT_HTML_POINTS_MIN 100     /* ... and at least, when a page has many lines */
+#define REPORT_HTML_POINTS_TOTAL 60000 /* points of all lines of a page together */
+#define REPORT_HTML_LOG_ROWS 200       /* lines of a log: its first and last half */
+#define REPORT_HTML_MAX_BYTES 3000000  /* a page's size at most */
 
 typedef struct report_html_options {
-    size_t points;    /* 0 = REPORT_HTML_POINTS; below 3 counts as 3 */
-    size_t log_rows;  /* 0 = REPORT_HTML_LOG_ROWS */
-    double generated; /* unix seconds the page says it was made; 0 = now */
+    size_t points;         /* per chart line at most; 0 = REPORT_HTML_POINTS */
+    size_t max_bytes;      /* 0 = REPORT_HTML_MAX_BYTES */
+    double generated;      /* unix seconds the page says it was made; 0 = now */
+    const char *full_data; /* the command that prints every sample, shown on
+                              the page; NULL = "sca report --csv" */
+    bool hosts;            /* lay the page out for several nodes even with
+                              one reply (sca --all-hosts) */
 } report_html_options;
 
-/* One self-contained HTML page: dygraphs (the Debian package's, built into
- * the program), its CSS and every sample are inline, and nothing is loaded
- * from the network.  results is an array of result objects holding every
- * sample (as for report_csv); task is get_task's reply, or NULL when the
- * results do not come from one task.  The page states the task, the time
- * it was generated and every result's summary line; results are grouped
- * by tracer (and by "host" when results carry one).  A stream result is
- * an interactive time-series chart of at most o->points points chosen by
- * report_lttb; a log result a table of (time, text) of at most o->log_rows
- * rows.  Every sample is in the page as CSV (report_csv's rows), offered
- * per result and for the whole page as a download.  Every string from the
- * data is escaped.  o may be NULL (the defaults). */
-int report_html(FILE *out, const json_t *task, const json_t *results, const report_html_options *o,
-                sca_error *err);
+/* Points for each of lines chart lines on one page: REPORT_HTML_POINTS_TOTAL
+ * shared out, within [REPORT_HTML_POINTS_MIN, REPORT_HTML_POINTS].  Ask
+ * get_task_series for this many (points=) to fetch what the page draws. */
+size_t report_html_points(size_t lines);
+
+/* One self-contained HTML page of replies (see "A task's series" above):
+ * dygraphs (the Debian package's, built into the program), its CSS and the
+ * page's script are inline and nothing is loaded from the network
+ * (docs/cli.md, "HTML").  In order: the task (uuid, status, created and
+ * stopped with their UTC offset; each node's with several replies), when
+ * the page was made, o->full_data as the way to every sample; a summary
+ * table grouped by tracer (host, name, unit, count, min, avg, max, p95,
+ * last value, an SVG sparkline or "constant"); then a section per tracer:
+ *   - a chart per unit, its series as lines with a legend (with several
+ *     replies, a chart per series name and unit, a line per node), values
+ *     and axis ticks formatted as report_format_value, times of day in the
+ *     page maker's time zone; zooming one chart zooms them all;
+ *   - series whose min is their max as one line of text per value
+ *     ("constant 0 kB/s: eth1.rx_kbps, eth1.tx_kbps"), not a chart;
+ *   - each log name a table of its first and last lines, grouped by node,
+ *     with a filter box.
+ * A line draws at most o->points points and its share of
+ * REPORT_HTML_POINTS_TOTAL (report_html_points), thinned as the agent
+ * reduces a series when the reply holds more.  The page never exceeds
+ * o->max_bytes: a chart, log or summary row that would not fit is left
+ * out, and the page says so.  Every string from the data is escaped.
+ * o may be NULL (the defaults). */
+int report_html(FILE *out, const json_t *replies, const report_html_options *o, sca_error *err);
 
 /* Appends s[0..len) to out with & < > " ' as character references, and CR
  * too (a parser would turn a raw one into LF), so that the text reads back
  * exactly in an element or a quoted attribute. */
 void report_html_escape(const char *s, size_t len, sca_buf *out);
+
+/* Appends the start of a page up to and including </head> to out: the
+ * title (escaped), dygraphs' CSS and the page's, dygraphs and its
+ * synchronizer, and the page's script.  Once the document is parsed the
+ * script draws every chart written as report_html writes them:
+ *   <body data-base="UNIX SECONDS" data-tz="UTC OFFSET IN SECONDS"> ...
+ *   <figure class="chart" data-unit="UNIT"><figcaption>...</figcaption>
+ *   <ol class="lines" hidden><li>LINE NAME</li>...</ol>
+ *   <script type="application/json" class="points">
+ *     [[[ms after data-base, ...], [value, ...]], ...one per line]</script>
+ *   <div class="plot"></div><div class="legend"></div></figure>
+ * synchronises their zoom, formats values as report_format_value, filters
+ * each table whose id an <input class="filter" data-table="ID"> names (its
+ * tr.line rows), and counts on the body: data-charts, data-drawn and
+ * data-first-chart-ms (performance.now() when the first was drawn). */
+void report_html_head(sca_buf *out, const char *title);
 
 /* --- Two tasks side by side (report_compare.c) --------------------------- */
 
@@ -199,16 +336,5 @@ int report_om_finish(report_om *om, sca_error *err);
 
 /* Samples left out because a later one shared their millisecond. */
 size_t report_om_merged(const report_om *om);
-
-/* Largest-triangle-three-buckets downsampling of the line through the n
- * points (x[i], y[i]), x ascending: the first and the last point, and from
- * each of threshold - 2 equal buckets of the points between them the one
- * that makes the largest triangle with the point kept before it and the
- * average of the next bucket, so that peaks and dips survive.  A
- * threshold below 3 counts as 3 (fewer cannot keep both ends and anything
- * between).  Writes the indices kept, ascending, to keep, which needs room
- * for that many, and returns their number: n (every point) when n is at
- * most the threshold, else the threshold. */
-size_t report_lttb(const double *x, const double *y, size_t n, size_t threshold, size_t *keep);
 
 #endif

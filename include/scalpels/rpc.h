@@ -112,11 +112,15 @@ typedef struct rpc_target {
 
 /* What a call came back with; valid only during the callback. */
 typedef struct rpc_reply {
-    int status;             /* 0 ok; -EREMOTEIO remote failure; -ETIMEDOUT;
-                               -ECANCELED (transport freed); -ENOTCONN (the
-                               first connection failed); -ECONNRESET (unix
-                               connection lost) */
-    json_t *result;         /* borrowed; JSON null when status != 0 */
+    int status;       /* 0 ok; -EREMOTEIO remote failure; -ETIMEDOUT;
+                         -ECANCELED (transport freed); -ENOTCONN (the
+                         first connection failed); -ECONNRESET (unix
+                         connection lost) */
+    json_t *result;   /* borrowed; JSON null when status != 0 and for
+                         rpc_call_text */
+    const char *text; /* rpc_call_text, status 0: the result as JSON
+                         text (text_len bytes, not NUL-terminated) */
+    size_t text_len;
     const char *fail_class; /* with -EREMOTEIO: exception class, module, message */
     const char *fail_module;
     const char *fail_message;
@@ -141,6 +145,15 @@ typedef void (*rpc_reply_cb)(const rpc_reply *reply, void *arg);
  * is dropped. */
 int rpc_call(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
              json_t *context, double timeout, rpc_reply_cb cb, void *arg, sca_error *err);
+
+/* As rpc_call, for a large result that the caller reads with a parser of
+ * its own (a page of samples): the result is not decoded into jansson
+ * values, and cb gets its JSON text in reply->text as the server wrote it
+ * (for a server that replies with rpc_request_reply_text, exactly its
+ * text).  The text is not checked: the caller's parser must refuse what
+ * is not JSON. */
+int rpc_call_text(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
+                  json_t *context, double timeout, rpc_reply_cb cb, void *arg, sca_error *err);
 
 /* Sends without waiting for a reply (fanout when target->fanout).  Takes
  * ownership of args, also on error.  Fails at once like rpc_call. */
@@ -258,6 +271,11 @@ int rpc_request_peer_uid(const rpc_request *req, uid_t *uid);
  * A result whose reply would exceed max_message_size is replaced by a
  * ValueError failure saying so. */
 void rpc_request_reply(rpc_request *req, json_t *result);
+/* rpc_request_reply with the result given as JSON text (len bytes, one
+ * valid JSON value in UTF-8: the caller vouches for it), written into the
+ * reply as it is: for large results built without jansson.  Takes
+ * ownership of text. */
+void rpc_request_reply_text(rpc_request *req, char *text, size_t len);
 void rpc_request_fail(rpc_request *req, const char *fail_class, const char *module, const char *fmt,
                       ...) __attribute__((format(printf, 4, 5)));
 

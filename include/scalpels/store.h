@@ -230,6 +230,9 @@ int store_result_create(store *s, int64_t task_id, const char *tracer, const cha
                         const char *unit, const char *rtype, store_result *out, sca_error *err);
 /* A full uuid or unique prefix (as store_task_find). */
 int store_result_get(store *s, const char *uuid, store_result *out, sca_error *err);
+/* The same without counting the samples (count -1): counting walks the
+ * result's index, too much for every page of a long series. */
+int store_result_get_uncounted(store *s, const char *uuid, store_result *out, sca_error *err);
 /* Results of one task (task_id > 0) or of all tasks (task_id <= 0),
  * oldest first. */
 int store_result_list(store *s, int64_t task_id, store_result **out, size_t *n, sca_error *err);

@@ -6,6 +6,7 @@
 #ifndef SCALPELS_UTIL_H
 #define SCALPELS_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,10 +39,43 @@ typedef struct sca_buf {
     size_t cap;
 } sca_buf;
 
+/* Makes room for extra more bytes at once, for a buffer whose size is
+ * known ahead (no copy each time it would double). */
+void sca_buf_reserve(sca_buf *b, size_t extra);
 void sca_buf_append(sca_buf *b, const void *p, size_t n);
 void sca_buf_appendf(sca_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sca_buf_reset(sca_buf *b);
 void sca_buf_free(sca_buf *b);
+
+#define SCA_NUMBER_MAX 32 /* room for a formatted number and its NUL */
+
+/* x as the shortest decimal that reads back as exactly x: the first of
+ * printf's %.15g, %.16g and %.17g that does ("0.1", "1763896689.5",
+ * "1e+20", "-0", "inf").  Returns its length. */
+size_t sca_format_number(double x, char out[SCA_NUMBER_MAX]);
+/* The same as a JSON number that reads back as a float: ".0" added to a
+ * whole number ("1.0", as jansson writes reals), and null for infinities
+ * and NaN, which JSON cannot hold. */
+size_t sca_format_json_number(double x, char out[SCA_NUMBER_MAX]);
+
+/* Whether len bytes at s are UTF-8 (no overlong forms, no surrogates). */
+bool sca_utf8_valid(const char *s, size_t len);
+/* Appends s to out with each byte that starts no valid UTF-8 sequence
+ * replaced by U+FFFD: text from programs' output made fit for JSON. */
+void sca_utf8_repair(const char *s, size_t len, sca_buf *out);
+/* Appends s as a JSON string literal, escaped as jansson escapes (raw
+ * UTF-8; \" \\ \b \f \n \r \t, other control characters \u00XX),
+ * bytes that are not UTF-8 replaced by U+FFFD. */
+void sca_json_append_string(sca_buf *b, const char *s, size_t len);
+
+#define SCA_JSON_DEPTH_MAX 512 /* nesting sca_json_skip follows */
+
+/* The end of the JSON value at p (before end): past a string's closing
+ * quote, an object's or array's closing bracket (strings and nesting
+ * respected), a literal or a number's characters.  Only the extent is
+ * found, not whether the value is valid JSON.  NULL when p starts no
+ * value or it does not end before end. */
+const char *sca_json_skip(const char *p, const char *end);
 
 /* Parses a whole string as a number; -EINVAL unless all of s is consumed. */
 int sca_parse_double(const char *s, double *out);

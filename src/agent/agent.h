@@ -13,6 +13,7 @@
  *               start report, and stopping the others when one failed
  *   methods.c   the RPC dispatch table and the handlers that write
  *   reads.c     handlers that only read, run on the libuv thread pool
+ *   pages.c     get_result's pages written as JSON text as they are read
  *
  * tasks.c uses children.c; children.c reports to whoever children_init
  * names (main.c names a function that tells tasks.c, then starts.c) and
@@ -158,6 +159,31 @@ void starts_begin(agent *a, rpc_request *req, const store_task *task, json_t *na
 void starts_on_tracer_exit(agent *a, pid_t pid);
 /* Fails the calls still waiting (the agent stops) and closes their handles. */
 void starts_close(agent *a);
+
+/* --- pages.c -------------------------------------------------------------- */
+
+/* A page of samples as JSON text, written in place: {head's members,
+ * "data": [[ts,value],...], tail's members}, the rows within a byte budget. */
+typedef struct text_page {
+    sca_buf text;
+    size_t count;  /* rows written */
+    size_t bytes;  /* what they take inside the envelope */
+    size_t budget; /* bytes the rows may take (the first row is always taken) */
+    bool full;     /* a row was refused for the budget */
+} text_page;
+
+/* Starts p with head's members (a JSON object) and the rows' array. */
+void text_page_begin(text_page *p, const json_t *head, size_t budget);
+/* A store_sample_fn: appends a row, or refuses it (1) once the budget is
+ * spent. */
+int text_page_add(void *ctx, double ts, bool is_text, double value, const char *text, size_t len);
+/* Ends the rows, adds tail's members (what is known once the rows are
+ * read) and returns the text (*len bytes; the caller's to free).  p is
+ * empty afterwards. */
+char *text_page_end(text_page *p, const json_t *tail, size_t *len);
+/* A sample's text as a JSON string, bytes that are not UTF-8 replaced by
+ * U+FFFD (programs may print anything; a reply must be JSON). */
+json_t *text_value(const char *text, size_t len);
 
 /* --- methods.c / reads.c ------------------------------------------------- */
 

@@ -22,8 +22,8 @@ struct read_job {
     read_fn fn;
     char *db_path;
     size_t budget;   /* bytes of sample data a reply may carry */
+    char *host;      /* the agent's, for get_task_series */
     double deadline; /* for the store's waits (methods_store_deadline) */
-    char *host;    /* the agent's, for get_task_series */
     /* arguments */
     char *uuid;
     int64_t offset;
@@ -34,10 +34,16 @@ struct read_job {
     int64_t log_rows;
     double since;    /* -INFINITY when not given */
     json_t *tracers; /* a copy of the list, or NULL for all */
-    /* outcome */
+    bool cursor;     /* get_result(after=...): a keyset page as JSON text */
+    bool has_after;  /* after a key, not from the first sample */
+    store_cursor after;
+    size_t page_budget; /* bytes of rows a cursor page may carry */
+    /* outcome: result, or (a cursor page) text */
     int rc;
     sca_error err;
     json_t *result;
+    char *text;
+    size_t text_len;
 };
 
 static json_t *real_or_null(double v, bool set)
@@ -189,8 +195,7 @@ static int page_add(void *ctx, double ts, bool is_text, double value, const char
     }
     p->bytes += cost;
     json_array_append_new(
-        p->data,
-        json_pack("[f, o]", ts, is_text ? json_stringn_nocheck(text, len) : json_real(value)));
+        p->data, json_pack("[f, o]", ts, is_text ? text_value(text, len) : json_real(value)));
     return 0;
 }
 
@@ -254,8 +259,50 @@ static json_t *result_json(struct read_job *j, store *s, const store_result *r, 
     return o;
 }
 
+/* get_result(after=...): the samples after the cursor (from the first
+ * when it is null) as JSON text, "next" the key to continue from.  Only
+ * the first page counts the samples: counting walks the whole index. */
+static json_t *read_result_page(struct read_job *j, store *s)
+{
+    store_result r;
+    j->rc = j->has_after ? store_result_get_uncounted(s, j->uuid, &r, &j->err)
+                         : store_result_get(s, j->uuid, &r, &j->err);
+    if (j->rc != 0)
+        return NULL;
+    bool stream = strcmp(r.rtype, STORE_RTYPE_STREAM) == 0;
+    json_t *head = json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:s}", "id", (json_int_t)r.id, "uuid",
+                             r.uuid, "task", r.task_uuid, "tracer", r.tracer, "name", r.name,
+                             "unit", r.unit ? json_string(r.unit) : json_null(), "rtype", r.rtype);
+    if (!j->has_after)
+        json_object_set_new(head, "count", json_integer((json_int_t)r.count));
+    store_summary sm;
+    if (j->flag && (j->rc = store_result_summary(s, r.id, &sm, &j->err)) == 0) {
+        json_object_set_new(head, "summary", summary_json(&sm, stream));
+        if (stream)
+            json_object_set_new(head, "spark", spark_json(&sm));
+    }
+    text_page p;
+    store_cursor last = j->after;
+    bool more = false;
+    text_page_begin(&p, head, j->page_budget);
+    json_decref(head);
+    if (j->rc == 0)
+        j->rc = store_sample_after(s, r.id, j->has_after ? &j->after : NULL, j->limit,
+                                   text_page_add, &p, &last, &more, &j->err);
+    store_result_clear(&r);
+    /* What only the walk tells comes after the rows. */
+    json_t *tail =
+        json_pack("{s:b, s:o}", "truncated", p.full, "next",
+                  more ? json_pack("[f, I]", last.ts, (json_int_t)last.rowid) : json_null());
+    j->text = text_page_end(&p, tail, &j->text_len);
+    json_decref(tail);
+    return NULL;
+}
+
 static json_t *read_get_result(struct read_job *j, store *s)
 {
+    if (j->cursor)
+        return read_result_page(j, s);
     store_result r;
     j->rc = store_result_get(s, j->uuid, &r, &j->err);
     if (j->rc != 0)
@@ -293,7 +340,7 @@ static json_t *read_get_all_results(struct read_job *j, store *s)
 static int point_add(void *ctx, double ts, bool is_text, double value, const char *text, size_t len)
 {
     json_array_append_new(
-        ctx, json_pack("[f, o]", ts, is_text ? json_stringn_nocheck(text, len) : json_real(value)));
+        ctx, json_pack("[f, o]", ts, is_text ? text_value(text, len) : json_real(value)));
     return 0;
 }
 
@@ -376,6 +423,8 @@ static void run_read(uv_work_t *w)
     if (j->rc != 0) {
         json_decref(j->result);
         j->result = NULL;
+        free(j->text);
+        j->text = NULL;
     }
 }
 
@@ -385,6 +434,7 @@ static void read_job_free(struct read_job *j)
     free(j->db_path);
     free(j->host);
     json_decref(j->tracers);
+    free(j->text);
     free(j);
 }
 
@@ -393,10 +443,14 @@ static void read_done(uv_work_t *w, int status)
     struct read_job *j = w->data;
     if (status != 0)
         j->rc = sca_error_set(&j->err, -ECANCELED, "request cancelled");
-    if (j->rc != 0)
+    if (j->rc != 0) {
         methods_fail(j->req, j->rc, &j->err);
-    else
+    } else if (j->text != NULL) {
+        rpc_request_reply_text(j->req, j->text, j->text_len);
+        j->text = NULL;
+    } else {
         rpc_request_reply(j->req, j->result);
+    }
     read_job_free(j);
 }
 
@@ -413,6 +467,25 @@ static int int_in_range(json_t *args, const char *name, int64_t def, int64_t min
     return 0;
 }
 
+/* get_result's after: null (from the first sample) or [ts, rowid] as a
+ * page's "next" gave it. */
+static int cursor_arg(json_t *args, struct read_job *j, sca_error *err)
+{
+    json_t *after = json_object_get(args, "after");
+    j->cursor = after != NULL;
+    if (after == NULL || json_is_null(after))
+        return 0;
+    json_t *ts = json_array_get(after, 0), *rowid = json_array_get(after, 1);
+    if (json_array_size(after) != 2 || !json_is_number(ts) || !json_is_integer(rowid))
+        return sca_error_set(err, -EINVAL,
+                             "after must be null or [ts, rowid], the \"next\" of the page before");
+    if (json_integer_value(json_object_get(args, "offset")) != 0)
+        return sca_error_set(err, -EINVAL, "give offset or after, not both");
+    j->has_after = true;
+    j->after = (store_cursor){json_number_value(ts), json_integer_value(rowid)};
+    return 0;
+}
+
 /* The job for req with its arguments copied out of the request (the
  * thread pool must not touch the request's JSON); NULL with err set when
  * one is out of range. */
@@ -425,6 +498,7 @@ static struct read_job *read_job_new(rpc_request *req, agent *a, read_fn fn, sca
     j->db_path = sca_strdup(a->cfg.db_path);
     j->host = sca_strdup(a->cfg.host);
     j->budget = a->cfg.max_message_size / 4;
+    j->page_budget = a->cfg.max_message_size / 2;
     j->deadline = methods_store_deadline(req);
     const char *uuid = json_string_value(json_object_get(args, "uuid"));
     j->uuid = uuid ? sca_strdup(uuid) : NULL;
@@ -438,10 +512,12 @@ static struct read_job *read_job_new(rpc_request *req, agent *a, read_fn fn, sca
     json_t *tracers = json_object_get(args, "tracers");
     j->tracers = json_is_array(tracers) ? json_deep_copy(tracers) : NULL;
     j->work.data = j;
-    if (fn == read_get_task_series && (int_in_range(args, "points", SERIES_POINTS_DEFAULT, 2,
-                                                    SERIES_POINTS_MAX, &j->points, err) != 0 ||
-                                       int_in_range(args, "log_rows", SERIES_LOG_ROWS_DEFAULT, 0,
-                                                    SERIES_LOG_ROWS_MAX, &j->log_rows, err) != 0)) {
+    if ((fn == read_get_task_series &&
+         (int_in_range(args, "points", SERIES_POINTS_DEFAULT, 2, SERIES_POINTS_MAX, &j->points,
+                       err) != 0 ||
+          int_in_range(args, "log_rows", SERIES_LOG_ROWS_DEFAULT, 0, SERIES_LOG_ROWS_MAX,
+                       &j->log_rows, err) != 0)) ||
+        (fn == read_get_result && cursor_arg(args, j, err) != 0)) {
         read_job_free(j);
         return NULL;
     }
@@ -485,11 +561,9 @@ static const rpc_arg_spec get_task_args[] = {
 };
 static const rpc_arg_spec task_list_args[] = {{"limit", RPC_ARG_INT, false, true}, {0}};
 static const rpc_arg_spec get_result_args[] = {
-    {"uuid", RPC_ARG_STRING, true, false},
-    {"offset", RPC_ARG_INT, false, true},
-    {"limit", RPC_ARG_INT, false, true},
-    {"summary", RPC_ARG_BOOL, false, true},
-    {0},
+    {"uuid", RPC_ARG_STRING, true, false}, {"offset", RPC_ARG_INT, false, true},
+    {"limit", RPC_ARG_INT, false, true},   {"summary", RPC_ARG_BOOL, false, true},
+    {"after", RPC_ARG_ARRAY, false, true}, {0},
 };
 static const rpc_arg_spec all_results_args[] = {{"data", RPC_ARG_BOOL, false, true}, {0}};
 static const rpc_arg_spec task_series_args[] = {

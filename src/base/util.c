@@ -102,6 +102,11 @@ static void buf_reserve(sca_buf *b, size_t extra)
     b->cap = cap;
 }
 
+void sca_buf_reserve(sca_buf *b, size_t extra)
+{
+    buf_reserve(b, extra);
+}
+
 void sca_buf_append(sca_buf *b, const void *p, size_t n)
 {
     buf_reserve(b, n);

@@ -81,6 +81,22 @@ void cli_rpc_single_call(cli_rpc *c);
 int cli_rpc_call(cli_rpc *c, const char *method, json_t *args, double timeout, json_t **result,
                  sca_error *err);
 
+/* A call whose result comes back as JSON text (rpc_call_text): pages of
+ * samples, each asked for before the one before it is written. */
+typedef struct cli_text_call cli_text_call;
+
+/* Starts method(args) (args owned, NULL = {}); *out is waited for with
+ * cli_rpc_wait_text or dropped with cli_rpc_abandon_text.  0, or a negative
+ * errno code with err set (as cli_rpc_call). */
+int cli_rpc_call_text(cli_rpc *c, const char *method, json_t *args, cli_text_call **out,
+                      sca_error *err);
+/* Runs the loop until call completes, and frees it: 0 with *text (the
+ * result's JSON text, NUL-terminated, the caller's to free) and *len, or a
+ * negative errno code with err set as cli_rpc_call sets it. */
+int cli_rpc_wait_text(cli_rpc *c, cli_text_call *call, char **text, size_t *len, sca_error *err);
+/* Drops a call not waited for (NULL: nothing); its reply is ignored. */
+void cli_rpc_abandon_text(cli_text_call *call);
+
 /* cli_rpc_call, with a failure printed as one line and turned into an exit
  * code: CLI_FAILED for the agent's errors ("sca: Class: message") and for
  * sca's own, CLI_UNREACHABLE when no agent answered (naming the transport

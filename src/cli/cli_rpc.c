@@ -141,18 +141,108 @@ void cli_rpc_single_call(cli_rpc *c)
     c->pin_tried = true;
 }
 
+/* Pins the agent before a command's first call when it must (pin_agent). */
+static int pin_first(cli_rpc *c, sca_error *err)
+{
+    if (!c->unix_socket && c->host == NULL && !c->pin_tried)
+        return pin_agent(c, err);
+    return 0;
+}
+
 int cli_rpc_call(cli_rpc *c, const char *method, json_t *args, double timeout, json_t **result,
                  sca_error *err)
 {
-    if (!c->unix_socket && c->host == NULL && !c->pin_tried) {
-        int rc = pin_agent(c, err);
-        if (rc != 0) {
-            json_decref(args);
-            return rc;
-        }
+    int rc = pin_first(c, err);
+    if (rc != 0) {
+        json_decref(args);
+        return rc;
     }
     return rpc_call_sync(c->t, &c->target, method, args, NULL, timeout > 0 ? timeout : c->timeout,
                          result, NULL, err);
+}
+
+struct cli_text_call {
+    bool done;
+    bool abandoned; /* its caller left: the reply frees it */
+    int status;
+    char *text;
+    size_t len;
+    char *detail;
+};
+
+static void text_call_free(cli_text_call *call)
+{
+    free(call->text);
+    free(call->detail);
+    free(call);
+}
+
+static void text_call_done(const rpc_reply *r, void *arg)
+{
+    cli_text_call *call = arg;
+    if (call->abandoned) {
+        text_call_free(call);
+        return;
+    }
+    call->done = true;
+    call->status = r->status;
+    if (r->status == 0) {
+        call->text = sca_malloc(r->text_len + 1);
+        memcpy(call->text, r->text, r->text_len);
+        call->text[r->text_len] = '\0';
+        call->len = r->text_len;
+    } else {
+        call->detail = sca_strdup(r->detail != NULL ? r->detail : "call failed");
+    }
+}
+
+int cli_rpc_call_text(cli_rpc *c, const char *method, json_t *args, cli_text_call **out,
+                      sca_error *err)
+{
+    *out = NULL;
+    int rc = pin_first(c, err);
+    if (rc != 0) {
+        json_decref(args);
+        return rc;
+    }
+    cli_text_call *call = sca_calloc(1, sizeof(*call));
+    rc = rpc_call_text(c->t, &c->target, method, args, NULL, c->timeout, text_call_done, call, err);
+    if (rc != 0)
+        free(call);
+    else
+        *out = call;
+    return rc;
+}
+
+int cli_rpc_wait_text(cli_rpc *c, cli_text_call *call, char **text, size_t *len, sca_error *err)
+{
+    while (!call->done) {
+        if (uv_run(&c->loop, UV_RUN_ONCE) == 0)
+            break;
+    }
+    int rc = !call->done ? sca_error_set(err, -EIO, "the loop stopped before the call completed")
+             : call->status != 0 ? sca_error_set(err, call->status, "%s", call->detail)
+                                 : 0;
+    if (rc == 0) {
+        *text = call->text;
+        *len = call->len;
+        call->text = NULL;
+    }
+    if (call->done)
+        text_call_free(call);
+    else
+        call->abandoned = true;
+    return rc;
+}
+
+void cli_rpc_abandon_text(cli_text_call *call)
+{
+    if (call == NULL)
+        return;
+    if (call->done)
+        text_call_free(call);
+    else
+        call->abandoned = true;
 }
 
 /* Connection errors and timeouts mean no agent; the rest are ours. */

@@ -42,15 +42,18 @@ int cli_report_opt(cli_report_opts *ro, int opt, const char *arg)
         return set_format(ro, CLI_FORMAT_OPENMETRICS);
     case OPT_FULL:
         ro->text.full = true;
+        ro->tables = true;
         return CLI_OK;
     case OPT_ALL:
         ro->text.all = true;
+        ro->tables = true;
         return CLI_OK;
     case OPT_ROWS:
         if (sca_parse_int64(arg, &rows) != 0 || rows < 1 || rows > 1000000)
             return cli_fail(CLI_USAGE,
                             "--rows expects a number of rows from 1 to 1000000, not '%s'", arg);
         ro->text.rows = (size_t)rows;
+        ro->tables = true;
         return CLI_OK;
     default: /* '?' or ':', printed by cli_getopt */
         return CLI_USAGE;

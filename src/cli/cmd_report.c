@@ -1,6 +1,7 @@
 /* cmd_report.c - sca report and sca result: fetch results from the agent,
  * page by page and only the rows the output shows, and print them with
  * report.h as text, JSON, CSV or an HTML page. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,10 +55,8 @@ static int fetch_window(cli_rpc *c, const char *uuid, size_t count, const report
     return code != CLI_OK ? code : fetch_range(c, uuid, count - tail, tail, data);
 }
 
-/* get_result(uuid, summary=true) with every sample (JSON, CSV, HTML, --all) or
- * only those the text view shows; *out has "count" and "summary" as the
- * agent sent them and the rows in "data". */
-static int fetch_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, json_t **out)
+int cli_fetch_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host,
+                     json_t **out)
 {
     bool every = ro->format != CLI_FORMAT_TEXT || ro->text.all;
     json_t *args = json_pack("{s:s,s:b}", "uuid", uuid, "summary", 1);
@@ -82,6 +81,8 @@ static int fetch_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro,
         json_object_set_new(r, "offset", json_integer(0));
         json_object_set_new(r, "truncated", json_false());
     }
+    if (code == CLI_OK && host != NULL)
+        json_object_set_new(r, "host", json_string(host));
     if (code != CLI_OK)
         json_decref(r);
     else
@@ -90,23 +91,22 @@ static int fetch_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro,
 }
 
 /* Prints result uuid in ro's format: text, CSV rows (led by host when it
- * is not NULL), or the JSON object alone. */
+ * is not NULL), or the JSON object alone; CSV and JSON as its samples
+ * arrive. */
 static int print_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host)
 {
+    sca_error err = {0};
+    if (ro->format != CLI_FORMAT_TEXT) {
+        int code = cli_stream_result(c, uuid, ro, host, stdout);
+        if (code != CLI_OK || ro->format != CLI_FORMAT_JSON)
+            return code;
+        return cli_printed(report_json_text(stdout, "\n", &err), &err);
+    }
     json_t *r = NULL;
-    int code = fetch_result(c, uuid, ro, &r);
+    int code = cli_fetch_result(c, uuid, ro, host, &r);
     if (code != CLI_OK)
         return code;
-    if (host != NULL)
-        json_object_set_new(r, "host", json_string(host));
-    sca_error err = {0};
-    int rc;
-    if (ro->format == CLI_FORMAT_TEXT)
-        rc = report_text(stdout, r, &ro->text, &err);
-    else if (ro->format == CLI_FORMAT_CSV)
-        rc = report_csv(stdout, r, &err);
-    else if ((rc = report_check_result(r, &err)) == 0)
-        rc = report_json(stdout, r, &err);
+    int rc = report_text(stdout, r, &ro->text, &err);
     json_decref(r);
     return cli_printed(rc, &err);
 }
@@ -117,51 +117,43 @@ static int print_csv_header(void)
     return cli_printed(report_csv_header(stdout, false, &err), &err);
 }
 
-/* Fetches every result in uuids with every sample and appends them to out,
- * each with "host" set when host is not NULL. */
-static int collect_results(cli_rpc *c, const json_t *uuids, const cli_report_opts *ro,
-                           const char *host, json_t *out)
+/* Writes to out the JSON object obj with the results in uuids as its
+ * member "results", each as its samples arrive (with "host" when host is
+ * not NULL). */
+static int stream_results_member(cli_rpc *c, const json_t *uuids, const json_t *obj,
+                                 const cli_report_opts *ro, const char *host, FILE *out)
 {
+    sca_error err = {0};
+    int rc = report_json_open(out, obj, "results", &err);
+    int code = cli_printed(rc == 0 ? report_json_text(out, "[", &err) : rc, &err);
     size_t i;
     json_t *uuid;
     json_array_foreach(uuids, i, uuid)
     {
-        json_t *r = NULL;
-        sca_error err = {0};
-        int code = fetch_result(c, json_string_value(uuid), ro, &r);
-        if (code != CLI_OK)
-            return code;
-        if (report_check_result(r, &err) != 0) {
-            json_decref(r);
-            return cli_fail(CLI_FAILED, "%s", err.msg);
-        }
-        if (host != NULL)
-            json_object_set_new(r, "host", json_string(host));
-        json_array_append_new(out, r);
+        if (code == CLI_OK && i > 0)
+            code = cli_printed(report_json_text(out, ",", &err), &err);
+        if (code == CLI_OK)
+            code = cli_stream_result(c, json_string_value(uuid), ro, host, out);
     }
-    return CLI_OK;
+    if (code == CLI_OK) {
+        rc = report_json_text(out, "]", &err);
+        code = cli_printed(rc == 0 ? report_json_close(out, obj, "results", &err) : rc, &err);
+    }
+    return code;
 }
 
-/* Every result in uuids; JSON as {"task": task, "results": [...]}, HTML
- * as one page. */
+/* Every result in uuids with its samples: JSON as {"results": [...],
+ * "task": task} written as the samples arrive, CSV, or text tables. */
 static int print_results(cli_rpc *c, const json_t *uuids, json_t *task, const cli_report_opts *ro)
 {
     if (ro->format == CLI_FORMAT_OPENMETRICS)
         return cli_openmetrics_one(c, uuids);
-    if (ro->format == CLI_FORMAT_JSON || ro->format == CLI_FORMAT_HTML) {
-        json_t *collect = json_array();
+    if (ro->format == CLI_FORMAT_JSON) {
         sca_error err = {0};
-        int code = collect_results(c, uuids, ro, NULL, collect);
-        if (code == CLI_OK && ro->format == CLI_FORMAT_JSON) {
-            json_t *doc =
-                json_pack("{s:O,s:O}", "task", task ? task : json_null(), "results", collect);
-            code = cli_printed(report_json(stdout, doc, &err), &err);
-            json_decref(doc);
-        } else if (code == CLI_OK) {
-            code = cli_printed(report_html(stdout, task, collect, NULL, &err), &err);
-        }
-        json_decref(collect);
-        return code;
+        json_t *doc = json_pack("{s:O}", "task", task ? task : json_null());
+        int code = stream_results_member(c, uuids, doc, ro, NULL, stdout);
+        json_decref(doc);
+        return code == CLI_OK ? cli_printed(report_json_text(stdout, "\n", &err), &err) : code;
     }
     int code = ro->format == CLI_FORMAT_CSV ? print_csv_header() : CLI_OK;
     size_t i;
@@ -173,6 +165,66 @@ static int print_results(cli_rpc *c, const json_t *uuids, json_t *task, const cl
         if (ro->format == CLI_FORMAT_TEXT && i > 0)
             putchar('\n');
         code = print_result(c, json_string_value(uuid), ro, NULL);
+    }
+    return code;
+}
+
+/* --- The summary and the HTML page: series the agent reduced ------------ */
+
+/* Whether ro's output is drawn from get_task_series: the summary (text
+ * without --rows, --all or --full) or the HTML page. */
+static bool from_series(const cli_report_opts *ro)
+{
+    return ro->format == CLI_FORMAT_HTML || (ro->format == CLI_FORMAT_TEXT && !ro->tables);
+}
+
+/* What to fetch per series for ro's output, for a report of nodes nodes
+ * with about nresults results each: the summary needs no points at all. */
+static cli_series_want series_want(const cli_report_opts *ro, size_t nresults, size_t nodes)
+{
+    if (ro->format != CLI_FORMAT_HTML)
+        return (cli_series_want){.points = CLI_SERIES_POINTS_MIN, .log_rows = 0};
+    return (cli_series_want){.points = report_html_points(nresults * nodes),
+                             .log_rows = REPORT_HTML_LOG_ROWS};
+}
+
+/* The series of task (get_task's reply) or, without one, of the results
+ * uuids, from one agent; nodes: how many nodes the report shows. */
+static int fetch_series(cli_rpc *c, const json_t *task, const json_t *uuids,
+                        const cli_report_opts *ro, size_t nodes, json_t **reply)
+{
+    cli_series_want want = series_want(ro, json_array_size(uuids), nodes);
+    if (task != NULL)
+        return cli_task_series(c, cli_json_str(task, "uuid"), NULL, want, reply);
+    return cli_results_series(c, uuids, want, reply);
+}
+
+/* replies (get_task_series replies, one per node) as the summary or the
+ * page; full_data: the command that prints every sample; hosts: lay it out
+ * for several nodes (--all-hosts). */
+static int print_series(const json_t *replies, const cli_report_opts *ro, const char *full_data,
+                        bool hosts)
+{
+    sca_error err = {0};
+    if (ro->format == CLI_FORMAT_HTML) {
+        report_html_options o = {.full_data = full_data, .hosts = hosts};
+        return cli_printed(report_html(stdout, replies, &o, &err), &err);
+    }
+    report_options text = ro->text;
+    text.hosts = hosts;
+    return cli_printed(report_summary(stdout, replies, &text, &err), &err);
+}
+
+/* One agent's series of task or of uuids, printed. */
+static int report_series(cli_rpc *c, const json_t *task, const json_t *uuids,
+                         const cli_report_opts *ro, const char *full_data)
+{
+    json_t *reply = NULL;
+    int code = fetch_series(c, task, uuids, ro, 1, &reply);
+    if (code == CLI_OK) {
+        json_t *replies = json_pack("[o]", reply);
+        code = print_series(replies, ro, full_data, false);
+        json_decref(replies);
     }
     return code;
 }
@@ -224,9 +276,15 @@ int cli_report_task(cli_rpc *c, json_t *task, const cli_report_opts *ro)
         return CLI_FAILED;
     if (ro->format == CLI_FORMAT_TEXT) {
         printf("reporting task: <%s>\n", uuid);
-        if (json_array_size(results) == 0)
+        if (ro->tables && json_array_size(results) == 0)
             printf("(no results)\n");
         task_notes(task);
+    }
+    if (from_series(ro)) {
+        char *full_data = sca_asprintf("sca report --csv %s", uuid);
+        int code = report_series(c, task, results, ro, full_data);
+        free(full_data);
+        return code;
     }
     return print_results(c, results, task, ro);
 }
@@ -236,15 +294,14 @@ int cli_report_task(cli_rpc *c, json_t *task, const cli_report_opts *ro)
 static void report_usage(void)
 {
     printf("usage: sca report [UUID | --last] [--json | --csv | --html | --openmetrics]\n"
-           "                  [--full] [--all] [--rows N]\n"
+           "                  [--rows N | --all] [--full]\n"
            "       sca report -a TRACER[,TRACER]... [--json | --csv | --html | --openmetrics]\n"
            "                  [...]\n"
            "\n"
-           "Prints \"reporting task: <UUID>\" and every result of task UUID (a unique prefix\n"
-           "of at least %d characters will do; the latest task by default), or every result\n"
-           "the tracers named with -a ever made.  Each result: \"<result UUID>\", a table of\n"
-           "(timestamp, value) in local time, and a summary line (count, min, avg, max,\n"
-           "p95 and a sparkline; count and time span for logs).\n"
+           "Prints \"reporting task: <UUID>\" and a summary of task UUID (a unique prefix of\n"
+           "at least %d characters will do; the latest task by default), or of every result\n"
+           "the tracers named with -a ever made: grouped by tracer, one line per series with\n"
+           "its \"<result UUID>\", name, unit, count, min, avg, max, p95 and a sparkline.\n"
            "\n"
            "  -a, --agent NAMES  results of these tracers, comma-separated; repeatable\n"
            "  --last             the latest task (the default)\n"
@@ -252,14 +309,17 @@ static void report_usage(void)
            "  --csv              task,result,tracer,name,unit,rtype,ts,value; a row a sample\n"
            "  --openmetrics      every sample of the streams as OpenMetrics text, for\n"
            "                     Prometheus (promtool tsdb create-blocks-from openmetrics)\n"
-           "  --html             one self-contained page (no network): a chart per series\n"
-           "                     (at most %d points, LTTB), a table per log (at most %d\n"
-           "                     rows), summaries, and every sample as CSV to download;\n"
+           "  --html             one self-contained page (no network): a chart per tracer\n"
+           "                     and unit (at most %d points a line), constant series as\n"
+           "                     text, logs as filterable tables (their first and last %d\n"
+           "                     lines); every sample is in --csv, not in the page;\n"
            "                     redirect it: sca report --html > report.html\n"
-           "  --rows N           table rows per result: the first N/2 and the last N/2\n"
-           "                     (default %d)\n"
-           "  --all              every row\n"
-           "  --full             log lines uncut (default: cut to the terminal's width)\n",
+           "  --rows N           instead of the summary, each result as \"<result UUID>\", a\n"
+           "                     table of its first N/2 and last N/2 samples (time, value)\n"
+           "                     and its summary line\n"
+           "  --all              the tables with every row\n"
+           "  --full             the tables (%d rows) with log lines uncut (default: cut to\n"
+           "                     the terminal's width)\n",
            SCA_UUID_PREFIX_MIN, REPORT_HTML_POINTS, REPORT_HTML_LOG_ROWS, REPORT_DEFAULT_ROWS);
 }
 
@@ -370,26 +430,50 @@ static int report_source(cli_rpc *c, const struct report_args *a, json_t **task,
     return *uuids != NULL ? CLI_OK : CLI_FAILED;
 }
 
+/* "sca [--all-hosts ]report [-a NAMES | UUID] --csv": what prints every
+ * sample of the report a asks for, for the page to say; the caller frees
+ * it. */
+static char *full_data_command(const struct report_args *a, bool all_hosts)
+{
+    sca_buf cmd = {0};
+    sca_buf_appendf(&cmd, "sca %sreport", all_hosts ? "--all-hosts " : "");
+    size_t i;
+    json_t *name;
+    json_array_foreach(a->names, i, name)
+    {
+        sca_buf_appendf(&cmd, "%s%s", i == 0 ? " -a " : ",", json_string_value(name));
+    }
+    if (a->uuid != NULL)
+        sca_buf_appendf(&cmd, " %s", a->uuid);
+    sca_buf_appendf(&cmd, " --csv");
+    return cmd.data;
+}
+
 /* What report_from does with a host's report. */
 enum report_mode {
-    REPORT_PRINT,   /* print it as 'sca report' does */
-    REPORT_ROWS,    /* CSV rows led by the host, streamed, no header */
-    REPORT_COLLECT, /* append {"host", "task", "results"} to merged */
+    REPORT_PRINT, /* print it as 'sca report' does */
+    REPORT_ROWS,  /* CSV rows led by the host, streamed, no header */
+    REPORT_PART,  /* JSON {"host", "results", "task"} streamed to part */
 };
 
-/* The report a asks for from the agent conn names.  REPORT_COLLECT keeps
- * every sample, each result with its "host", for print_merged. */
+/* The report a asks for from the agent conn names; REPORT_PART writes the
+ * samples to part as they arrive. */
 static int report_from(const cli_conn_opts *conn, const struct report_args *a,
-                       enum report_mode mode, json_t *merged)
+                       enum report_mode mode, FILE *part)
 {
     cli_rpc *c = NULL;
     json_t *task = NULL, *uuids = NULL;
     int code = cli_rpc_open(conn, &c);
     if (code == CLI_OK)
         code = report_source(c, a, &task, &uuids);
-    if (code == CLI_OK && mode == REPORT_PRINT) {
-        code =
-            task != NULL ? cli_report_task(c, task, &a->ro) : print_results(c, uuids, NULL, &a->ro);
+    if (code == CLI_OK && mode == REPORT_PRINT && task != NULL) {
+        code = cli_report_task(c, task, &a->ro);
+    } else if (code == CLI_OK && mode == REPORT_PRINT && from_series(&a->ro)) {
+        char *full_data = full_data_command(a, false);
+        code = report_series(c, NULL, uuids, &a->ro, full_data);
+        free(full_data);
+    } else if (code == CLI_OK && mode == REPORT_PRINT) {
+        code = print_results(c, uuids, NULL, &a->ro);
     } else if (code == CLI_OK && mode == REPORT_ROWS) {
         size_t i;
         json_t *uuid;
@@ -398,13 +482,11 @@ static int report_from(const cli_conn_opts *conn, const struct report_args *a,
             if (code == CLI_OK)
                 code = print_result(c, json_string_value(uuid), &a->ro, conn->host);
         }
-    } else if (code == CLI_OK) {
-        json_t *results = json_array();
-        code = collect_results(c, uuids, &a->ro, conn->host, results);
-        if (code == CLI_OK)
-            json_array_append_new(merged, json_pack("{s:s,s:O,s:O}", "host", conn->host, "task",
-                                                    task ? task : json_null(), "results", results));
-        json_decref(results);
+    } else if (code == CLI_OK && mode == REPORT_PART) {
+        json_t *entry =
+            json_pack("{s:s, s:O}", "host", conn->host, "task", task ? task : json_null());
+        code = stream_results_member(c, uuids, entry, &a->ro, conn->host, part);
+        json_decref(entry);
     }
     json_decref(task);
     json_decref(uuids);
@@ -412,28 +494,74 @@ static int report_from(const cli_conn_opts *conn, const struct report_args *a,
     return code;
 }
 
-/* The hosts' reports as one document: JSON {"hosts": merged}, or one HTML
- * page grouped by tracer and host. */
-static int print_merged(const json_t *merged, enum cli_format format)
+/* Copies a host's part of the JSON document (part, from its start) to
+ * stdout, after a comma unless it is the first. */
+static int copy_part(FILE *part, bool first)
 {
     sca_error err = {0};
-    int rc;
-    if (format == CLI_FORMAT_JSON) {
-        json_t *doc = json_pack("{s:O}", "hosts", merged);
-        rc = report_json(stdout, doc, &err);
-        json_decref(doc);
-    } else {
-        json_t *all = json_array();
-        size_t i;
-        json_t *host;
-        json_array_foreach(merged, i, host)
-        {
-            json_array_extend(all, json_object_get(host, "results"));
-        }
-        rc = report_html(stdout, NULL, all, NULL, &err);
-        json_decref(all);
+    int rc = 0;
+    errno = 0;
+    if (fflush(part) != 0 || fseek(part, 0, SEEK_SET) != 0)
+        return cli_fail(CLI_FAILED, "cannot read back a temporary file: %s",
+                        strerror(errno ? errno : EIO));
+    if (!first)
+        rc = report_json_text(stdout, ",", &err);
+    char chunk[65536];
+    size_t n;
+    while (rc == 0 && (n = fread(chunk, 1, sizeof(chunk), part)) > 0) {
+        errno = 0;
+        if (fwrite(chunk, 1, n, stdout) != n)
+            rc = sca_error_set(&err, -(errno ? errno : EIO), "cannot write the JSON output: %s",
+                               strerror(errno ? errno : EIO));
     }
     return cli_printed(rc, &err);
+}
+
+/* {"hosts": [...]}: each host's part, {"host", "results", "task"}, is
+ * written to a temporary file as its samples arrive and goes to stdout once
+ * it is whole, so that a host that fails part way is left out and no
+ * host's samples are held in memory. */
+static int print_json_parts(const cli_global_opts *g, const json_t *hosts,
+                            const struct report_args *a)
+{
+    sca_error err = {0};
+    json_t *doc = json_object();
+    int rc = report_json_open(stdout, doc, "hosts", &err);
+    int worst = cli_printed(rc == 0 ? report_json_text(stdout, "[", &err) : rc, &err);
+    bool first = true, written = worst == CLI_OK;
+    size_t i;
+    json_t *host;
+    json_array_foreach(hosts, i, host)
+    {
+        if (!written)
+            break; /* stdout failed: nothing more goes there */
+        cli_conn_opts one = g->conn;
+        one.host = json_string_value(host);
+        FILE *part = tmpfile();
+        int code = part != NULL
+                       ? report_from(&one, a, REPORT_PART, part)
+                       : cli_fail(CLI_FAILED, "cannot make a temporary file: %s", strerror(errno));
+        if (code == CLI_OK) {
+            code = copy_part(part, first);
+            written = code == CLI_OK;
+            first = false;
+        }
+        if (part != NULL)
+            fclose(part);
+        worst = code > worst ? code : worst;
+    }
+    if (!written) {
+        json_decref(doc);
+        return worst;
+    }
+    rc = report_json_text(stdout, "]", &err);
+    if (rc == 0)
+        rc = report_json_close(stdout, doc, "hosts", &err);
+    if (rc == 0)
+        rc = report_json_text(stdout, "\n", &err);
+    json_decref(doc);
+    int end = cli_printed(rc, &err);
+    return end > worst ? end : worst;
 }
 
 /* Every host's report as one OpenMetrics text, each result labelled with
@@ -475,21 +603,84 @@ static int report_hosts_openmetrics(const cli_global_opts *g, const json_t *host
     return rc > code ? rc : code;
 }
 
-/* report_from for each host, printed under headings (text) or as one
- * document; the exit code is the worst of them. */
+/* The get_task_series reply of the agent conn names for the report a asks
+ * for, in a report of nodes nodes; the summary's notes on stderr. */
+static int series_from(const cli_conn_opts *conn, const struct report_args *a, size_t nodes,
+                       json_t **reply)
+{
+    cli_rpc *c = NULL;
+    json_t *task = NULL, *uuids = NULL;
+    int code = cli_rpc_open(conn, &c);
+    if (code == CLI_OK)
+        code = report_source(c, a, &task, &uuids);
+    if (code == CLI_OK && task != NULL && a->ro.format == CLI_FORMAT_TEXT)
+        task_notes(task);
+    if (code == CLI_OK)
+        code = fetch_series(c, task, uuids, &a->ro, nodes, reply);
+    json_decref(task);
+    json_decref(uuids);
+    cli_rpc_close(c);
+    return code;
+}
+
+/* Every host's get_task_series reply for the report a asks for, in host
+ * order, into *replies (a new array).  A host that fails has said why on
+ * stderr and is left out; the exit code is the worst of the hosts'. */
+static int hosts_series(const cli_global_opts *g, const json_t *hosts, const struct report_args *a,
+                        json_t **replies)
+{
+    int code = CLI_OK;
+    *replies = json_array();
+    size_t i;
+    json_t *host;
+    json_array_foreach(hosts, i, host)
+    {
+        cli_conn_opts one = g->conn;
+        one.host = json_string_value(host);
+        json_t *reply = NULL;
+        int rc = series_from(&one, a, json_array_size(hosts), &reply);
+        if (rc == CLI_OK)
+            json_array_append_new(*replies, reply);
+        if (rc > code)
+            code = rc;
+    }
+    return code;
+}
+
+/* Every host's summary or page as one, drawn from hosts_series. */
+static int report_hosts_series(const cli_global_opts *g, const json_t *hosts,
+                               const struct report_args *a)
+{
+    json_t *replies = NULL;
+    int code = hosts_series(g, hosts, a, &replies);
+    if (json_array_size(replies) > 0 || code == CLI_OK) {
+        char *full_data = full_data_command(a, true);
+        int rc = print_series(replies, &a->ro, full_data, true);
+        free(full_data);
+        if (rc > code)
+            code = rc;
+    }
+    json_decref(replies);
+    return code;
+}
+
+/* report_from for each host, printed under headings (text tables) or as
+ * one document; the exit code is the worst of them. */
 static int report_hosts(const cli_global_opts *g, const json_t *hosts, const struct report_args *a)
 {
     if (a->ro.format == CLI_FORMAT_OPENMETRICS)
         return report_hosts_openmetrics(g, hosts, a);
-    enum report_mode mode = a->ro.format == CLI_FORMAT_TEXT  ? REPORT_PRINT
-                            : a->ro.format == CLI_FORMAT_CSV ? REPORT_ROWS
-                                                             : REPORT_COLLECT;
+    if (a->ro.format == CLI_FORMAT_JSON)
+        return print_json_parts(g, hosts, a);
+    if (from_series(&a->ro))
+        return report_hosts_series(g, hosts, a);
+    /* What is left: text tables under a heading per host, or CSV rows. */
+    enum report_mode mode = a->ro.format == CLI_FORMAT_CSV ? REPORT_ROWS : REPORT_PRINT;
     sca_error err = {0};
     int code = CLI_OK;
     if (mode == REPORT_ROWS &&
         (code = cli_printed(report_csv_header(stdout, true, &err), &err)) != CLI_OK)
         return code;
-    json_t *merged = mode == REPORT_COLLECT ? json_array() : NULL;
     size_t i;
     json_t *host;
     json_array_foreach(hosts, i, host)
@@ -498,16 +689,10 @@ static int report_hosts(const cli_global_opts *g, const json_t *hosts, const str
         one.host = json_string_value(host);
         if (mode == REPORT_PRINT)
             cli_host_heading(i, one.host);
-        int rc = report_from(&one, a, mode, merged);
+        int rc = report_from(&one, a, mode, NULL);
         if (rc > code)
             code = rc;
     }
-    if (merged != NULL) {
-        int rc = print_merged(merged, a->ro.format);
-        if (rc > code)
-            code = rc;
-    }
-    json_decref(merged);
     return code;
 }
 
@@ -645,11 +830,30 @@ static int result_parse(struct result_args *a, int argc, char **argv)
     return a->uuid != NULL ? cli_check_uuid(a->uuid, "result") : CLI_OK;
 }
 
-/* One result's page: as report's, from a list of one and no task. */
+/* One result's page: as report's, of that series alone and no task. */
 static int result_page(cli_rpc *c, const char *uuid, const cli_report_opts *ro)
 {
+    json_t *r = NULL;
+    int code = cli_call(c, "get_result", json_pack("{s:s,s:i}", "uuid", uuid, "limit", 1), &r);
+    const char *full = cli_json_str(r, "uuid");
+    if (code == CLI_OK && full == NULL)
+        code = cli_fail(CLI_FAILED, "get_result %s: the reply has no uuid", uuid);
+    if (code == CLI_OK) {
+        json_t *uuids = json_pack("[s]", full);
+        char *full_data = sca_asprintf("sca result %s --csv", full);
+        code = report_series(c, NULL, uuids, ro, full_data);
+        free(full_data);
+        json_decref(uuids);
+    }
+    json_decref(r);
+    return code;
+}
+
+/* One result's samples as OpenMetrics text. */
+static int result_openmetrics(cli_rpc *c, const char *uuid)
+{
     json_t *uuids = json_pack("[s]", uuid);
-    int code = print_results(c, uuids, NULL, ro);
+    int code = cli_openmetrics_one(c, uuids);
     json_decref(uuids);
     return code;
 }
@@ -664,9 +868,10 @@ int cmd_result(const cli_global_opts *g, int argc, char **argv)
         code = cli_rpc_open(&g->conn, &c);
     if (code == CLI_OK && a.list)
         code = result_list(c, a.shortly, a.ro.format == CLI_FORMAT_JSON);
-    else if (code == CLI_OK &&
-             (a.ro.format == CLI_FORMAT_HTML || a.ro.format == CLI_FORMAT_OPENMETRICS))
+    else if (code == CLI_OK && a.ro.format == CLI_FORMAT_HTML)
         code = result_page(c, a.uuid, &a.ro);
+    else if (code == CLI_OK && a.ro.format == CLI_FORMAT_OPENMETRICS)
+        code = result_openmetrics(c, a.uuid);
     else if (code == CLI_OK && a.ro.format == CLI_FORMAT_CSV)
         code = print_csv_header();
     if (code == CLI_OK && !a.list && a.ro.format != CLI_FORMAT_HTML &&

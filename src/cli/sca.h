@@ -77,6 +77,7 @@ enum cli_format {
 typedef struct cli_report_opts {
     enum cli_format format;
     report_options text;
+    bool tables; /* --rows, --all or --full: text as tables of samples, not the summary */
 } cli_report_opts;
 
 /* Defaults, with --json before the command applied. */
@@ -111,8 +112,47 @@ int cli_start_tracers(cli_rpc *c, json_t *names, double duration, json_t **reply
 int cli_start_notes(const json_t *reply);
 
 /* Prints a task's report (cmd_report.c): "reporting task: <UUID>" and its
- * results as text, or its JSON, CSV or HTML page. */
+ * summary or tables, or its JSON, CSV or HTML page. */
 int cli_report_task(cli_rpc *c, json_t *task, const cli_report_opts *ro);
+
+/* get_result(uuid, summary=true) with every sample (JSON, CSV, HTML, --all)
+ * or only those the text view shows, paging by offset; *out has "count" and
+ * "summary" as the agent sent them, the rows in "data", and "host" when
+ * host is not NULL.  A cli_exit code, the failure printed. */
+int cli_fetch_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host,
+                     json_t **out);
+
+/* cmd_stream.c: writes result uuid to out in ro's format, CSV or JSON, as
+ * its pages of get_result(after=...) arrive, the next asked for before the
+ * one before is written: CSV rows (led by host when not NULL) or the JSON
+ * result object (with "host" when not NULL), as report_csv and
+ * report_json_value would write the whole result.  An agent without that
+ * cursor gets the result fetched whole (cli_fetch_result).  A cli_exit
+ * code, the failure printed; a failure part way leaves the output cut
+ * short. */
+int cli_stream_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host,
+                      FILE *out);
+
+/* --- What the summary and the HTML page draw (cmd_series.c) ------------- */
+
+#define CLI_SERIES_POINTS_MIN 2    /* get_task_series' range of points */
+#define CLI_SERIES_POINTS_MAX 5000 /* ... and of log_rows */
+
+typedef struct cli_series_want {
+    size_t points;   /* per stream series (clamped to the range above) */
+    size_t log_rows; /* per log series */
+} cli_series_want;
+
+/* get_task_series(task, points, log_rows[, tracers]) on c, into *reply (a
+ * new reference).  A reply larger than the agent's max_message_size is
+ * asked for again with half the points and log rows, down to the least.
+ * CLI_OK or an exit code, printed. */
+int cli_task_series(cli_rpc *c, const char *task, const json_t *tracers, cli_series_want want,
+                    json_t **reply);
+/* The series of the results uuids (full uuids, of any tasks) as one
+ * get_task_series-shaped reply with "task": null, in the order of uuids:
+ * one get_task_series call per task (get_all_results tells the tasks). */
+int cli_results_series(cli_rpc *c, const json_t *uuids, cli_series_want want, json_t **reply);
 
 /* --- OpenMetrics (cmd_openmetrics.c) --- */
 

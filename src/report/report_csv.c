@@ -6,9 +6,7 @@
 #include "report_internal.h"
 #include "scalpels/report.h"
 
-/* RFC 4180: a field holding a comma, a quote or a line break is quoted,
- * its quotes doubled. */
-static void csv_field(sca_buf *out, const char *s, size_t len)
+void report_csv_field(sca_buf *out, const char *s, size_t len)
 {
     bool quote = false;
     for (size_t i = 0; i < len && !quote; i++)
@@ -28,7 +26,7 @@ static void csv_field(sca_buf *out, const char *s, size_t len)
 
 static void csv_str_field(sca_buf *out, const char *s)
 {
-    csv_field(out, s ? s : "", s ? strlen(s) : 0);
+    report_csv_field(out, s ? s : "", s ? strlen(s) : 0);
     sca_buf_append(out, ",", 1);
 }
 
@@ -41,17 +39,22 @@ int report_csv_header(FILE *out, bool host, sca_error *err)
     return 0;
 }
 
+void report_csv_prefix(const json_t *result, sca_buf *out)
+{
+    static const char *const keys[] = {"task", "uuid", "tracer", "name", "unit", "rtype"};
+    if (report_str(result, "host") != NULL)
+        csv_str_field(out, report_str(result, "host"));
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+        csv_str_field(out, report_str(result, keys[k]));
+}
+
 int report_csv(FILE *out, const json_t *result, sca_error *err)
 {
     int rc = report_check_result(result, err);
     if (rc != 0)
         return rc;
     sca_buf prefix = {0}, line = {0}, value = {0};
-    static const char *const keys[] = {"task", "uuid", "tracer", "name", "unit", "rtype"};
-    if (report_str(result, "host") != NULL)
-        csv_str_field(&prefix, report_str(result, "host"));
-    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
-        csv_str_field(&prefix, report_str(result, keys[k]));
+    report_csv_prefix(result, &prefix);
     size_t i;
     json_t *row;
     json_array_foreach(json_object_get(result, "data"), i, row)
@@ -63,7 +66,7 @@ int report_csv(FILE *out, const json_t *result, sca_error *err)
         report_value_text(json_array_get(row, 1), &value);
         sca_buf_append(&line, prefix.data, prefix.len);
         sca_buf_appendf(&line, "%s,", ts);
-        csv_field(&line, value.data, value.len);
+        report_csv_field(&line, value.data, value.len);
         sca_buf_append(&line, "\n", 1);
         errno = 0;
         if (fwrite(line.data, 1, line.len, out) != line.len) {

@@ -132,23 +132,24 @@ static json_t *summary_from_data(const json_t *result, bool stream)
     return s;
 }
 
-static void append_stat(sca_buf *out, const char *label, const json_t *summary)
+static void append_stat(sca_buf *out, const char *label, const json_t *summary, const char *unit)
 {
     json_t *v = json_object_get(summary, label);
-    char num[32];
+    char text[REPORT_VALUE_LEN];
     if (!json_is_number(v))
         return;
-    report_format_stat(json_number_value(v), num);
-    sca_buf_appendf(out, ", %s %s", label, num);
+    report_format_value(json_number_value(v), unit, text);
+    sca_buf_appendf(out, ", %s %s", label, text);
 }
 
 static void stream_line(const json_t *result, const json_t *summary, enum table_charset cs,
                         sca_buf *out)
 {
-    append_stat(out, "min", summary);
-    append_stat(out, "avg", summary);
-    append_stat(out, "max", summary);
-    append_stat(out, "p95", summary);
+    const char *unit = report_str(result, "unit");
+    append_stat(out, "min", summary, unit);
+    append_stat(out, "avg", summary, unit);
+    append_stat(out, "max", summary, unit);
+    append_stat(out, "p95", summary, unit);
     json_t *spark = json_object_get(summary, "spark");
     if (!json_is_array(spark))
         spark = json_object_get(result, "spark");
@@ -164,11 +165,11 @@ static void log_line(const json_t *summary, sca_buf *out)
     json_t *last = json_object_get(summary, "last");
     if (!json_is_number(first) || !json_is_number(last))
         return;
-    char span[32], t1[REPORT_TIME_LEN + 8], t2[REPORT_TIME_LEN + 8];
-    report_format_stat(json_number_value(last) - json_number_value(first), span);
+    char span[REPORT_VALUE_LEN], t1[REPORT_TIME_LEN + 8], t2[REPORT_TIME_LEN + 8];
+    report_format_value(json_number_value(last) - json_number_value(first), "s", span);
     report_format_time(json_number_value(first), t1);
     report_format_time(json_number_value(last), t2);
-    sca_buf_appendf(out, ", span %s s (%s to %s)", span, t1, t2);
+    sca_buf_appendf(out, ", span %s (%s to %s)", span, t1, t2);
 }
 
 bool report_names_tracer(const json_t *result)
@@ -179,6 +180,15 @@ bool report_names_tracer(const json_t *result)
         return true;
     size_t n = strlen(tracer);
     return strncmp(name, tracer, n) == 0 && !isalnum((unsigned char)name[n]);
+}
+
+void report_label(const json_t *result, sca_buf *out)
+{
+    const char *name = report_str(result, "name");
+    const char *tracer = report_str(result, "tracer");
+    if (!report_names_tracer(result))
+        sca_buf_appendf(out, "%s ", tracer);
+    sca_buf_appendf(out, "%s", name != NULL ? name : tracer != NULL ? tracer : "value");
 }
 
 void report_series_label(const json_t *result, sca_buf *out)
@@ -198,7 +208,10 @@ void report_summary_line(const json_t *result, enum table_charset cs, sca_buf *o
         json_decref(summary);
         summary = summary_from_data(result, stream);
     }
-    report_series_label(result, out);
+    report_label(result, out);
+    const char *unit = report_str(result, "unit");
+    if (unit != NULL && unit[0] != '\0')
+        sca_buf_appendf(out, " (%s)", unit);
     sca_buf_appendf(out, ": count %zu", count);
     if (count > 0 && json_is_object(summary)) {
         if (stream)

@@ -22,6 +22,7 @@ typedef struct rpc_pending {
     void *arg;
     double timeout;
     bool gather;      /* every reply until the timeout, not the first */
+    bool text;        /* rpc_call_text: the result goes to cb as JSON text */
     uv_timer_t timer; /* the timeout; the struct is freed in its close callback */
     struct rpc_pending *next;
 } rpc_pending;
@@ -29,6 +30,7 @@ typedef struct rpc_pending {
 struct rpc_pending_table {
     rpc_pending *buckets[PENDING_BUCKETS];
     size_t count;
+    size_t texts;    /* of them, rpc_call_text calls */
     bool unanswered; /* a call timed out or was cancelled: its reply may still come */
 };
 
@@ -59,6 +61,7 @@ static void complete(rpc_transport *t, rpc_pending **pp, const rpc_reply *reply)
     rpc_pending *p = *pp;
     *pp = p->next;
     t->pending->count--;
+    t->pending->texts -= p->text;
     uv_timer_stop(&p->timer);
     p->cb(reply, p->arg);
     uv_close((uv_handle_t *)&p->timer, pending_freed);
@@ -85,10 +88,12 @@ static void on_timeout(uv_timer_t *timer)
 }
 
 static rpc_pending *pending_add(rpc_transport *t, const char *msg_id, double timeout, bool gather,
-                                rpc_reply_cb cb, void *arg)
+                                bool text, rpc_reply_cb cb, void *arg)
 {
     rpc_pending *p = sca_calloc(1, sizeof(*p));
     p->gather = gather;
+    p->text = text;
+    t->pending->texts += text;
     memcpy(p->msg_id, msg_id, sizeof(p->msg_id));
     p->t = t;
     p->cb = cb;
@@ -110,6 +115,7 @@ static void pending_drop(rpc_transport *t, rpc_pending *p)
     rpc_pending **pp = pending_slot(t->pending, p->msg_id);
     *pp = p->next;
     t->pending->count--;
+    t->pending->texts -= p->text;
     uv_close((uv_handle_t *)&p->timer, pending_freed);
 }
 
@@ -162,10 +168,11 @@ static int encode(rpc_transport *t, const rpc_target *target, const char *method
     return 0;
 }
 
-/* A call (one reply) or a gather (every reply within timeout). */
+/* A call (one reply) or a gather (every reply within timeout); text: the
+ * result goes to cb as JSON text. */
 static int request(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
-                   json_t *context, double timeout, bool gather, rpc_reply_cb cb, void *arg,
-                   sca_error *err)
+                   json_t *context, double timeout, bool gather, bool text, rpc_reply_cb cb,
+                   void *arg, sca_error *err)
 {
     int rc = check_target(t, target, method, err);
     if (rc == 0 && target->fanout != gather)
@@ -191,7 +198,7 @@ static int request(rpc_transport *t, const rpc_target *target, const char *metho
     json_decref(args);
     if (rc != 0)
         return rc;
-    rpc_pending *p = pending_add(t, msg_id, timeout, gather, cb, arg);
+    rpc_pending *p = pending_add(t, msg_id, timeout, gather, text, cb, arg);
     rc = t->carrier->send(t, target, gather ? RPC_SEND_FANOUT : RPC_SEND_CALL, timeout, msg_id,
                           body, len, err);
     if (rc != 0)
@@ -202,13 +209,19 @@ static int request(rpc_transport *t, const rpc_target *target, const char *metho
 int rpc_call(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
              json_t *context, double timeout, rpc_reply_cb cb, void *arg, sca_error *err)
 {
-    return request(t, target, method, args, context, timeout, false, cb, arg, err);
+    return request(t, target, method, args, context, timeout, false, false, cb, arg, err);
+}
+
+int rpc_call_text(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
+                  json_t *context, double timeout, rpc_reply_cb cb, void *arg, sca_error *err)
+{
+    return request(t, target, method, args, context, timeout, false, true, cb, arg, err);
 }
 
 int rpc_gather(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
                json_t *context, double window, rpc_reply_cb cb, void *arg, sca_error *err)
 {
-    return request(t, target, method, args, context, window, true, cb, arg, err);
+    return request(t, target, method, args, context, window, true, false, cb, arg, err);
 }
 
 int rpc_cast(rpc_transport *t, const rpc_target *target, const char *method, json_t *args,
@@ -237,9 +250,24 @@ static void answer(rpc_transport *t, rpc_pending **pp, const rpc_reply *r)
         complete(t, pp, r);
 }
 
+/* A result decoded on the general path, for a call that wants it as text. */
+static void answer_as_text(rpc_transport *t, rpc_pending **pp, rpc_reply *r)
+{
+    char *text = json_dumps(r->result, JSON_ENCODE_ANY | JSON_COMPACT);
+    r->result = json_null();
+    r->text = text != NULL ? text : "null";
+    r->text_len = strlen(r->text);
+    answer(t, pp, r);
+    free(text);
+}
+
 static void deliver(rpc_transport *t, rpc_pending **pp, const rpc_reply_fields *f)
 {
     rpc_reply r = {.status = 0, .result = f->result != NULL ? f->result : json_null()};
+    if (f->failure == NULL && (*pp)->text) {
+        answer_as_text(t, pp, &r);
+        return;
+    }
     if (f->failure == NULL) {
         answer(t, pp, &r);
         return;
@@ -272,8 +300,34 @@ static void refuse_undecodable(rpc_transport *t, const char *body, size_t len, c
     free(detail);
 }
 
+/* A reply to an rpc_call_text call, its result left undecoded: true when
+ * delivered, false when the body is for the general path (another call's
+ * reply, a failure, a heartbeat, or a form the fast path does not take). */
+static bool deliver_text(rpc_transport *t, const char *body, size_t len)
+{
+    json_t *inner;
+    char *text;
+    const char *raw;
+    size_t raw_len;
+    if (rpc_envelope_decode_keep(body, len, "result", &inner, &text, &raw, &raw_len) != 0)
+        return false;
+    rpc_reply_fields f;
+    rpc_pending **pp = NULL;
+    bool taken = raw != NULL && rpc_envelope_reply_fields(inner, &f) == 0 && f.failure == NULL &&
+                 *(pp = pending_slot(t->pending, f.msg_id)) != NULL && (*pp)->text;
+    if (taken) {
+        rpc_reply r = {.status = 0, .result = json_null(), .text = raw, .text_len = raw_len};
+        answer(t, pp, &r);
+    }
+    json_decref(inner);
+    free(text);
+    return taken;
+}
+
 void rpc_client_receive(rpc_transport *t, const char *body, size_t len)
 {
+    if (t->pending->texts > 0 && deliver_text(t, body, len))
+        return;
     json_t *inner = NULL;
     sca_error err = {0};
     if (rpc_envelope_decode(body, len, &inner, &err) != 0) {
@@ -365,6 +419,7 @@ void rpc_client_fail_all(rpc_transport *t, int status, const char *detail)
     if (t->pending->count > 0)
         t->pending->unanswered = true;
     t->pending->count = 0;
+    t->pending->texts = 0;
     while (all != NULL) {
         rpc_pending *p = all;
         all = p->next;

@@ -17,6 +17,10 @@
 
 #define CONTEXT_PREFIX "_context_"
 
+/* The 2.0 envelope up to its message string, as oslo and we write it. */
+static const char envelope_head[] =
+    "{\"oslo.version\": \"" RPC_ENVELOPE_VERSION "\", \"oslo.message\": \"";
+
 void rpc_fault_set(rpc_fault *f, const char *cls, const char *module, const char *fmt, ...)
 {
     va_list ap;
@@ -67,14 +71,13 @@ static int decode_inner(const char *text, size_t len, json_t **inner, sca_error 
 
 /* The envelope exactly as oslo and we write it has one string to unescape:
  * doing that here saves a JSON parse of the whole body on every message.
- * 1 when the body is not in that form (the general parser decides), else
- * the result of decoding the inner text. */
-static int decode_fast(const char *body, size_t len, json_t **inner, sca_error *err)
+ * The inner text, unescaped, in *text (caller frees), or 1 when the body
+ * is not in that form (the general parser decides). */
+static int unescape_message(const char *body, size_t len, char **text_out, size_t *text_len)
 {
-    static const char head[] =
-        "{\"oslo.version\": \"" RPC_ENVELOPE_VERSION "\", \"oslo.message\": \"";
-    size_t hlen = sizeof(head) - 1;
-    if (len < hlen + 2 || memcmp(body, head, hlen) != 0 || memcmp(body + len - 2, "\"}", 2) != 0)
+    size_t hlen = sizeof(envelope_head) - 1;
+    if (len < hlen + 2 || memcmp(body, envelope_head, hlen) != 0 ||
+        memcmp(body + len - 2, "\"}", 2) != 0)
         return 1;
     const char *p = body + hlen, *end = body + len - 2;
     /* Unescaping never grows the text: \uXXXX (6 bytes) is at most 3. */
@@ -95,9 +98,37 @@ static int decode_fast(const char *body, size_t len, json_t **inner, sca_error *
         }
         p += used;
     }
-    int rc = decode_inner(text, o, inner, err);
+    *text_out = text;
+    *text_len = o;
+    return 0;
+}
+
+/* 1 when the body is not in the form unescape_message takes, else the
+ * result of decoding the inner text. */
+static int decode_fast(const char *body, size_t len, json_t **inner, sca_error *err)
+{
+    char *text;
+    size_t text_len;
+    if (unescape_message(body, len, &text, &text_len) != 0)
+        return 1;
+    int rc = decode_inner(text, text_len, inner, err);
     free(text);
     return rc;
+}
+
+int rpc_envelope_decode_keep(const char *body, size_t len, const char *key, json_t **inner,
+                             char **text, const char **raw, size_t *raw_len)
+{
+    size_t text_len;
+    if (unescape_message(body, len, text, &text_len) != 0)
+        return 1;
+    *inner = rpc_json_load_object_keep(*text, text_len, key, raw, raw_len);
+    if (*inner == NULL) {
+        free(*text);
+        *text = NULL;
+        return 1;
+    }
+    return 0;
 }
 
 int rpc_envelope_decode(const char *body, size_t len, json_t **inner, sca_error *err)
@@ -142,11 +173,22 @@ int rpc_envelope_decode(const char *body, size_t len, json_t **inner, sca_error 
 
 char *rpc_envelope_encode(const json_t *inner, size_t *len)
 {
-    static const char head[] =
-        "{\"oslo.version\": \"" RPC_ENVELOPE_VERSION "\", \"oslo.message\": \"";
     sca_buf b = {0};
-    sca_buf_append(&b, head, sizeof(head) - 1);
+    sca_buf_append(&b, envelope_head, sizeof(envelope_head) - 1);
     rpc_json_append_escaped(&b, inner);
+    sca_buf_append(&b, "\"}", 2);
+    *len = b.len;
+    return b.data;
+}
+
+char *rpc_envelope_encode_raw(const json_t *inner, const char *key, const char *raw, size_t raw_len,
+                              size_t *len)
+{
+    sca_buf b = {0};
+    /* The raw text is most of the body (a page of samples). */
+    sca_buf_reserve(&b, raw_len + raw_len / 16 + 1024);
+    sca_buf_append(&b, envelope_head, sizeof(envelope_head) - 1);
+    rpc_json_append_escaped_raw(&b, inner, key, raw, raw_len);
     sca_buf_append(&b, "\"}", 2);
     *len = b.len;
     return b.data;

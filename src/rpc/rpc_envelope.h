@@ -35,9 +35,22 @@ void rpc_fault_set(rpc_fault *f, const char *cls, const char *module, const char
  * len; body need not be NUL-terminated. */
 int rpc_envelope_decode(const char *body, size_t len, json_t **inner, sca_error *err);
 
+/* The fast path of rpc_envelope_decode for a body whose member key of the
+ * inner message is wanted as JSON text rather than decoded: *inner lacks
+ * it, *text is the unescaped inner message (caller frees) and *raw
+ * (raw_len bytes, unchecked) the member's value within it, NULL when the
+ * message has none.  1, with nothing to free, when the fast path does not
+ * take the body: rpc_envelope_decode then decodes it, key included. */
+int rpc_envelope_decode_keep(const char *body, size_t len, const char *key, json_t **inner,
+                             char **text, const char **raw, size_t *raw_len);
+
 /* Wraps inner (borrowed) in a 2.0 envelope.  Returns the body (caller frees)
  * and its length in *len. */
 char *rpc_envelope_encode(const json_t *inner, size_t *len);
+/* The same with the value of inner's member key given as JSON text (raw,
+ * raw_len bytes, written as it is). */
+char *rpc_envelope_encode_raw(const json_t *inner, const char *key, const char *raw, size_t raw_len,
+                              size_t *len);
 
 /* A request's inner dict, keys in oslo's order.  args and context are
  * borrowed (NULL = {}); msg_id and reply_q are NULL for casts (then

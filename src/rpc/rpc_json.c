@@ -7,7 +7,6 @@
 
 #include "rpc_json.h"
 
-#define DEPTH_MAX 512 /* deeper nesting goes to jansson, which has its own limit */
 #define INLINE_MAX 256
 
 /* --- Reading --------------------------------------------------------------- */
@@ -122,35 +121,6 @@ static const char *read_string(const char *p, const char *end, char *inline_buf,
     return q + 1;
 }
 
-/* The end of the object or array at p, strings and nesting respected. */
-static const char *nested_end(const char *p, const char *end)
-{
-    int depth = 0;
-    for (; p < end; p++) {
-        char c = *p;
-        if (c == '"') {
-            for (p++; p < end && *p != '"'; p++)
-                p += *p == '\\';
-            if (p >= end)
-                return NULL;
-        } else if (c == '{' || c == '[') {
-            if (++depth > DEPTH_MAX)
-                return NULL;
-        } else if (c == '}' || c == ']') {
-            if (--depth == 0)
-                return p + 1;
-        }
-    }
-    return NULL;
-}
-
-static const char *scalar_end(const char *p, const char *end)
-{
-    while (p < end && strchr("+-.0123456789eE", *p) != NULL && *p != '\0')
-        p++;
-    return p;
-}
-
 static bool literal(const char *p, const char *end, const char *word)
 {
     size_t n = strlen(word);
@@ -185,21 +155,41 @@ static json_t *read_value(const char *p, const char *end, const char **next)
         }
     }
     bool nested = *p == '{' || *p == '[';
-    const char *e = nested ? nested_end(p, end) : scalar_end(p, end);
-    if (e == NULL || e == p)
+    const char *e = sca_json_skip(p, end);
+    if (e == NULL)
         return NULL;
     *next = e;
     return json_loadb(p, (size_t)(e - p), nested ? 0 : JSON_DECODE_ANY, NULL);
 }
 
-/* One "key": value member into obj; the input after it, or NULL. */
-static const char *read_member(json_t *obj, const char *p, const char *end)
+/* What rpc_json_load_object_keep leaves as text. */
+struct kept {
+    const char *key; /* NULL: none */
+    const char *text;
+    size_t len;
+};
+
+/* One "key": value member into obj (or, for the kept key, its span into
+ * keep); the input after it, or NULL. */
+static const char *read_member(json_t *obj, const char *p, const char *end, struct kept *keep)
 {
     char small[INLINE_MAX], *key;
     size_t klen;
     if (p >= end || *p != '"' || (p = read_string(p, end, small, &key, &klen)) == NULL)
         return NULL;
     p = skip_ws(p, end);
+    if (keep->key != NULL && klen == strlen(keep->key) && memcmp(key, keep->key, klen) == 0) {
+        if (key != small)
+            free(key);
+        const char *v = p < end && *p == ':' ? skip_ws(p + 1, end) : NULL;
+        const char *e = v != NULL ? sca_json_skip(v, end) : NULL;
+        if (e == NULL)
+            return NULL;
+        /* A later duplicate wins, as in jansson. */
+        keep->text = v;
+        keep->len = (size_t)(e - v);
+        return skip_ws(e, end);
+    }
     json_t *v = NULL;
     if (p < end && *p == ':')
         v = read_value(skip_ws(p + 1, end), end, &p);
@@ -211,7 +201,7 @@ static const char *read_member(json_t *obj, const char *p, const char *end)
     return rc == 0 ? skip_ws(p, end) : NULL;
 }
 
-json_t *rpc_json_load_object(const char *text, size_t len)
+static json_t *load_object(const char *text, size_t len, struct kept *keep)
 {
     const char *end = text + len, *p = skip_ws(text, end);
     if (p >= end || *p != '{')
@@ -221,7 +211,7 @@ json_t *rpc_json_load_object(const char *text, size_t len)
     if (p < end && *p == '}') {
         p++;
     } else {
-        while ((p = read_member(obj, p, end)) != NULL && p < end && *p == ',')
+        while ((p = read_member(obj, p, end, keep)) != NULL && p < end && *p == ',')
             p = skip_ws(p + 1, end);
         if (p == NULL || p >= end || *p != '}') {
             json_decref(obj);
@@ -233,6 +223,22 @@ json_t *rpc_json_load_object(const char *text, size_t len)
         json_decref(obj);
         return NULL;
     }
+    return obj;
+}
+
+json_t *rpc_json_load_object(const char *text, size_t len)
+{
+    struct kept none = {0};
+    return load_object(text, len, &none);
+}
+
+json_t *rpc_json_load_object_keep(const char *text, size_t len, const char *key, const char **raw,
+                                  size_t *raw_len)
+{
+    struct kept keep = {.key = key};
+    json_t *obj = load_object(text, len, &keep);
+    *raw = obj != NULL ? keep.text : NULL;
+    *raw_len = obj != NULL ? keep.len : 0;
     return obj;
 }
 
@@ -295,6 +301,38 @@ static void append_dumped(sca_buf *b, const json_t *v)
     free(text);
 }
 
+/* The object v, escaped, with the value of member key written as the
+ * JSON text raw instead of v's own (key NULL: none). */
+static void append_object(sca_buf *b, const json_t *v, const char *raw_key, const char *raw,
+                          size_t raw_len)
+{
+    const char *key;
+    json_t *value;
+    bool first = true;
+    sca_buf_append(b, "{", 1);
+    json_object_foreach((json_t *)v, key, value)
+    {
+        if (!first)
+            sca_buf_append(b, ", ", 2);
+        first = false;
+        append_string(b, key, strlen(key));
+        sca_buf_append(b, ": ", 2);
+        if (raw_key != NULL && strcmp(key, raw_key) == 0)
+            rpc_json_escape_text(b, raw, raw_len);
+        else if (json_is_object(value) || json_is_array(value))
+            append_dumped(b, value);
+        else
+            rpc_json_append_escaped(b, value);
+    }
+    sca_buf_append(b, "}", 1);
+}
+
+void rpc_json_append_escaped_raw(sca_buf *b, const json_t *obj, const char *key, const char *raw,
+                                 size_t raw_len)
+{
+    append_object(b, obj, key, raw, raw_len);
+}
+
 void rpc_json_append_escaped(sca_buf *b, const json_t *v)
 {
     if (json_is_string(v)) {
@@ -312,21 +350,5 @@ void rpc_json_append_escaped(sca_buf *b, const json_t *v)
             append_dumped(b, v);
         return;
     }
-    const char *key;
-    json_t *value;
-    bool first = true;
-    sca_buf_append(b, "{", 1);
-    json_object_foreach((json_t *)v, key, value)
-    {
-        if (!first)
-            sca_buf_append(b, ", ", 2);
-        first = false;
-        append_string(b, key, strlen(key));
-        sca_buf_append(b, ": ", 2);
-        if (json_is_object(value) || json_is_array(value))
-            append_dumped(b, value);
-        else
-            rpc_json_append_escaped(b, value);
-    }
-    sca_buf_append(b, "}", 1);
+    append_object(b, v, NULL, NULL, 0);
 }

@@ -21,10 +21,23 @@
  * returns. */
 json_t *rpc_json_load_object(const char *text, size_t len);
 
+/* As rpc_json_load_object, except that the value of member key is not
+ * loaded: the object lacks it, and *raw (raw_len bytes, inside text) is
+ * its JSON text, unchecked, or NULL when there is no such member.  NULL
+ * (and *raw NULL) when the fast path does not take the text. */
+json_t *rpc_json_load_object_keep(const char *text, size_t len, const char *key, const char **raw,
+                                  size_t *raw_len);
+
 /* Appends the JSON text json_dumps(v, JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)
  * writes for v, with every '"' and '\' escaped once more: the form it takes
  * inside the envelope's oslo.message string. */
 void rpc_json_append_escaped(sca_buf *b, const json_t *v);
+
+/* As rpc_json_append_escaped for the object obj, with the value of its
+ * member key written as the JSON text raw (raw_len bytes, escaped once
+ * like the rest) instead of obj's own value of it. */
+void rpc_json_append_escaped_raw(sca_buf *b, const json_t *obj, const char *key, const char *raw,
+                                 size_t raw_len);
 
 /* Appends len bytes of JSON text with every '"' and '\' escaped. */
 void rpc_json_escape_text(sca_buf *b, const char *s, size_t len);

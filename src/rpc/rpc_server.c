@@ -477,7 +477,9 @@ int rpc_request_peer_uid(const rpc_request *req, uid_t *uid)
     return req->origin->ops->peer_uid(req->origin, uid);
 }
 
-void rpc_request_reply(rpc_request *req, json_t *result)
+/* Sends the reply to req whose result is result, or when text is not NULL
+ * the JSON text text (text_len bytes), and frees req. */
+static void reply_with(rpc_request *req, json_t *result, const char *text, size_t text_len)
 {
     if (req->server == NULL || req->msg_id == NULL) {
         json_decref(result);
@@ -488,7 +490,8 @@ void rpc_request_reply(rpc_request *req, json_t *result)
     rpc_id_new(unique_id);
     json_t *inner = rpc_envelope_reply(result, NULL, true, req->msg_id, unique_id);
     size_t len;
-    char *body = rpc_envelope_encode(inner, &len);
+    char *body = text != NULL ? rpc_envelope_encode_raw(inner, "result", text, text_len, &len)
+                              : rpc_envelope_encode(inner, &len);
     json_decref(inner);
     size_t max = req->server->t->max_message_size;
     if (len > max) {
@@ -502,6 +505,17 @@ void rpc_request_reply(rpc_request *req, json_t *result)
         req->origin->ops->send(req->origin, req->reply_q, body, len);
     }
     request_free(req);
+}
+
+void rpc_request_reply(rpc_request *req, json_t *result)
+{
+    reply_with(req, result, NULL, 0);
+}
+
+void rpc_request_reply_text(rpc_request *req, char *text, size_t len)
+{
+    reply_with(req, NULL, text, len);
+    free(text);
 }
 
 void rpc_request_fail(rpc_request *req, const char *fail_class, const char *module, const char *fmt,

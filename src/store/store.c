@@ -75,6 +75,10 @@ static const char *const store_migrations[] = {
     "r.id, r.uuid, r.task_id, r.tracer, r.name, r.unit, r.rtype,"                                  \
     " (SELECT count(*) FROM sample s WHERE s.result_id = r.id),"                                   \
     " (SELECT uuid FROM task t WHERE t.id = r.task_id)"
+/* The same with -1 for the count, which costs a walk of the result's index. */
+#define RESULT_COLS_UNCOUNTED                                                                      \
+    "r.id, r.uuid, r.task_id, r.tracer, r.name, r.unit, r.rtype, -1,"                              \
+    " (SELECT uuid FROM task t WHERE t.id = r.task_id)"
 
 static const char *const store_sql[STMT_COUNT_] = {
     [STMT_CONFIG_ALL] = "SELECT key, value FROM config ORDER BY key",
@@ -128,6 +132,8 @@ static const char *const store_sql[STMT_COUNT_] = {
     [STMT_RESULT_CREATE] = "INSERT INTO result(uuid, task_id, tracer, name, unit, rtype, created)"
                            " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [STMT_RESULT_GET] = "SELECT " RESULT_COLS " FROM result r WHERE r.uuid = ?1",
+    [STMT_RESULT_GET_UNCOUNTED] =
+        "SELECT " RESULT_COLS_UNCOUNTED " FROM result r WHERE r.uuid = ?1",
     [STMT_RESULT_MATCH] = "SELECT uuid FROM result WHERE uuid GLOB ?1 ORDER BY uuid LIMIT 3",
     [STMT_RESULT_LIST_TASK] = "SELECT " RESULT_COLS " FROM result r WHERE r.task_id = ?1"
                               " ORDER BY r.id",

@@ -338,14 +338,15 @@ int store_result_create(store *s, int64_t task_id, const char *tracer, const cha
     return 0;
 }
 
-int store_result_get(store *s, const char *uuid, store_result *out, sca_error *err)
+static int result_get(store *s, enum store_stmt id, const char *uuid, store_result *out,
+                      sca_error *err)
 {
     memset(out, 0, sizeof(*out));
     char full[SCA_UUID_LEN + 1];
     int rc = store_resolve_uuid(s, STMT_RESULT_MATCH, "result", uuid, full, err);
     if (rc != 0)
         return rc;
-    sqlite3_stmt *stmt = store_stmt(s, STMT_RESULT_GET, err);
+    sqlite3_stmt *stmt = store_stmt(s, id, err);
     if (stmt == NULL)
         return -EIO;
     sqlite3_bind_text(stmt, 1, full, -1, SQLITE_STATIC);
@@ -360,6 +361,16 @@ int store_result_get(store *s, const char *uuid, store_result *out, sca_error *e
     }
     sqlite3_reset(stmt);
     return rc;
+}
+
+int store_result_get(store *s, const char *uuid, store_result *out, sca_error *err)
+{
+    return result_get(s, STMT_RESULT_GET, uuid, out, err);
+}
+
+int store_result_get_uncounted(store *s, const char *uuid, store_result *out, sca_error *err)
+{
+    return result_get(s, STMT_RESULT_GET_UNCOUNTED, uuid, out, err);
 }
 
 int store_result_list(store *s, int64_t task_id, store_result **out, size_t *n, sca_error *err)

@@ -17,8 +17,9 @@
 #define PARSE_NUMBER_MAX 64 /* a number token is shorter than this */
 #define PARSE_KEY_MAX 64    /* longest kv key */
 #define PARSE_KV_CACHE 64   /* kv values kept from the checking pass */
+#define PARSE_UNIT_MAX 16   /* longest kv unit */
 
-enum { CH_SPACE = 1, CH_NUMBER = 2, CH_KEY = 4 };
+enum { CH_SPACE = 1, CH_NUMBER = 2, CH_KEY = 4, CH_UNIT = 8 };
 
 /* Byte classes.  Whitespace is ASCII whitespace except '\n', which never
  * belongs in a line.  Numbers are plain decimal: hex floats, nan and inf are
@@ -33,15 +34,16 @@ static const unsigned char char_class[256] = {
     ['+'] = CH_NUMBER,
     ['-'] = CH_NUMBER | CH_KEY,
     ['.'] = CH_NUMBER | CH_KEY,
-    ['e'] = CH_NUMBER | CH_KEY,
-    ['E'] = CH_NUMBER | CH_KEY,
-    ['a' ... 'd'] = CH_KEY,
-    ['f' ... 'z'] = CH_KEY,
-    ['A' ... 'D'] = CH_KEY,
-    ['F' ... 'Z'] = CH_KEY,
+    ['e'] = CH_NUMBER | CH_KEY | CH_UNIT,
+    ['E'] = CH_NUMBER | CH_KEY | CH_UNIT,
+    ['a' ... 'd'] = CH_KEY | CH_UNIT,
+    ['f' ... 'z'] = CH_KEY | CH_UNIT,
+    ['A' ... 'D'] = CH_KEY | CH_UNIT,
+    ['F' ... 'Z'] = CH_KEY | CH_UNIT,
     ['_'] = CH_KEY,
     [':'] = CH_KEY,
-    ['/'] = CH_KEY,
+    ['/'] = CH_KEY | CH_UNIT,
+    ['%'] = CH_UNIT,
 };
 
 static int char_is(char c, int cls)
@@ -157,9 +159,27 @@ static int kv_split(const char *tok, size_t len, size_t *key_len)
     return 0;
 }
 
+/* Where the unit of the value after key= starts: the value is a number,
+ * then optionally its unit glued to it ("12.5%", "2048kB").  The number is
+ * the run of number characters, so a unit never starts with e or E (it
+ * would read as an exponent). */
+static size_t kv_unit_at(const char *tok, size_t len, size_t key_len)
+{
+    size_t at = key_len + 1;
+    while (at < len && char_is(tok[at], CH_NUMBER))
+        at++;
+    return at;
+}
+
 static int kv_value(const char *tok, size_t len, size_t key_len, double *out)
 {
-    return parse_number(tok + key_len + 1, len - key_len - 1, out);
+    size_t unit_at = kv_unit_at(tok, len, key_len);
+    if (len - unit_at > PARSE_UNIT_MAX)
+        return -EINVAL;
+    for (size_t i = unit_at; i < len; i++)
+        if (!char_is(tok[i], CH_UNIT))
+            return -EINVAL;
+    return parse_number(tok + key_len + 1, unit_at - key_len - 1, out);
 }
 
 /* First pass: every token must be a valid pair.  The first values are kept
@@ -187,6 +207,7 @@ static int kv_emit(const char *line, size_t len, const double *cache, const pars
     const char *p = line, *end = line + len, *tok;
     size_t tok_len, key_len = 0;
     double v = 0;
+    char unit[PARSE_UNIT_MAX + 1];
     int rc = 0;
     for (size_t i = 0; rc == 0 && next_token(&p, end, &tok, &tok_len); i++) {
         kv_split(tok, tok_len, &key_len);
@@ -194,7 +215,10 @@ static int kv_emit(const char *line, size_t len, const double *cache, const pars
             v = cache[i];
         else
             kv_value(tok, tok_len, key_len, &v);
-        rc = sink->number(ctx, tok, key_len, NULL, v);
+        size_t unit_at = kv_unit_at(tok, tok_len, key_len);
+        memcpy(unit, tok + unit_at, tok_len - unit_at);
+        unit[tok_len - unit_at] = '\0';
+        rc = sink->number(ctx, tok, key_len, unit_at < tok_len ? unit : NULL, v);
     }
     return rc;
 }

@@ -70,3 +70,27 @@ new_uuid() { cat /proc/sys/kernel/random/uuid; }
 
 # group_alive PGID: true while a live (non-zombie) process is in the group.
 group_alive() { ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'; }
+
+# use_amqp NAME [RPC_SETTINGS...]: this test's agent on the shared broker
+# ($SCA_RABBIT_URL) under a topic and host name of its own, sca_NAME_PID
+# and NAME-PID (other tests share the broker), in $topic and $host; each
+# RPC_SETTING ("key = value") goes into [rpc] too.
+use_amqp() {
+  : "${SCA_RABBIT_URL:?}"
+  topic="sca_$1_$$"
+  host="$1-$$"
+  shift
+  printf '\n[DEFAULT]\ntransport_url = %s\n\n[agent]\nhost = %s\n\n[rpc]\ntopic = %s\n' \
+    "$SCA_RABBIT_URL" "$host" "$topic" >>"$SCALPELS_CONF"
+  local setting
+  for setting in "$@"; do printf '%s\n' "$setting" >>"$SCALPELS_CONF"; done
+}
+
+# start_agent_amqp: sca-agent in the foreground, logging to $T/agent.log,
+# once it answers over AMQP.
+start_agent_amqp() {
+  "$SCA_BIN/sca-agent" --foreground 2>>"$T/agent.log" &
+  _cleanup_pids+=("$!")
+  wait_until 30 '"$SCA_BIN/sca" --timeout 1 task -l >/dev/null 2>&1' ||
+    fail "the agent did not answer over AMQP: $(tail -5 "$T/agent.log")"
+}

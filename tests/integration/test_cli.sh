@@ -27,7 +27,7 @@ ascii_only() { if LC_ALL=C grep -q '[^[:print:]]' <<<"$1"; then fail "$2: not AS
 "$M" setup -d interval=0.2 >/dev/null
 "$M" setup -t name=seq -t "tpl=seq 1 100" -t parser=count >/dev/null
 # A log tracer whose lines need CSV quoting and cutting; then it idles.
-"$M" setup -t name=words -t parser=log -t "tpl=sh -c 'printf \"%s\\n\" \"a,b\" \"say \\\"hi\\\"\" \"\$(printf x%.0s \$(seq 1 300))\"; exec sleep 60'" >/dev/null
+"$M" setup -t name=words -t parser=log -t "tpl=sh -c 'printf \"%s\\n\" \"a,b\" \"say \\\"hi\\\"\" \"\$(printf x%.0s \$(seq 1 300))\"; exec sleep 600'" >/dev/null
 "$M" setup -t name=slow -t "tpl=sleep 60" >/dev/null
 "$M" setup -t name=needs -t "tpl=echo %(unset_key)s" >/dev/null 2>&1
 start_agent
@@ -58,6 +58,17 @@ r=$(sql "SELECT r.uuid FROM result r JOIN task t ON t.id = r.task_id WHERE t.uui
 assert_eq "$(samples "$u")" "100" "seq stored 100 samples"
 expect_exit 0 "$S" report "$u"
 assert_eq "$(printf '%s\n' "$OUT" | head -n 1)" "reporting task: <$u>" "report's first line"
+assert_eq "$(printf '%s\n' "$OUT" | sed -n 2p | cut -d: -f1)" "task stopped" "the task's line"
+assert_eq "$(printf '%s\n' "$OUT" | sed -n 3p | tr -s ' ')" \
+  "result name unit count min avg max p95 trend" "the summary's header"
+assert_eq "$(printf '%s\n' "$OUT" | sed -n 4p)" "tracer seq" "grouped by tracer"
+[[ "$(printf '%s\n' "$OUT" | sed -n 5p)" =~ ^"<result $r>  seq   count    100    1  50.5  100   95  "[▁▂▃▄▅▆▇█\ ]+$ ]] ||
+  fail "the series' line: $OUT"
+assert_eq "$(printf '%s\n' "$OUT" | wc -l)" "5" "one line a series, no table: $OUT"
+ok "report's default: a summary, a line a series"
+
+expect_exit 0 "$S" report "$u" --rows 20
+assert_eq "$(printf '%s\n' "$OUT" | head -n 1)" "reporting task: <$u>" "--rows: the first line"
 assert_contains "$OUT" "<result $r>" "result heading"
 assert_contains "$OUT" "| timestamp                  | seq (count) |" "table header"
 assert_eq "$(grep -c '^| 20[0-9-]* [0-9:.]* |' <<<"$OUT")" "20" "20 rows by default"
@@ -66,6 +77,8 @@ assert_contains "$OUT" "|          10 |
 | 20" "first ten, a gap, the last ten"
 assert_contains "$OUT" "… 80 more rows (--all shows every row)" "says what is left out"
 assert_eq "$(last_line "$OUT")" "seq (count): count 100, min 1, avg 50.5, max 100, p95 95  ▁" "summary line"
+expect_exit 0 "$S" report "$u" --full
+assert_eq "$(grep -c '^| 20[0-9-]* [0-9:.]* |' <<<"$OUT")" "20" "--full: the tables too"
 expect_exit 0 "$S" report "${u:0:8}" --all
 assert_eq "$(grep -c '^| 20[0-9-]* [0-9:.]* |' <<<"$OUT")" "100" "--all shows every row"
 assert_contains "$OUT" "reporting task: <$u>" "a prefix finds the task"
@@ -75,11 +88,14 @@ expect_exit 0 "$S" report --rows 3
 assert_contains "$OUT" "reporting task: <$u>" "the latest task by default"
 assert_eq "$(grep -c '^| 20[0-9-]* [0-9:.]* |' <<<"$OUT")" "3" "--rows 3"
 assert_contains "$OUT" "… 97 more rows" "--rows 3 leaves out 97"
-ok "start prints the uuid; report's text view"
+ok "start prints the uuid; report's tables with --rows, --all, --full"
 
 # A locale that is not UTF-8 (a fresh machine has no locale variable at all,
 # so the C locale applies): the same view in ASCII.
 expect_exit 0 env -u LC_ALL -u LC_CTYPE -u LANG "$S" report "$u"
+ascii_only "$OUT" "summary without a locale"
+[[ "$(last_line "$OUT")" =~ "  95  "[_.:=+*#\ -]+$ ]] || fail "an ASCII sparkline: $OUT"
+expect_exit 0 env -u LC_ALL -u LC_CTYPE -u LANG "$S" report "$u" --rows 20
 ascii_only "$OUT" "report without a locale"
 assert_contains "$OUT" "|          10 |
 | ...                        |         ... |
@@ -137,28 +153,39 @@ assert_eq "$OUT" "stopping task $u2: signalled 2 tracer processes" "stop by pref
 wait_stopped "$u2"
 expect_exit 0 "$S" stop "$u2"
 assert_eq "$OUT" "task $u2 has already stopped" "stopping a stopped task"
+units() { sql "SELECT group_concat(DISTINCT r.unit) FROM result r JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u2' AND r.tracer = '$1'"; }
+assert_eq "$(units cpu)" "%" "the cpu series are in percent"
+assert_eq "$(units mem)" "kB" "the mem series are in kB"
 expect_exit 0 "$S" report "$u2"
 nres=$(sql "SELECT count(*) FROM result r JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u2'")
-assert_eq "$(grep -c '^<result ' <<<"$OUT")" "$nres" "a heading per result"
-# Each block's summary count is the store's count for that result.
-printf '%s\n' "$OUT" | $PY -c '
-import re, sys
-block = None
-for line in sys.stdin:
-    m = re.match(r"<result (\S+)>", line)
-    if m: block = m.group(1)
-    m = re.match(r"(cpu|mem) \w+: count (\d+), min [-0-9.e+]+, avg .* p95 [-0-9.e+]+  [▁▂▃▄▅▆▇█ ]+$", line)
-    if m: print(block, m.group(2)); block = None
-' >"$T/counts"
-assert_eq "$(wc -l <"$T/counts")" "$nres" "a summary line per result: $OUT"
+assert_eq "$(grep -c '^<result ' <<<"$OUT")" "$nres" "a line per result"
+# Each line against the store: its tracer's group, name, unit, count, and
+# figures in the unit (kB as kB, MB or GB; percent with %).
+printf '%s\n' "$OUT" >"$T/summary"
+$PY - "$T/summary" "$DB" "$nres" <<'EOF' || fail "the summary does not match the store: $OUT"
+import re, sqlite3, sys
+lines, db, nres = open(sys.argv[1], encoding="utf-8").read().splitlines(), sqlite3.connect(sys.argv[2]), int(sys.argv[3])
+tracer, seen = None, 0
+for line in lines:
+    if line.startswith("tracer "):
+        tracer = line[7:]
+        continue
+    m = re.match(r"<result (\S+)>  +(\S+) +(\S+) +(\d+)  +(.*)$", line)
+    if not m:
+        continue
+    uuid, name, unit, count, rest = m.groups()
+    row = db.execute("SELECT tracer, name, unit, (SELECT count(*) FROM sample s WHERE s.result_id = r.id)"
+                     " FROM result r WHERE uuid = ?", (uuid,)).fetchone()
+    assert row == (tracer, name, unit, int(count)), (line, row)
+    figure = {"%": r"-?[0-9.]+%", "kB": r"-?[0-9.]+ [kMGT]B"}[unit]
+    assert re.match(r"(%s +){4}([▁▂▃▄▅▆▇█ ]+|constant)$" % figure, rest), line
+    seen += 1
+assert seen == nres, (seen, nres)
+EOF
 expect_exit 0 env LC_ALL=C "$S" report "$u2"
 ascii_only "$OUT" "report of cpu and mem in the C locale"
-assert_eq "$(grep -cE '^(cpu|mem) .* p95 [-0-9.e+]+  [_.:=+*# -]+$' <<<"$OUT")" "$nres" \
+assert_eq "$(grep -cE '^<result .*  ([_.:=+*# -]+|constant)$' <<<"$OUT")" "$nres" \
   "C locale: an ASCII sparkline per result"
-while read -r ru count; do
-  assert_eq "$count" "$(sql "SELECT count(*) FROM sample s JOIN result r ON r.id = s.result_id WHERE r.uuid = '$ru'")" \
-    "summary count of $ru"
-done <"$T/counts"
 expect_exit 0 "$S" report "$u2" --csv
 assert_eq "$(($(printf '%s\n' "$OUT" | wc -l) - 1))" "$(samples "$u2")" "CSV rows = samples"
 expect_exit 0 "$S" report "$u2" --json
@@ -177,15 +204,18 @@ EOF
 ok "stop by prefix; report matches the store per result"
 
 # --- log results: cutting, --full, CSV quoting --------------------------------
-u3=$("$S" start -a words --duration 30)
+u3=$("$S" start -a words --duration 600)
 wait_until 10 "[ \$(samples $u3) -eq 3 ]" || fail "words stored no lines"
 expect_exit 0 "$S" report "$u3"
+span_re='^<result .*  words +3  span [0-9.]+ (s|ms|us), [0-9:]{8} to [0-9:]{8}$'
+[[ "$(last_line "$OUT")" =~ $span_re ]] || fail "a log's summary line: its span: $OUT"
+expect_exit 0 "$S" report "$u3" --rows 20
 long=$(printf 'x%.0s' $(seq 1 300))
 cut_row=$(grep '^| 20.* | xxx' <<<"$OUT")
 assert_eq "$(printf '%s' "$cut_row" | wc -m)" "100" "log lines cut to 100 columns off a terminal"
 assert_contains "$cut_row" "xxx… |" "a cut line ends in …"
 assert_contains "$OUT" "words: count 3, span " "log summary line"
-expect_exit 0 env LC_ALL=C "$S" report "$u3"
+expect_exit 0 env LC_ALL=C "$S" report "$u3" --rows 20
 ascii_only "$OUT" "log report in the C locale"
 cut_row=$(grep '^| 20.* | xxx' <<<"$OUT")
 assert_eq "$(printf '%s' "$cut_row" | LC_ALL=C wc -c)" "100" "C locale: log lines cut to 100 columns"
@@ -213,69 +243,77 @@ html_page() {
   assert_eq "$rc" "0" "sca $* exit status ($(cat "$T/html.err"))"
 }
 html_page "$T/u2.html" report "$u2" --html
-"$S" report "$u2" --csv >"$T/u2.csv"
 dygraphs=$(sed -n 's/^SCA_DYGRAPHS_DIR:PATH=//p' "${SCA_BUILD:-/nonexistent}/CMakeCache.txt" 2>/dev/null || true)
-nstreams=$(sql "SELECT count(*) FROM result r JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u2'
-  AND r.rtype = 'stream' AND EXISTS (SELECT 1 FROM sample s WHERE s.result_id = r.id)")
-[ "$nstreams" -ge 2 ] || fail "task $u2 has $nstreams stream results with samples"
-$PY - "$T/u2.html" "$T/u2.csv" "$u2" "$nstreams" "$nres" "${dygraphs:-/usr/share/javascript/dygraphs}" <<'EOF2' ||
+# A chart per tracer and unit that has a series that moved.
+ncharts=$(sql "SELECT count(DISTINCT r.tracer || ' ' || r.unit) FROM result r JOIN task t ON t.id = r.task_id
+  WHERE t.uuid = '$u2' AND (SELECT max(value) - min(value) FROM sample s WHERE s.result_id = r.id) > 0")
+[ "$ncharts" -ge 1 ] || fail "task $u2 has no series that moved"
+$PY - "$T/u2.html" "$u2" "$ncharts" "$nres" "${dygraphs:-/usr/share/javascript/dygraphs}" <<'EOF2' ||
 import html.parser, re, sys
-page_path, csv_path, task, nstreams, nresults, dygraphs = sys.argv[1:]
+page_path, task, ncharts, nresults, dygraphs = sys.argv[1:]
 page = open(page_path, encoding="utf-8").read()
 assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>"), page[:200]
 assert task in page, "the task uuid"
-# dygraphs inline, whole (less its source map comment), not referred to
-js = open(dygraphs + "/dygraph.min.js", encoding="utf-8").read()
-js = re.sub(r"\n?//# sourceMappingURL=[^\n]*", "", js)
-assert len(js) > 100000 and js in page, "dygraph.min.js is not inline"
-assert page.count('<div class="chart"') == int(nstreams), (page.count('<div class="chart"'), nstreams)
+# dygraphs and its synchroniser inline, whole (less source map comments)
+for f in ("dygraph.min.js", "extras/synchronizer.js"):
+    js = open(dygraphs + "/" + f, encoding="utf-8").read()
+    js = re.sub(r"\n?//# sourceMappingURL=[^\n]*", "", js)
+    assert len(js) > 5000 and js in page, f + " is not inline"
+assert page.count('<figure class="chart"') == int(ncharts), (page.count('<figure class="chart"'), ncharts)
+assert page.count("<tr data-result=") == int(nresults), "a summary row per series"
+# times with their zone; the way to the full data, which is not in the page
+assert re.search(r"<dt>created</dt><dd>20[0-9-]+ [0-9:]+ [+-][0-9]{4}</dd>", page), "created"
+assert re.search(r"<dt>stopped</dt><dd>20[0-9-]+ [0-9:]+ [+-][0-9]{4}</dd>", page), "stopped"
+assert "<code>sca report --csv %s</code>" % task in page, "how to get every sample"
+assert "class=\"csv\"" not in page and "download" not in page, "samples as CSV in the page"
 
 class Page(html.parser.HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.urls, self.csv, self.into = [], {}, None
+        self.urls = []
     def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
         self.urls += [v for k, v in attrs if k in ("src", "href") and v is not None]
-        if tag == "pre" and a.get("class") in ("csv", "csv-header"):
-            self.into = a["id"]
-            self.csv[self.into] = ""
-    def handle_endtag(self, tag):
-        if tag == "pre":
-            self.into = None
-    def handle_data(self, data):
-        if self.into:
-            self.csv[self.into] += data
 p = Page()
 p.feed(page)
 p.close()
 for u in p.urls:
     assert not re.match(r"\s*(https?:)?//", u, re.I), "a network reference: " + u
 assert not re.search(r"(src|href)\s*=\s*[\"']?\s*https?://", page, re.I)
-# the CSV the page carries (a browser drops the newline after <pre>) has
-# what report --csv prints, results grouped by tracer as on the page
-csv = {k: v[1:] if v.startswith("\n") else v for k, v in p.csv.items()}
-header = csv.pop("csv-header")
-rows = "".join(csv[k] for k in sorted(csv, key=lambda k: int(k[3:])))
-want = open(csv_path, encoding="utf-8").read()
-assert want.startswith(header) and header.count("\n") == 1, header
-assert len(csv) == int(nresults), ("a CSV per result", len(csv), nresults)
-assert sorted(rows.splitlines()) == sorted(want[len(header):].splitlines()), "the page's CSV differs from report --csv"
 EOF2
   fail "report --html: see above"
-grep -q '^<h3>cpu [a-z_]*: count [1-9][0-9]*, min .*, avg .*, max .*, p95 ' "$T/u2.html" ||
-  fail "report --html: no summary line over the charts"
+[ "$(stat -c %s "$T/u2.html")" -le 3000000 ] || fail "report --html: more than 3 MB"
 
-# A log result: a table, escaped; result UUID: a page of one result.
+# In Chromium: every chart drawn, no console error, axis labels whole,
+# one zoom for all charts.
+"$PY" "$SCA_SRC/tests/integration/browser.py" "$T/u2.html" --zoom >"$T/u2.seen" ||
+  fail "Chromium could not open the page"
+$PY - "$T/u2.seen" "$ncharts" <<'EOF2' || fail "report --html in Chromium: $(cat "$T/u2.seen")"
+import json, sys
+seen, n = json.load(open(sys.argv[1])), int(sys.argv[2])
+assert seen["charts"] == n and seen["drawn"] == n, "charts drawn"
+assert seen["figures_with_canvas"] == n, "a canvas per chart"
+assert seen["errors"] == [], seen["errors"]
+assert seen["clipped_labels"] == [], "clipped axis labels"
+assert any("%" in y for y in seen["y_labels"]) or any("B" in y for y in seen["y_labels"]), "units on the axis"
+assert all(len(x.split(":")) == 3 for x in seen["x_labels"]), "times of day on the time axis"
+if n > 1:
+    assert all(r == seen["zoom"]["window"] for r in seen["zoom"]["ranges"]), "zoom follows"
+EOF2
+
+# A log: a filterable table, escaped; result UUID: a page of that result.
 html_page "$T/u3.html" report "$u3" --html
-grep -q '<table class="log">' "$T/u3.html" || fail "report --html: a log is a table"
+grep -q '<table class="log"' "$T/u3.html" || fail "report --html: a log is a table"
 grep -q '<td class="v">say &quot;hi&quot;</td>' "$T/u3.html" || fail "report --html: log lines escaped"
-[ "$(grep -c '<div class="chart"' "$T/u3.html")" = 0 ] || fail "report --html: no chart for a log"
+[ "$(grep -c '<figure class="chart"' "$T/u3.html")" = 0 ] || fail "report --html: no chart for a log"
+"$PY" "$SCA_SRC/tests/integration/browser.py" "$T/u3.html" --filter 'SAY' >"$T/u3.seen" ||
+  fail "Chromium could not open the log page"
+assert_eq "$($PY -c 'import json,sys; d=json.load(sys.stdin); print(d["filtered"], d["errors"])' <"$T/u3.seen")" \
+  "{'rows': 3, 'shown': 1} []" "the log table filters"
 html_page "$T/r.html" result "${r:0:10}" --html
-[ "$(grep -c '<div class="chart"' "$T/r.html")" = 1 ] || fail "result --html: one chart"
-grep -q "result <code>$r</code>" "$T/r.html" || fail "result --html names the result"
-grep -q '^<h3>seq (count): count 100, min 1, avg 50.5, max 100, p95 95' "$T/r.html" ||
-  fail "result --html: the summary line"
+[ "$(grep -c '<figure class="chart"' "$T/r.html")" = 1 ] || fail "result --html: one chart"
+grep -q "<tr data-result=\"$r\">" "$T/r.html" || fail "result --html names the result"
+grep -q "<code>sca result $r --csv</code>" "$T/r.html" || fail "result --html: where the samples are"
+grep -q '<dt>task</dt>' "$T/r.html" && fail "result --html: no task heading"
 expect_exit 2 "$S" report --html --json "$u2"
 assert_eq "$OUT" "sca: --html and --json exclude each other" "--html with --json"
 expect_exit 2 "$S" --json report --html
@@ -326,7 +364,9 @@ u7=$(sql "SELECT t.uuid FROM task t JOIN task_tracer tt ON tt.task_id = t.id WHE
 assert_eq "$(task_status "$u7")" "stopped" "the failed start's task"
 expect_exit 0 "$S" report "$u7"
 assert_contains "$OUT" "sca: note: tracer needs exited with status " "a failed tracer is noted"
-assert_contains "$OUT" "unset_key" "its stderr is a result"
+grep -qE '^<result [0-9a-f-]+>  +needs stderr +[1-9]' <<<"$OUT" || fail "its stderr is a result: $OUT"
+expect_exit 0 "$S" report "$u7" --rows 20
+assert_contains "$OUT" "unset_key" "its stderr's lines"
 ok "failed tracers noted"
 
 # -f: the original's agents.json.
@@ -335,6 +375,12 @@ u5=$("$S" start -f "$T/agents.json")
 [[ "$u5" =~ $UUID_RE ]] || fail "start -f printed '$u5'"
 wait_stopped "$u5"
 assert_eq "$(samples "$u5")" "100" "start -f started seq"
+expect_exit 0 "$S" report -a seq
+assert_eq "$(grep -c '^<result ' <<<"$OUT")" "2" "report -a: a summary line per result"
+[[ "$OUT" != *"reporting task"* && "$OUT" != *"task stopped"* ]] || fail "report -a has no task line: $OUT"
+html_page "$T/a.html" report -a seq --html
+[ "$(grep -o '<li>seq (task ' "$T/a.html" | wc -l)" = 2 ] || fail "report -a --html: a line per task's seq"
+grep -q "<code>sca report -a seq --csv</code>" "$T/a.html" || fail "report -a --html: where the samples are"
 expect_exit 0 "$S" report -a seq --rows 2
 assert_eq "$(grep -c '^<result ' <<<"$OUT")" "2" "report -a: every result of the tracer"
 [[ "$OUT" != *"reporting task"* ]] || fail "report -a has no task line"
@@ -371,8 +417,8 @@ ur=$(sed -n 's/^reporting task: <\(.*\)>$/\1/p' <<<"$OUT")
 assert_eq "$(task_status "$ur")" "stopped" "run waits until the task stopped"
 assert_eq "$(grep -c '^<result ' <<<"$OUT")" "$(sql "SELECT count(*) FROM result r JOIN task t ON t.id = r.task_id WHERE t.uuid = '$ur'")" \
   "run: a heading per result"
-grep -q '^cpu user: count [1-9]' <<<"$OUT" || fail "run: cpu has samples: $OUT"
-grep -q '^mem used_kb: count [1-9]' <<<"$OUT" || fail "run: mem has samples: $OUT"
+grep -qE '^<result [0-9a-f-]+>  +user +% +[1-9][0-9]* ' <<<"$OUT" || fail "run: cpu has samples: $OUT"
+grep -qE '^<result [0-9a-f-]+>  +used_kb +kB +[1-9][0-9]* ' <<<"$OUT" || fail "run: mem has samples: $OUT"
 expect_exit 5 "$S" run -a cpu -- sh -c 'sleep 0.5; exit 5'
 assert_contains "$OUT" "reporting task: <" "a failing command is still reported"
 expect_exit 127 "$S" run -a cpu -- "$T/no-such-command"
@@ -385,7 +431,7 @@ $PY -c 'import json,sys; d=json.loads(sys.stdin.read().splitlines()[-1]); assert
 expect_exit 0 "$S" run -a seq --csv -- sleep 0.5
 assert_eq "$(grep -c ',seq,seq,count,stream,' <<<"$OUT")" "100" "run --csv"
 html_page "$T/run.html" run -a seq --html -- sleep 0.5
-[ "$(grep -c '<div class="chart"' "$T/run.html")" = 1 ] || fail "run --html: one chart"
+[ "$(grep -c '<figure class="chart"' "$T/run.html")" = 1 ] || fail "run --html: one chart"
 ok "run"
 
 # --duration: the agent stops the task by itself.

@@ -5,26 +5,13 @@
 # database itself: get_task_series (streams reduced with their spikes and
 # dips kept, log heads and tails, summaries, since, tracers, argument
 # checks), get_result's keyset cursor (after/next: every sample once, in key
-# order, whatever the page size), and get_result(offset, limit) replies with
-# the same members as before.
+# order, pages ended by limit or by the byte budget), and get_result(offset,
+# limit) replies with the same members and paging as before.
 source "$(dirname "$0")/lib.sh"
 M="$SCA_BIN/sca-manage"
 PY=${PYTHON:-/usr/bin/python3}
-: "${SCA_RABBIT_URL:?}"
-topic="sca_reads_$$"
-host="reads-$$"
-cat >>"$SCALPELS_CONF" <<CONF
-
-[DEFAULT]
-transport_url = $SCA_RABBIT_URL
-
-[agent]
-host = $host
-
-[rpc]
-topic = $topic
-timeout = 30
-CONF
+# Small messages: pages end on the byte budget, many to a result.
+use_amqp reads "timeout = 30" "max_message_size = 65536"
 
 "$M" db-create >/dev/null
 "$M" setup -t name=spiky -t tpl="$WORKERS/spiky.sh 20000 7777 12345" -t parser=count >/dev/null
@@ -34,10 +21,7 @@ task=$(new_uuid)
 "$SCA_BIN/sca-tracer" "$task" words
 assert_eq "$(sql "SELECT count(*) FROM sample")" 20300 "samples stored"
 
-"$SCA_BIN/sca-agent" --foreground 2>>"$T/agent.log" &
-_cleanup_pids+=("$!")
-wait_until 30 '"$SCA_BIN/sca" --timeout 1 task -l >/dev/null 2>&1' ||
-  fail "the agent did not answer over AMQP: $(tail -5 "$T/agent.log")"
+start_agent_amqp
 
 cat >"$T/reads.py" <<'PYCODE'
 import json, math, sqlite3, subprocess, sys
@@ -179,11 +163,84 @@ def check_series(name, call):
     print("ok - %s: get_task_series" % name, flush=True)
 
 
+def page_through(call, uuid, limit):
+    """Every page of uuid by the cursor: (rows, pages, replies)."""
+    got, after, replies = [], None, []
+    while True:
+        kwargs = {"uuid": uuid, "after": after}
+        if limit:
+            kwargs["limit"] = limit
+        page = call("get_result", **kwargs)
+        replies.append(page)
+        got += page["data"]
+        after = page["next"]
+        if after is None or len(replies) > 1000:
+            return got, replies
+
+
+def check_cursor(name, call):
+    keys = {"id", "uuid", "task", "tracer", "name", "unit", "rtype", "truncated", "next", "data"}
+    for uuid in (spiky, words):
+        data = rows[uuid]
+        for limit in (0, 777):
+            got, replies = page_through(call, uuid, limit)
+            check(got == data, "%s: every sample once, in key order (limit %d)" % (name, limit))
+            check(set(replies[0]) == keys | {"count"} and replies[0]["count"] == len(data),
+                  name + ": the first page counts the samples")
+            check(all(set(p) == keys for p in replies[1:]), name + ": later pages do not count")
+            check(all(p["next"] is not None for p in replies[:-1]), name + ": next until the end")
+            if limit:
+                check(len(replies) >= -(-len(data) // limit), name + ": pages of at most limit")
+                check(all(len(p["data"]) <= limit for p in replies), name + ": limit")
+            elif uuid == spiky:
+                check(len(replies) > 1 and all(p["truncated"] for p in replies[:-1]),
+                      name + ": pages end on the byte budget (%d pages)" % len(replies))
+            else:
+                check(len(replies) == 1 and not replies[0]["truncated"],
+                      name + ": a short log in one page")
+    first = call("get_result", uuid=spiky, after=None, limit=3, summary=True)
+    check(first["summary"]["count"] == 20000 and len(first["spark"]) == 40,
+          name + ": summary with the first page")
+    check(call("get_result", uuid=spiky, after=first["next"], limit=2)["data"] == rows[spiky][3:5],
+          name + ": a page starts after next")
+    raises(call, "ValueError", "get_result", uuid=spiky, after=[1.0])
+    raises(call, "ValueError", "get_result", uuid=spiky, after=["x", 1])
+    raises(call, "ValueError", "get_result", uuid=spiky, after=[1.0, 2], offset=3)
+    raises(call, "TypeError", "get_result", uuid=spiky, after="x")
+    print("ok - %s: get_result(after=...)" % name, flush=True)
+
+
+def check_old_pages(name, call):
+    """get_result without after: the members and paging it always had."""
+    keys = {"id", "uuid", "task", "tracer", "name", "unit", "rtype", "count", "offset", "data",
+            "truncated"}
+    data = rows[spiky]
+    r = call("get_result", uuid=spiky[:8], offset=100, limit=50)
+    check(set(r) == keys, name + ": old reply members %s" % sorted(r))
+    check(r["offset"] == 100 and r["data"] == data[100:150] and not r["truncated"] and
+          r["count"] == 20000 and r["uuid"] == spiky, name + ": offset and limit")
+    r = call("get_result", uuid=spiky, summary=True)
+    check(set(r) == keys | {"summary", "spark"}, name + ": with summary %s" % sorted(r))
+    check(r["truncated"] and 0 < len(r["data"]) < 20000 and r["data"] == data[:len(r["data"])],
+          name + ": a reply cut at the size cap says so")
+    got = []
+    while len(got) < 20000:
+        page = call("get_result", uuid=spiky, offset=len(got))
+        check(page["data"], name + ": offset paging moves on")
+        got += page["data"]
+    check(got == data, name + ": offset paging reads every sample")
+    r = call("get_result", uuid=words, offset=298)
+    check(r["data"] == rows[words][298:] and not r["truncated"], name + ": a log's last rows")
+    print("ok - %s: get_result(offset, limit) as before" % name, flush=True)
+
+
 for name, call in callers:
     check_series(name, call)
+    check_cursor(name, call)
+    check_old_pages(name, call)
 transport.cleanup()
 PYCODE
 expect_exit 0 timeout 300 "$PY" "$T/reads.py" "$DB" "unix://$T/agent.sock" "$SCA_RABBIT_URL" \
   "$topic" "$host" "$task" "$SCA_TEST_BIN/rpc_test_client"
 printf '%s\n' "$OUT"
-ok "get_task_series over the unix socket and AMQP, from C and from oslo.messaging"
+ok "get_task_series, get_result(after) and get_result(offset, limit) over the unix socket and AMQP, from C and oslo.messaging"

@@ -16,12 +16,13 @@ fail() {
 }
 
 # Every line of $1 must be kv pairs as the kv parser reads them (keys
-# [A-Za-z0-9_.:/-]{1,64}, plain decimal values).
+# [A-Za-z0-9_.:/-]{1,64}, plain decimal values, an optional unit).
 check_kv_syntax() {
     awk '{
         if (NF == 0) { print "empty line " NR; bad = 1 }
         for (i = 1; i <= NF; i++)
-            if ($i !~ /^[A-Za-z0-9_.:\/-]+=-?[0-9]+(\.[0-9]+)?$/ || index($i, "=") > 65) {
+            if ($i !~ /^[A-Za-z0-9_.:\/-]+=-?[0-9]+(\.[0-9]+)?([A-Za-df-zA-DF-Z%\/][A-Za-z%\/]*)?$/ ||
+                index($i, "=") > 65) {
                 print "line " NR ": bad pair \"" $i "\""; bad = 1
             }
     } END { exit bad }' "$1"
@@ -57,6 +58,20 @@ expect_keys() {
     done < <(line_keys "$tmp/$1.out")
 }
 
+# expect_units NAME "key:unit ...": every pair whose key is KEY or ends in
+# .KEY carries that unit glued to its value ("-" for none).
+expect_units() {
+    local bad
+    bad=$(awk -v spec="$2" 'BEGIN { n = split(spec, s, " "); for (i = 1; i <= n; i++) {
+            split(s[i], ku, ":"); want[ku[1]] = ku[2] == "-" ? "" : ku[2] } }
+        { for (i = 1; i <= NF; i++) {
+            split($i, kv, "="); key = kv[1]; sub(/^.*\./, "", key)
+            unit = kv[2]; sub(/^-?[0-9.]+/, "", unit)
+            if (!(key in want) || unit != want[key]) print $i
+        } }' "$tmp/$1.out")
+    [ -z "$bad" ] || fail "$1: pairs without their unit: $bad"
+}
+
 # expect_dev_keys NAME "suffix1 suffix2 ...": every key is DEV.suffix, and
 # each device has all the suffixes.
 expect_dev_keys() {
@@ -72,15 +87,18 @@ expect_dev_keys() {
 
 run cpu 3 cpu --interval 0.2 --count 3
 expect_keys cpu "user system iowait idle steal"
+expect_units cpu "user:% system:% iowait:% idle:% steal:%"
 awk '{ t = 0; for (i = 1; i <= NF; i++) { split($i, kv, "="); t += kv[2] }
        if (t < 99.5 || t > 100.5) { print "sum " t; exit 1 } }' "$tmp/cpu.out" ||
     fail "cpu: percentages do not add up to 100: $(cat "$tmp/cpu.out")"
 
 run mem 3 mem --interval 0.2 --count 3
 expect_keys mem "total_kb used_kb available_kb cached_kb swap_used_kb"
+expect_units mem "total_kb:kB used_kb:kB available_kb:kB cached_kb:kB swap_used_kb:kB"
 
 run netdev 3 netdev --interval 0.2 --count 3
 expect_dev_keys netdev "rx_kbps tx_kbps rx_pps tx_pps"
+expect_units netdev "rx_kbps:kB/s tx_kbps:kB/s rx_pps:pkt/s tx_pps:pkt/s"
 grep -Eq '(^| )lo\.' "$tmp/netdev.out" && fail "netdev: loopback reported by default"
 run netdev_lo 2 netdev --dev lo --interval 0.2 --count 2
 expect_keys netdev_lo "lo.rx_kbps lo.tx_kbps lo.rx_pps lo.tx_pps"
@@ -95,12 +113,14 @@ expect_dev_keys netdev_empty "rx_kbps tx_kbps rx_pps tx_pps"
 
 run diskio 3 diskio --interval 0.2 --count 3
 expect_dev_keys diskio "read_kbps write_kbps iops"
+expect_units diskio "read_kbps:kB/s write_kbps:kB/s iops:IO/s"
 grep -Eq '(^| )loop[0-9]*\.' "$tmp/diskio.out" && fail "diskio: loop devices reported by default"
 
 run proc_pid 3 proc --pid $$ --interval 0.2 --count 3
 # The shipped proc template passes both options; the empty one is ignored.
 run proc_pid_empty_pname 2 proc --pid $$ --pname '' --interval 0.2 --count 2
 expect_keys proc_pid "cpu_pct rss_kb threads read_kbps write_kbps"
+expect_units proc_pid "cpu_pct:% rss_kb:kB threads:- read_kbps:kB/s write_kbps:kB/s"
 grep -Eq '(^| )threads=1( |$)' "$tmp/proc_pid.out" || fail "proc --pid: this bash has one thread"
 
 run proc_pname 3 proc --pname bash --interval 0.2 --count 3

@@ -66,7 +66,7 @@ wait_until 20 '[ "$(node_db b "SELECT status FROM task WHERE uuid = '"'"'$ub'"'"
   fail "b's task did not end with its tracer"
 expect_exit 0 "$S" --host "b-$$" report "$ub"
 assert_contains "$OUT" "reporting task: <$ub>" "report of b's task through --host b"
-assert_contains "$OUT" "count 50, min 1, avg 25.5, max 50" "b's samples"
+grep -qE '^<result [0-9a-f-]+>  seq +count +50 +1 +25.5 +50 +48  ' <<<"$OUT" || fail "b's samples: $OUT"
 expect_exit 1 "$S" --host "a-$$" report "$ub"
 assert_contains "$OUT" "$ub" "a does not know b's task, and says which"
 ok "each node reports its own results"
@@ -94,16 +94,25 @@ wait_until 20 '[ "$(node_db b "SELECT status FROM task WHERE uuid = '"'"'$lb'"'"
   fail "b's new task did not end with its tracer"
 # a does not know b's task: the worst exit status of the two is the result.
 expect_exit 1 "$S" --all-hosts report "$lb"
-assert_contains "$OUT" "reporting task: <$lb>" "--all-hosts report: b reports its task"
+assert_contains "$OUT" "host b-$$: task <$lb> stopped: " "--all-hosts report: b reports its task"
+assert_eq "$(grep -c "^<result .*  b-$$  " <<<"$OUT")" 1 "--all-hosts report: b's series"
+assert_eq "$(grep -c "^<result .*  a-$$  " <<<"$OUT")" 0 "--all-hosts report: none of a's"
 la=$(node_db a "SELECT uuid FROM task ORDER BY created DESC LIMIT 1")
 wait_until 20 '[ "$(node_db a "SELECT status FROM task WHERE uuid = '"'"'$la'"'"'")" = stopped ]' ||
   fail "a's new task did not end with its tracer"
 expect_exit 0 "$S" --all-hosts report
+assert_contains "$OUT" "host a-$$: task <$la> stopped: " "--all-hosts report: a's latest task"
+assert_contains "$OUT" "host b-$$: task <$lb> stopped: " "--all-hosts report: b's latest task"
+assert_eq "$(grep -A2 '^tracer seq$' <<<"$OUT" | sed -E 's/^<result [0-9a-f-]+> +//; s/  .*//')" \
+  "tracer seq
+a-$$
+b-$$" "--all-hosts report: one summary, each node's seq together, with its host"
+expect_exit 0 "$S" --all-hosts report --rows 4
 assert_contains "$OUT" "== host a-$$ ==
-reporting task: <$la>" "--all-hosts report: a's latest task under a's heading"
+reporting task: <$la>" "--all-hosts report --rows: a's latest task under a's heading"
 assert_contains "$OUT" "== host b-$$ ==
-reporting task: <$lb>" "--all-hosts report: b's latest task under b's heading"
-ok "--all-hosts report: each node's latest task"
+reporting task: <$lb>" "--all-hosts report --rows: b's latest task under b's heading"
+ok "--all-hosts report: each node's latest task, in one summary or under headings"
 
 # JSON, CSV and HTML: one document for every node.
 "$S" --all-hosts report --json >"$T/all.json" || fail "--all-hosts report --json failed"
@@ -122,8 +131,16 @@ assert_eq "$(tail -n +2 "$T/all.csv" | cut -d, -f1,2 | sort | uniq -c | awk '{pr
   "50 a-$$,$la
 50 b-$$,$lb" "--all-hosts report --csv: every sample of each node, led by its host"
 "$S" --all-hosts report --html >"$T/all.html" || fail "--all-hosts report --html failed"
-assert_contains "$(cat "$T/all.html")" "<h2>tracer seq on a-$$</h2>" "--all-hosts report --html: a's section"
-assert_contains "$(cat "$T/all.html")" "<h2>tracer seq on b-$$</h2>" "--all-hosts report --html: b's section"
+page=$(cat "$T/all.html")
+assert_contains "$page" "<figcaption>seq (count)</figcaption>
+<ol class=\"lines\" hidden><li>a-$$</li><li>b-$$</li></ol>" "--all-hosts report --html: one chart, a line per node"
+assert_contains "$page" "<li>a-$$: task <code>$la</code>, stopped, " "--all-hosts report --html: a's task"
+assert_contains "$page" "<li>b-$$: task <code>$lb</code>, stopped, " "--all-hosts report --html: b's task"
+assert_eq "$(grep -o "<tr data-result=\"[0-9a-f-]*\"><td>[ab]-$$</td>" "$T/all.html" | wc -l)" 2 \
+  "--all-hosts report --html: the summary says each row's node"
+python3 "$SCA_SRC/tests/integration/browser.py" "$T/all.html" >"$T/all.seen" || fail "Chromium could not open the page"
+assert_eq "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["charts"], d["drawn"], d["errors"])' "$T/all.seen")" \
+  "1 1 []" "--all-hosts report --html in Chromium: the chart drawn, no error"
 # OpenMetrics: both nodes' seq in one family, a's series then b's, each
 # labelled with its host; promtool takes it as two series.
 "$S" --all-hosts report --openmetrics >"$T/all.om" || fail "--all-hosts report --openmetrics failed"
@@ -181,7 +198,7 @@ ok "the shared topic reaches a node"
 for i in 1 2 3 4; do
   expect_exit 0 "$S" run -a seq -- sleep 0.3
   assert_contains "$OUT" "tracing with seq" "run $i started"
-  assert_contains "$OUT" "| seq " "run $i reported its task, wherever it ran"
+  grep -qE '^<result [0-9a-f-]+>  seq +count +50 ' <<<"$OUT" || fail "run $i did not report its task: $OUT"
   case $OUT in *"on host a-$$"*) ran_a=1 ;; *"on host b-$$"*) ran_b=1 ;; *) fail "run $i did not say its host: $OUT" ;; esac
 done
 [ -n "${ran_a:-}" ] && [ -n "${ran_b:-}" ] || fail "four runs all went to one node: the test shows nothing"

@@ -17,7 +17,7 @@
 
 typedef struct sample {
     char key[80];
-    char unit[16]; /* "-" for a NULL unit */
+    char unit[24]; /* "-" for a NULL unit */
     double value;
     char *text; /* copy of a text sample, or NULL */
     size_t text_len;
@@ -329,6 +329,34 @@ static void test_kv_good(void **state)
     assert_sample(1, "x", "-", 2);
 }
 
+/* A unit glued to the value names the series' unit. */
+static void test_kv_units(void **state)
+{
+    (void)state;
+    assert_int_equal(run_s("kv", "user=12.5% rss=2048kB eth0.rx=1.5kB/s n=3 big=1e3MB"), 0);
+    assert_int_equal(rec.n, 5);
+    assert_sample(0, "user", "%", 12.5);
+    assert_sample(1, "rss", "kB", 2048);
+    assert_sample(2, "eth0.rx", "kB/s", 1.5);
+    assert_sample(3, "n", "-", 3);
+    assert_sample(4, "big", "MB", 1000);
+    assert_int_equal(run_s("kv", "x=1abcdefghijklmnop"), 0); /* 16 bytes */
+    assert_sample(0, "x", "abcdefghijklmnop", 1);
+    static const char *const bad[] = {
+        "x=1abcdefghijklmnopq", /* 17 bytes */
+        "x=%",                  /* no number */
+        "x=1k3",
+        "x=1 kB",
+        "x=1e", /* an exponent without digits, not the unit "e" */
+        "x=1kB_s",
+        "x=1°C",
+        "x=0x10",
+        "x=infs",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_rejected_s("kv", bad[i]);
+}
+
 static void test_kv_key_length(void **state)
 {
     (void)state;
@@ -422,13 +450,13 @@ static void test_sink_stops(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_registry),      cmocka_unit_test(test_log),
-        cmocka_unit_test(test_count_good),    cmocka_unit_test(test_count_bad),
-        cmocka_unit_test(test_count_bounds),  cmocka_unit_test(test_traffic_good),
-        cmocka_unit_test(test_traffic_bad),   cmocka_unit_test(test_kv_good),
-        cmocka_unit_test(test_kv_key_length), cmocka_unit_test(test_kv_bad),
-        cmocka_unit_test(test_kv_many),       cmocka_unit_test(test_kv_big_line),
-        cmocka_unit_test(test_sink_stops),
+        cmocka_unit_test(test_registry),     cmocka_unit_test(test_log),
+        cmocka_unit_test(test_count_good),   cmocka_unit_test(test_count_bad),
+        cmocka_unit_test(test_count_bounds), cmocka_unit_test(test_traffic_good),
+        cmocka_unit_test(test_traffic_bad),  cmocka_unit_test(test_kv_good),
+        cmocka_unit_test(test_kv_units),     cmocka_unit_test(test_kv_key_length),
+        cmocka_unit_test(test_kv_bad),       cmocka_unit_test(test_kv_many),
+        cmocka_unit_test(test_kv_big_line),  cmocka_unit_test(test_sink_stops),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rec_reset();

@@ -109,8 +109,8 @@ static void test_text_small_stream(void **state)
                              "| 2023-11-14 22:13:20.250000 |                 0.5 |\n"
                              "| 2023-11-14 22:13:21.500000 |                  12 |\n"
                              "+----------------------------+---------------------+\n"
-                             "Port Traffic (pkts): count 2, min 0.5, avg 6.25, max 12, p95 12"
-                             "  ▁ █\n");
+                             "Port Traffic (pkts): count 2, min 0.5 pkts, avg 6.25 pkts, max 12 "
+                             "pkts, p95 12 pkts  ▁ █\n");
     free(out);
     json_decref(r);
 }
@@ -127,7 +127,7 @@ static void test_text_head_and_tail(void **state)
     assert_null(strstr(out, "|           39 |"));
     assert_non_null(strstr(out, "+\n… 30 more rows (--all shows every row)\n"));
     /* No summary from the agent and every sample here: computed locally. */
-    assert_non_null(strstr(out, "cpu.user (%): count 50, min 0, avg 24.5, max 49, p95 47  ▁"));
+    assert_non_null(strstr(out, "cpu.user (%): count 50, min 0%, avg 24.5%, max 49%, p95 47%  ▁"));
     free(out);
 
     report_options all = defaults;
@@ -267,10 +267,12 @@ static void test_summary_without_agent_summary(void **state)
                      "\"data\":[[10,1.5],[11,0.25],[12,100]]}");
     sca_buf b = {0};
     report_summary_line(r, TABLE_UTF8, &b);
-    assert_string_equal(b.data, "n (ms): count 3, min 0.25, avg 33.9, max 100, p95 100  ▁▁█");
+    assert_string_equal(b.data,
+                        "n (ms): count 3, min 250 us, avg 33.9 ms, max 100 ms, p95 100 ms  ▁▁█");
     sca_buf_reset(&b);
     report_summary_line(r, TABLE_ASCII, &b);
-    assert_string_equal(b.data, "n (ms): count 3, min 0.25, avg 33.9, max 100, p95 100  __#");
+    assert_string_equal(b.data,
+                        "n (ms): count 3, min 250 us, avg 33.9 ms, max 100 ms, p95 100 ms  __#");
     sca_buf_free(&b);
     json_decref(r);
 }
@@ -315,7 +317,7 @@ static void test_text_ascii(void **state)
                                 "| ...                        |          ... |\n"
                                 "| 2023-11-14 22:14:00.000000 |           40 |\n"));
     assert_non_null(strstr(out, "+\n... 30 more rows (--all shows every row)\n"));
-    assert_non_null(strstr(out, "cpu.user (%): count 50, min 0, avg 24.5, max 49, p95 47  _"));
+    assert_non_null(strstr(out, "cpu.user (%): count 50, min 0%, avg 24.5%, max 49%, p95 47%  _"));
     free(out);
     json_decref(r);
 
@@ -472,11 +474,446 @@ static void test_window(void **state)
     assert_int_equal(tail, 2);
 }
 
+/* --- Streaming ------------------------------------------------------------- */
+
+/* A page as the agent writes it: members, "data" among them. */
+static const char page_text[] =
+    "{\"id\":3,\"uuid\":\"r-2\",\"task\":\"t-2\",\"tracer\":\"my,sql\",\"name\":\"q\","
+    "\"unit\":null,\"rtype\":\"log\",\"count\":5,\"data\":[[1.5,\"plain\"], [2.0,\"a,b\"],"
+    "[3.25,\"say \\\"hi\\\"\"],\n [4,\"two\\nlines\"],[5,null]],\"truncated\":false,"
+    "\"next\":[5.0,17]}";
+
+/* Streams rows through the page's writer into a string: CSV with the
+ * result's prefix, or JSON rows after `written` others. */
+__attribute__((noinline)) static char *stream_rows(const char *rows, size_t len, bool csv,
+                                                   const json_t *result, size_t max, size_t written,
+                                                   size_t *n, int want_rc)
+{
+    char *text = NULL;
+    size_t tlen = 0;
+    FILE *f = open_memstream(&text, &tlen);
+    sca_error err = {0};
+    sca_buf prefix = {0};
+    int rc;
+    if (csv) {
+        report_csv_prefix(result, &prefix);
+        rc = report_csv_rows(f, prefix.data, prefix.len, rows, len, max, n, &err);
+    } else {
+        rc = report_json_rows(f, rows, len, max, written, n, &err);
+    }
+    assert_int_equal(rc, want_rc);
+    if (want_rc != 0)
+        assert_non_null(strstr(err.msg, "not valid"));
+    assert_int_equal(fclose(f), 0);
+    sca_buf_free(&prefix);
+    return text;
+}
+
+static void test_page_split(void **state)
+{
+    (void)state;
+    json_t *members;
+    const char *rows;
+    size_t len, count;
+    sca_error err = {0};
+    assert_int_equal(
+        report_page_split(page_text, strlen(page_text), &members, &rows, &len, &count, &err), 0);
+    assert_int_equal(count, 5);
+    assert_memory_equal(rows, "[[1.5,", 6);
+    assert_int_equal(rows[len - 1], ']');
+    assert_null(json_object_get(members, "data"));
+    assert_int_equal(json_integer_value(json_object_get(members, "count")), 5);
+    assert_int_equal(json_integer_value(json_array_get(json_object_get(members, "next"), 1)), 17);
+    json_decref(members);
+
+    static const char empty[] = " { \"data\" : [ ] , \"next\" : null } ";
+    assert_int_equal(report_page_split(empty, strlen(empty), &members, &rows, &len, &count, &err),
+                     0);
+    assert_int_equal(count, 0);
+    json_decref(members);
+
+    static const char *const bad[] = {
+        "",
+        "[]",
+        "{\"next\":null}",
+        "{\"data\":[[1,2]]",
+        "{\"data\":[[1,2]]} x",
+        "{\"data\":[[1,2],]}",
+        "{data:[]}",
+        "{\"data\":[[1,2]],\"x\":}",
+        "{\"data\":[[1,2]] \"x\":1}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        members = NULL;
+        assert_int_equal(
+            report_page_split(bad[i], strlen(bad[i]), &members, &rows, &len, &count, &err),
+            -EPROTO);
+        assert_null(members);
+    }
+}
+
+static void test_stream_rows_as_the_whole_result(void **state)
+{
+    (void)state;
+    json_t *members;
+    const char *rows;
+    size_t len, count, n;
+    sca_error err = {0};
+    assert_int_equal(
+        report_page_split(page_text, strlen(page_text), &members, &rows, &len, &count, &err), 0);
+    /* CSV: as report_csv writes the result whole (a null value is empty). */
+    char *out = stream_rows(rows, len, true, members, SIZE_MAX, 0, &n, 0);
+    assert_int_equal(n, 5);
+    assert_string_equal(out, "t-2,r-2,\"my,sql\",q,,log,1.5,plain\n"
+                             "t-2,r-2,\"my,sql\",q,,log,2,\"a,b\"\n"
+                             "t-2,r-2,\"my,sql\",q,,log,3.25,\"say \"\"hi\"\"\"\n"
+                             "t-2,r-2,\"my,sql\",q,,log,4,\"two\nlines\"\n"
+                             "t-2,r-2,\"my,sql\",q,,log,5,\n");
+    free(out);
+    /* At most max rows, and none past the end. */
+    out = stream_rows(rows, len, true, members, 2, 0, &n, 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(out, "t-2,r-2,\"my,sql\",q,,log,1.5,plain\n"
+                             "t-2,r-2,\"my,sql\",q,,log,2,\"a,b\"\n");
+    free(out);
+    /* JSON rows: numbers as floats, strings as jansson writes them; a
+     * comma first when rows came before. */
+    out = stream_rows(rows, len, false, NULL, 3, 0, &n, 0);
+    assert_string_equal(out, "[1.5,\"plain\"],[2.0,\"a,b\"],[3.25,\"say \\\"hi\\\"\"]");
+    free(out);
+    out = stream_rows(rows, len, false, NULL, SIZE_MAX, 7, &n, 0);
+    assert_string_equal(out, ",[1.5,\"plain\"],[2.0,\"a,b\"],[3.25,\"say \\\"hi\\\"\"],"
+                             "[4.0,\"two\\nlines\"],[5.0,null]");
+    free(out);
+
+    /* The whole JSON result in parts equals report_json_value's. */
+    /* (The agent sends values as floats.) */
+    json_t *whole = stream_result(3);
+    json_object_set_new(whole, "host", json_string("n1"));
+    for (size_t i = 0; i < 3; i++)
+        json_array_set_new(json_array_get(json_object_get(whole, "data"), i), 1,
+                           json_real((double)i));
+    char *want = NULL, *got = NULL;
+    size_t wlen = 0, glen = 0;
+    FILE *f = open_memstream(&want, &wlen);
+    assert_int_equal(report_json_value(f, whole, &err), 0);
+    fclose(f);
+    static const char three[] = "[[1700000000,0],[1700000001.0,1.0],[1700000002,2]]";
+    f = open_memstream(&got, &glen);
+    assert_int_equal(report_json_open(f, whole, "data", &err), 0);
+    assert_int_equal(report_json_text(f, "[", &err), 0);
+    assert_int_equal(report_json_rows(f, three, strlen(three), SIZE_MAX, 0, &n, &err), 0);
+    assert_int_equal(report_json_text(f, "]", &err), 0);
+    assert_int_equal(report_json_close(f, whole, "data", &err), 0);
+    fclose(f);
+    assert_string_equal(got, want);
+    free(want);
+    free(got);
+    json_decref(whole);
+    json_decref(members);
+
+    /* Rows that are not [number, number | string | null]. */
+    static const char *const bad[] = {
+        "[[1]]",      "[[\"x\",1]]", "[[1,[2]]]", "[[1,2,3]]", "[1]",
+        "[[1,true]]", "[[nan,1]]",   "[[1,2]",    "[[0x1,2]]", "[[1,\"\\q\"]]",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        free(stream_rows(bad[i], strlen(bad[i]), true, NULL, SIZE_MAX, 0, &n, -EPROTO));
+        free(stream_rows(bad[i], strlen(bad[i]), false, NULL, SIZE_MAX, 0, &n, -EPROTO));
+    }
+}
+
+static void test_json_open_close(void **state)
+{
+    (void)state;
+    json_t *doc = load("{\"task\":{\"b\":1,\"a\":[2]},\"results\":\"ignored\",\"hosts\":null}");
+    char *text = NULL;
+    size_t len = 0;
+    sca_error err = {0};
+    FILE *f = open_memstream(&text, &len);
+    assert_int_equal(report_json_open(f, doc, "results", &err), 0);
+    assert_int_equal(report_json_text(f, "[]", &err), 0);
+    assert_int_equal(report_json_close(f, doc, "results", &err), 0);
+    fclose(f);
+    assert_string_equal(text, "{\"hosts\":null,\"results\":[],\"task\":{\"a\":[2],\"b\":1}}");
+    free(text);
+    json_decref(doc);
+    /* The streamed member alone, and first or last. */
+    doc = json_object();
+    f = open_memstream(&text, &len);
+    assert_int_equal(report_json_open(f, doc, "hosts", &err), 0);
+    assert_int_equal(report_json_text(f, "[1]", &err), 0);
+    assert_int_equal(report_json_close(f, doc, "hosts", &err), 0);
+    fclose(f);
+    assert_string_equal(text, "{\"hosts\":[1]}");
+    free(text);
+    json_decref(doc);
+}
+
+/* Values as people read them, with their units. */
+static void test_format_value(void **state)
+{
+    (void)state;
+    static const struct {
+        double x;
+        const char *unit, *want;
+    } cases[] = {
+        {12.5, "%", "12.5%"},
+        {99.94, "%", "99.9%"},
+        {0, "%", "0%"},
+        {2514520, "kB", "2.4 GB"},
+        {1023, "kB", "1023 kB"},
+        {1024, "kB", "1 MB"},
+        {1536, "kB/s", "1.5 MB/s"},
+        {0.5, "kB/s", "0.5 kB/s"},
+        {3e9, "B", "2.79 GB"},
+        {2048, "byte/s", "2 kB/s"},
+        {1.5, "MB", "1.5 MB"},
+        {-2048, "kB", "-2 MB"},
+        {0.25, "s", "250 ms"},
+        {0.0005, "s", "500 us"},
+        {90, "s", "90 s"},
+        {0, "s", "0 s"},
+        {1500, "ms", "1.5 s"},
+        {0.25, "ms", "250 us"},
+        {3, "pkt/s", "3 pkt/s"},
+        {50.5, "count", "50.5"},
+        {3.14159, "IO/s", "3.14 IO/s"},
+        {12345678.9, NULL, "12345679"},
+        {0.012345, "", "0.0123"},
+        {1e20, NULL, "1e+20"},
+        {0.0001, NULL, "0.0001"},
+        {5, "KB", "5 KB"}, /* not a size prefix sca knows: kept as it is */
+    };
+    char out[REPORT_VALUE_LEN];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        report_format_value(cases[i].x, cases[i].unit, out);
+        assert_string_equal(out, cases[i].want);
+    }
+    /* A long unit is cut, never overflows. */
+    report_format_value(1, "unit-of-more-than-sixty-four-bytes-unit-of-more-than-sixty-four-bytes",
+                        out);
+    assert_true(strlen(out) < REPORT_VALUE_LEN);
+    assert_true(strncmp(out, "1 unit-of-more", 14) == 0);
+    report_format_clock(1700000000.7, out);
+    assert_string_equal(out, "2023-11-14 22:13:20 +0000");
+}
+
+/* Renders replies with report_summary; the caller frees the text. */
+__attribute__((noinline)) static char *summary(const json_t *replies, const report_options *o,
+                                               int want_rc)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    sca_error err = {0};
+    assert_int_equal(report_summary(f, replies, o, &err), want_rc);
+    assert_int_equal(fclose(f), 0);
+    return text;
+}
+
+/* A stream series as get_task_series gives it: n samples a second apart
+ * from 1700000000, values lo..hi, spark of slices values. */
+static json_t *series(const char *uuid, const char *tracer, const char *name, const char *unit,
+                      long n, double lo, double avg, double hi, const char *spark)
+{
+    json_t *s = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o,s:o,s:b}", "uuid", uuid, "task", "t-1",
+                          "tracer", tracer, "name", name, "unit", unit ? unit : "", "rtype",
+                          "stream", "count", (json_int_t)n, "spark", load(spark), "points",
+                          json_pack("[[f,f],[f,f]]", 1700000000.0, lo, 1700000000.0 + n - 1, hi),
+                          "reduced", n > 2);
+    if (unit == NULL)
+        json_object_set_new(s, "unit", json_null());
+    json_object_set_new(s, "summary",
+                        json_pack("{s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "count", (json_int_t)n,
+                                  "first", 1700000000.0, "last", 1700000000.0 + n - 1, "min", lo,
+                                  "avg", avg, "max", hi, "p95", hi, "last_value", hi));
+    return s;
+}
+
+static json_t *log_series(const char *uuid, const char *tracer, const char *name, long n)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:n,s:s,s:I,s:n,s:[[f,s]],s:b,s:{s:I,s:f,s:f}}", "uuid",
+                     uuid, "task", "t-1", "tracer", tracer, "name", name, "unit", "rtype", "log",
+                     "count", (json_int_t)n, "spark", "points", 1700000000.0, "a line", "reduced",
+                     n > 1, "summary", "count", (json_int_t)n, "first", 1700000000.0, "last",
+                     1700000000.0 + (double)n - 1);
+}
+
+static json_t *reply(const char *host, json_t *task, json_t *series_list)
+{
+    return json_pack("{s:s,s:o,s:o}", "host", host, "task", task ? task : json_null(), "series",
+                     series_list);
+}
+
+static json_t *task_of(const char *uuid)
+{
+    return json_pack("{s:s,s:s,s:f,s:f}", "uuid", uuid, "status", "stopped", "created",
+                     1700000000.0, "stopped", 1700000003.5);
+}
+
+/* One node: grouped by tracer (logs last), aligned, a marker per series,
+ * units on the figures, "constant" for a flat series, a log's span. */
+static void test_summary_one_node(void **state)
+{
+    (void)state;
+    json_t *list = json_pack(
+        "[o,o,o,o,o]", log_series("r-log", "words", "words", 30),
+        series("r-user", "cpu", "user", "%", 4, 0.5, 3.14, 12.5, "[0.5,1,12.5,3]"),
+        series("r-avail", "mem", "available_kb", "kB", 4, 2400000, 2450000, 2514520,
+               "[2400000,2514520]"),
+        series("r-idle", "cpu", "idle", "%", 4, 0, 0, 0, "[0,0,0,0]"),
+        json_pack("{s:s,s:s,s:s,s:n,s:s,s:I,s:{s:I},s:[],s:[],s:b}", "uuid", "r-none", "tracer",
+                  "cpu", "name", "steal", "unit", "rtype", "stream", "count", (json_int_t)0,
+                  "summary", "count", (json_int_t)0, "spark", "points", "reduced", 0));
+    json_t *replies = json_pack("[o]", reply("node1", task_of("t-1"), list));
+    char *out = summary(replies, &defaults, 0);
+    assert_string_equal(
+        out,
+        "task stopped: 2023-11-14 22:13:20 +0000 to 2023-11-14 22:13:23 +0000 (3.5 s)\n"
+        "result            name          unit  count      min      avg     max     p95  trend\n"
+        "tracer cpu\n"
+        "<result r-user>   user          %         4     0.5%    3.14%   12.5%   12.5%  ▁▁█▂\n"
+        "<result r-idle>   idle          %         4       0%       0%      0%      0%  constant\n"
+        "<result r-none>   steal                   0\n"
+        "tracer mem\n"
+        "<result r-avail>  available_kb  kB        4  2.29 GB  2.34 GB  2.4 GB  2.4 GB  ▁█\n"
+        "tracer words\n"
+        "<result r-log>    words                  30  span 29 s, 22:13:20 to 22:13:49\n");
+    free(out);
+    json_decref(replies);
+}
+
+/* Several nodes: a host column, the same series of each node together,
+ * a line per node's task. */
+static void test_summary_hosts(void **state)
+{
+    (void)state;
+    json_t *a = json_pack("[o,o]", series("a-user", "cpu", "user", "%", 4, 1, 2, 3, "[1,3]"),
+                          series("a-sys", "cpu", "system", "%", 4, 1, 1, 1, "[1,1]"));
+    json_t *b = json_pack("[o,o]", series("b-sys", "cpu", "system", "%", 4, 2, 4, 6, "[2,6]"),
+                          series("b-user", "cpu", "user", "%", 4, 5, 6, 7, "[7,5]"));
+    json_t *replies =
+        json_pack("[o,o]", reply("node-a", task_of("t-a"), a), reply("node-b", task_of("t-b"), b));
+    char *out = summary(replies, &defaults, 0);
+    assert_string_equal(
+        out, "host node-a: task <t-a> stopped: 2023-11-14 22:13:20 +0000 to 2023-11-14 22:13:23 "
+             "+0000 (3.5 s)\n"
+             "host node-b: task <t-b> stopped: 2023-11-14 22:13:20 +0000 to 2023-11-14 22:13:23 "
+             "+0000 (3.5 s)\n"
+             "result           host    name    unit  count  min  avg  max  p95  trend\n"
+             "tracer cpu\n"
+             "<result a-user>  node-a  user    %         4   1%   2%   3%   3%  ▁█\n"
+             "<result b-user>  node-b  user    %         4   5%   6%   7%   7%  █▁\n"
+             "<result a-sys>   node-a  system  %         4   1%   1%   1%   1%  constant\n"
+             "<result b-sys>   node-b  system  %         4   2%   4%   6%   6%  ▁█\n");
+    free(out);
+    json_decref(replies);
+
+    /* sca --all-hosts where one node answered: still said which. */
+    replies = json_pack(
+        "[o]", reply("node-b", task_of("t-b"),
+                     json_pack("[o]", series("b-user", "cpu", "user", "%", 4, 5, 6, 7, "[7,5]"))));
+    report_options hosts = defaults;
+    hosts.hosts = true;
+    out = summary(replies, &hosts, 0);
+    assert_string_equal(
+        out, "host node-b: task <t-b> stopped: 2023-11-14 22:13:20 +0000 to 2023-11-14 22:13:23 "
+             "+0000 (3.5 s)\n"
+             "result           host    name  unit  count  min  avg  max  p95  trend\n"
+             "tracer cpu\n"
+             "<result b-user>  node-b  user  %         4   5%   6%   7%   7%  █▁\n");
+    free(out);
+    json_decref(replies);
+}
+
+/* A terminal too narrow for 40 slices gets a sparkline averaged down to
+ * what fits; ASCII glyphs outside UTF-8; nothing for no series. */
+static void test_summary_width_and_charset(void **state)
+{
+    (void)state;
+    json_t *spark = json_array();
+    for (int i = 0; i < 40; i++)
+        json_array_append_new(spark, json_integer(i < 20 ? 0 : 10));
+    char *text = json_dumps(spark, 0);
+    json_t *list = json_pack("[o]", series("r-1", "cpu", "user", "%", 40, 0, 5, 10, text));
+    free(text);
+    json_decref(spark);
+    json_t *replies = json_pack("[o]", reply("n", NULL, list));
+    report_options narrow = defaults;
+    narrow.width = 70;
+    char *out = summary(replies, &narrow, 0);
+    /* 70 columns less 53 for the rest: 17 slices of 2 or 3 averaged. */
+    assert_non_null(strstr(out, "  ▁▁▁▁▁▁▁▁▃████████\n"));
+    size_t widest = 0;
+    for (char *line = out; *line != '\0'; line = strchr(line, '\n') + 1)
+        widest = line_width(line) > widest ? line_width(line) : widest;
+    assert_int_equal(widest, 70);
+    free(out);
+    narrow.width = 20; /* narrower than the figures: the least sparkline */
+    out = summary(replies, &narrow, 0);
+    assert_non_null(strstr(out, "  ▁▁▁▁████\n"));
+    free(out);
+    out = summary(replies, &ascii, 0);
+    assert_true(all_ascii(out));
+    assert_non_null(strstr(out, "  ____________________####################\n"));
+    free(out);
+    json_decref(replies);
+
+    replies = json_pack("[o]", reply("n", task_of("t-1"), json_array()));
+    out = summary(replies, &defaults, 0);
+    assert_string_equal(out, "task stopped: 2023-11-14 22:13:20 +0000 to 2023-11-14 22:13:23 "
+                             "+0000 (3.5 s)\n(no results)\n");
+    free(out);
+    json_decref(replies);
+}
+
+/* Replies of the wrong shape print nothing and say what is wrong. */
+static void test_summary_bad_shape(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "{}",
+        "[{\"host\":\"n\"}]",
+        "[{\"series\":[{\"count\":1,\"points\":[]}]}]",
+        "[{\"series\":[{\"uuid\":\"u\",\"points\":[]}]}]",
+        "[{\"series\":[{\"uuid\":\"u\",\"count\":-1,\"points\":[]}]}]",
+        "[{\"series\":[{\"uuid\":\"u\",\"count\":1}]}]",
+        "[{\"series\":[{\"uuid\":\"u\",\"count\":1,\"points\":[[\"x\",1]]}]}]",
+        "[{\"series\":[{\"uuid\":\"u\",\"count\":1,\"points\":[],\"summary\":3}]}]",
+        "[{\"series\":[{\"uuid\":\"u\",\"count\":1,\"points\":[],\"spark\":{}}]}]",
+        "[{\"host\":7,\"series\":[]}]",
+        "[{\"task\":\"t\",\"series\":[]}]",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        json_t *replies = load(bad[i]);
+        char *out = summary(replies, &defaults, -EPROTO);
+        assert_string_equal(out, "");
+        free(out);
+        json_decref(replies);
+    }
+    FILE *full = fopen("/dev/full", "w");
+    if (full == NULL)
+        skip();
+    setvbuf(full, NULL, _IONBF, 0);
+    json_t *replies = json_pack(
+        "[o]", reply("n", NULL, json_pack("[o]", series("r", "t", "n", NULL, 2, 0, 1, 2, "[0]"))));
+    sca_error err = {0};
+    assert_int_equal(report_summary(full, replies, &defaults, &err), -ENOSPC);
+    assert_non_null(strstr(err.msg, "cannot write the summary"));
+    fclose(full);
+    json_decref(replies);
+}
+
 int main(void)
 {
     setenv("TZ", "UTC", 1);
     tzset();
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_page_split),
+        cmocka_unit_test(test_stream_rows_as_the_whole_result),
+        cmocka_unit_test(test_json_open_close),
         cmocka_unit_test(test_text_small_stream),
         cmocka_unit_test(test_text_head_and_tail),
         cmocka_unit_test(test_text_partial_data),
@@ -492,6 +929,11 @@ int main(void)
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_window),
+        cmocka_unit_test(test_format_value),
+        cmocka_unit_test(test_summary_one_node),
+        cmocka_unit_test(test_summary_hosts),
+        cmocka_unit_test(test_summary_width_and_charset),
+        cmocka_unit_test(test_summary_bad_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,8 @@
-/* test_report_html.c - the HTML report (report.h): LTTB downsampling,
- * escaping, and the page: inline dygraphs, a chart per stream, tables for
- * logs, grouping, the CSV it carries, hostile strings. */
+/* test_report_html.c - the HTML report (report.h): escaping, and the page
+ * drawn from get_task_series replies: inline dygraphs, a chart per tracer
+ * and unit, constant series as text, filterable logs, nodes overlaid,
+ * points within their budget (spikes kept), the size bound, hostile
+ * strings. */
 #include <errno.h>
 #include <math.h>
 #include <setjmp.h>
@@ -17,111 +19,7 @@
 #include "scalpels/report.h"
 
 #define GENERATED 1700000000.0 /* UTC 2023-11-14 22:13:20 */
-
-/* --- LTTB ------------------------------------------------------------------ */
-
-static void check_indices(const size_t *keep, size_t k, size_t n)
-{
-    assert_true(k > 0);
-    assert_int_equal(keep[0], 0);
-    assert_int_equal(keep[k - 1], n - 1);
-    for (size_t j = 1; j < k; j++)
-        assert_true(keep[j] > keep[j - 1]);
-}
-
-static bool kept(const size_t *keep, size_t k, size_t i)
-{
-    for (size_t j = 0; j < k; j++)
-        if (keep[j] == i)
-            return true;
-    return false;
-}
-
-static void test_lttb_short_series_pass_through(void **state)
-{
-    (void)state;
-    double x[10], y[10];
-    size_t keep[10];
-    for (size_t i = 0; i < 10; i++) {
-        x[i] = (double)i;
-        y[i] = (double)(i * i % 7);
-    }
-    for (size_t threshold = 10; threshold <= 2000; threshold += 1990) {
-        memset(keep, 0xff, sizeof(keep));
-        assert_int_equal(report_lttb(x, y, 10, threshold, keep), 10);
-        for (size_t i = 0; i < 10; i++)
-            assert_int_equal(keep[i], i);
-    }
-    assert_int_equal(report_lttb(x, y, 0, 5, keep), 0);
-    assert_int_equal(report_lttb(x, y, 1, 5, keep), 1);
-    assert_int_equal(keep[0], 0);
-}
-
-static void test_lttb_count_and_ends(void **state)
-{
-    (void)state;
-    const size_t n = 10000;
-    double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double));
-    size_t *keep = malloc(n * sizeof(size_t));
-    for (size_t i = 0; i < n; i++) {
-        x[i] = 1700000000.0 + 0.25 * (double)i;
-        y[i] = sin((double)i / 300.0) * 100.0 + (double)(i % 13);
-    }
-    size_t thresholds[] = {3, 4, 100, 500, 2000, 9999};
-    for (size_t t = 0; t < sizeof(thresholds) / sizeof(thresholds[0]); t++) {
-        size_t k = report_lttb(x, y, n, thresholds[t], keep);
-        assert_int_equal(k, thresholds[t]);
-        check_indices(keep, k, n);
-    }
-    /* Below 3: still both ends and one point between. */
-    for (size_t t = 0; t < 3; t++) {
-        assert_int_equal(report_lttb(x, y, n, t, keep), 3);
-        check_indices(keep, 3, n);
-    }
-    free(x);
-    free(y);
-    free(keep);
-}
-
-static void test_lttb_keeps_spike_and_dip(void **state)
-{
-    (void)state;
-    const size_t n = 50000, spike = 31337, dip = 777;
-    double *x = malloc(n * sizeof(double)), *y = malloc(n * sizeof(double));
-    size_t keep[200];
-    for (size_t i = 0; i < n; i++) {
-        x[i] = (double)i;
-        y[i] = 1.0 + 0.001 * (double)(i % 5); /* flat, with a little noise */
-    }
-    y[spike] = 1000;
-    y[dip] = -500;
-    size_t k = report_lttb(x, y, n, 200, keep);
-    assert_int_equal(k, 200);
-    check_indices(keep, k, n);
-    assert_true(kept(keep, k, spike));
-    assert_true(kept(keep, k, dip));
-    free(x);
-    free(y);
-}
-
-/* Worked by hand: 7 points, threshold 4, so two buckets between the
- * ends, [1, 3) and [3, 6).  Bucket 1 against (0,0) and the average of the
- * next bucket (4,-1): areas 1 (i=1) and 22 (i=2).  Bucket 2 against (2,5)
- * and the last point (6,0): 15, 10 and 17 (i=5). */
-static void test_lttb_by_hand(void **state)
-{
-    (void)state;
-    const double x[] = {0, 1, 2, 3, 4, 5, 6};
-    const double y[] = {0, 0, 5, 0, 0, -3, 0};
-    size_t keep[4];
-    assert_int_equal(report_lttb(x, y, 7, 4, keep), 4);
-    assert_int_equal(keep[0], 0);
-    assert_int_equal(keep[1], 2);
-    assert_int_equal(keep[2], 5);
-    assert_int_equal(keep[3], 6);
-}
-
-/* --- Escaping ------------------------------------------------------------ */
+#define START (GENERATED - 3600)
 
 static void test_escape(void **state)
 {
@@ -143,53 +41,96 @@ static void test_escape(void **state)
     sca_buf_free(&b);
 }
 
-/* --- The page -------------------------------------------------------------- */
-
-static json_t *load(const char *text)
+static void test_points_budget(void **state)
 {
-    json_error_t e;
-    json_t *v = json_loads(text, 0, &e);
-    if (v == NULL)
-        fail_msg("bad test JSON: %s", e.text);
-    return v;
+    (void)state;
+    assert_int_equal(report_html_points(0), REPORT_HTML_POINTS);
+    assert_int_equal(report_html_points(1), REPORT_HTML_POINTS);
+    assert_int_equal(report_html_points(60), REPORT_HTML_POINTS);
+    assert_int_equal(report_html_points(120), REPORT_HTML_POINTS_TOTAL / 120);
+    assert_int_equal(report_html_points(100000), REPORT_HTML_POINTS_MIN);
 }
 
-/* A stream of n samples, one every half second from GENERATED - 3600. */
-static json_t *stream(const char *uuid, const char *tracer, const char *name, size_t n)
+/* --- Replies ------------------------------------------------------------------ */
+
+/* A stream series of n points a second apart from START: value i % 100,
+ * except a spike of 1e6 at n / 3 and a dip of -5 at 2n / 3; constant c
+ * when c is not NAN. */
+static json_t *stream(const char *uuid, const char *tracer, const char *name, const char *unit,
+                      size_t n, double c)
 {
-    json_t *data = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(data, json_pack("[f,f]", GENERATED - 3600 + 0.5 * (double)i,
-                                              (double)(i % 100) + (i == n / 2 ? 1e6 : 0)));
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o}", "uuid", uuid, "task", "t-1", "tracer",
-                     tracer, "name", name, "unit", "%", "rtype", "stream", "count", (json_int_t)n,
-                     "data", data);
+    json_t *points = json_array();
+    double lo = INFINITY, hi = -INFINITY, sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = !isnan(c) ? c : i == n / 3 ? 1e6 : i == 2 * n / 3 ? -5 : (double)(i % 100);
+        json_array_append_new(points, json_pack("[f,f]", START + (double)i, v));
+        lo = fmin(lo, v);
+        hi = fmax(hi, v);
+        sum += v;
+    }
+    json_t *s = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:o,s:b}", "uuid", uuid, "task", "t-1",
+                          "tracer", tracer, "name", name, "unit", unit, "rtype", "stream", "count",
+                          (json_int_t)n, "points", points, "reduced", 0);
+    if (n == 0) {
+        json_object_set_new(s, "spark", json_array());
+        json_object_set_new(s, "summary", json_pack("{s:i}", "count", 0));
+        return s;
+    }
+    json_object_set_new(s, "spark", json_pack("[f,f,f]", lo, sum / (double)n, hi));
+    json_object_set_new(s, "summary",
+                        json_pack("{s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "count", (json_int_t)n,
+                                  "first", START, "last", START + (double)n - 1, "min", lo, "avg",
+                                  sum / (double)n, "max", hi, "p95", hi, "last_value", hi));
+    return s;
 }
 
-static json_t *log_result(const char *uuid, size_t n)
+/* A log series of count lines of which the first and the last shown
+ * (at most rows), each "line I". */
+static json_t *log_series(const char *uuid, const char *tracer, const char *name, size_t count,
+                          size_t rows)
 {
-    json_t *data = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(data, json_pack("[f,s]", GENERATED - 60 + (double)i,
-                                              i == 0 ? "a,b \"q\"\r\n</pre><b>x</b>" : "line"));
-    return json_pack("{s:s,s:s,s:s,s:s,s:n,s:s,s:I,s:o}", "uuid", uuid, "task", "t-1", "tracer",
-                     "words", "name", "words", "unit", "rtype", "log", "count", (json_int_t)n,
-                     "data", data);
+    json_t *points = json_array();
+    size_t shown = count < rows ? count : rows;
+    for (size_t j = 0; j < shown; j++) {
+        size_t i = j < (shown + 1) / 2 ? j : count - (shown - j);
+        char text[32];
+        snprintf(text, sizeof(text), "line %zu", i);
+        json_array_append_new(points, json_pack("[f,s]", START + (double)i, text));
+    }
+    return json_pack("{s:s,s:s,s:s,s:s,s:n,s:s,s:I,s:n,s:o,s:b,s:{s:I,s:f,s:f}}", "uuid", uuid,
+                     "task", "t-1", "tracer", tracer, "name", name, "unit", "rtype", "log", "count",
+                     (json_int_t)count, "spark", "points", points, "reduced", shown < count,
+                     "summary", "count", (json_int_t)count, "first", START, "last",
+                     START + (double)count - 1);
+}
+
+static json_t *reply(const char *host, json_t *task, json_t *series)
+{
+    return json_pack("{s:s,s:o,s:o}", "host", host, "task", task ? task : json_null(), "series",
+                     series);
+}
+
+static json_t *task(const char *uuid)
+{
+    return json_pack("{s:s,s:s,s:f,s:f}", "uuid", uuid, "status", "stopped", "created", START,
+                     "stopped", START + 600);
 }
 
 /* Not inlined: gcc then mistakes the memstream buffer for a dangling local. */
-__attribute__((noinline)) static char *page(const json_t *task, const json_t *results,
-                                            const report_html_options *o, int want_rc)
+__attribute__((noinline)) static char *page(const json_t *replies, const report_html_options *o,
+                                            int want_rc, size_t *len)
 {
     char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
+    size_t n = 0;
+    FILE *f = open_memstream(&text, &n);
     assert_non_null(f);
     sca_error err = {0};
-    int rc = report_html(f, task, results, o, &err);
+    int rc = report_html(f, replies, o, &err);
     if (rc != want_rc)
         fail_msg("report_html returned %d (%s), expected %d", rc, err.msg, want_rc);
     assert_int_equal(fclose(f), 0);
+    if (len != NULL)
+        *len = n;
     return text;
 }
 
@@ -199,54 +140,6 @@ static size_t occurrences(const char *hay, const char *needle)
     for (const char *p = strstr(hay, needle); p != NULL; p = strstr(p + 1, needle))
         n++;
     return n;
-}
-
-/* The text between after and the next until, character references undone
- * (the six report_html_escape makes); the caller frees it. */
-static char *between_unescaped(const char *hay, const char *after, const char *until)
-{
-    const char *start = strstr(hay, after);
-    assert_non_null(start);
-    start += strlen(after);
-    const char *end = strstr(start, until);
-    assert_non_null(end);
-    static const char *const refs[][2] = {{"&amp;", "&"},   {"&lt;", "<"},  {"&gt;", ">"},
-                                          {"&quot;", "\""}, {"&#39;", "'"}, {"&#13;", "\r"}};
-    char *out = malloc((size_t)(end - start) + 1), *o = out;
-    for (const char *p = start; p < end;) {
-        size_t r = 0;
-        while (r < 6 && strncmp(p, refs[r][0], strlen(refs[r][0])) != 0)
-            r++;
-        if (r < 6) {
-            *o++ = refs[r][1][0];
-            p += strlen(refs[r][0]);
-        } else {
-            *o++ = *p++;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
-static char *csv_of(const json_t *result)
-{
-    char *text = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&text, &len);
-    assert_non_null(f);
-    assert_int_equal(
-        result != NULL ? report_csv(f, result, NULL) : report_csv_header(f, false, NULL), 0);
-    assert_int_equal(fclose(f), 0);
-    return text;
-}
-
-static char *summary_of(const json_t *result)
-{
-    sca_buf line = {0}, esc = {0};
-    report_summary_line(result, TABLE_UTF8, &line);
-    report_html_escape(line.data, line.len, &esc);
-    sca_buf_free(&line);
-    return esc.data;
 }
 
 /* No src= or href= that leaves the page. */
@@ -261,202 +154,319 @@ static void assert_offline(const char *html)
     assert_null(strstr(html, "sourceMappingURL"));
 }
 
-static void test_page(void **state)
+/* Every in-page link (href="#X") has its target (id="X"). */
+static void assert_links_land(const char *html)
 {
-    (void)state;
-    json_t *task = load("{\"uuid\":\"82032d0d-2259-47f5-ac87-ff929db6bde2\",\"status\":\"stopped\","
-                        "\"created\":1699996000,\"stopped\":1699999000,\"results\":[]}");
-    json_t *results = json_array();
-    json_array_append_new(results, stream("r-cpu-big", "cpu", "cpu.user", 7000));
-    json_array_append_new(results, stream("r-mem", "mem", "used_kb", 40));
-    json_array_append_new(results, log_result("r-words", 3));
-    json_array_append_new(results, stream("r-cpu-small", "cpu", "cpu.sys", 5));
-    report_html_options o = {.generated = GENERATED};
-    char *html = page(task, results, &o, 0);
-
-    assert_true(strncmp(html, "<!DOCTYPE html>\n", 16) == 0);
-    assert_non_null(strstr(html, "</body>\n</html>\n"));
-    assert_non_null(strstr(html, "82032d0d-2259-47f5-ac87-ff929db6bde2"));
-    assert_non_null(strstr(html, "2023-11-14 22:13:20 +0000"));
-    /* dygraphs itself, inline, and its CSS. */
-    assert_non_null(strstr(html, "@license https://github.com/danvk/dygraphs"));
-    assert_non_null(strstr(html, ".dygraph-legend{"));
-    assert_offline(html);
-
-    /* A chart per stream, none for the log, which is a table. */
-    assert_int_equal(occurrences(html, "<div class=\"chart\""), 3);
-    assert_int_equal(occurrences(html, "<table class=\"log\">"), 1);
-    /* Grouped by tracer: cpu (both), mem, words; results keep their order. */
-    assert_int_equal(occurrences(html, "<section class=\"group\">"), 3);
-    const char *big = strstr(html, "<h2>tracer cpu</h2>");
-    const char *small = strstr(html, "result <code>r-cpu-small</code>");
-    const char *mem = strstr(html, "<h2>tracer mem</h2>");
-    assert_true(big != NULL && small != NULL && mem != NULL);
-    assert_true(strstr(html, "result <code>r-cpu-big</code>") > big);
-    assert_true(small > big && small < mem);
-    assert_true(mem < strstr(html, "<h2>tracer words</h2>"));
-
-    /* The big series thinned to REPORT_HTML_POINTS, keeping its spike; the
-     * others whole. */
-    const char *p0 = strstr(html, "<script type=\"application/json\" id=\"p0\">[[");
-    assert_non_null(p0);
-    const char *p0_end = strstr(p0, "]]</script>");
-    size_t points = 1;
-    for (const char *c = p0; c < p0_end; c++)
-        points += strncmp(c, "],[", 3) == 0;
-    assert_int_equal(points, REPORT_HTML_POINTS);
-    assert_non_null(strstr(p0, ",1000000]"));
-    assert_true(strstr(p0, ",1000000]") < p0_end);
-    assert_non_null(strstr(html, "2000 of 7000 points drawn"));
-    assert_int_equal(occurrences(html, " points drawn"), 1);
-
-    /* Every summary line, as the text report prints it, twice: in the
-     * summary list and over its chart or table. */
-    for (size_t i = 0; i < json_array_size(results); i++) {
-        char *line = summary_of(json_array_get(results, i));
-        assert_int_equal(occurrences(html, line), 2);
-        free(line);
+    for (const char *p = strstr(html, "href=\"#"); p != NULL; p = strstr(p + 1, "href=\"#")) {
+        char id[64], want[80];
+        assert_int_equal(sscanf(p, "href=\"#%63[^\"]", id), 1);
+        snprintf(want, sizeof(want), "id=\"%s\"", id);
+        if (strstr(html, want) == NULL)
+            fail_msg("the link to #%s leads nowhere", id);
     }
-    assert_non_null(strstr(html, "cpu.user (%): count 7000, min 0, avg"));
-
-    /* The CSV carried is exactly report_csv's, header apart. */
-    char *header = csv_of(NULL);
-    char *carried =
-        between_unescaped(html, "<pre class=\"csv-header\" id=\"csv-header\" hidden>\n", "</pre>");
-    assert_string_equal(carried, header);
-    free(carried);
-    free(header);
-    static const char *const ids[] = {"csv0", "csv1", "csv2", "csv3"};
-    static const size_t order[] = {0, 3, 1, 2}; /* the grouped order */
-    for (size_t i = 0; i < 4; i++) {
-        char after[64];
-        snprintf(after, sizeof(after), "<pre class=\"csv\" id=\"%s\" hidden>\n", ids[i]);
-        char *want = csv_of(json_array_get(results, order[i]));
-        carried = between_unescaped(html, after, "</pre>");
-        assert_string_equal(carried, want);
-        free(carried);
-        free(want);
-    }
-    free(html);
-    json_decref(results);
-    json_decref(task);
 }
 
+/* The points of the k-th chart as JSON (a new reference). */
+static json_t *chart_points(const char *html, size_t k)
+{
+    const char *p = html;
+    for (size_t i = 0; i <= k; i++) {
+        p = strstr(p, "<script type=\"application/json\" class=\"points\">");
+        assert_non_null(p);
+        p += strlen("<script type=\"application/json\" class=\"points\">");
+    }
+    const char *end = strstr(p, "</script>");
+    json_error_t e;
+    json_t *v = json_loadb(p, (size_t)(end - p), 0, &e);
+    if (v == NULL)
+        fail_msg("chart %zu's points are not JSON: %s", k, e.text);
+    return v;
+}
+
+/* --- One node ------------------------------------------------------------------ */
+
+static json_t *one_node(void)
+{
+    json_t *series = json_array();
+    json_array_append_new(series, stream("r-user", "cpu", "user", "%", 50, NAN));
+    json_array_append_new(series, stream("r-sys", "cpu", "system", "%", 50, NAN));
+    json_array_append_new(series, stream("r-idle", "cpu", "idle", "%", 50, 0));
+    json_array_append_new(series, stream("r-used", "mem", "used_kb", "kB", 50, NAN));
+    json_array_append_new(series, stream("r-total", "mem", "total_kb", "kB", 50, 2514520));
+    json_array_append_new(series, log_series("r-words", "words", "words", 30, 10));
+    static const char *const keys[] = {"rx_kbps", "tx_kbps", "rx_pps", "tx_pps"};
+    for (int d = 0; d < 3; d++) {
+        for (int k = 0; k < 4; k++) {
+            char uuid[32], name[32];
+            snprintf(uuid, sizeof(uuid), "r-net-%d-%d", d, k);
+            snprintf(name, sizeof(name), "eth%d.%s", d, keys[k]);
+            json_array_append_new(series,
+                                  stream(uuid, "netdev", name, k < 2 ? "kB/s" : "pkt/s", 50, 0));
+        }
+    }
+    json_array_append_new(series, stream("r-empty", "cpu", "steal", "%", 0, NAN));
+    return json_pack("[o]", reply("node1", task("t-1"), series));
+}
+
+static void test_page_one_node(void **state)
+{
+    (void)state;
+    json_t *replies = one_node();
+    report_html_options o = {.generated = GENERATED, .full_data = "sca report --csv t-1"};
+    char *html = page(replies, &o, 0, NULL);
+
+    assert_non_null(strstr(html, "<!DOCTYPE html>"));
+    assert_non_null(strstr(html, "<title>Scalpels report: task t-1</title>"));
+    assert_non_null(strstr(html, "Dygraph.synchronize = synchronize")); /* inline */
+    assert_non_null(strstr(html, "document.addEventListener('DOMContentLoaded'"));
+    assert_offline(html);
+    assert_links_land(html);
+    /* The task with its times' zone; where every sample is. */
+    assert_non_null(strstr(html, "<dt>created</dt><dd>2023-11-14 21:13:20 +0000</dd>"));
+    assert_non_null(strstr(html, "<dt>stopped</dt><dd>2023-11-14 21:23:20 +0000</dd>"));
+    assert_non_null(strstr(html, "<dt>generated</dt><dd>2023-11-14 22:13:20 +0000 by sca"));
+    assert_non_null(strstr(html, "<code>sca report --csv t-1</code>"));
+    assert_non_null(strstr(html, "Times are in UTC+00:00"));
+    assert_non_null(strstr(html, "<body data-base=\"1699996400\" data-tz=\"0\">"));
+    /* The data themselves are not in the page. */
+    assert_null(strstr(html, "class=\"csv\""));
+    assert_null(strstr(html, "download"));
+
+    /* A summary row per series, numbers with their units. */
+    assert_int_equal(occurrences(html, "<tr data-result="), 19);
+    assert_non_null(strstr(html, "<td class=\"n\">2.4 GB</td>"));
+    assert_non_null(strstr(html, "<td class=\"n\">1000000%</td>"));
+    assert_non_null(strstr(html, "<td class=\"n\">-5%</td>"));
+    assert_non_null(strstr(html, "<svg class=\"spark\""));
+    assert_null(strstr(html, "<a href=\"#s0\"><svg")); /* no link runs through a sparkline */
+
+    /* Charts: cpu % (user, system) and mem kB (used); idle, total and the
+     * twelve netdev series are constant: lines of text. */
+    assert_int_equal(occurrences(html, "<figure class=\"chart\""), 2);
+    assert_non_null(strstr(html, "data-unit=\"%\">"));
+    assert_non_null(strstr(html, "<figcaption>cpu (%)</figcaption>\n<ol class=\"lines\" "
+                                 "hidden><li>user</li><li>system</li></ol>"));
+    assert_non_null(strstr(html, "<figcaption>mem (kB)</figcaption>\n<ol class=\"lines\" "
+                                 "hidden><li>used_kb</li></ol>"));
+    assert_non_null(strstr(html, "<p class=\"constant\">constant 0%: <span id="));
+    assert_non_null(strstr(html, "<p class=\"constant\">constant 2.4 GB: <span id="));
+    assert_int_equal(occurrences(html, "<p class=\"constant\">constant 0 kB/s:"), 1);
+    assert_int_equal(occurrences(html, "<p class=\"constant\">constant 0 pkt/s:"), 1);
+    assert_non_null(strstr(html, ">eth0.rx_kbps</span>, <span id=\"s"));
+    assert_non_null(strstr(html, "<p class=\"constant\">no samples: <span id="));
+
+    /* Each line's points: numbers only, ms after data-base. */
+    json_t *pts = chart_points(html, 0);
+    assert_int_equal(json_array_size(pts), 2);
+    json_t *user = json_array_get(pts, 0);
+    assert_int_equal(json_array_size(json_array_get(user, 0)), 50);
+    assert_int_equal(json_integer_value(json_array_get(json_array_get(user, 0), 1)), 1000);
+    assert_true(json_number_value(json_array_get(json_array_get(user, 1), 16)) == 1e6);
+    json_decref(pts);
+
+    /* The log: a filterable table of its first and last lines. */
+    assert_non_null(strstr(html, "<h3>words</h3>\n<input class=\"filter\""));
+    assert_int_equal(occurrences(html, "<tr class=\"line\">"), 10);
+    assert_non_null(strstr(html, "<tr class=\"gap\"><td>…</td><td>… 20 more lines</td></tr>"));
+    assert_non_null(strstr(html, "line 4</td></tr>\n<tr class=\"gap\">"));
+    assert_non_null(strstr(html, "</tr>\n<tr class=\"line\"><td class=\"t\">2023-11-14 "
+                                 "21:13:45.000000</td><td class=\"v\">line 25</td>"));
+    /* Sections: tracers with charts first, logs last. */
+    assert_true(strstr(html, "<h2>cpu</h2>") < strstr(html, "<h2>netdev</h2>"));
+    assert_true(strstr(html, "<h2>netdev</h2>") < strstr(html, "<h2>words</h2>"));
+    free(html);
+    json_decref(replies);
+}
+
+/* More points than a line's share are thinned to it, keeping the lowest
+ * and highest of each time slice: the spike and the dip stay. */
+static void test_page_thins_to_budget(void **state)
+{
+    (void)state;
+    json_t *replies = json_pack(
+        "[o]", reply("n", NULL, json_pack("[o]", stream("r-1", "spiky", "v", "", 10000, NAN))));
+    report_html_options o = {.points = 100, .generated = GENERATED};
+    char *html = page(replies, &o, 0, NULL);
+    json_t *pts = chart_points(html, 0);
+    json_t *t = json_array_get(json_array_get(pts, 0), 0),
+           *v = json_array_get(json_array_get(pts, 0), 1);
+    assert_true(json_array_size(t) <= 100);
+    assert_true(json_array_size(t) >= 90);
+    bool spike = false, dip = false;
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        spike = spike || json_number_value(json_array_get(v, i)) == 1e6;
+        dip = dip || json_number_value(json_array_get(v, i)) == -5;
+        if (i > 0)
+            assert_true(json_integer_value(json_array_get(t, i)) >
+                        json_integer_value(json_array_get(t, i - 1)));
+    }
+    assert_true(spike && dip);
+    assert_non_null(strstr(html, "Lines drawn from at most 100 points each"));
+    /* A page of no task: no task heading. */
+    assert_non_null(strstr(html, "<title>Scalpels report</title>"));
+    assert_null(strstr(html, "<dt>task</dt>"));
+    json_decref(pts);
+    free(html);
+    json_decref(replies);
+}
+
+/* However much the replies hold, the page stays within its size, and says
+ * what it left out. */
+static void test_page_size_bound(void **state)
+{
+    (void)state;
+    json_t *series = json_array();
+    for (int i = 0; i < 300; i++) {
+        char uuid[32], name[32];
+        snprintf(uuid, sizeof(uuid), "r-%d", i);
+        snprintf(name, sizeof(name), "s%d", i);
+        json_array_append_new(series, stream(uuid, "many", name, "kB", 2000, NAN));
+    }
+    char *line = malloc(5001);
+    memset(line, 'x', 5000);
+    line[5000] = '\0';
+    for (int i = 0; i < 20; i++) {
+        char uuid[32], name[32];
+        snprintf(uuid, sizeof(uuid), "l-%d", i);
+        snprintf(name, sizeof(name), "log%d", i);
+        json_t *log = log_series(uuid, "logs", name, 100000, 200);
+        size_t j;
+        json_t *pt;
+        json_array_foreach(json_object_get(log, "points"), j, pt)
+        {
+            json_array_set_new(pt, 1, json_string(line));
+        }
+        json_array_append_new(series, log);
+    }
+    free(line);
+    json_t *replies = json_pack("[o]", reply("n", task("t-1"), series));
+    size_t len;
+    char *html = page(replies, NULL, 0, &len);
+    assert_true(len <= REPORT_HTML_MAX_BYTES);
+    assert_true(len > REPORT_HTML_MAX_BYTES / 2);
+    assert_non_null(strstr(html, "did not fit in the page's 3000000 bytes"));
+    assert_true(strstr(html, "</html>\n") == html + len - strlen("</html>\n"));
+    /* Long lines are cut to LOG_TEXT_MAX bytes. */
+    assert_non_null(strstr(html, "xxxx…</td>"));
+    free(html);
+
+    report_html_options small = {.max_bytes = 400000};
+    html = page(replies, &small, 0, &len);
+    assert_true(len <= 400000);
+    assert_non_null(strstr(html, "did not fit in the page's 400000 bytes"));
+    free(html);
+    json_decref(replies);
+}
+
+/* --- Several nodes ---------------------------------------------------------------- */
+
+static void test_page_hosts(void **state)
+{
+    (void)state;
+    json_t *a = json_pack("[o,o,o]", stream("a-user", "cpu", "user", "%", 20, NAN),
+                          stream("a-idle", "cpu", "idle", "%", 20, 0),
+                          log_series("a-log", "words", "words", 3, 10));
+    json_t *b = json_pack("[o,o,o]", stream("b-user", "cpu", "user", "%", 20, 5),
+                          stream("b-idle", "cpu", "idle", "%", 20, 0),
+                          log_series("b-log", "words", "words", 2, 10));
+    json_t *replies =
+        json_pack("[o,o]", reply("node-a", task("t-a"), a), reply("node-b", task("t-b"), b));
+    char *html = page(replies, NULL, 0, NULL);
+    assert_links_land(html);
+    /* The nodes and their tasks. */
+    assert_non_null(strstr(html, "<li>node-a: task <code>t-a</code>, stopped, "));
+    assert_non_null(strstr(html, "<li>node-b: task <code>t-b</code>, stopped, "));
+    assert_non_null(strstr(html, "<title>Scalpels report</title>"));
+    /* A chart per series, a line per node; one that is flat on one node
+     * is still drawn beside the other; flat on every node: text. */
+    assert_int_equal(occurrences(html, "<figure class=\"chart\""), 1);
+    assert_non_null(strstr(html, "<figcaption>cpu user (%)</figcaption>\n<ol class=\"lines\" "
+                                 "hidden><li>node-a</li><li>node-b</li></ol>"));
+    assert_non_null(strstr(html, "constant 0%: <span id=\"s2\">idle on node-a</span>, "
+                                 "<span id=\"s3\">idle on node-b</span>"));
+    /* The summary says which node each row is. */
+    assert_non_null(strstr(html, "<th>host</th>"));
+    assert_non_null(
+        strstr(html, "<tr data-result=\"b-user\"><td>node-b</td><td><a href=\"#s1\">user"));
+    /* One log table, grouped by node. */
+    assert_int_equal(occurrences(html, "<table class=\"log\""), 1);
+    assert_non_null(strstr(html, "<tr class=\"node\"><th colspan=\"2\">node-a</th></tr>"));
+    assert_non_null(strstr(html, "<tr class=\"node\"><th colspan=\"2\">node-b</th></tr>"));
+    free(html);
+    json_decref(replies);
+
+    /* sca --all-hosts where one node answered: laid out for nodes still. */
+    replies =
+        json_pack("[o]", reply("node-b", task("t-b"),
+                               json_pack("[o]", stream("b-user", "cpu", "user", "%", 20, NAN))));
+    report_html_options o = {.hosts = true};
+    html = page(replies, &o, 0, NULL);
+    assert_non_null(strstr(html, "<th>host</th>"));
+    assert_non_null(strstr(html, "<li>node-b: task <code>t-b</code>, stopped, "));
+    assert_non_null(strstr(html, "hidden><li>node-b</li></ol>"));
+    assert_null(strstr(html, "<dt>task</dt>"));
+    free(html);
+    json_decref(replies);
+}
+
+/* Strings from the data never reach the page as markup. */
 static void test_page_hostile_strings(void **state)
 {
     (void)state;
-    json_t *results = json_array();
-    json_t *evil = stream("r-<evil>", "x\"><script>alert(1)</script>",
-                          "<script>alert('name')</script> & \"more\"", 3);
-    json_object_set_new(evil, "unit", json_string("<img src=x onerror=alert(2)>"));
-    json_object_set_new(evil, "host", json_string("node<1>&'"));
-    json_array_append_new(results, evil);
-    json_t *log = log_result("r-log", 2);
-    json_array_set_new(json_object_get(log, "data"), 1,
-                       json_pack("[f,s]", GENERATED, "</td></pre><script>steal()</script>&amp;"));
-    json_array_append_new(results, log);
-    char *html = page(NULL, results, NULL, 0);
-
+    json_t *evil =
+        stream("r-<evil>", "x\"><script>alert(1)</script>",
+               "<script>alert('name')</script> & \"more\"", "<img src=x onerror=alert(2)>", 5, NAN);
+    json_t *log = log_series("r-log", "w<b>", "w<b> log", 2, 10);
+    json_array_set_new(json_array_get(json_object_get(log, "points"), 1), 1,
+                       json_string("</td></pre><script>steal()</script>&amp;"));
+    json_t *replies = json_pack("[o,o]", reply("node<1>&'", NULL, json_pack("[o,o]", evil, log)),
+                                reply("n2", NULL, json_array()));
+    char *html = page(replies, NULL, 0, NULL);
     assert_null(strstr(html, "<script>alert"));
     assert_null(strstr(html, "<script>steal"));
     assert_null(strstr(html, "<img"));
     assert_null(strstr(html, "<evil>"));
     assert_null(strstr(html, "node<1>"));
+    assert_null(strstr(html, "w<b>"));
     assert_non_null(strstr(html, "&lt;script&gt;alert(&#39;name&#39;)&lt;/script&gt; &amp; "
                                  "&quot;more&quot;"));
     assert_non_null(strstr(html, "&lt;/td&gt;&lt;/pre&gt;&lt;script&gt;steal()&lt;/script&gt;"
                                  "&amp;amp;"));
-    assert_non_null(strstr(html, "on node&lt;1&gt;&amp;&#39;</h2>"));
-    assert_non_null(strstr(html, "download=\"result-r-&lt;evil&gt;.csv\""));
-    /* Only the page's own scripts: dygraphs, one chart's points, the
-     * drawing code; every element opened is closed where it should be. */
-    assert_int_equal(occurrences(html, "<script"), 3);
-    assert_int_equal(occurrences(html, "</script>"), 3);
-    assert_int_equal(occurrences(html, "</pre>"), 3);
-    assert_int_equal(occurrences(html, "</td>"), 4);
-    assert_non_null(strstr(html, "<title>Scalpels results</title>"));
-    assert_offline(html);
+    assert_non_null(strstr(html, "data-unit=\"&lt;img src=x onerror=alert(2)&gt;\""));
+    assert_non_null(strstr(html, "<li>node&lt;1&gt;&amp;&#39;</li>"));
+    /* The page's three scripts and one chart's points, nothing else. */
+    assert_int_equal(occurrences(html, "<script"), 4);
+    assert_int_equal(occurrences(html, "</script>"), 4);
     free(html);
-    json_decref(results);
-}
-
-/* Results from several agents: grouped per host, and the page's CSV has
- * the host column report_csv gives them. */
-static void test_page_hosts(void **state)
-{
-    (void)state;
-    json_t *results = json_array();
-    json_t *a = stream("r-a", "cpu", "cpu.user", 5), *b = stream("r-b", "cpu", "cpu.user", 5);
-    json_object_set_new(a, "host", json_string("node-a"));
-    json_object_set_new(b, "host", json_string("node-b"));
-    json_array_append_new(results, a);
-    json_array_append_new(results, b);
-    char *html = page(NULL, results, NULL, 0);
-    assert_non_null(strstr(html, "<h2>tracer cpu on node-a</h2>"));
-    assert_non_null(strstr(html, "<h2>tracer cpu on node-b</h2>"));
-    char *header =
-        between_unescaped(html, "<pre class=\"csv-header\" id=\"csv-header\" hidden>\n", "</pre>");
-    assert_string_equal(header, "host,task,result,tracer,name,unit,rtype,ts,value\n");
-    char *rows = between_unescaped(html, "<pre class=\"csv\" id=\"csv1\" hidden>\n", "</pre>");
-    char *want = csv_of(b);
-    assert_string_equal(rows, want);
-    assert_true(strncmp(rows, "node-b,t-1,r-b,", 15) == 0);
-    free(want);
-    free(rows);
-    free(header);
-    free(html);
-    json_decref(results);
-}
-
-static void test_page_log_cap_and_empty(void **state)
-{
-    (void)state;
-    json_t *results = json_array();
-    json_array_append_new(results, log_result("r-log", 25));
-    json_array_append_new(results, stream("r-empty", "cpu", "idle", 0));
-    report_html_options o = {.log_rows = 10, .generated = GENERATED};
-    char *html = page(NULL, results, &o, 0);
-    /* First five, a gap, last five. */
-    assert_int_equal(occurrences(html, "<tr><td class=\"t\">"), 10);
-    assert_non_null(strstr(html, "… 15 more lines not shown"));
-    assert_non_null(strstr(html, "<td class=\"t\">2023-11-14 22:12:20.000000</td>"));
-    assert_non_null(strstr(html, "<td class=\"t\">2023-11-14 22:12:44.000000</td>"));
-    assert_null(strstr(html, "<td class=\"t\">2023-11-14 22:12:25.000000</td>"));
-    /* An empty stream: its summary, no chart. */
-    assert_int_equal(occurrences(html, "<div class=\"chart\""), 0);
-    assert_non_null(strstr(html, "cpu idle (%): count 0</h3>"));
-    free(html);
-
-    json_t *none = json_array();
-    html = page(NULL, none, NULL, 0);
-    assert_non_null(strstr(html, "(no results)"));
-    assert_non_null(strstr(html, "</html>\n"));
-    free(html);
-    json_decref(none);
-    json_decref(results);
+    json_decref(replies);
 }
 
 static void test_page_errors(void **state)
 {
     (void)state;
     json_t *not_array = json_object();
-    char *html = page(NULL, not_array, NULL, -EINVAL);
+    char *html = page(not_array, NULL, -EPROTO, NULL);
     assert_string_equal(html, "");
     free(html);
-    json_t *bad = json_pack("[{s:s}]", "name", "no uuid");
-    html = page(NULL, bad, NULL, -EPROTO);
+    json_t *bad = json_pack("[{s:[{s:s}]}]", "series", "name", "no uuid");
+    html = page(bad, NULL, -EPROTO, NULL);
     assert_string_equal(html, ""); /* checked before anything is written */
+    free(html);
+    json_t *empty = json_pack("[o]", reply("n", NULL, json_array()));
+    html = page(empty, NULL, 0, NULL);
+    assert_non_null(strstr(html, "<p>(no results)</p>"));
     free(html);
 
     FILE *full = fopen("/dev/full", "w");
     if (full != NULL) {
-        json_t *results = json_pack("[o]", stream("r-1", "cpu", "user", 10));
+        json_t *replies = one_node();
         sca_error err = {0};
-        assert_int_equal(report_html(full, NULL, results, NULL, &err), -ENOSPC);
+        assert_int_equal(report_html(full, replies, NULL, &err), -ENOSPC);
         assert_non_null(strstr(err.msg, "cannot write the HTML report"));
         fclose(full);
-        json_decref(results);
+        json_decref(replies);
     }
+    json_decref(empty);
     json_decref(bad);
     json_decref(not_array);
 }
@@ -466,15 +476,13 @@ int main(void)
     setenv("TZ", "UTC", 1);
     tzset();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_lttb_short_series_pass_through),
-        cmocka_unit_test(test_lttb_count_and_ends),
-        cmocka_unit_test(test_lttb_keeps_spike_and_dip),
-        cmocka_unit_test(test_lttb_by_hand),
         cmocka_unit_test(test_escape),
-        cmocka_unit_test(test_page),
-        cmocka_unit_test(test_page_hostile_strings),
+        cmocka_unit_test(test_points_budget),
+        cmocka_unit_test(test_page_one_node),
+        cmocka_unit_test(test_page_thins_to_budget),
+        cmocka_unit_test(test_page_size_bound),
         cmocka_unit_test(test_page_hosts),
-        cmocka_unit_test(test_page_log_cap_and_empty),
+        cmocka_unit_test(test_page_hostile_strings),
         cmocka_unit_test(test_page_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -545,6 +545,55 @@ static void test_fast_path_matches_general(void **state)
     }
 }
 
+/* A reply whose result is given as text, and read back with the result
+ * kept as text: both ends leave it as it is, and the general decoder sees
+ * the same message. */
+static void test_result_as_text(void **state)
+{
+    (void)state;
+    static const char page[] = "{\"data\":[[1.5,\"a \\\"q\\\" \\\\ b\"],[2,null]],\"n\":2}";
+    json_t *inner = rpc_envelope_reply(NULL, NULL, true, "m1", "u1");
+    size_t len;
+    char *body = rpc_envelope_encode_raw(inner, "result", page, strlen(page), &len);
+    json_decref(inner);
+    json_t *kept = NULL;
+    char *text = NULL;
+    const char *raw = NULL;
+    size_t raw_len = 0;
+    assert_int_equal(rpc_envelope_decode_keep(body, len, "result", &kept, &text, &raw, &raw_len),
+                     0);
+    assert_non_null(raw);
+    assert_int_equal(raw_len, strlen(page));
+    assert_memory_equal(raw, page, raw_len);
+    assert_null(json_object_get(kept, "result"));
+    assert_string_equal(json_string_value(json_object_get(kept, "_msg_id")), "m1");
+    assert_true(json_is_true(json_object_get(kept, "ending")));
+    json_decref(kept);
+    free(text);
+
+    json_t *whole = NULL;
+    assert_int_equal(rpc_envelope_decode(body, len, &whole, NULL), 0);
+    json_t *want = json_loads(page, 0, NULL);
+    assert_true(json_equal(json_object_get(whole, "result"), want));
+    json_decref(want);
+    json_decref(whole);
+    free(body);
+
+    /* Without the member: no text; a body not in the envelope's exact form
+     * is left to the general decoder. */
+    static const char none[] = "{\"oslo.version\": \"2.0\", \"oslo.message\": "
+                               "\"{\\\"_msg_id\\\": \\\"m2\\\", \\\"ending\\\": true}\"}";
+    assert_int_equal(
+        rpc_envelope_decode_keep(none, strlen(none), "result", &kept, &text, &raw, &raw_len), 0);
+    assert_null(raw);
+    json_decref(kept);
+    free(text);
+    static const char spaced[] = "{ \"oslo.version\": \"2.0\", \"oslo.message\": \"{}\"}";
+    assert_int_equal(
+        rpc_envelope_decode_keep(spaced, strlen(spaced), "result", &kept, &text, &raw, &raw_len),
+        1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -564,6 +613,7 @@ int main(void)
         cmocka_unit_test(test_version_compatible),
         cmocka_unit_test(test_sniff),
         cmocka_unit_test(test_fast_path_matches_general),
+        cmocka_unit_test(test_result_as_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

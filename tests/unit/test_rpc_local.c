@@ -79,6 +79,14 @@ static void m_whoami(rpc_request *req, void *arg)
     rpc_request_reply(req, json_pack("{s:i,s:i}", "rc", rc, "uid", (int)uid));
 }
 
+/* Replies with the JSON text in x as it is (rpc_request_reply_text). */
+static void m_text(rpc_request *req, void *arg)
+{
+    (void)arg;
+    const char *x = json_string_value(json_object_get(rpc_request_args(req), "x"));
+    rpc_request_reply_text(req, sca_strdup(x), strlen(x));
+}
+
 /* How long the caller said it waits, as the server counts it: -1 unknown. */
 static void m_deadline(rpc_request *req, void *arg)
 {
@@ -89,14 +97,10 @@ static void m_deadline(rpc_request *req, void *arg)
 
 static const rpc_arg_spec a_x[] = {{"x", RPC_ARG_ANY, true, true}, {0}};
 static const rpc_arg_spec a_n[] = {{"n", RPC_ARG_INT, true, false}, {0}};
-static const rpc_method methods[] = {{"echo", m_echo, a_x},
-                                     {"boom", m_boom, NULL},
-                                     {"hold", m_hold, NULL},
-                                     {"count", m_count, a_n},
-                                     {"big", m_big, a_n},
-                                     {"whoami", m_whoami, NULL},
-                                     {"deadline", m_deadline, NULL},
-                                     {0}};
+static const rpc_method methods[] = {
+    {"echo", m_echo, a_x},          {"boom", m_boom, NULL}, {"hold", m_hold, NULL},
+    {"count", m_count, a_n},        {"big", m_big, a_n},    {"whoami", m_whoami, NULL},
+    {"deadline", m_deadline, NULL}, {"text", m_text, a_x},  {0}};
 
 static const rpc_target target = {.topic = "scalpels"};
 
@@ -212,6 +216,81 @@ static void test_call_cast_error(void **state)
                      0);
     assert_string_equal(json_string_value(result), "y");
     json_decref(result);
+}
+
+/* What a call made with rpc_call_text got: the result's text. */
+typedef struct text_outcome {
+    int calls;
+    int status;
+    char text[256];
+    char cls[64];
+} text_outcome;
+
+static void record_text(const rpc_reply *r, void *arg)
+{
+    text_outcome *o = arg;
+    o->calls++;
+    o->status = r->status;
+    assert_true(json_is_null(r->result));
+    snprintf(o->text, sizeof(o->text), "%.*s", r->text != NULL ? (int)r->text_len : 0,
+             r->text != NULL ? r->text : "");
+    snprintf(o->cls, sizeof(o->cls), "%s", r->fail_class ? r->fail_class : "");
+}
+
+static void call_text(fixture *f, const char *method, json_t *args, text_outcome *o)
+{
+    memset(o, 0, sizeof(*o));
+    assert_int_equal(rpc_call_text(f->ct, &target, method, args, NULL, 5, record_text, o, NULL), 0);
+    while (o->calls == 0)
+        uv_run(&f->loop, UV_RUN_ONCE);
+}
+
+static void test_results_as_text(void **state)
+{
+    fixture *f = *state;
+    /* A reply written as text reaches a text call as that text, quotes and
+     * escapes (doubly escaped inside the envelope) intact. */
+    static const char page[] = "{\"data\":[[1.5,\"say \\\"hi\\\"\"],[2,3.0]],\"n\":2}";
+    text_outcome t;
+    call_text(f, "text", json_pack("{s:s}", "x", page), &t);
+    assert_int_equal(t.status, 0);
+    assert_string_equal(t.text, page);
+    /* ... and a plain call as the value it holds. */
+    outcome o;
+    call(f, "text", json_pack("{s:s}", "x", page), 5, &o);
+    assert_int_equal(o.status, 0);
+    json_t *want = json_loads(page, 0, NULL);
+    assert_true(json_equal(o.result, want));
+    json_decref(want);
+    json_decref(o.result);
+    /* A reply made of jansson values reaches a text call as the server
+     * wrote them. */
+    call_text(f, "echo", json_pack("{s:[i,s]}", "x", 1, "a\"b"), &t);
+    assert_int_equal(t.status, 0);
+    assert_string_equal(t.text, "[1, \"a\\\"b\"]");
+    /* Failures are failures. */
+    call_text(f, "boom", NULL, &t);
+    assert_int_equal(t.status, -EREMOTEIO);
+    assert_string_equal(t.cls, "ValueError");
+    /* Text calls and plain ones in flight together each get their own. */
+    text_outcome t1 = {0};
+    outcome o1 = {0}, o2 = {0};
+    assert_int_equal(
+        rpc_call(f->ct, &target, "echo", json_pack("{s:i}", "x", 5), NULL, 5, record, &o1, NULL),
+        0);
+    assert_int_equal(rpc_call_text(f->ct, &target, "text", json_pack("{s:s}", "x", "[7]"), NULL, 5,
+                                   record_text, &t1, NULL),
+                     0);
+    assert_int_equal(rpc_call(f->ct, &target, "text", json_pack("{s:s}", "x", "[8]"), NULL, 5,
+                              record, &o2, NULL),
+                     0);
+    while (o1.calls == 0 || t1.calls == 0 || o2.calls == 0)
+        uv_run(&f->loop, UV_RUN_ONCE);
+    assert_int_equal(json_integer_value(o1.result), 5);
+    assert_string_equal(t1.text, "[7]");
+    assert_int_equal(json_integer_value(json_array_get(o2.result, 0)), 8);
+    json_decref(o1.result);
+    json_decref(o2.result);
 }
 
 /* A unix call carries its timeout, so the server knows when its caller
@@ -528,6 +607,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_call_cast_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_results_as_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_caller_deadline, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_then_late_reply, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sizes, setup, teardown),

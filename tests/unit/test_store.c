@@ -1,7 +1,7 @@
 /* test_store.c - the SQLite store: schema, migrations, fuzzy lookup, CRUD. */
 #include <errno.h>
-#include <pthread.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -321,6 +321,12 @@ static void test_results_and_samples(void **state)
     assert_string_equal(r.unit, "pkt/s");
     assert_string_equal(r.rtype, "stream");
     assert_int_equal(r.count, 2);
+    store_result_clear(&r);
+    /* The same without the count, which walks the result's index. */
+    assert_int_equal(store_result_get_uncounted(f->s, pk.uuid, &r, &err), 0);
+    assert_string_equal(r.name, "Port Traffic");
+    assert_string_equal(r.task_uuid, t.uuid);
+    assert_int_equal(r.count, -1);
     store_result_clear(&r);
     assert_int_equal(store_result_get(f->s, lg.uuid, &r, &err), 0);
     assert_null(r.unit);

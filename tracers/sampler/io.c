@@ -40,7 +40,8 @@ static int key_char(char c)
            strchr("_.:/-", c) != NULL;
 }
 
-void sampler_kv(sca_buf *line, const char *dev, const char *key, double value, int decimals)
+void sampler_kv(sca_buf *line, const char *dev, const char *key, double value, int decimals,
+                const char *unit)
 {
     if (line->len > 0)
         sca_buf_append(line, " ", 1);
@@ -50,7 +51,7 @@ void sampler_kv(sca_buf *line, const char *dev, const char *key, double value, i
     }
     if (dev != NULL)
         sca_buf_append(line, ".", 1);
-    sca_buf_appendf(line, "%s=%.*f", key, decimals, value);
+    sca_buf_appendf(line, "%s=%.*f%s", key, decimals, value, unit != NULL ? unit : "");
 }
 
 char *sampler_next_line(char **cursor)

@@ -53,11 +53,11 @@ static int cpu_sample(void *state, double elapsed, sca_buf *line, sca_error *err
     if (procfs_cpu_usage(&s->prev, &cur, &pct) != 0)
         return 0; /* no tick yet: keep the baseline, say nothing */
     s->prev = cur;
-    sampler_kv(line, NULL, "user", pct.user, 1);
-    sampler_kv(line, NULL, "system", pct.system, 1);
-    sampler_kv(line, NULL, "iowait", pct.iowait, 1);
-    sampler_kv(line, NULL, "idle", pct.idle, 1);
-    sampler_kv(line, NULL, "steal", pct.steal, 1);
+    sampler_kv(line, NULL, "user", pct.user, 1, "%");
+    sampler_kv(line, NULL, "system", pct.system, 1, "%");
+    sampler_kv(line, NULL, "iowait", pct.iowait, 1, "%");
+    sampler_kv(line, NULL, "idle", pct.idle, 1, "%");
+    sampler_kv(line, NULL, "steal", pct.steal, 1, "%");
     return 0;
 }
 

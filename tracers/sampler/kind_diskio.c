@@ -43,9 +43,9 @@ static int disk_by_default(const char *name, sca_buf *scratch)
 
 static void disk_emit(sca_buf *line, const char *name, const double rate[DEVICE_COUNTERS])
 {
-    sampler_kv(line, name, "read_kbps", rate[DISK_RSECT] * SECTOR_KB, 2);
-    sampler_kv(line, name, "write_kbps", rate[DISK_WSECT] * SECTOR_KB, 2);
-    sampler_kv(line, name, "iops", rate[DISK_READS] + rate[DISK_WRITES], 2);
+    sampler_kv(line, name, "read_kbps", rate[DISK_RSECT] * SECTOR_KB, 2, "kB/s");
+    sampler_kv(line, name, "write_kbps", rate[DISK_WSECT] * SECTOR_KB, 2, "kB/s");
+    sampler_kv(line, name, "iops", rate[DISK_READS] + rate[DISK_WRITES], 2, "IO/s");
 }
 
 static const device_source disk_source = {

@@ -55,11 +55,11 @@ static int mem_sample(void *state, double elapsed, sca_buf *line, sca_error *err
     int rc = mem_read(state, &m, err);
     if (rc != 0)
         return rc;
-    sampler_kv(line, NULL, "total_kb", (double)m.total_kb, 0);
-    sampler_kv(line, NULL, "used_kb", kb_minus(m.total_kb, m.available_kb), 0);
-    sampler_kv(line, NULL, "available_kb", (double)m.available_kb, 0);
-    sampler_kv(line, NULL, "cached_kb", (double)(m.cached_kb + m.sreclaimable_kb), 0);
-    sampler_kv(line, NULL, "swap_used_kb", kb_minus(m.swap_total_kb, m.swap_free_kb), 0);
+    sampler_kv(line, NULL, "total_kb", (double)m.total_kb, 0, "kB");
+    sampler_kv(line, NULL, "used_kb", kb_minus(m.total_kb, m.available_kb), 0, "kB");
+    sampler_kv(line, NULL, "available_kb", (double)m.available_kb, 0, "kB");
+    sampler_kv(line, NULL, "cached_kb", (double)(m.cached_kb + m.sreclaimable_kb), 0, "kB");
+    sampler_kv(line, NULL, "swap_used_kb", kb_minus(m.swap_total_kb, m.swap_free_kb), 0, "kB");
     return 0;
 }
 

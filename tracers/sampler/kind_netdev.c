@@ -35,10 +35,10 @@ static int net_by_default(const char *name, sca_buf *scratch)
 
 static void net_emit(sca_buf *line, const char *name, const double rate[DEVICE_COUNTERS])
 {
-    sampler_kv(line, name, "rx_kbps", rate[NET_RX_BYTES] / 1024, 2);
-    sampler_kv(line, name, "tx_kbps", rate[NET_TX_BYTES] / 1024, 2);
-    sampler_kv(line, name, "rx_pps", rate[NET_RX_PACKETS], 2);
-    sampler_kv(line, name, "tx_pps", rate[NET_TX_PACKETS], 2);
+    sampler_kv(line, name, "rx_kbps", rate[NET_RX_BYTES] / 1024, 2, "kB/s");
+    sampler_kv(line, name, "tx_kbps", rate[NET_TX_BYTES] / 1024, 2, "kB/s");
+    sampler_kv(line, name, "rx_pps", rate[NET_RX_PACKETS], 2, "pkt/s");
+    sampler_kv(line, name, "tx_pps", rate[NET_TX_PACKETS], 2, "pkt/s");
 }
 
 static const device_source net_source = {

@@ -194,12 +194,12 @@ static void proc_say_no_io(proc_state *s, const proc_totals *t)
 
 static void proc_emit(proc_state *s, const proc_totals *t, double elapsed, sca_buf *line)
 {
-    sampler_kv(line, NULL, "cpu_pct", 100 * t->ticks / s->ticks_per_s / elapsed, 1);
-    sampler_kv(line, NULL, "rss_kb", t->rss_pages * s->page_kb, 0);
-    sampler_kv(line, NULL, "threads", t->threads, 0);
+    sampler_kv(line, NULL, "cpu_pct", 100 * t->ticks / s->ticks_per_s / elapsed, 1, "%");
+    sampler_kv(line, NULL, "rss_kb", t->rss_pages * s->page_kb, 0, "kB");
+    sampler_kv(line, NULL, "threads", t->threads, 0, NULL);
     if (t->some_io) {
-        sampler_kv(line, NULL, "read_kbps", t->read_bytes / 1024 / elapsed, 2);
-        sampler_kv(line, NULL, "write_kbps", t->write_bytes / 1024 / elapsed, 2);
+        sampler_kv(line, NULL, "read_kbps", t->read_bytes / 1024 / elapsed, 2, "kB/s");
+        sampler_kv(line, NULL, "write_kbps", t->write_bytes / 1024 / elapsed, 2, "kB/s");
     }
     proc_say_no_io(s, t);
 }

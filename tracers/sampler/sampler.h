@@ -55,9 +55,11 @@ int sampler_dev_listed(const sampler_opts *opts, const char *name);
 /* The whole of a /proc or /sys file into buf (NUL-terminated).  Returns
  * -errno, with the path in err. */
 int sampler_read_file(const char *path, sca_buf *buf, sca_error *err);
-/* Appends " [dev.]key=value" to line, value with `decimals` digits; dev is
- * made a valid kv key by replacing any other byte with '_'. */
-void sampler_kv(sca_buf *line, const char *dev, const char *key, double value, int decimals);
+/* Appends " [dev.]key=value[unit]" to line, value with `decimals` digits
+ * and unit glued to it (NULL: none); dev is made a valid kv key by
+ * replacing any other byte with '_'. */
+void sampler_kv(sca_buf *line, const char *dev, const char *key, double value, int decimals,
+                const char *unit);
 /* Cuts buf's text into lines in place: the next line, or NULL at the end. */
 char *sampler_next_line(char **cursor);
 /* The pid a /proc entry's name stands for, or 0 when it is not a process. */

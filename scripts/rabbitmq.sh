@@ -6,12 +6,18 @@
 #
 # DIR defaults to $SCA_RABBIT_DIR or ./build/rabbitmq; PORT to 5673 (the
 # distribution port is PORT+20000).  Requires the rabbitmq-server package.
+#
+# SCA_RABBIT_ADDR: the address AMQP listens on instead of 127.0.0.1, for a
+# node that clients in other network namespaces reach (the distribution port
+# and epmd stay on loopback).  The guest user may then log in from anywhere,
+# as such clients are not on the node's loopback: only for a private network.
 set -euo pipefail
 
 cmd=${1:-}
 dir=${2:-${SCA_RABBIT_DIR:-$PWD/build/rabbitmq}}
 port=${3:-5673}
 node="sca-test-$port@localhost"
+addr=${SCA_RABBIT_ADDR:-127.0.0.1}
 rabbit_bin=/usr/lib/rabbitmq/bin
 
 die() { echo "rabbitmq.sh: $*" >&2; exit 1; }
@@ -20,7 +26,7 @@ die() { echo "rabbitmq.sh: $*" >&2; exit 1; }
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 export HOME="$dir" RABBITMQ_NODENAME="$node" \
-  RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 RABBITMQ_NODE_PORT="$port" \
+  RABBITMQ_NODE_IP_ADDRESS="$addr" RABBITMQ_NODE_PORT="$port" \
   RABBITMQ_DIST_PORT=$((port + 20000)) \
   RABBITMQ_MNESIA_BASE="$dir/mnesia" RABBITMQ_LOG_BASE="$dir/log" \
   RABBITMQ_PID_FILE="$dir/rabbit.pid" \
@@ -29,14 +35,15 @@ export HOME="$dir" RABBITMQ_NODENAME="$node" \
   ERL_EPMD_ADDRESS=127.0.0.1 \
   RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS='-kernel inet_dist_use_interface {127,0,0,1}'
 
-port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# port_busy PORT [ADDR]: something accepts there (ADDR defaults to loopback).
+port_busy() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
 
 start() {
   if [ -f "$dir/rabbit.pid" ] && kill -0 "$(cat "$dir/rabbit.pid")" 2>/dev/null; then
     echo "rabbitmq.sh: node $node already running (pid $(cat "$dir/rabbit.pid"))"
     return 0
   fi
-  port_busy "$port" && die "port 127.0.0.1:$port is already in use"
+  port_busy "$port" "$addr" && die "port $addr:$port is already in use"
   # An Erlang CLI that finds no epmd starts one on every interface: start ours first.
   if ! port_busy 4369; then
     epmd -address 127.0.0.1 -daemon
@@ -50,6 +57,9 @@ start() {
     chmod 400 "$dir/.erlang.cookie.tmp"
     mv "$dir/.erlang.cookie.tmp" "$dir/.erlang.cookie"
   fi
+  if [ "$addr" != 127.0.0.1 ]; then
+    echo 'loopback_users = none' >"$dir/rabbitmq.conf"
+  fi
   : >"$dir/enabled_plugins.tmp" && echo '[].' >"$dir/enabled_plugins.tmp" && mv "$dir/enabled_plugins.tmp" "$dir/enabled_plugins"
   rm -f "$dir/rabbit.pid"
   "$rabbit_bin/rabbitmq-server" -detached
@@ -58,9 +68,9 @@ start() {
     tail -n 30 "$dir/log/"*.log >&2 2>/dev/null || true
     die "node $node did not start"
   fi
-  for _ in $(seq 100); do port_busy "$port" && break; sleep 0.1; done
-  port_busy "$port" || die "node $node started but 127.0.0.1:$port does not accept"
-  echo "rabbitmq.sh: node $node accepting on 127.0.0.1:$port"
+  for _ in $(seq 100); do port_busy "$port" "$addr" && break; sleep 0.1; done
+  port_busy "$port" "$addr" || die "node $node started but $addr:$port does not accept"
+  echo "rabbitmq.sh: node $node accepting on $addr:$port"
 }
 
 stop() {

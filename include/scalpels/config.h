@@ -22,7 +22,8 @@ typedef struct config {
     char *source; /* file read, or NULL when only defaults apply */
 
     /* [DEFAULT] */
-    char *transport_url; /* "" = the local unix socket in state_dir */
+    char *transport_url;    /* "" = the local unix socket in state_dir */
+    int transport_url_line; /* its line in source; 0 when no file set it */
     char *state_dir;
     enum log_level log_level;
 
@@ -64,5 +65,10 @@ void config_free(config *cfg);
 /* The transport URL to use: transport_url, or unix://STATE_DIR/agent.sock when
  * it is empty.  The caller frees it. */
 char *config_transport_url(const config *cfg);
+
+/* err, an error about the configured transport_url, led by the file and
+ * line that set it ("FILE:LINE: ..."), as config_load's errors are; err is
+ * left as it is when no file set it.  Returns err's code. */
+int config_transport_url_error(const config *cfg, sca_error *err);
 
 #endif

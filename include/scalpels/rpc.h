@@ -72,6 +72,10 @@ typedef struct rpc_options {
 int rpc_transport_new(uv_loop_t *loop, const char *url, const rpc_options *opts,
                       rpc_transport **out, sca_error *err);
 
+/* 0 when url is one rpc_transport_new takes, else -EINVAL (or
+ * -ENAMETOOLONG) with err naming the problem; connects to nothing. */
+int rpc_url_check(const char *url, sca_error *err);
+
 /* Closes everything: pending calls complete with -ECANCELED, servers still
  * listening are freed (AMQP: consumers cancelled, fanout queues deleted, and
  * the reply queue deleted unless a reply may still come to it).

@@ -47,6 +47,11 @@ void sca_buf_appendf(sca_buf *b, const char *fmt, ...) __attribute__((format(pri
 void sca_buf_reset(sca_buf *b);
 void sca_buf_free(sca_buf *b);
 
+/* s fit to show on a terminal, in a new string the caller frees: control
+ * characters (C0, DEL, C1) and bytes that are not UTF-8 become \xNN, the
+ * rest is kept as it is. */
+char *sca_escape_text(const char *s);
+
 #define SCA_NUMBER_MAX 32 /* room for a formatted number and its NUL */
 
 /* x as the shortest decimal that reads back as exactly x: the first of

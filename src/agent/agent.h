@@ -53,7 +53,8 @@ struct children {
 
 typedef struct agent {
     config cfg;
-    const char *config_path; /* passed on to sca-tracer; NULL = its own lookup */
+    const char *config_path;  /* passed on to sca-tracer; NULL = its own lookup */
+    const char *config_given; /* --config as given, for hints; NULL without */
     uv_loop_t *loop;
     store *store; /* the loop thread's connection; reads use their own */
     /* The configured transport, and with AMQP also the local unix socket,

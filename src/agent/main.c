@@ -111,8 +111,9 @@ static int open_store(agent *a, sca_error *err)
     int rc = store_open(a->cfg.db_path, 0, &a->store, err);
     if (rc == -ENOENT)
         sca_error_set(err, rc,
-                      "database %s does not exist: create it with 'sca-manage db-create' first",
-                      a->cfg.db_path);
+                      "database %s does not exist: create it with 'sca-manage%s%s db-create' first",
+                      a->cfg.db_path, a->config_given ? " --config " : "",
+                      a->config_given ? a->config_given : "");
     return rc;
 }
 
@@ -265,6 +266,18 @@ int main(int argc, char **argv)
         return 2;
     }
     a.config_path = a.cfg.source;
+    a.config_given = config_path;
+    /* A URL that cannot be used is a configuration error, as sca says it:
+     * before detaching, naming the file and line. */
+    char *url = config_transport_url(&a.cfg);
+    int url_rc = rpc_url_check(url, &err);
+    free(url);
+    if (url_rc != 0) {
+        config_transport_url_error(&a.cfg, &err);
+        fprintf(stderr, "sca-agent: %s\n", err.msg);
+        config_free(&a.cfg);
+        return 2;
+    }
     if (host != NULL) {
         free(a.cfg.host);
         a.cfg.host = sca_strdup(host);

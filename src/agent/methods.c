@@ -104,11 +104,19 @@ static bool tracer_alive(agent *a, const store_tracer *t)
     return children_adopt(a, (pid_t)t->pid, task_id, t->task_uuid, t->name) == 0;
 }
 
+/* duration, when given, must be a positive number of seconds: 0 or less
+ * would otherwise fall through to the longest deadline there is. */
+static int check_duration(const json_t *duration, sca_error *err)
+{
+    if (!json_is_number(duration) || json_number_value(duration) > 0)
+        return 0;
+    return sca_error_set(err, -EINVAL, "duration must be a positive number of seconds, not %g",
+                         json_number_value(duration));
+}
+
 static double task_deadline(agent *a, json_t *duration)
 {
     double d = json_is_number(duration) ? json_number_value(duration) : 0;
-    if (d < 0)
-        d = 0;
     if (a->cfg.max_duration > 0 && (d == 0 || d > a->cfg.max_duration))
         d = a->cfg.max_duration;
     return d > 0 ? sca_now() + d : 0;
@@ -144,6 +152,8 @@ static void handle_start_tracers(rpc_request *req, agent *a)
     json_t *names = json_object_get(args, "tracers");
     sca_error err = {0};
     int rc = check_tracer_names(a, names, &err);
+    if (rc == 0)
+        rc = check_duration(json_object_get(args, "duration"), &err);
     if (rc != 0) {
         methods_fail(req, rc, &err);
         return;

@@ -241,15 +241,26 @@ static int handle_key(void *user, const char *section, const char *name, const c
             continue;
         char why[160];
         if (set_key(k, st->cfg, value, why, sizeof(why)) != 0) {
-            if (!st->failed)
+            if (!st->failed) {
+                char *shown = sca_escape_text(value);
                 sca_error_set(st->err, -EINVAL, "%s:%d: [%s] %s = '%s': %s", st->path, st->lineno,
-                              section, name, value, why);
+                              section, name, shown, why);
+                free(shown);
+            }
             st->failed = 1;
             return 0;
         }
+        if (k->offset == offsetof(config, transport_url))
+            st->cfg->transport_url_line = st->lineno;
         return 1;
     }
-    log_warning("%s:%d: unknown key [%s] %s ignored", st->path, st->lineno, section, name);
+    /* Anything may be in a file given by mistake (a binary, a key file):
+     * what is echoed is escaped, never sent to the terminal as it is. */
+    char *shown_section = sca_escape_text(section), *shown_name = sca_escape_text(name);
+    log_warning("%s:%d: unknown key [%s] %s ignored", st->path, st->lineno, shown_section,
+                shown_name);
+    free(shown_section);
+    free(shown_name);
     return 1;
 }
 
@@ -304,4 +315,11 @@ char *config_transport_url(const config *cfg)
     if (cfg->transport_url != NULL && cfg->transport_url[0] != '\0')
         return sca_strdup(cfg->transport_url);
     return sca_asprintf("unix://%s/agent.sock", cfg->state_dir);
+}
+
+int config_transport_url_error(const config *cfg, sca_error *err)
+{
+    if (cfg->source == NULL || cfg->transport_url_line == 0)
+        return err->code;
+    return sca_error_prefix(err, "%s:%d", cfg->source, cfg->transport_url_line);
 }

@@ -1,5 +1,6 @@
-/* json_text.c - UTF-8 checks and JSON string literals written without
- * jansson, for output built text first (see util.h). */
+/* json_text.c - UTF-8 checks, text escaped for a terminal, and JSON
+ * string literals written without jansson, for output built text first
+ * (see util.h). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -43,6 +44,27 @@ bool sca_utf8_valid(const char *s, size_t len)
         i += n;
     }
     return true;
+}
+
+char *sca_escape_text(const char *s)
+{
+    sca_buf b = {0};
+    sca_buf_append(&b, "", 0);
+    const unsigned char *p = (const unsigned char *)s;
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_sequence(p + i, len - i);
+        /* C0 and C1 controls, DEL: what a terminal would act on. */
+        bool control = p[i] < 0x20 || p[i] == 0x7F || (n == 2 && p[i] == 0xC2 && p[i + 1] < 0xA0);
+        if (n == 0 || control) {
+            sca_buf_appendf(&b, "\\x%02x", p[i]);
+            n = 1;
+        } else {
+            sca_buf_append(&b, p + i, n);
+        }
+        i += n;
+    }
+    return b.data;
 }
 
 #define REPLACEMENT "\xEF\xBF\xBD" /* U+FFFD */

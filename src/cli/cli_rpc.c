@@ -81,6 +81,9 @@ int cli_rpc_open(const cli_conn_opts *o, cli_rpc **out)
     options_from(cfg, c->timeout, &ro);
     sca_error err = {0};
     rc = rpc_transport_new(&c->loop, url, &ro, &c->t, &err);
+    /* The URL the file gave is at fault (not, say, a TLS file): say where. */
+    if (rc != 0 && o->transport_url == NULL && rpc_url_check(url, NULL) != 0)
+        config_transport_url_error(cfg, &err);
     free(url);
     int code = rc == 0 ? check_host(c, cfg) : cli_fail(CLI_USAGE, "%s", err.msg);
     if (code != CLI_OK) {

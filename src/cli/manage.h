@@ -21,6 +21,10 @@ const manage_shipped_tracer *manage_shipped_tracers(size_t *n);
  * code with err set. */
 int manage_register_shipped(store *s, sca_error *err);
 
+/* --config as given, or NULL: repeated in the hints that say how to start
+ * the agent, which needs the same file. */
+extern const char *manage_config_path;
+
 /* Each command returns a cli_exit code (CLI_HELP once it printed its
  * usage). */
 int manage_db_create(const config *cfg, int argc, char **argv);

@@ -111,7 +111,8 @@ static int local_call(const config *cfg, double timeout, const char *method, cli
                       json_t **reply)
 {
     char *local = sca_asprintf("unix://%s/agent.sock", cfg->state_dir);
-    cli_conn_opts o = {.cfg = cfg, .timeout = timeout, .transport_url = local};
+    cli_conn_opts o = {
+        .cfg = cfg, .timeout = timeout, .transport_url = local, .config_path = manage_config_path};
     quiet_logs(cfg);
     int code = cli_rpc_open(&o, c);
     free(local);

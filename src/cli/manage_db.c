@@ -146,7 +146,8 @@ int manage_db_create(const config *cfg, int argc, char **argv)
         db_create_usage();
     if (code != CLI_OK)
         return code;
-    if (access(cfg->db_path, F_OK) == 0) {
+    bool existed = access(cfg->db_path, F_OK) == 0;
+    if (existed) {
         if (!o.force)
             return cli_fail(CLI_FAILED,
                             "database %s already exists; use 'sca-manage db-create -f' to "
@@ -171,7 +172,7 @@ int manage_db_create(const config *cfg, int argc, char **argv)
         return cli_fail(CLI_FAILED, "%s", err.msg);
     size_t n;
     manage_shipped_tracers(&n);
-    printf("%s database %s with %zu tracers\n", o.force ? "recreated" : "created", cfg->db_path, n);
+    printf("%s database %s with %zu tracers\n", existed ? "recreated" : "created", cfg->db_path, n);
     return CLI_OK;
 }
 
@@ -185,6 +186,21 @@ struct setup_opts {
     bool show;
     bool help;
 };
+
+/* The store and every answer of the agent hold text as UTF-8 (JSON): a
+ * value that is not would be dropped on the way, so it is refused here. */
+static bool setup_text_valid(const char *value)
+{
+    return sca_utf8_valid(value, strlen(value));
+}
+
+static int setup_not_utf8(char opt, char *key)
+{
+    int code =
+        cli_fail(CLI_USAGE, "-%c %s: the value is not valid UTF-8; nothing written", opt, key);
+    free(key);
+    return code;
+}
 
 static int setup_tracer_opt(struct setup_opts *o, const char *arg)
 {
@@ -204,6 +220,8 @@ static int setup_tracer_opt(struct setup_opts *o, const char *arg)
         free(key);
         return code;
     }
+    if (!setup_text_valid(value))
+        return setup_not_utf8('t', key);
     free(key);
     free(*slot);
     *slot = sca_strdup(value);
@@ -219,6 +237,8 @@ static int setup_data_opt(struct setup_opts *o, const char *arg)
     int code = CLI_OK;
     if (!sca_option_name_valid(key, strlen(key)))
         code = cli_fail(CLI_USAGE, "invalid data option name '%s': use " SCA_OPTION_NAME_RULE, key);
+    else if (!setup_text_valid(value))
+        return setup_not_utf8('d', key);
     else
         json_object_set_new(o->data, key, json_string(value));
     free(key);

@@ -11,6 +11,7 @@
 #include "scalpels/log.h"
 
 const char *cli_prog = "sca-manage";
+const char *manage_config_path;
 
 static const struct command {
     const char *name;
@@ -48,7 +49,7 @@ int main(int argc, char **argv)
     while ((opt = cli_getopt(argc, argv, "+:c:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
-            config_path = optarg;
+            config_path = manage_config_path = optarg;
             break;
         case 'h':
             usage(stdout);

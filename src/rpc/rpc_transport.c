@@ -78,6 +78,15 @@ int rpc_transport_new(uv_loop_t *loop, const char *url, const rpc_options *opts,
     return 0;
 }
 
+int rpc_url_check(const char *url, sca_error *err)
+{
+    rpc_url parsed;
+    int rc = rpc_url_parse(url, &parsed, err);
+    if (rc == 0)
+        rpc_url_free(&parsed);
+    return rc;
+}
+
 void rpc_transport_free(rpc_transport *t)
 {
     if (t == NULL || t->closing)

@@ -57,9 +57,29 @@ for t in rpc rabbit traffic iocount; do assert_contains "$OUT" "| $t " "tracer -
 expect_exit 0 "$S" start -a rpc -a rabbit -a traffic -a iocount
 task=$(printf '%s\n' "$OUT" | grep -Eo '^[0-9a-f-]{36}$' | tail -n 1)
 [ -n "$task" ] || fail "start printed no task uuid: $OUT"
+samples_of() { sql "SELECT count(*) FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$task' AND r.tracer = '$1'"; }
+# The firehose carries the other tests' messages on the shared broker too:
+# thousands of lines under load.  Counted in SQL, as a "| grep -q" that
+# stops reading early fails the pipeline (pipefail) with sqlite3's SIGPIPE.
+firehose_calls() { sql "SELECT count(*) FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$task' AND r.tracer = 'rabbit' AND r.name = 'RabbitMQ' AND s.text LIKE '%method=$1 %'"; }
+rpc_max_bytes() { sql "SELECT ifnull(max(value), 0) FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$task' AND r.tracer = 'rpc' AND r.unit = 'byte/s'"; }
+tracer_errors() { sql "SELECT r.tracer || ': ' || s.text FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$task' AND r.name LIKE '% stderr'"; }
+# The calls are traced once every tracer runs: the samplers have stored a
+# reading, and the rabbit worker has switched the broker's firehose on (with
+# rabbitmqctl, which takes seconds on a loaded machine), which shows when a
+# probe call of another method than the ones checked below is in its lines.
+for t in rpc traffic iocount; do
+  wait_until 120 '[ "$(samples_of $t)" -gt 0 ]' || fail "tracer $t stored nothing: $(tracer_errors)"
+done
+wait_until 120 '"$S" task -l >/dev/null; [ "$(firehose_calls task_list)" -gt 0 ]' ||
+  fail "the firehose never showed a probe call: $(tracer_errors)"
 # Traffic on the broker port and the node: RPC calls while tracing.
 for _ in $(seq 10); do "$S" tracer -l >/dev/null; sleep 0.2; done
-sleep 1
+# A stop drops what the broker has not delivered to the worker yet, and
+# what the port sampler has not read: stop once both are stored.
+wait_until 60 '[ "$(firehose_calls tracer_list)" -gt 0 ]' ||
+  fail "the firehose never showed the tracer_list calls: $(tracer_errors)"
+wait_until 60 'awk -v v="$(rpc_max_bytes)" "BEGIN { exit !(v > 0) }"' || fail "rpc tracer saw no bytes on port 5673"
 expect_exit 0 "$S" stop
 wait_until 20 '[ "$(sql "SELECT status FROM task WHERE uuid = '"'"'$task'"'"'")" = stopped ]' ||
   fail "task did not stop: $(tail -20 "$T/agent.log")"
@@ -157,6 +177,15 @@ try:
     raise SystemExit("register_tracer over AMQP was accepted")
 except messaging.RemoteError as e:
     assert e.exc_type == "PermissionDenied", e
+# A duration of 0 or less is refused, and starts nothing (oslo raises a
+# builtins exception from the reply as itself).
+for bad in (-5, 0):
+    try:
+        client.call(ctx, "start_tracers", tracers=["cpu"], duration=bad)
+        raise SystemExit("start_tracers(duration=%s) was accepted" % bad)
+    except ValueError as e:
+        assert "duration must be a positive" in str(e), e
+assert client.call(ctx, "get_latest_task")["uuid"] == latest["uuid"], "a refused duration made a task"
 # The original client cast start_tracers.
 client.cast(ctx, "start_tracers", tracers=["mem"])
 for _ in range(100):
@@ -172,7 +201,7 @@ PYCODE
 expect_exit 0 timeout 120 "$PY" "$T/oslo_client.py" "$SCA_RABBIT_URL" "$topic" "$host"
 oslo_task=$(printf '%s\n' "$OUT" | tail -n 1 | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["task"])')
 assert_eq "$(sql "SELECT status FROM task WHERE uuid = '$oslo_task'")" "stopped" "task started by the oslo client"
-ok "stock oslo_messaging.RPCClient: tracer_list, start_tracers (call and cast), get_latest_task, get_result, errors"
+ok "stock oslo_messaging.RPCClient: tracer_list, start_tracers (call and cast), get_latest_task, get_result, errors, a duration <= 0 refused"
 
 # --- Agent restart while tracers run ------------------------------------------
 wait_until 15 '[ "$(sql "SELECT count(*) FROM tracer WHERE running = 1")" = 0 ]' || fail "tracers still running"

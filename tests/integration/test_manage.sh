@@ -31,7 +31,12 @@ expect_exit 1 "$M" db-create
 assert_contains "$OUT" "already exists" "db-create refuses to replace"
 assert_eq "$(sql "SELECT count(*) FROM task")" "1" "existing database untouched"
 expect_exit 0 "$M" db-create -f
+assert_contains "$OUT" "recreated database $DB" "db-create -f on an existing database"
 assert_eq "$(sql "SELECT count(*) FROM task")" "0" "db-create -f replaced the database"
+# -f on a database that is not there yet: nothing was replaced.
+rm -f "$DB" "$DB-wal" "$DB-shm"
+expect_exit 0 "$M" db-create -f
+assert_eq "$OUT" "created database $DB with $(echo "$tracers" | wc -w) tracers" "db-create -f on a new database"
 ok "db-create"
 
 # db-create -f refuses while something still writes to the database: it
@@ -116,6 +121,13 @@ assert_contains "$OUT" "unknown tracer option 'colour'" "unknown -t key"
 expect_exit 2 "$M" setup -d "bad key=1"
 assert_contains "$OUT" "invalid data option name" "bad -d key"
 expect_exit 2 "$M" setup
+# A value that is not UTF-8 (the store and the agent's answers are JSON
+# text) is refused naming its option, raw bytes not echoed, and the valid
+# options beside it are not written either.
+check_refused "-d k3: the value is not valid UTF-8" -d k2=abc -d "k3=$(printf 'a\xffb')"
+check_refused "-d k3: the value is not valid UTF-8" -d "k3=$(printf 'a\xffb')"
+check_refused "-t title: the value is not valid UTF-8" -t name=ok -t tpl=x -t "title=$(printf '\xc3(')"
+case $OUT in *$'\xff'*|*$'\xc3'*) fail "the raw bytes were echoed: $OUT" ;; esac
 assert_eq "$(snapshot)" "$before" "database unchanged after the bad command lines"
 ok "bad setup input refused with exit 2, nothing written"
 
@@ -123,6 +135,16 @@ ok "bad setup input refused with exit 2, nothing written"
 printf '[agent]\nstop_grace = never\n' >"$T/bad.conf"
 expect_exit 2 "$M" --config "$T/bad.conf" setup -s
 assert_contains "$OUT" "$T/bad.conf:2:" "config error names file:line"
+# A file of random bytes (given by mistake) after a line that parses as an
+# unknown key with terminal controls in it: the warnings echo them escaped.
+{ printf '[agent]\nk\033]0;title\007\xff = 1\n'; head -c 4096 /dev/urandom; } >"$T/binary.conf"
+expect_exit 2 "$M" --config "$T/binary.conf" setup -s
+assert_contains "$OUT" "unknown key [agent] k\x1b]0;title\x07\xff ignored" "the unknown key, escaped"
+printf '%s' "$OUT" | /usr/bin/python3 -c '
+import sys, unicodedata
+text = sys.stdin.buffer.read().decode("utf-8")  # fails on a byte that is not UTF-8
+bad = [c for c in text if c != "\n" and unicodedata.category(c) == "Cc"]
+sys.exit("control characters echoed: %r" % bad if bad else 0)' || fail "random bytes reached the terminal as they are"
 ok "config errors name file:line"
 
 # purge keeps running tasks, deletes old stopped ones with their samples.

@@ -1,6 +1,6 @@
 #!/bin/bash
 # sca-tracer on real workers: every line stored, stops that lose nothing,
-# exit statuses recorded, stubborn workers killed, no shell ever involved.
+# exit statuses recorded, stubborn workers killed, no shell but one a template calls itself.
 source "$(dirname "$0")/lib.sh"
 
 "$SCA_BIN/sca-manage" db-create >/dev/null
@@ -17,7 +17,7 @@ bg_tracer() {
   "$SCA_BIN/sca-tracer" "$u" "$1" 2>"$T/$1.log" &
   tracer=$!
   _cleanup_pids+=("$tracer")
-  wait_until 10 '[ "$(task_samples "$u")" -gt '"$2"' ]' ||
+  wait_until 60 '[ "$(task_samples "$u")" -gt '"$2"' ]' ||
     fail "$1: no more than $2 samples stored while it runs: $(cat "$T/$1.log")"
 }
 
@@ -60,18 +60,19 @@ assert_eq "$(sql "SELECT status FROM task WHERE uuid = '$u'")" "stopped" "task s
 if group_alive "$pgid"; then fail "worker group $pgid still has processes: $(pgrep -g "$pgid" -a)"; fi
 ok "SIGINT mid-stream kept $n samples, group $pgid gone"
 
-# 4. A worker ignoring SIGINT is killed after stop_grace (2 s here).
+# 4. A worker ignoring SIGINT is killed after stop_grace (2 s here): by
+# the timer the stop arms with the grace, which says so in the log (a kill
+# at once would not).  The wait only ends a tracer that never kills it.
 setup -t name=stubborn -t tpl="$WORKERS/stubborn.sh" -t parser=log
 bg_tracer stubborn 0
 pgid=$(tracer_row "$u" worker_pid)
-start=$SECONDS
 kill -INT "$tracer"
+wait_until 120 '! kill -0 "$tracer" 2>/dev/null' || fail "the stubborn worker was never killed: $(cat "$T/stubborn.log")"
 wait "$tracer"
-elapsed=$((SECONDS - start))
-[ "$elapsed" -ge 1 ] && [ "$elapsed" -le 8 ] || fail "stop of a stubborn worker took ${elapsed}s (grace 2 s)"
 assert_eq "$(tracer_row "$u" "ifnull(exit_code, 'null') || ',' || exit_signal")" "null,9" "stubborn worker killed by SIGKILL"
 if group_alive "$pgid"; then fail "stubborn group still alive"; fi
-assert_contains "$(cat "$T/stubborn.log")" "killing its group" "tracer log"
+assert_contains "$(cat "$T/stubborn.log")" "Interrupt received: stopping worker $pgid" "SIGINT first"
+assert_contains "$(cat "$T/stubborn.log")" "worker $pgid still running 2.0 s after SIGINT: killing its group" "then SIGKILL after the grace"
 ok "SIGINT-ignoring worker killed after the grace"
 
 # 5. Unparsed lines go to the log series (counted), stderr to its own log
@@ -102,6 +103,13 @@ u=$(new_uuid)
 assert_eq "$(sql "SELECT group_concat(text, '|') FROM (SELECT text FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u' AND r.name = 'args' ORDER BY s.rowid)")" \
   "; touch $canary|\$(touch $canary)|x \`touch $canary\`|a|b|" "arguments as the worker received them"
 ok "data options reach the worker as literal single arguments"
+# What docs/tracers.md warns of: a template that calls a shell itself hands
+# it the data option as shell text, and the shell runs what is in it.
+setup -t name=shelled -t tpl="/bin/sh -c 'echo %(evil)s'" -t parser=log
+"$SCA_BIN/sca-tracer" "$(new_uuid)" shelled 2>/dev/null
+[ -e "$canary" ] || fail "sh -c in a template did not run the data option as shell text"
+rm -f "$canary"
+ok "a template's own sh -c runs a data option as shell text"
 
 # 7. Errors: unknown tracer, bad uuid, missing template key, missing program.
 expect_exit 1 "$SCA_BIN/sca-tracer" "$(new_uuid)" nosuch
@@ -122,24 +130,34 @@ expect_exit 1 "$SCA_BIN/sca-tracer" "$(new_uuid)" noprog
 assert_contains "$OUT" "cannot start worker /nonexistent/worker" "missing program message"
 ok "errors are clear and recorded"
 
-# 8. Another writer holds the store for 3 s (as a purge or a long import
+# 8. Another writer holds the store for 4 s (as a purge or a long import
 # may): the tracer goes on reading, so every line keeps the time it
-# arrived at, and none is lost.  The worker prints its own clock.
+# arrived at, and none is lost.  The worker prints its own clock (the same
+# clock as the tracer's): a line printed in the first half of the hold was
+# read, and so timestamped, before the hold ended, where a tracer that
+# stopped reading while the store refused its batch would stamp it after.
 setup -t name=clock -t parser=kv \
-  -t tpl="/usr/bin/python3 -u -c 'import time; [print(\"t=%.3f\" % time.time()) or time.sleep(0.05) for _ in range(120)]'"
+  -t tpl="/usr/bin/python3 -u -c 'import time; [print(\"t=%.3f\" % time.time()) or time.sleep(0.05) for _ in range(160)]'"
 bg_tracer clock 0
 lines_now=$(tracer_row "$u" lines)
 [ "${lines_now:-0}" -gt 0 ] || fail "task_tracer.lines is '$lines_now' while samples are stored: counted only at the end"
-/usr/bin/python3 -c '
+hold=$(/usr/bin/python3 -c '
 import sqlite3, sys, time
 con = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=10)
 con.execute("BEGIN IMMEDIATE")
-time.sleep(3)
-con.execute("COMMIT")' "$DB"
+start = time.time()
+time.sleep(4)
+print("%.6f %.6f" % (start, time.time()))
+con.execute("COMMIT")' "$DB")
+read -r hold_start hold_end <<<"$hold"
 wait "$tracer" || fail "the tracer failed: $(cat "$T/clock.log")"
 assert_contains "$(cat "$T/clock.log")" "holding" "the held batch is logged"
-rows=$(sql "SELECT count(*), max(abs(s.ts - s.value)) < 1.0 FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u' AND r.rtype = 'stream'")
-assert_eq "$rows" "120|1" "all 120 lines stored, each within 1 s of its worker's clock: $(sql "SELECT max(abs(s.ts - s.value)) FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u' AND r.rtype = 'stream'")"
+clock_rows="FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$u' AND r.rtype = 'stream'"
+assert_eq "$(sql "SELECT count(*), sum(s.ts < s.value - 0.001) $clock_rows")" "160|0" \
+  "all 160 lines stored, none stamped before its worker printed it"
+in_hold="s.value >= $hold_start AND s.value < ($hold_start + $hold_end) / 2"
+assert_eq "$(sql "SELECT count(*) > 0, sum(s.ts >= $hold_end) $clock_rows AND $in_hold")" "1|0" \
+  "lines printed in the first half of the hold stamped before it ended: $(sql "SELECT s.value || ' at ' || s.ts $clock_rows AND $in_hold" | tr '\n' ' ')"
 ok "a store held by another writer delays no line's timestamp and loses none"
 
 # 9. The shipped netdev tracer watches the devices of the data option

@@ -28,7 +28,8 @@ wait_until 10 'test "$(q "SELECT @@global.general_log")" = 1' || fail "general l
 sleep 0.5
 q "SELECT 42 AS answer"
 q "CREATE DATABASE scalpels_probe"
-wait_until 10 'sql "SELECT text FROM sample" | grep -q "CREATE DATABASE scalpels_probe"' ||
+# Not "| grep -q", which may stop reading mid-output: SIGPIPE, pipefail.
+wait_until 10 'grep -q "CREATE DATABASE scalpels_probe" <<<"$(sql "SELECT text FROM sample")"' ||
   fail "queries never reached the store: $(sql "SELECT text FROM sample")"
 kill -INT "$tracer"
 wait "$tracer"

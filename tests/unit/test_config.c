@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "scalpels/config.h"
+#include "scalpels/util.h"
 
 static char dir[64];
 
@@ -146,6 +147,35 @@ static void test_invalid_values_name_file_and_line(void **state)
     expect_error("[rpc]\nmax_message_size = 67108865\n", 2, "from 1024 to 67108864");
 }
 
+/* A file given by mistake (a binary): what the error echoes is escaped,
+ * so no byte of it reaches the terminal as it is. */
+static void test_error_escapes_what_it_echoes(void **state)
+{
+    (void)state;
+    expect_error("[agent]\nstop_grace = \xff\x1b[2J\xc2\x9b"
+                 "7m caf\xc3\xa9\n",
+                 2, "= '\\xff\\x1b[2J\\xc2\\x9b7m caf\xc3\xa9': must be a duration");
+}
+
+static void test_escape_text(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"plain text", "plain text"},
+        {"caf\xc3\xa9 \xe2\x96\x81 \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x96\x81 \xf0\x9f\x98\x80"},
+        {"tab\tbell\a del\x7f", "tab\\x09bell\\x07 del\\x7f"},
+        {"cut \xe2\x96", "cut \\xe2\\x96"},
+        {"overlong \xc0\xaf", "overlong \\xc0\\xaf"},
+        {"surrogate \xed\xa0\x80", "surrogate \\xed\\xa0\\x80"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *shown = sca_escape_text(cases[i][0]);
+        assert_string_equal(shown, cases[i][1]);
+        free(shown);
+    }
+}
+
 static void test_unknown_key_is_not_an_error(void **state)
 {
     (void)state;
@@ -205,6 +235,8 @@ int main(void)
         cmocka_unit_test(test_values_and_derived_paths),
         cmocka_unit_test(test_database_connection_forms),
         cmocka_unit_test(test_invalid_values_name_file_and_line),
+        cmocka_unit_test(test_error_escapes_what_it_echoes),
+        cmocka_unit_test(test_escape_text),
         cmocka_unit_test(test_unknown_key_is_not_an_error),
         cmocka_unit_test(test_lookup_order),
         cmocka_unit_test(test_shipped_config_gives_defaults),

@@ -1,5 +1,6 @@
 /* rpc_amqp_dial.c - connect, log in, open the channel; hang up (see
- * rpc_amqp.h).  Runs on the libuv thread pool, never on the loop. */
+ * rpc_amqp.h).  Runs on the libuv thread pool, or with dial_on_loop on the
+ * loop's thread, which it then blocks. */
 #include <amqp_ssl_socket.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>

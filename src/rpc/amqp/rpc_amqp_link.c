@@ -1,7 +1,8 @@
 /* rpc_amqp_link.c - the AMQP connection on the loop thread (see rpc_amqp.h).
  *
  * Connecting and logging in block, so they run on the thread pool
- * (rpc_amqp_dial.c); the open connection comes back here and is driven
+ * (rpc_amqp_dial.c), or on the loop itself for a client that asked for it
+ * (dial_on_loop); the open connection comes back here and is driven
  * without ever blocking: uv_poll on its socket hands readable events to
  * rpc_amqp_read.c and writable ones to rpc_amqp_write.c, and a timer ticks
  * for the writer's heartbeats.  On any failure the link is dropped and

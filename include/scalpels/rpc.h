@@ -55,6 +55,13 @@ typedef struct rpc_options {
      * interactive clients; oslo's behaviour (wait for the timeout: the server
      * may come back) is the default. */
     bool require_listener;
+    /* AMQP: connect, log in and hang up on the loop's own thread, blocking
+     * it (bounded by connect_timeout, and 2 s for the hang-up), instead of
+     * on the libuv thread pool.  For short-lived clients with nothing else
+     * to run meanwhile, to which starting the pool's threads and handing
+     * work to them and back costs more than the work; servers leave it
+     * off. */
+    bool dial_on_loop;
 } rpc_options;
 
 /* Makes a transport for url on loop (opts may be NULL for defaults).  AMQP

@@ -84,6 +84,11 @@ double cli_rpc_timeout(const cli_rpc *c);
 /* Over the unix socket, which reaches the local agent only. */
 bool cli_rpc_is_unix(const cli_rpc *c);
 
+/* The command makes one call only: without --host it goes to whichever
+ * agent takes it from the shared topic, with no agent_info call first to
+ * pin one (there is nothing to keep on one node; a round trip less). */
+void cli_rpc_single_call(cli_rpc *c);
+
 /* Calls method with args (owned, NULL = {}); timeout 0 = the connection's.
  * 0 and *result (a new reference), or a negative errno code with err set:
  * -EREMOTEIO when the agent answered with an error ("Class: message"). */

@@ -55,6 +55,9 @@ static void options_from(const config *cfg, double timeout, rpc_options *ro)
         /* An operator waiting at a terminal hears at once that an agent has
          * stopped, instead of after the timeout. */
         .require_listener = true,
+        /* A command has nothing to do while it connects: no thread pool to
+         * start (and join at exit) for it. */
+        .dial_on_loop = true,
     };
 }
 
@@ -167,6 +170,11 @@ static int pin_agent(cli_rpc *c, sca_error *err)
     }
     json_decref(info);
     return rc == -EREMOTEIO ? 0 : rc;
+}
+
+void cli_rpc_single_call(cli_rpc *c)
+{
+    c->pin_tried = true;
 }
 
 /* Pins the agent before a command's first call when it must (pin_agent). */

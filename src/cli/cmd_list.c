@@ -46,6 +46,8 @@ static int list_call(const cli_global_opts *g, const char *method, json_t *args,
     json_t *reply = NULL;
     int code = cli_rpc_open(&g->conn, &c);
     if (code == CLI_OK)
+        cli_rpc_single_call(c);
+    if (code == CLI_OK)
         code = cli_call(c, method, args, &reply);
     else
         json_decref(args);

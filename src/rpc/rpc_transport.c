@@ -27,6 +27,7 @@ static void copy_options(rpc_transport *t, const rpc_options *o)
     t->durable_queues = o->durable_queues;
     t->quorum_queues = o->quorum_queues;
     t->require_listener = o->require_listener;
+    t->dial_on_loop = o->dial_on_loop;
     t->connect_timeout = o->connect_timeout > 0 ? fmin(o->connect_timeout, RPC_TIMEOUT_MAX) : 10;
     t->reconnect_max = o->reconnect_max > 0 ? o->reconnect_max : 5;
     t->idle_timeout = o->idle_timeout > 0 ? fmin(o->idle_timeout, RPC_TIMEOUT_MAX) : 30;

@@ -89,6 +89,7 @@ struct rpc_transport {
     bool durable_queues; /* topic exchange, T and T.S durable */
     bool quorum_queues;  /* T and T.S quorum queues */
     bool require_listener;
+    bool dial_on_loop;
     double connect_timeout;
     double reconnect_max;
     double idle_timeout;

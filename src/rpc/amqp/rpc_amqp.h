@@ -6,7 +6,8 @@
  *                    oslo), publishing, the queue of messages waiting for a
  *                    connection, replies; allocates and frees the state.
  *                    Its own fields are those at the end of struct rpc_amqp.
- *   rpc_amqp_dial.c  the blocking steps, run on the libuv thread pool only:
+ *   rpc_amqp_dial.c  the blocking steps, run on the libuv thread pool (on
+ *                    the loop's thread with dial_on_loop):
  *                    connect (TCP or TLS), log in, open the channel; hang up.
  *                    No state of the carrier's: a dial comes and goes.
  *   rpc_amqp_link.c  (amqp_link) the connection on the loop: dialing and
@@ -86,16 +87,19 @@ typedef struct rpc_amqp_dial {
     const rpc_transport *t;       /* read only: URL and options do not change */
     size_t first;                 /* broker to try first; the others follow in turn */
     atomic_bool cancel;           /* set by the loop on close: try no further broker */
+    double deadline;              /* sca_monotonic() after which no further broker is
+                                     tried (a dial on the loop, which nothing cancels); 0 */
     amqp_connection_state_t conn; /* out: logged in, channel open; or NULL */
     size_t broker;                /* out: which broker answered */
     char error[512];              /* out: why every broker failed */
 } rpc_amqp_dial;
 
-/* Tries every broker once, in turn.  Blocking: thread pool only. */
+/* Tries every broker once, in turn.  Blocking: thread pool, or the loop
+ * with dial_on_loop. */
 void rpc_amqp_dial_run(rpc_amqp_dial *d);
 /* Writes pending (bytes we encoded but the socket had not taken), closes
  * the channel and the connection politely, all bounded by timeout seconds,
- * then frees conn.  Blocking: thread pool only. */
+ * then frees conn.  Blocking: thread pool, or the loop with dial_on_loop. */
 void rpc_amqp_dial_hangup(amqp_connection_state_t conn, const char *pending, size_t len,
                           double timeout);
 

@@ -1,5 +1,6 @@
 /* rpc_amqp_dial.c - connect, log in, open the channel; hang up (see
- * rpc_amqp.h).  Runs on the libuv thread pool, never on the loop. */
+ * rpc_amqp.h).  Runs on the libuv thread pool, or with dial_on_loop on the
+ * loop's thread, which it then blocks. */
 #include <amqp_ssl_socket.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -120,12 +121,18 @@ static int login(const rpc_transport *t, const rpc_broker *b, amqp_connection_st
     free(name);
     if (check_reply(r, "login", out, n) != 0)
         return -1;
-    amqp_channel_open(conn, RPC_AMQP_CHANNEL);
-    if (check_reply(amqp_get_rpc_reply(conn), "channel.open", out, n) != 0)
+    /* The listener check's channel is opened without waiting for its
+     * open-ok (a round trip less): the broker handles it before anything
+     * sent on it later, and rabbitmq-c keeps its open-ok, which arrives
+     * first, for the reader while it waits for channel 1's. */
+    amqp_channel_open_t probe = {.out_of_band = amqp_empty_bytes};
+    if (t->require_listener &&
+        amqp_send_method(conn, RPC_AMQP_PROBE_CHANNEL, AMQP_CHANNEL_OPEN_METHOD, &probe) !=
+            AMQP_STATUS_OK) {
+        snprintf(out, n, "channel.open: cannot send");
         return -1;
-    if (!t->require_listener)
-        return 0;
-    amqp_channel_open(conn, RPC_AMQP_PROBE_CHANNEL);
+    }
+    amqp_channel_open(conn, RPC_AMQP_CHANNEL);
     return check_reply(amqp_get_rpc_reply(conn), "channel.open", out, n);
 }
 
@@ -236,7 +243,9 @@ void rpc_amqp_dial_run(rpc_amqp_dial *d)
     char why[400];
     d->conn = NULL;
     d->error[0] = '\0';
-    for (size_t i = 0; i < u->n_brokers && d->conn == NULL && !atomic_load(&d->cancel); i++) {
+    for (size_t i = 0; i < u->n_brokers && d->conn == NULL && !atomic_load(&d->cancel) &&
+                       !(i > 0 && d->deadline > 0 && sca_monotonic() >= d->deadline);
+         i++) {
         size_t k = (d->first + i) % u->n_brokers;
         const rpc_broker *b = &u->brokers[k];
         why[0] = '\0';
@@ -274,7 +283,10 @@ void rpc_amqp_dial_hangup(amqp_connection_state_t conn, const char *pending, siz
     struct timeval tv = {.tv_sec = (time_t)whole, .tv_usec = (suseconds_t)(frac * 1e6)};
     write_pending(amqp_get_sockfd(conn), pending, len, timeout);
     amqp_set_rpc_timeout(conn, &tv);
-    amqp_channel_close(conn, RPC_AMQP_CHANNEL, AMQP_REPLY_SUCCESS);
+    /* connection.close closes the channels with it (AMQP 0-9-1):
+     * a channel.close first would only cost a round trip.  Its close-ok is
+     * waited for, so that the broker sees a clean close and logs none of
+     * "client unexpectedly closed TCP connection". */
     amqp_connection_close(conn, AMQP_REPLY_SUCCESS);
     amqp_destroy_connection(conn);
 }

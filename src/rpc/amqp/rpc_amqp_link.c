@@ -1,7 +1,8 @@
 /* rpc_amqp_link.c - the AMQP connection on the loop thread (see rpc_amqp.h).
  *
  * Connecting and logging in block, so they run on the thread pool
- * (rpc_amqp_dial.c); the open connection comes back here and is driven
+ * (rpc_amqp_dial.c), or on the loop itself for a client that asked for it
+ * (dial_on_loop); the open connection comes back here and is driven
  * without ever blocking: uv_poll on its socket hands readable events to
  * rpc_amqp_read.c and writable ones to rpc_amqp_write.c, and a timer ticks
  * for the writer's heartbeats.  On any failure the link is dropped and
@@ -134,6 +135,14 @@ static void hangup_after(uv_work_t *w, int status)
 /* Takes the bytes in pending (possibly NULL) along, to be written first. */
 static void hangup_async(rpc_amqp *a, amqp_connection_state_t conn, sca_buf *pending)
 {
+    if (a->t->dial_on_loop) {
+        rpc_amqp_dial_hangup(conn, pending != NULL ? pending->data : NULL,
+                             pending != NULL ? pending->len : 0, HANGUP_TIMEOUT);
+        uv_update_time(a->t->loop);
+        if (pending != NULL)
+            sca_buf_free(pending);
+        return;
+    }
     hangup_job *j = sca_calloc(1, sizeof(*j));
     j->a = a;
     j->conn = conn;
@@ -209,6 +218,17 @@ static void start_dial(rpc_amqp *a)
     a->link.state = LINK_DIALING;
     a->link.busy++;
     a->link.dialing = &j->d;
+    if (a->t->dial_on_loop) {
+        /* Nothing can cancel it: the brokers after one that took the whole
+         * connect timeout (the caller's) are not tried. */
+        j->d.deadline = sca_monotonic() + a->t->connect_timeout;
+        dial_work(&j->work);
+        /* The loop's clock stood still meanwhile: timers started now (the
+         * backoff) count from the real now. */
+        uv_update_time(a->t->loop);
+        dial_after(&j->work, 0);
+        return;
+    }
     int rc = uv_queue_work(a->t->loop, &j->work, dial_work, dial_after);
     if (rc != 0) {
         a->link.dialing = NULL;
@@ -384,7 +404,12 @@ void rpc_amqp_link_start(rpc_amqp *a)
     rpc_amqp_read_init(a);
     rpc_amqp_retry_init(a);
     a->link.busy += 3; /* the three handles closed through handle_closed */
-    start_dial(a);
+    /* On the loop's thread the dial waits for the loop to run: it must not
+     * block, nor open the link, inside rpc_transport_new. */
+    if (a->t->dial_on_loop)
+        schedule_dial(a, 0);
+    else
+        start_dial(a);
 }
 
 void rpc_amqp_link_close(rpc_amqp *a)

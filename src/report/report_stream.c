@@ -197,7 +197,7 @@ static int write_rows(FILE *out, const char *prefix, size_t prefix_len, bool fir
 {
     const char *p = rows + 1, *end = rows + len;
     sca_buf b = {0}, scratch = {0};
-    struct row r;
+    struct row r = {0};
     int rc = 0;
     *n = 0;
     if (len < 2 || rows[0] != '[')

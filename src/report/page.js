@@ -100,7 +100,7 @@ document.addEventListener('DOMContentLoaded', function () {
         return html;
       },
       axes: {
-        x: {axisLabelWidth: 84, pixelsPerLabel: 100, axisLabelFormatter: tick},
+        x: {axisLabelWidth: 100, pixelsPerLabel: 110, axisLabelFormatter: tick},
         y: {axisLabelWidth: 80,
             axisLabelFormatter: function (v, gran, opts, g) {
               /* Enough digits that neighbouring ticks read apart. */

@@ -20,9 +20,10 @@ package_pkgs=(dpkg-dev file)
 # chromium: test_cli opens the HTML report in headless Chromium (charts
 # drawn, no console error).  tmux: test_watch runs sca watch in a real
 # terminal.  prometheus (about 100 MB): its promtool reads what report
-# --openmetrics writes.
+# --openmetrics writes.  time: test_report_stream reads sca's peak memory
+# from /usr/bin/time -v.
 test_pkgs=(libcmocka-dev rabbitmq-server python3 python3-oslo.messaging mariadb-server
-  mariadb-client clang libclang-rt-14-dev bc openssl man-db chromium tmux prometheus)
+  mariadb-client clang libclang-rt-14-dev bc openssl man-db chromium tmux prometheus time)
 
 pkgs=("${build_pkgs[@]}" "${run_pkgs[@]}")
 case "${1:-}" in

@@ -94,7 +94,7 @@ $conf" "the package's conffiles"
   fail "postinst did not record the unit with deb-systemd-helper"
 [ ! -e /etc/systemd/system/multi-user.target.wants/sca-agent.service ] ||
   fail "the unit was enabled on install (the agent needs a database first)"
-assert_eq "$(stat -c '%F %a %U' $state)" "directory 755 root" "state_dir made by postinst"
+assert_eq "$(stat -c '%F %a %U' $state)" "directory 750 root" "state_dir made by postinst"
 assert_eq "$(ls -A $state)" "" "state_dir after install (no database until db-create)"
 ok "conffiles ${conffiles//$'\n'/ }; state_dir $state made; the unit known, not enabled"
 

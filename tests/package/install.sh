@@ -28,6 +28,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok - $*"; }
 assert_eq() { [ "$1" == "$2" ] || fail "$3: expected '$2', got '$1'"; }
 assert_contains() { [[ "$1" == *"$2"* ]] || fail "$3: expected to contain '$2', got: $1"; }
+# A report's summary line of cpu series $2 (marker, name, unit %).
+assert_series() { grep -Eq "^<result [0-9a-f-]{36}> +$2 +% " <<<"$1" || fail "$3: no summary line of cpu $2 in: $1"; }
 # Runs apt-get without a terminal: a question (a conffile prompt) fails
 # the run rather than waits.
 apt() { apt-get -y -q -o Dpkg::Use-Pty=0 "$@" </dev/null >>/tmp/apt.log 2>&1 || {
@@ -114,13 +116,13 @@ ok "Depends: $depends"
 assert_contains "$(sca-manage db-create)" "created database $state/scalpels.db" "sca-manage db-create"
 start_agent
 run_out=$(sca run -a cpu -- sleep 2 2>&1) || fail "sca run -a cpu -- sleep 2: $run_out"
-assert_contains "$run_out" "cpu user: count" "sca run's report"
+assert_series "$run_out" user "sca run's report"
 task=$(sed -n 's/^reporting task: <\(.*\)>$/\1/p' <<<"$run_out")
 [ -n "$task" ] || fail "sca run named no task: $run_out"
 report=$(sca report) || fail "sca report: $report"
 assert_contains "$report" "reporting task: <$task>" "sca report"
 for name in user system idle; do
-  assert_contains "$report" "cpu $name: count" "sca report"
+  assert_series "$report" "$name" "sca report"
 done
 csv_before=$(sca report --csv "$task")
 samples=$(grep -c ",cpu,.*,stream," <<<"$csv_before" || true)
@@ -147,7 +149,7 @@ grep -Eq "^host: +edited-node$" <<<"$agent_status" ||
   fail "the upgraded agent did not read the edited configuration: $agent_status"
 grep -Eq "^pid: +$agent_pid$" <<<"$agent_status" || fail "sca-manage status: $agent_status"
 run_out=$(sca run -a cpu -- sleep 2 2>&1) || fail "sca run after the upgrade: $run_out"
-assert_contains "$run_out" "cpu user: count" "sca run's report after the upgrade"
+assert_series "$run_out" user "sca run's report after the upgrade"
 new_task=$(sed -n 's/^reporting task: <\(.*\)>$/\1/p' <<<"$run_out")
 tasks=$(sca task)
 assert_contains "$tasks" "$new_task" "sca task after the upgrade"

@@ -24,8 +24,10 @@
 /* The start check (with a start report only): a worker still running this
  * long after its spawn has started, unless it wrote on stderr and nothing
  * on stdout, when its exit is awaited up to TRACER_START_MAX_MS (a usage
- * error is said before the exit, and a sanitizer's exit takes a while). */
-#define TRACER_START_MS 1000
+ * error is said before the exit, and a sanitizer's exit takes a while).
+ * Short, since every start waits for it; a worker failing silently later
+ * shows in its results and the task's state instead. */
+#define TRACER_START_MS 250
 #define TRACER_START_MAX_MS 3000
 
 typedef struct tracer_run_opts {

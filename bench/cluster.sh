@@ -22,8 +22,8 @@
 #
 # "1 node start" is the floor of --all-hosts start: sca --host node001
 # start -a cpu, then stop, the same REPEAT times.  The agent answers
-# start_tracers once each worker is seen to run (its first line, or 1 s
-# alive), and the cpu sampler's first line comes after one interval (1 s).
+# start_tracers once each worker is seen to run (its first line, or 0.25 s
+# alive; the cpu sampler's first line comes after one interval, 1 s).
 #
 # The agents of one N stay up for the next (more are started): run it in a
 # network namespace of its own (unshare -n, loopback up) when other
@@ -154,7 +154,7 @@ round() {
   # latest task.
   if [ -n "$u" ] && [ "$suf" = "" ]; then
     timed "report$suf" "$b/sca" --all-hosts report "$u"
-    lines=$(awk '$2 == "<result" { print $1 }' "$work/out" | sort -u | wc -l)
+    lines=$(awk '$1 == "<result" { print $3 }' "$work/out" | sort -u | wc -l)
     [ "$lines" -eq "$n" ] || echo "cluster.sh: report has the series of $lines of $n nodes: $(head -c 300 "$work/err")" >&2
     timed "json$suf" "$b/sca" --all-hosts report --json "$u"
   else

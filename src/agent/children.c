@@ -10,27 +10,23 @@
  * tracers that outlived an earlier agent are adopted the same way, though
  * their exit status is not ours to read.
  *
- * Spawning is posix_spawn, not fork: the agent's address space is never
- * copied, which makes starting many tracers at once several milliseconds
- * cheaper each.
+ * Tracers are spawned with sca_spawn (posix_spawn): the agent's address
+ * space is never copied, which makes starting many at once cheap.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent.h"
 #include "scalpels/log.h"
 #include "scalpels/paths.h"
+#include "scalpels/spawn.h"
 #include "scalpels/util.h"
-
-extern char **environ;
 
 struct child {
     struct child *next;
@@ -42,16 +38,6 @@ struct child {
     int pidfd;
     uv_poll_t poll; /* watches pidfd */
 };
-
-static int sys_pidfd_open(pid_t pid)
-{
-    return (int)syscall(SYS_pidfd_open, pid, 0);
-}
-
-static int sys_pidfd_send_signal(int pidfd, int sig)
-{
-    return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-}
 
 static void child_unlink(struct child *c)
 {
@@ -79,27 +65,6 @@ static void child_gone(struct child *c, int exit_code, int exit_signal)
     uv_close((uv_handle_t *)&c->poll, on_child_closed);
 }
 
-/* Reaps a child of this agent: its exit status, or -1 and the signal that
- * killed it. */
-static void child_reap(struct child *c, int *exit_code, int *exit_signal)
-{
-    siginfo_t si = {0};
-    *exit_code = -1;
-    *exit_signal = 0;
-    if (waitid(P_PIDFD, (id_t)c->pidfd, &si, WEXITED) != 0) {
-        log_warning("cannot read how sca-tracer %d (%s) ended: %s", (int)c->pid, c->tracer,
-                    strerror(errno));
-        return;
-    }
-    if (si.si_code == CLD_EXITED) {
-        *exit_code = si.si_status;
-        log_info("sca-tracer %d (%s) exited with status %d", (int)c->pid, c->tracer, si.si_status);
-    } else {
-        *exit_signal = si.si_status;
-        log_info("sca-tracer %d (%s) killed by signal %d", (int)c->pid, c->tracer, si.si_status);
-    }
-}
-
 static void on_pidfd(uv_poll_t *h, int status, int events)
 {
     (void)status;
@@ -107,10 +72,15 @@ static void on_pidfd(uv_poll_t *h, int status, int events)
     struct child *c = h->data;
     int exit_code = -1, exit_signal = 0;
     uv_poll_stop(h);
+    sca_error err = {0};
     if (c->adopted)
         log_info("adopted sca-tracer %d (%s) ended", (int)c->pid, c->tracer);
+    else if (sca_spawn_reap(c->pidfd, &exit_code, &exit_signal, &err) != 0)
+        log_warning("sca-tracer %d (%s): %s", (int)c->pid, c->tracer, err.msg);
+    else if (exit_signal != 0)
+        log_info("sca-tracer %d (%s) killed by signal %d", (int)c->pid, c->tracer, exit_signal);
     else
-        child_reap(c, &exit_code, &exit_signal);
+        log_info("sca-tracer %d (%s) exited with status %d", (int)c->pid, c->tracer, exit_code);
     child_gone(c, exit_code, exit_signal);
 }
 
@@ -149,50 +119,6 @@ void children_init(agent *a, children_exit_fn *on_exit, void *arg)
 
 #define REPORT_FD 3 /* the tracer's end of the start report pipe */
 
-/* The tracer's stdin is /dev/null, its stdout and stderr the agent's stderr
- * and fd REPORT_FD the report pipe; every other descriptor of the agent is
- * close-on-exec.  It gets a session of its own, so that a Ctrl-C meant for
- * the agent's terminal does not reach it (tracers outlive the agent), and
- * default signal handling with nothing blocked. */
-static int spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr, int report_fd)
-{
-    sigset_t all, none;
-    sigfillset(&all);
-    sigemptyset(&none);
-    int rc = posix_spawn_file_actions_init(fa);
-    if (rc != 0)
-        return rc;
-    if ((rc = posix_spawn_file_actions_addopen(fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0)) ||
-        (rc = posix_spawn_file_actions_adddup2(fa, STDERR_FILENO, STDOUT_FILENO)) ||
-        (rc = posix_spawn_file_actions_adddup2(fa, report_fd, REPORT_FD)) ||
-        (rc = posix_spawnattr_init(attr))) {
-        posix_spawn_file_actions_destroy(fa);
-        return rc;
-    }
-    if ((rc = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-                                                 POSIX_SPAWN_SETSIGDEF)) ||
-        (rc = posix_spawnattr_setsigmask(attr, &none)) ||
-        (rc = posix_spawnattr_setsigdefault(attr, &all))) {
-        posix_spawnattr_destroy(attr);
-        posix_spawn_file_actions_destroy(fa);
-    }
-    return rc;
-}
-
-/* posix_spawn's result: 0 or a positive errno. */
-static int spawn_tracer(const agent *a, char **argv, int report_fd, pid_t *pid)
-{
-    posix_spawn_file_actions_t fa;
-    posix_spawnattr_t attr;
-    int rc = spawn_setup(&fa, &attr, report_fd);
-    if (rc != 0)
-        return rc;
-    rc = posix_spawn(pid, a->tracer_program, &fa, &attr, argv, environ);
-    posix_spawnattr_destroy(&attr);
-    posix_spawn_file_actions_destroy(&fa);
-    return rc;
-}
-
 int children_spawn(agent *a, int64_t task_id, const char *task_uuid, const char *tracer, pid_t *pid,
                    int *report_fd, sca_error *err)
 {
@@ -211,24 +137,23 @@ int children_spawn(agent *a, int64_t task_id, const char *task_uuid, const char 
     argv[n++] = (char *)tracer;
     argv[n] = NULL;
     /* Close-on-exec here, so that no other child holds the pipe open; the
-     * tracer gets its end as fd 3 and keeps it from its worker. */
+     * tracer gets its end as fd 3 and keeps it from its worker.  Its
+     * stdout and stderr are the agent's stderr. */
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
         return sca_error_set(err, -errno, "cannot make a pipe for sca-tracer: %s", strerror(errno));
-    int rc = spawn_tracer(a, argv, fds[1], pid);
+    const int child_fds[REPORT_FD + 1] = {-1, STDERR_FILENO, STDERR_FILENO, fds[1]};
+    int pidfd;
+    int rc = sca_spawn(argv, child_fds, REPORT_FD + 1, pid, &pidfd, err);
     close(fds[1]);
-    if (rc != 0) {
-        close(fds[0]);
-        return sca_error_set(err, -rc, "cannot start %s: %s", a->tracer_program, strerror(rc));
-    }
-    int pidfd = sys_pidfd_open(*pid);
-    rc = pidfd < 0 ? -errno : child_watch(a, *pid, pidfd, false, task_id, tracer);
-    if (rc != 0) {
-        /* Unwatched, it would run untracked: end it now. */
+    if (rc == 0 && (rc = child_watch(a, *pid, pidfd, false, task_id, tracer)) != 0) {
         kill(*pid, SIGKILL);
         waitpid(*pid, NULL, 0);
+        rc = sca_error_set(err, rc, "cannot watch sca-tracer %d: %s", (int)*pid, uv_strerror(rc));
+    }
+    if (rc != 0) {
         close(fds[0]);
-        return sca_error_set(err, rc, "cannot watch sca-tracer %d: %s", (int)*pid, strerror(-rc));
+        return rc;
     }
     *report_fd = fds[0];
     log_info("started sca-tracer %d for %s in task %s", (int)*pid, tracer, task_uuid);
@@ -254,9 +179,9 @@ int children_signal(agent *a, pid_t pid, int signo, sca_error *err)
     struct child *c = child_find(a, pid);
     if (c == NULL)
         return sca_error_set(err, -ESRCH, "no sca-tracer %d is watched by this agent", (int)pid);
-    if (sys_pidfd_send_signal(c->pidfd, signo) != 0)
-        return sca_error_set(err, -errno, "cannot signal sca-tracer %d: %s", (int)pid,
-                             strerror(errno));
+    int rc = sca_pidfd_signal(c->pidfd, signo);
+    if (rc != 0)
+        return sca_error_set(err, rc, "cannot signal sca-tracer %d: %s", (int)pid, strerror(-rc));
     return 0;
 }
 
@@ -266,9 +191,9 @@ int children_adopt(agent *a, pid_t pid, int64_t task_id, const char *task_uuid, 
         return 0;
     if (!paths_pid_is_tracer(pid, task_uuid, tracer))
         return -ESRCH;
-    int fd = sys_pidfd_open(pid);
+    int fd = sca_pidfd_open(pid);
     if (fd < 0)
-        return -errno;
+        return fd;
     int rc = child_watch(a, pid, fd, true, task_id, tracer);
     if (rc == 0)
         log_info("adopted running sca-tracer %d for %s", (int)pid, tracer);

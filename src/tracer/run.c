@@ -1,14 +1,17 @@
 /* run.c - spawn the worker, read its lines, stop it, flush (see tracer.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include "scalpels/log.h"
+#include "scalpels/spawn.h"
 #include "scalpels/util.h"
 #include "tracer.h"
 
@@ -25,7 +28,8 @@ struct stream {
 struct run {
     const tracer_run_opts *opts;
     uv_loop_t *loop;
-    uv_process_t process;
+    uv_poll_t worker_poll; /* readable once the worker ends */
+    int worker_pidfd;
     struct stream out;
     struct stream err;
     uv_signal_t sigint, sigterm;
@@ -427,18 +431,30 @@ static void on_signal(uv_signal_t *h, int signo)
     begin_stop(h->data, signo);
 }
 
-static void on_worker_exit(uv_process_t *p, int64_t status, int term_signal)
+static void on_worker_poll_closed(uv_handle_t *h)
 {
-    struct run *r = p->data;
+    struct run *r = h->data;
+    close(r->worker_pidfd);
+    r->worker_pidfd = -1;
+}
+
+static void on_worker_exit(uv_poll_t *h, int status, int events)
+{
+    (void)status;
+    (void)events;
+    struct run *r = h->data;
+    int exit_code, exit_signal;
+    sca_error e = {0};
+    if (sca_spawn_reap(r->worker_pidfd, &exit_code, &exit_signal, &e) != 0)
+        log_warning("worker %lld: %s", (long long)r->outcome.worker_pid, e.msg);
     r->worker_alive = false;
-    r->outcome.exit_code = term_signal ? -1 : (int)status;
-    r->outcome.exit_signal = term_signal;
-    if (term_signal)
-        log_info("worker %lld killed by signal %d", (long long)r->outcome.worker_pid, term_signal);
+    r->outcome.exit_code = exit_code;
+    r->outcome.exit_signal = exit_signal;
+    if (exit_signal)
+        log_info("worker %lld killed by signal %d", (long long)r->outcome.worker_pid, exit_signal);
     else
-        log_info("worker %lld exited with status %lld", (long long)r->outcome.worker_pid,
-                 (long long)status);
-    uv_close((uv_handle_t *)p, NULL);
+        log_info("worker %lld exited with status %d", (long long)r->outcome.worker_pid, exit_code);
+    uv_close((uv_handle_t *)h, on_worker_poll_closed);
     start_check_exit(r);
     /* Give what is left in the pipes the grace period to arrive. */
     if (r->out.open || r->err.open)
@@ -478,32 +494,69 @@ static void stream_init(struct run *r, struct stream *s, enum ingest_source src)
     s->pipe.data = s;
 }
 
+/* Watches the spawned worker: its end through r->worker_pidfd, its output
+ * through the stream pipes (taking ownership of out_fd and err_fd).  On
+ * failure every descriptor is closed or left to a handle that closes it. */
+static int worker_watch(struct run *r, int out_fd, int err_fd)
+{
+    int rc = uv_poll_init(r->loop, &r->worker_poll, r->worker_pidfd);
+    if (rc != 0) {
+        close(r->worker_pidfd);
+        r->worker_pidfd = -1;
+        close(out_fd);
+        close(err_fd);
+        return rc;
+    }
+    r->worker_poll.data = r;
+    if ((rc = uv_poll_start(&r->worker_poll, UV_READABLE, on_worker_exit)) != 0 ||
+        (rc = uv_pipe_open(&r->out.pipe, out_fd)) != 0) {
+        uv_close((uv_handle_t *)&r->worker_poll, on_worker_poll_closed);
+        close(out_fd);
+        close(err_fd);
+        return rc;
+    }
+    if ((rc = uv_pipe_open(&r->err.pipe, err_fd)) != 0) {
+        uv_close((uv_handle_t *)&r->worker_poll, on_worker_poll_closed);
+        close(err_fd);
+    }
+    return rc;
+}
+
+/* The worker's stdout and stderr are pipes to the tracer; it leads its own
+ * session and process group, so a stop reaches everything it started. */
 static int spawn_worker(struct run *r, sca_error *err)
 {
-    uv_stdio_container_t stdio[3];
-    stdio[0].flags = UV_IGNORE; /* libuv opens /dev/null */
-    stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-    stdio[1].data.stream = (uv_stream_t *)&r->out.pipe;
-    stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-    stdio[2].data.stream = (uv_stream_t *)&r->err.pipe;
-    uv_process_options_t po = {
-        .exit_cb = on_worker_exit,
-        .file = r->opts->argv[0],
-        .args = r->opts->argv,
-        /* setsid(): the worker leads its own process group, so a stop
-         * reaches everything it started. */
-        .flags = UV_PROCESS_DETACHED,
-        .stdio_count = 3,
-        .stdio = stdio,
-    };
-    r->process.data = r;
-    int rc = uv_spawn(r->loop, &r->process, &po);
-    if (rc != 0)
-        return sca_error_set(err, rc, "cannot start worker %s: %s", r->opts->argv[0],
-                             uv_strerror(rc));
+    int out[2], errp[2];
+    char **argv = r->opts->argv;
+    if (pipe2(out, O_CLOEXEC) != 0)
+        return sca_error_set(err, -errno, "cannot make a pipe for the worker: %s", strerror(errno));
+    if (pipe2(errp, O_CLOEXEC) != 0) {
+        int rc = -errno;
+        close(out[0]);
+        close(out[1]);
+        return sca_error_set(err, rc, "cannot make a pipe for the worker: %s", strerror(-rc));
+    }
+    const int fds[3] = {-1, out[1], errp[1]};
+    pid_t pid;
+    int rc = sca_spawn(argv, fds, 3, &pid, &r->worker_pidfd, err);
+    close(out[1]);
+    close(errp[1]);
+    if (rc != 0) {
+        close(out[0]);
+        close(errp[0]);
+        /* In libuv's words, as the start error always read. */
+        return sca_error_set(err, rc, "cannot start worker %s: %s", argv[0], uv_strerror(rc));
+    }
+    rc = worker_watch(r, out[0], errp[0]);
+    if (rc != 0) {
+        /* Unwatched, it would run untracked: end it now. */
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return sca_error_set(err, rc, "cannot watch worker %s: %s", argv[0], uv_strerror(rc));
+    }
     r->worker_alive = true;
+    r->outcome.worker_pid = pid;
     r->out.open = r->err.open = true;
-    r->outcome.worker_pid = r->process.pid;
     return 0;
 }
 
@@ -513,6 +566,7 @@ static void run_init(struct run *r, const tracer_run_opts *opts, uv_loop_t *loop
     r->opts = opts;
     r->loop = loop;
     r->outcome.exit_code = -1;
+    r->worker_pidfd = -1;
     stream_init(r, &r->out, INGEST_STDOUT);
     stream_init(r, &r->err, INGEST_STDERR);
     uv_timer_t *timers[] = {&r->flush_timer, &r->kill_timer, &r->retry_timer, &r->start_timer};

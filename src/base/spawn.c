@@ -1,0 +1,106 @@
+/*
+ * spawn.c - posix_spawn with a pidfd; see scalpels/spawn.h.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "scalpels/spawn.h"
+
+extern char **environ;
+
+int sca_pidfd_open(pid_t pid)
+{
+    int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+    return fd < 0 ? -errno : fd;
+}
+
+int sca_pidfd_signal(int pidfd, int signo)
+{
+    return syscall(SYS_pidfd_send_signal, pidfd, signo, NULL, 0) == 0 ? 0 : -errno;
+}
+
+static int file_actions_new(posix_spawn_file_actions_t *fa, const int *fds, int nfds)
+{
+    int rc = posix_spawn_file_actions_init(fa);
+    for (int i = 0; rc == 0 && i < nfds; i++)
+        rc = fds[i] >= 0 ? posix_spawn_file_actions_adddup2(fa, fds[i], i)
+                         : posix_spawn_file_actions_addopen(fa, i, "/dev/null",
+                                                            i == 0 ? O_RDONLY : O_WRONLY, 0);
+    if (rc != 0)
+        posix_spawn_file_actions_destroy(fa);
+    return rc;
+}
+
+static int attr_new(posix_spawnattr_t *attr)
+{
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    int rc = posix_spawnattr_init(attr);
+    if (rc != 0)
+        return rc;
+    rc = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+                                            POSIX_SPAWN_SETSIGDEF);
+    if (rc == 0)
+        rc = posix_spawnattr_setsigmask(attr, &none);
+    if (rc == 0)
+        rc = posix_spawnattr_setsigdefault(attr, &all);
+    if (rc != 0)
+        posix_spawnattr_destroy(attr);
+    return rc;
+}
+
+int sca_spawn(char *const argv[], const int *fds, int nfds, pid_t *pid, int *pidfd, sca_error *err)
+{
+    /* The descriptors are set in order: one handed over must not be in a
+     * slot an earlier one has overwritten. */
+    for (int i = 0; i < nfds; i++) {
+        int from = fds[i];
+        if (from >= 0 && from < i && fds[from] != from)
+            return sca_error_set(err, -EINVAL, "cannot start %s: descriptor %d given as %d",
+                                 argv[0], from, i);
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t attr;
+    int rc = file_actions_new(&fa, fds, nfds);
+    if (rc != 0)
+        return sca_error_set(err, -rc, "cannot start %s: %s", argv[0], strerror(rc));
+    rc = attr_new(&attr);
+    if (rc == 0) {
+        rc = posix_spawnp(pid, argv[0], &fa, &attr, argv, environ);
+        posix_spawnattr_destroy(&attr);
+    }
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0)
+        return sca_error_set(err, -rc, "cannot start %s: %s", argv[0], strerror(rc));
+    *pidfd = sca_pidfd_open(*pid);
+    if (*pidfd < 0) {
+        /* Unwatched, it would run untracked: end it now. */
+        rc = *pidfd;
+        kill(*pid, SIGKILL);
+        waitpid(*pid, NULL, 0);
+        return sca_error_set(err, rc, "cannot watch %s (pid %d): %s", argv[0], (int)*pid,
+                             strerror(-rc));
+    }
+    return 0;
+}
+
+int sca_spawn_reap(int pidfd, int *exit_code, int *exit_signal, sca_error *err)
+{
+    siginfo_t si = {0};
+    *exit_code = -1;
+    *exit_signal = 0;
+    if (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) != 0)
+        return sca_error_set(err, -errno, "cannot read how the process ended: %s", strerror(errno));
+    if (si.si_code == CLD_EXITED)
+        *exit_code = si.si_status;
+    else
+        *exit_signal = si.si_status;
+    return 0;
+}

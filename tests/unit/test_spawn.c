@@ -1,0 +1,154 @@
+/* test_spawn.c - starting children (spawn.h): the descriptors a child gets,
+ * its session and signals, its end read through the pidfd, and the errors
+ * of a program that cannot run or descriptors that cannot be handed over. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "scalpels/spawn.h"
+
+/* Runs `sh -c script` with stdout to a pipe; returns what it printed (the
+ * caller frees it) and its exit status in *code. */
+static char *run_sh(const char *script, int *code)
+{
+    int out[2];
+    assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+    char *argv[] = {"sh", "-c", (char *)script, NULL};
+    const int fds[3] = {-1, out[1], STDERR_FILENO};
+    pid_t pid;
+    int pidfd, sig;
+    sca_error err = {0};
+    assert_int_equal(sca_spawn(argv, fds, 3, &pid, &pidfd, &err), 0);
+    close(out[1]);
+    char *text = calloc(1, 4096);
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(out[0], text + len, 4095 - len)) > 0)
+        len += (size_t)n;
+    close(out[0]);
+    assert_int_equal(sca_spawn_reap(pidfd, code, &sig, &err), 0);
+    assert_int_equal(sig, 0);
+    close(pidfd);
+    return text;
+}
+
+static void test_exit_status_and_output(void **state)
+{
+    (void)state;
+    int code;
+    char *text = run_sh("echo hello; exit 3", &code);
+    assert_string_equal(text, "hello\n");
+    assert_int_equal(code, 3);
+    free(text);
+}
+
+static void test_stdin_is_dev_null(void **state)
+{
+    (void)state;
+    int code;
+    char *text = run_sh("readlink /proc/self/fd/0; cat; echo end", &code);
+    assert_string_equal(text, "/dev/null\nend\n");
+    assert_int_equal(code, 0);
+    free(text);
+}
+
+/* Its own session (sid = its pid), nothing blocked and no signal ignored,
+ * whatever the parent blocks or ignores. */
+static void test_session_and_signals(void **state)
+{
+    (void)state;
+    sigset_t usr1, old;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    assert_int_equal(sigprocmask(SIG_BLOCK, &usr1, &old), 0);
+    struct sigaction ign = {.sa_handler = SIG_IGN}, prev;
+    assert_int_equal(sigaction(SIGUSR2, &ign, &prev), 0);
+    int code;
+    char *text = run_sh("set -- $(cut -d' ' -f6 /proc/$$/stat); echo sid=$1 pid=$$; "
+                        "grep -E '^Sig(Blk|Ign)' /proc/$$/status",
+                        &code);
+    assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
+    assert_int_equal(sigaction(SIGUSR2, &prev, NULL), 0);
+    int sid = 0, pid = -1;
+    assert_int_equal(sscanf(text, "sid=%d pid=%d", &sid, &pid), 2);
+    assert_int_equal(sid, pid);
+    assert_non_null(strstr(text, "SigBlk:\t0000000000000000\n"));
+    const char *ign_line = strstr(text, "SigIgn:\t");
+    assert_non_null(ign_line);
+    unsigned long long ignored = strtoull(ign_line + strlen("SigIgn:\t"), NULL, 16);
+    assert_int_equal(ignored & (1ull << (SIGUSR2 - 1)), 0);
+    free(text);
+}
+
+static void test_signal_through_pidfd(void **state)
+{
+    (void)state;
+    char *argv[] = {"sleep", "60", NULL};
+    pid_t pid;
+    int pidfd, code, sig;
+    sca_error err = {0};
+    assert_int_equal(sca_spawn(argv, (const int[]){-1, -1, -1}, 3, &pid, &pidfd, &err), 0);
+    struct pollfd p = {.fd = pidfd, .events = POLLIN};
+    assert_int_equal(poll(&p, 1, 0), 0); /* still running: not readable */
+    assert_int_equal(sca_pidfd_signal(pidfd, SIGTERM), 0);
+    assert_int_equal(poll(&p, 1, 10000), 1);
+    assert_int_equal(sca_spawn_reap(pidfd, &code, &sig, &err), 0);
+    assert_int_equal(code, -1);
+    assert_int_equal(sig, SIGTERM);
+    close(pidfd);
+}
+
+static void test_program_that_cannot_run(void **state)
+{
+    (void)state;
+    char *argv[] = {"/nonexistent/program", NULL};
+    pid_t pid;
+    int pidfd;
+    sca_error err = {0};
+    assert_int_equal(sca_spawn(argv, NULL, 0, &pid, &pidfd, &err), -ENOENT);
+    assert_non_null(strstr(err.msg, "cannot start /nonexistent/program"));
+    char *in_path[] = {"sca-no-such-program-in-path", NULL};
+    assert_int_equal(sca_spawn(in_path, NULL, 0, &pid, &pidfd, &err), -ENOENT);
+}
+
+/* fd 1 handed over as slot 2 after slot 1 was replaced: refused. */
+static void test_descriptor_overwritten_first(void **state)
+{
+    (void)state;
+    char *argv[] = {"true", NULL};
+    pid_t pid;
+    int pidfd;
+    sca_error err = {0};
+    assert_int_equal(sca_spawn(argv, (const int[]){-1, -1, 1}, 3, &pid, &pidfd, &err), -EINVAL);
+    assert_non_null(strstr(err.msg, "descriptor 1 given as 2"));
+    /* the same descriptor in its own slot, or into a later one, is fine */
+    assert_int_equal(sca_spawn(argv, (const int[]){-1, 2, 2}, 3, &pid, &pidfd, &err), 0);
+    int code, sig;
+    assert_int_equal(sca_spawn_reap(pidfd, &code, &sig, &err), 0);
+    assert_int_equal(code, 0);
+    close(pidfd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_exit_status_and_output),
+        cmocka_unit_test(test_stdin_is_dev_null),
+        cmocka_unit_test(test_session_and_signals),
+        cmocka_unit_test(test_signal_through_pidfd),
+        cmocka_unit_test(test_program_that_cannot_run),
+        cmocka_unit_test(test_descriptor_overwritten_first),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -97,3 +97,49 @@ start_agent_amqp() {
   wait_until 30 '"$SCA_BIN/sca" --timeout 1 task -l >/dev/null 2>&1' ||
     fail "the agent did not answer over AMQP: $(tail -5 "$T/agent.log")"
 }
+
+# node_conf NAME URL: node NAME's state directory $T/NAME and its
+# configuration $T/NAME/scalpels.conf: host NAME-PID on topic $topic through
+# the broker at URL.
+node_conf() {
+  : "${topic:?node_conf needs \$topic}"
+  mkdir -p "$T/$1"
+  cat >"$T/$1/scalpels.conf" <<CONF
+[DEFAULT]
+state_dir = $T/$1
+transport_url = $2
+log_level = info
+
+[agent]
+host = $1-$$
+stop_grace = 2
+
+[rpc]
+topic = $topic
+timeout = 20
+CONF
+}
+
+# start_node NAME [SETUP_ARG...]: node NAME of a cluster on the shared
+# broker ($SCA_RABBIT_URL), with a state directory, configuration
+# (node_conf), database, log and agent of its own; with SETUP_ARGs,
+# `sca-manage setup SETUP_ARG...` on its database first.  Returns once the
+# agent answers by its host name; its pid is in ${NODE_PID[NAME]}.
+declare -A NODE_PID
+start_node() {
+  local node=$1
+  shift
+  node_conf "$node" "${SCA_RABBIT_URL:?}"
+  node_manage "$node" db-create >/dev/null
+  [ $# -eq 0 ] || node_manage "$node" setup "$@" >/dev/null
+  SCALPELS_CONF="$T/$node/scalpels.conf" "$SCA_BIN/sca-agent" --foreground 2>>"$T/$node/agent.log" &
+  NODE_PID[$node]=$!
+  _cleanup_pids+=("$!")
+  wait_until 30 'SCALPELS_CONF="$T/$node/scalpels.conf" "$SCA_BIN/sca" --host "$node-$$" --timeout 1 tracer -l >/dev/null 2>&1' ||
+    fail "node $node did not answer over AMQP: $(tail -5 "$T/$node/agent.log")"
+}
+
+# node_manage NAME ARGS...: sca-manage ARGS on node NAME.
+node_manage() { SCALPELS_CONF="$T/$1/scalpels.conf" "$SCA_BIN/sca-manage" "${@:2}"; }
+# node_db NAME QUERY: QUERY on node NAME's database.
+node_db() { sqlite3 -batch -noheader -cmd ".timeout 10000" "$T/$1/scalpels.db" "$2"; }

@@ -98,6 +98,23 @@ start_agent_amqp() {
     fail "the agent did not answer over AMQP: $(tail -5 "$T/agent.log")"
 }
 
+# start_agent: sca-agent in the foreground on this test's configuration,
+# logging to $T/agent.log, its pid in $AGENT, once sca-manage status
+# answers (over the unix socket).
+start_agent() {
+  "$SCA_BIN/sca-agent" --foreground 2>>"$T/agent.log" &
+  AGENT=$!
+  _cleanup_pids+=("$AGENT")
+  wait_until 10 '"$SCA_BIN/sca-manage" status >/dev/null 2>&1' ||
+    fail "the agent did not start: $(tail -5 "$T/agent.log")"
+}
+
+# stop_agent: sca-manage stop, and $AGENT gone.
+stop_agent() {
+  "$SCA_BIN/sca-manage" stop >/dev/null
+  wait_until 10 '! kill -0 "$AGENT" 2>/dev/null' || fail "the agent did not stop"
+}
+
 # node_conf NAME URL: node NAME's state directory $T/NAME and its
 # configuration $T/NAME/scalpels.conf: host NAME-PID on topic $topic through
 # the broker at URL.
@@ -143,3 +160,23 @@ start_node() {
 node_manage() { SCALPELS_CONF="$T/$1/scalpels.conf" "$SCA_BIN/sca-manage" "${@:2}"; }
 # node_db NAME QUERY: QUERY on node NAME's database.
 node_db() { sqlite3 -batch -noheader -cmd ".timeout 10000" "$T/$1/scalpels.db" "$2"; }
+
+# use_private_state: STATE_DIR is $T/state, in $STATE, its database in
+# $DB, both left for the programs to make with the modes they give them.
+# Other users may enter $T, as /var/lib, and read the configuration, as
+# /etc/scalpels.
+use_private_state() {
+  STATE="$T/state"
+  DB="$STATE/scalpels.db"
+  printf '\n[DEFAULT]\nstate_dir = %s\n' "$STATE" >>"$SCALPELS_CONF"
+  chmod 0755 "$T"
+  chmod 0644 "$SCALPELS_CONF"
+}
+
+# as_user GROUP CMD...: CMD as the unprivileged user nobody (uid 65534)
+# with GROUP (a gid) as its only group.
+as_user() {
+  local gid=$1
+  shift
+  setpriv --reuid=65534 --regid="$gid" --clear-groups "$@"
+}

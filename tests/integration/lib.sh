@@ -97,3 +97,86 @@ start_agent_amqp() {
   wait_until 30 '"$SCA_BIN/sca" --timeout 1 task -l >/dev/null 2>&1' ||
     fail "the agent did not answer over AMQP: $(tail -5 "$T/agent.log")"
 }
+
+# start_agent: sca-agent in the foreground on this test's configuration,
+# logging to $T/agent.log, its pid in $AGENT, once sca-manage status
+# answers (over the unix socket).
+start_agent() {
+  "$SCA_BIN/sca-agent" --foreground 2>>"$T/agent.log" &
+  AGENT=$!
+  _cleanup_pids+=("$AGENT")
+  wait_until 10 '"$SCA_BIN/sca-manage" status >/dev/null 2>&1' ||
+    fail "the agent did not start: $(tail -5 "$T/agent.log")"
+}
+
+# stop_agent: sca-manage stop, and $AGENT gone.
+stop_agent() {
+  "$SCA_BIN/sca-manage" stop >/dev/null
+  wait_until 10 '! kill -0 "$AGENT" 2>/dev/null' || fail "the agent did not stop"
+}
+
+# node_conf NAME URL: node NAME's state directory $T/NAME and its
+# configuration $T/NAME/scalpels.conf: host NAME-PID on topic $topic through
+# the broker at URL.
+node_conf() {
+  : "${topic:?node_conf needs \$topic}"
+  mkdir -p "$T/$1"
+  cat >"$T/$1/scalpels.conf" <<CONF
+[DEFAULT]
+state_dir = $T/$1
+transport_url = $2
+log_level = info
+
+[agent]
+host = $1-$$
+stop_grace = 2
+
+[rpc]
+topic = $topic
+timeout = 20
+CONF
+}
+
+# start_node NAME [SETUP_ARG...]: node NAME of a cluster on the shared
+# broker ($SCA_RABBIT_URL), with a state directory, configuration
+# (node_conf), database, log and agent of its own; with SETUP_ARGs,
+# `sca-manage setup SETUP_ARG...` on its database first.  Returns once the
+# agent answers by its host name; its pid is in ${NODE_PID[NAME]}.
+declare -A NODE_PID
+start_node() {
+  local node=$1
+  shift
+  node_conf "$node" "${SCA_RABBIT_URL:?}"
+  node_manage "$node" db-create >/dev/null
+  [ $# -eq 0 ] || node_manage "$node" setup "$@" >/dev/null
+  SCALPELS_CONF="$T/$node/scalpels.conf" "$SCA_BIN/sca-agent" --foreground 2>>"$T/$node/agent.log" &
+  NODE_PID[$node]=$!
+  _cleanup_pids+=("$!")
+  wait_until 30 'SCALPELS_CONF="$T/$node/scalpels.conf" "$SCA_BIN/sca" --host "$node-$$" --timeout 1 tracer -l >/dev/null 2>&1' ||
+    fail "node $node did not answer over AMQP: $(tail -5 "$T/$node/agent.log")"
+}
+
+# node_manage NAME ARGS...: sca-manage ARGS on node NAME.
+node_manage() { SCALPELS_CONF="$T/$1/scalpels.conf" "$SCA_BIN/sca-manage" "${@:2}"; }
+# node_db NAME QUERY: QUERY on node NAME's database.
+node_db() { sqlite3 -batch -noheader -cmd ".timeout 10000" "$T/$1/scalpels.db" "$2"; }
+
+# use_private_state: STATE_DIR is $T/state, in $STATE, its database in
+# $DB, both left for the programs to make with the modes they give them.
+# Other users may enter $T, as /var/lib, and read the configuration, as
+# /etc/scalpels.
+use_private_state() {
+  STATE="$T/state"
+  DB="$STATE/scalpels.db"
+  printf '\n[DEFAULT]\nstate_dir = %s\n' "$STATE" >>"$SCALPELS_CONF"
+  chmod 0755 "$T"
+  chmod 0644 "$SCALPELS_CONF"
+}
+
+# as_user GROUP CMD...: CMD as the unprivileged user nobody (uid 65534)
+# with GROUP (a gid) as its only group.
+as_user() {
+  local gid=$1
+  shift
+  setpriv --reuid=65534 --regid="$gid" --clear-groups "$@"
+}

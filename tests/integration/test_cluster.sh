@@ -9,47 +9,15 @@
 # stopped is named while the others finish, and the exit status is 4.
 source "$(dirname "$0")/lib.sh"
 S="$SCA_BIN/sca"
-M="$SCA_BIN/sca-manage"
 : "${SCA_RABBIT_URL:?}"
 topic="sca_cluster_$$"
 nodes="a b c d"
 
-node_conf() {
-  mkdir -p "$T/$1"
-  cat >"$T/$1/scalpels.conf" <<CONF
-[DEFAULT]
-state_dir = $T/$1
-transport_url = $SCA_RABBIT_URL
-log_level = info
-
-[agent]
-host = $1-$$
-stop_grace = 2
-
-[rpc]
-topic = $topic
-timeout = 20
-CONF
-  SCALPELS_CONF="$T/$1/scalpels.conf" "$M" db-create >/dev/null
-  SCALPELS_CONF="$T/$1/scalpels.conf" "$M" setup -t name=seq -t "tpl=seq 1 50" -t parser=count >/dev/null
-}
-
-declare -A AGENT
-start_node() {
-  node=$1
-  SCALPELS_CONF="$T/$node/scalpels.conf" "$SCA_BIN/sca-agent" --foreground 2>>"$T/$node/agent.log" &
-  AGENT[$node]=$!
-  _cleanup_pids+=("$!")
-  wait_until 30 'SCALPELS_CONF="$T/$node/scalpels.conf" "$S" --host "$node-$$" --timeout 1 tracer -l >/dev/null 2>&1' ||
-    fail "node $node did not answer over AMQP: $(tail -5 "$T/$node/agent.log")"
-}
-node_db() { sqlite3 -batch -noheader -cmd ".timeout 10000" "$T/$1/scalpels.db" "$2"; }
 all_hosts() { printf '%s-'$$'\n' $nodes; }
 # elapsed START: seconds since START (date +%s.%N).
 elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
-for n in $nodes; do node_conf "$n"; done
-for n in $nodes; do start_node "$n"; done
+for n in $nodes; do start_node "$n" -t name=seq -t "tpl=seq 1 50" -t parser=count; done
 export SCALPELS_CONF="$T/a/scalpels.conf"
 ok "four agents serve topic $topic"
 
@@ -210,7 +178,7 @@ assert_contains "$OUT" "| a-$$ " "--all-hosts over the unix socket: the local ag
 ok "--all-hosts over the unix socket reaches the local agent"
 
 # --- Partial failure ----------------------------------------------------------
-kill -STOP "${AGENT[c]}"
+kill -STOP "${NODE_PID[c]}"
 t0=$(date +%s.%N)
 expect_exit 4 "$S" --timeout 5 --all-hosts task -l
 took=$(elapsed "$t0")
@@ -226,10 +194,10 @@ assert_contains "$OUT" "sca: host c-$$: listens on topic" "report with c hung: c
 expect_exit 4 "$S" --timeout 5 hosts --short
 assert_contains "$OUT" "$(printf 'a-%s\nb-%s\nd-%s' $$ $$ $$)" "hosts with c hung: the others"
 ok "report and hosts with a node hung: the others complete, the hung one named, exit 4"
-kill -CONT "${AGENT[c]}"
+kill -CONT "${NODE_PID[c]}"
 
-kill "${AGENT[d]}"
-wait "${AGENT[d]}" 2>/dev/null || true
+kill "${NODE_PID[d]}"
+wait "${NODE_PID[d]}" 2>/dev/null || true
 expect_exit 4 "$S" --all-hosts stop
 assert_contains "$OUT" "sca: host d-$$: answered here before but does not listen on topic $topic now" \
   "a node whose agent stopped is named"

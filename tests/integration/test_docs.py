@@ -184,8 +184,39 @@ os.mkdir(WORK)
 with open(os.path.join(WORK, "Makefile"), "w") as f:
     f.write("all:\n\t@sleep 1\n")
 ENV = dict(os.environ, LC_ALL="C.UTF-8", PATH=BIN + ":" + os.environ.get("PATH", "/usr/bin:/bin"))
-processes = []
+NODES = []
 scratch_count = 0
+
+
+def running(pid):
+    """Whether pid is a live process (a zombie is not: it waits only for
+    its parent to reap it)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_gone(pid, seconds):
+    """Whether pid has ended within seconds."""
+    deadline = time.monotonic() + seconds
+    while running(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def end_process(pid, seconds):
+    """SIGKILL for pid unless it ends within seconds; returns when it has
+    ended."""
+    if not wait_gone(pid, seconds):
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            return
+        wait_gone(pid, 10)
 
 
 def write_conf(state, name, host, url, topic):
@@ -201,7 +232,9 @@ def write_conf(state, name, host, url, topic):
 
 
 class Node:
-    """A state directory with its two configurations (unix socket, AMQP)."""
+    """A state directory with its two configurations (unix socket, AMQP),
+    and the agent serving it: one this test started (a child), or one a
+    line of the docs started and that detached."""
 
     def __init__(self, name, host, url=URL, topic=TOPIC):
         self.state = os.path.join(T, name)
@@ -209,6 +242,8 @@ class Node:
         self.unix_conf = write_conf(self.state, "scalpels.conf", host, None, topic)
         self.amqp_conf = write_conf(self.state, "scalpels-amqp.conf", host, url, topic)
         self.agent = None
+        self.detached = None
+        NODES.append(self)
 
     def run(self, argv, conf=None, timeout=60):
         env = dict(ENV, SCALPELS_CONF=conf or self.unix_conf)
@@ -226,7 +261,6 @@ class Node:
         self.agent = subprocess.Popen([os.path.join(BIN, "sca-agent"), "--foreground"],
                                       env=dict(ENV, SCALPELS_CONF=conf or self.amqp_conf),
                                       stdout=log, stderr=log, stdin=subprocess.DEVNULL)
-        processes.append(self.agent)
         for _ in range(300):
             if self.manage("status").returncode == 0:
                 return True
@@ -235,22 +269,37 @@ class Node:
 
     def agent_pid(self):
         p = self.manage("status")
-        m = re.search(r"^pid: (\d+)", p.stdout, re.M)
+        m = re.search(r"^pid: +(\d+)", p.stdout, re.M)
         return int(m.group(1)) if p.returncode == 0 and m else None
 
-    def stop_agent(self):
-        """Stops whatever agent serves this node, ours or one a line started."""
+    def logged_agent_pid(self):
+        """The pid an agent that detached logged at start-up in
+        STATE_DIR/agent.log, while that process runs sca-agent."""
+        try:
+            with open(os.path.join(self.state, "agent.log")) as f:
+                pids = re.findall(r"sca-agent \S+ on \S+ \(pid (\d+)\)", f.read())
+            pid = int(pids[-1])
+            if os.readlink("/proc/%d/exe" % pid) == os.path.realpath(os.path.join(BIN, "sca-agent")):
+                return pid
+        except (OSError, IndexError):
+            pass
+        return None
+
+    def adopt_agent(self):
+        """Records the agent a line started here and that detached: the pid
+        sca-manage status names (the node's socket is this test's own) or,
+        when none answers, the one its start-up logged.  Whether it
+        answers."""
         pid = self.agent_pid()
-        if pid is not None:
-            self.manage("stop")
-            for _ in range(100):
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.1)
-            else:
-                os.kill(pid, 9)
+        self.detached = pid if pid is not None else self.logged_agent_pid()
+        return pid is not None
+
+    def stop_agent(self):
+        """Stops the agent this test started here and the one a line
+        started (sca-manage stop, else SIGKILL), and waits for them to end."""
+        if self.agent is None and self.detached is None:
+            return
+        self.manage("stop")
         if self.agent is not None:
             try:
                 self.agent.wait(10)
@@ -258,21 +307,29 @@ class Node:
                 self.agent.kill()
                 self.agent.wait()
             self.agent = None
+        if self.detached is not None:
+            end_process(self.detached, 10)
+            self.detached = None
 
     def kill_tracers(self):
+        """Ends the tracers this node's store has as running (each stops
+        its worker on SIGTERM), SIGKILL for those still there after 5 s."""
         db = os.path.join(self.state, "scalpels.db")
         if not os.path.exists(db):
             return
         p = subprocess.run(["sqlite3", "-cmd", ".timeout 5000", db,
                             "SELECT pid FROM task_tracer WHERE pid > 0 AND stopped IS NULL"],
                            capture_output=True, text=True)
-        for pid in p.stdout.split():
+        tracers = []
+        for pid in map(int, p.stdout.split()):
             try:
-                with open("/proc/%s/cmdline" % pid, "rb") as f:
-                    if b"sca-tracer" in f.read():
-                        os.kill(int(pid), 9)
-            except (OSError, ValueError):
+                if os.readlink("/proc/%d/exe" % pid) == os.path.realpath(os.path.join(BIN, "sca-tracer")):
+                    os.kill(pid, 15)
+                    tracers.append(pid)
+            except OSError:
                 pass
+        for pid in tracers:
+            end_process(pid, 5)
 
     def tasks(self):
         p = self.sca("task", "-l", "--json")
@@ -422,8 +479,8 @@ def run_line(where, code, live):
         VARIABLES[variable] = stdout.strip()
         if amqp:
             AMQP_VARIABLES.add(variable)
-    if need == "db" and got == 0:
-        got = got if node.manage("status").returncode == 0 else "no agent answers after it"
+    if need == "db" and not node.adopt_agent() and got == 0:
+        got = "no agent answers after it"
     if need is not None:
         node.stop_agent()
         node.kill_tracers()
@@ -494,36 +551,12 @@ def main():
     check_rabbit_permissions()
 
 
-def kill_leftovers():
-    """Whatever still runs with this test's files (an agent a line detached
-    and a failed stop left, its tracers and their workers) is killed, so
-    that the suite leaves nothing behind whatever way the test ends."""
-    me = os.getpid()
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == me:
-            continue
-        try:
-            with open("/proc/%s/cmdline" % entry, "rb") as f:
-                cmdline = f.read()
-            with open("/proc/%s/environ" % entry, "rb") as f:
-                environ = f.read()
-        except OSError:
-            continue
-        if T.encode() in cmdline or ("SCALPELS_CONF=" + T).encode() in environ:
-            try:
-                os.kill(int(entry), 9)
-            except OSError:
-                pass
-
-
 try:
     main()
 finally:
-    for p in processes:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    kill_leftovers()
+    for node in NODES:
+        node.stop_agent()
+        node.kill_tracers()
     if failures:
         print("--- %d failures; state in %s kept" % (failures, T), file=sys.stderr)
     else:

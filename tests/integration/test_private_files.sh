@@ -8,33 +8,12 @@
 source "$(dirname "$0")/lib.sh"
 S="$SCA_BIN/sca"
 M="$SCA_BIN/sca-manage"
-NOBODY=65534
-# The agent's group here: root's, since the agent runs as root.
-GROUP=$(id -g)
-STATE="$T/state"
-DB="$STATE/scalpels.db"
-cat >>"$SCALPELS_CONF" <<CONF
-
-[DEFAULT]
-state_dir = $STATE
-CONF
-# Let other users reach STATE_DIR's parent, as /var/lib lets them.
-chmod 0755 "$T"
-
-as_nobody() { setpriv --reuid=$NOBODY --regid=$NOBODY --clear-groups "$@"; }
-as_group_member() { setpriv --reuid=$NOBODY --regid="$GROUP" --clear-groups "$@"; }
+use_private_state
+# nobody in a group of its own, and in the agent's group (root's here,
+# since the agent runs as root).
+as_nobody() { as_user 65534 "$@"; }
+as_group_member() { as_user "$(id -g)" "$@"; }
 mode() { stat -c %a "$1"; }
-
-start_agent() {
-  "$SCA_BIN/sca-agent" --foreground 2>>"$T/agent.log" &
-  AGENT=$!
-  _cleanup_pids+=("$AGENT")
-  wait_until 10 '"$M" status >/dev/null 2>&1' || fail "the agent did not start: $(cat "$T/agent.log")"
-}
-stop_agent() {
-  "$M" stop >/dev/null
-  wait_until 10 '! kill -0 $AGENT 2>/dev/null' || fail "the agent did not stop"
-}
 
 # --- Created private, whatever the umask -------------------------------------
 (umask 000 && "$M" db-create >/dev/null)

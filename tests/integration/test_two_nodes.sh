@@ -8,46 +8,10 @@
 # the other keeps answering.
 source "$(dirname "$0")/lib.sh"
 S="$SCA_BIN/sca"
-M="$SCA_BIN/sca-manage"
 : "${SCA_RABBIT_URL:?}"
 topic="sca_two_$$"
 
-# node_conf NAME: a state directory and config of its own for node NAME.
-node_conf() {
-  mkdir -p "$T/$1"
-  cat >"$T/$1/scalpels.conf" <<CONF
-[DEFAULT]
-state_dir = $T/$1
-transport_url = $SCA_RABBIT_URL
-log_level = info
-
-[agent]
-host = $1-$$
-stop_grace = 2
-
-[rpc]
-topic = $topic
-timeout = 20
-CONF
-  SCALPELS_CONF="$T/$1/scalpels.conf" "$M" db-create >/dev/null
-  SCALPELS_CONF="$T/$1/scalpels.conf" "$M" setup -t name=seq -t "tpl=seq 1 50" -t parser=count >/dev/null
-}
-
-declare -A AGENT
-start_node() {
-  node=$1 # wait_until evaluates its condition with positional parameters of its own
-  SCALPELS_CONF="$T/$node/scalpels.conf" "$SCA_BIN/sca-agent" --foreground 2>>"$T/$node/agent.log" &
-  AGENT[$node]=$!
-  _cleanup_pids+=("$!")
-  wait_until 30 'SCALPELS_CONF="$T/$node/scalpels.conf" "$S" --host "$node-$$" --timeout 1 tracer -l >/dev/null 2>&1' ||
-    fail "node $node did not answer over AMQP: $(tail -5 "$T/$node/agent.log")"
-}
-node_db() { sqlite3 -batch -noheader -cmd ".timeout 10000" "$T/$1/scalpels.db" "$2"; }
-
-node_conf a
-node_conf b
-start_node a
-start_node b
+for n in a b; do start_node "$n" -t name=seq -t "tpl=seq 1 50" -t parser=count; done
 ok "two agents serve topic $topic as a-$$ and b-$$"
 
 # The client uses node a's configuration throughout: it reaches b by name.
@@ -207,8 +171,8 @@ for i in $(seq 10); do
 done
 ok "run keeps to the node that took its task; a task uuid finds the node that holds it"
 
-kill "${AGENT[b]}"
-wait "${AGENT[b]}" 2>/dev/null || true
+kill "${NODE_PID[b]}"
+wait "${NODE_PID[b]}" 2>/dev/null || true
 expect_exit 3 "$S" --host "b-$$" tracer -l
 assert_contains "$OUT" "the agent of host b-$$ is not running: its queue on rabbit://" \
   "a stopped node: exit 3 at once, not at the 20 s timeout"

@@ -9,33 +9,14 @@ source "$(dirname "$0")/lib.sh"
 S="$SCA_BIN/sca"
 M="$SCA_BIN/sca-manage"
 PY=/usr/bin/python3
-STATE="$T/state"
+use_private_state
 SOCK="$STATE/agent.sock"
-cat >>"$SCALPELS_CONF" <<CONF
-
-[DEFAULT]
-state_dir = $STATE
-CONF
-chmod 0755 "$T"
-chmod 0644 "$SCALPELS_CONF"
 # nobody, in the group of STATE_DIR and the socket (root's here).
-as_user() { setpriv --reuid=65534 --regid="$(id -g)" --clear-groups "$@"; }
-
-start_agent() {
-  : >"$T/agent.log"
-  "$SCA_BIN/sca-agent" --foreground 2>>"$T/agent.log" &
-  AGENT=$!
-  _cleanup_pids+=("$AGENT")
-  wait_until 10 '"$M" status >/dev/null 2>&1' || fail "the agent did not start: $(cat "$T/agent.log")"
-}
-stop_agent() {
-  "$M" stop >/dev/null
-  wait_until 10 '! kill -0 $AGENT 2>/dev/null' || fail "the agent did not stop"
-}
+as_socket_user() { as_user "$(id -g)" "$@"; }
 
 "$M" db-create >/dev/null
 start_agent
-expect_exit 0 as_user "$S" tracer -l
+expect_exit 0 as_socket_user "$S" tracer -l
 ok "nobody in the socket's group uses sca"
 
 # --- More connections than the agent takes ------------------------------------
@@ -56,7 +37,7 @@ print("holding", len(held), flush=True)
 sys.stdin.read()  # until the test closes our stdin
 PYCODE
 mkfifo "$T/hold.in"
-as_user "$PY" "$T/hold.py" "$SOCK" 1100 <"$T/hold.in" >"$T/hold.out" 2>&1 &
+as_socket_user "$PY" "$T/hold.py" "$SOCK" 1100 <"$T/hold.in" >"$T/hold.out" 2>&1 &
 HOLDER=$!
 _cleanup_pids+=("$HOLDER")
 exec 8>"$T/hold.in"
@@ -65,7 +46,7 @@ wait_until 10 'grep -q "refusing one from uid 65534" "$T/agent.log"' ||
   fail "the agent did not refuse any of 1100 connections: $(tail -3 "$T/agent.log")"
 ok "nobody $(cat "$T/hold.out") idle connections; the agent refuses those over its limit"
 
-expect_exit 3 as_user "$S" tracer -l
+expect_exit 3 as_socket_user "$S" tracer -l
 assert_contains "$OUT" "the agent is refusing connections: too many open on unix://$SOCK" \
   "sca as a user while the socket is full"
 ok "a refused user is told why: $OUT"
@@ -76,7 +57,7 @@ ok "root still gets in: sca-manage status and sca"
 
 exec 8>&-
 wait "$HOLDER" || true
-wait_until 10 'as_user "$S" tracer -l >/dev/null 2>&1' || fail "the socket stayed full after the holder left"
+wait_until 10 'as_socket_user "$S" tracer -l >/dev/null 2>&1' || fail "the socket stayed full after the holder left"
 ok "once the holder leaves, the user gets in again"
 stop_agent
 
@@ -86,6 +67,7 @@ cat >>"$SCALPELS_CONF" <<CONF
 [agent]
 unix_idle_timeout = 1
 CONF
+: >"$T/agent.log"
 start_agent
 cat >"$T/stall.py" <<'PYCODE'
 import json, select, socket, struct, sys, time
@@ -126,7 +108,7 @@ while open_ and time.time() < end:
             del open_["trickle"]
 print(json.dumps({"closed": closed, "open": sorted(open_)}))
 PYCODE
-expect_exit 0 as_user "$PY" "$T/stall.py" "$SOCK"
+expect_exit 0 as_socket_user "$PY" "$T/stall.py" "$SOCK"
 result=$OUT
 assert_eq "$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["open"])' <<<"$result")" "[]" \
   "connections left open after 20 s ($result)"
@@ -134,6 +116,6 @@ trickled=$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["closed"]["tric
 [ "$trickled" -lt 200 ] || fail "the trickling frame was let finish: $result"
 ok "an idle connection, a half-sent frame and one trickled a byte at a time are closed ($result)"
 assert_contains "$(cat "$T/agent.log")" "held a frame unfinished" "the agent's log"
-expect_exit 0 as_user "$S" tracer -l
+expect_exit 0 as_socket_user "$S" tracer -l
 stop_agent
 ok "the agent serves on after closing them"

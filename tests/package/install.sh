@@ -44,20 +44,32 @@ state_snapshot() {
   (cd "$state" && find . -printf '%p %M %s\n' | sort && find . -type f -exec sha256sum {} + | sort)
 }
 
+# The pid of the agent this script started, for the trap: this root shares
+# /proc with the machine, where sca-agents not of this test may run.
 agent_pid=''
-trap '[ -z "$agent_pid" ] || kill -9 $agent_pid 2>/dev/null; true' EXIT
+trap '[ -z "$agent_pid" ] || kill -9 "$agent_pid" 2>/dev/null; true' EXIT
+# in_this_root PID: whether PID's / is this root's, not the machine's (by
+# device and inode: readlink says / for both).
+in_this_root() { [ "$(stat -Lc %d:%i "/proc/$1/root" 2>/dev/null)" = "$(stat -c %d:%i /)" ]; }
+# running PID: whether PID is a process that has not ended (a zombie has).
+running() { [ -r "/proc/$1/stat" ] && [ "$(sed 's/.*) //' "/proc/$1/stat" | cut -d' ' -f1)" != Z ]; }
+# start_agent: sca-agent, detached; its pid, from sca-manage status, in
+# $agent_pid once it is an sca-agent of this root.
 start_agent() {
   sca-agent || fail "sca-agent did not start: $(tail -n 5 "$state/agent.log" 2>/dev/null)"
-  # By /proc: the minimal root has no pgrep.
-  local p
-  agent_pid=''
-  for p in /proc/[0-9]*; do
-    if [ "$(cat "$p/comm" 2>/dev/null)" = sca-agent ]; then agent_pid="$agent_pid ${p#/proc/}"; fi
-  done
-  [ -n "$agent_pid" ] || fail "no sca-agent process after it detached"
+  local status pid
+  status=$(sca-manage status) || fail "sca-manage status after sca-agent detached: $status"
+  pid=$(sed -n 's/^pid: *//p' <<<"$status")
+  [[ "$pid" =~ ^[0-9]+$ ]] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = sca-agent ] && in_this_root "$pid" ||
+    fail "sca-manage status names pid '$pid', not an sca-agent of this root: $status"
+  agent_pid=$pid
 }
+# stop_agent: sca-manage stop, and the agent's process ended.
 stop_agent() {
   assert_eq "$(sca-manage stop)" "agent stopped" "sca-manage stop"
+  local _
+  for _ in $(seq 100); do running "$agent_pid" || break; sleep 0.1; done
+  ! running "$agent_pid" || fail "the agent (pid $agent_pid) still runs 10 s after sca-manage stop"
   agent_pid=''
 }
 
@@ -147,9 +159,6 @@ assert_eq "$(sca report --csv "$task")" "$csv_before" "the old task's samples re
 agent_status=$(sca-manage status)
 grep -Eq "^host: +edited-node$" <<<"$agent_status" ||
   fail "the upgraded agent did not read the edited configuration: $agent_status"
-status_pid=$(sed -n 's/^pid: *//p' <<<"$agent_status")
-[[ " $agent_pid " == *" $status_pid "* ]] ||
-  fail "sca-manage status names pid $status_pid, not an sca-agent process ($agent_pid): $agent_status"
 run_out=$(sca run -a cpu -- sleep 2 2>&1) || fail "sca run after the upgrade: $run_out"
 assert_series "$run_out" user "sca run's report after the upgrade"
 new_task=$(sed -n 's/^reporting task: <\(.*\)>$/\1/p' <<<"$run_out")

@@ -189,14 +189,39 @@ int cli_report_task(cli_rpc *c, json_t *task, const cli_report_opts *ro);
 int cli_fetch_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host,
                      json_t **out);
 
-/* cmd_stream.c: writes result uuid to out in ro's format, CSV or JSON, as
- * its pages of get_result(after=...) arrive, the next asked for before the
- * one before is written: CSV rows (led by host when not NULL) or the JSON
+/* Where cli_walk_result hands a result.  Each hook returns 0, or a
+ * negative errno code with err set (a write that failed). */
+typedef struct cli_result_sink {
+    /* First: the result's members but its rows, as a whole result reads
+     * (offset 0, not truncated, with "host" when given). */
+    int (*begin)(void *arg, const json_t *head, sca_error *err);
+    /* A page's rows as get_result sent them ("data"'s text, len bytes): at
+     * most max of them, written rows having come before; *n: how many it
+     * took. */
+    int (*rows)(void *arg, const char *rows, size_t len, size_t max, size_t written, size_t *n,
+                sca_error *err);
+    /* After the last row (NULL: nothing to do). */
+    int (*end)(void *arg, const json_t *head, sca_error *err);
+    /* Instead of the three above, from an agent without the keyset cursor:
+     * the result fetched whole (cli_fetch_result), checked. */
+    int (*whole)(void *arg, const json_t *result, sca_error *err);
+    void *arg;
+} cli_result_sink;
+
+/* cmd_stream.c: the one page walker of sca.  Hands result uuid to sink as
+ * its pages of get_result(after=...) arrive, the next asked for before
+ * the one before is handed on, up to the count the first page gives
+ * (samples stored meanwhile wait for the next report); with "summary" for
+ * JSON (ro).  An agent without that cursor gets the result fetched whole.
+ * A cli_exit code, the failure printed; a failure part way leaves the
+ * output cut short. */
+int cli_walk_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host,
+                    const cli_result_sink *sink);
+
+/* Writes result uuid to out in ro's format, CSV or JSON, through
+ * cli_walk_result: CSV rows (led by host when not NULL) or the JSON
  * result object (with "host" when not NULL), as report_csv and
- * report_json_value would write the whole result.  An agent without that
- * cursor gets the result fetched whole (cli_fetch_result).  A cli_exit
- * code, the failure printed; a failure part way leaves the output cut
- * short. */
+ * report_json_value would write the whole result. */
 int cli_stream_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host,
                       FILE *out);
 

@@ -31,21 +31,23 @@ static int item_compare(const void *p, const void *q)
 
 /* What each of the report's results is (a page of one row says it):
  * *items for the streams, sorted by family; logs are only counted. */
-static int om_collect(const cli_om_source *src, size_t nsrc, struct om_item **items, size_t *nitems,
-                      size_t *logs)
+static int om_collect(cli_rpc *c, const cli_om_source *src, size_t nsrc, bool each_host,
+                      struct om_item **items, size_t *nitems, size_t *logs)
 {
     size_t n = 0, cap = 0, order = 0;
     *items = NULL;
     *logs = 0;
     int code = CLI_OK;
     for (size_t s = 0; s < nsrc && code == CLI_OK; s++) {
+        if (each_host)
+            cli_rpc_set_host(c, src[s].host);
         size_t i;
         json_t *uuid;
         json_array_foreach(src[s].uuids, i, uuid)
         {
             json_t *meta = NULL;
-            code = cli_call(src[s].c, "get_result",
-                            json_pack("{s:O,s:i}", "uuid", uuid, "limit", 1), &meta);
+            code =
+                cli_call(c, "get_result", json_pack("{s:O,s:i}", "uuid", uuid, "limit", 1), &meta);
             if (code != CLI_OK)
                 break;
             if (cli_json_str(meta, "uuid") == NULL) {
@@ -112,23 +114,24 @@ static int om_whole(void *arg, const json_t *result, sca_error *err)
 }
 
 /* One result's samples, each page written as it comes. */
-static int om_stream(const struct om_item *item, report_om *om)
+static int om_stream(cli_rpc *c, const struct om_item *item, bool each_host, report_om *om)
 {
     cli_report_opts ro = {.format = CLI_FORMAT_OPENMETRICS};
     cli_result_sink sink = {om_begin, om_rows, NULL, om_whole, om};
-    return cli_walk_result(item->src->c, cli_json_str(item->meta, "uuid"), &ro, item->src->host,
-                           &sink);
+    if (each_host)
+        cli_rpc_set_host(c, item->src->host);
+    return cli_walk_result(c, cli_json_str(item->meta, "uuid"), &ro, item->src->host, &sink);
 }
 
-int cli_openmetrics(const cli_om_source *src, size_t nsrc)
+int cli_openmetrics(cli_rpc *c, const cli_om_source *src, size_t nsrc, bool each_host)
 {
     struct om_item *items = NULL;
     size_t n = 0, logs = 0;
-    int code = om_collect(src, nsrc, &items, &n, &logs);
+    int code = om_collect(c, src, nsrc, each_host, &items, &n, &logs);
     report_om *om = report_om_new(stdout);
     sca_error err = {0};
     for (size_t i = 0; i < n && code == CLI_OK; i++)
-        code = om_stream(&items[i], om);
+        code = om_stream(c, &items[i], each_host, om);
     if (code == CLI_OK)
         code = cli_printed(report_om_finish(om, &err), &err);
     if (code == CLI_OK && logs > 0)
@@ -155,8 +158,8 @@ int cli_openmetrics_one(cli_rpc *c, const json_t *uuids)
     int code = cli_call(c, "agent_info", NULL, &info);
     if (code != CLI_OK)
         return code;
-    cli_om_source src = {.c = c, .host = cli_json_str(info, "host"), .uuids = uuids};
-    code = cli_openmetrics(&src, 1);
+    cli_om_source src = {.host = cli_json_str(info, "host"), .uuids = uuids};
+    code = cli_openmetrics(c, &src, 1, false);
     json_decref(info);
     return code;
 }

@@ -245,6 +245,14 @@ int cli_task_series(cli_rpc *c, const char *task, const json_t *tracers, cli_ser
  * get_task_series-shaped reply with "task": null, in the order of uuids:
  * one get_task_series call per task (get_all_results tells the tasks). */
 int cli_results_series(cli_rpc *c, const json_t *uuids, cli_series_want want, json_t **reply);
+/* cli_results_series of many nodes at once over c's one connection, for
+ * ro's output of a report of nodes nodes (each node's points as
+ * cli_series_wanted gives them for its results): answers as
+ * cli_call_each's, each "result" the uuids of that node's results; each
+ * is replaced by the node's reply, or the answer turned into the failure
+ * of one of its calls (get_all_results, get_task_series).  CLI_OK, or an
+ * exit code, printed. */
+int cli_results_series_each(cli_rpc *c, json_t *answers, const cli_report_opts *ro, size_t nodes);
 
 /* What to fetch per series for ro's output, for a report of nodes nodes
  * with about nresults results each: the summary needs no points at all. */
@@ -272,19 +280,20 @@ int cli_report_cluster(cli_cluster *k, const char *uuid, const cli_report_opts *
 
 /* --- OpenMetrics (cmd_openmetrics.c) --- */
 
-/* Results of one agent: uuids (a JSON array) through c, labelled with
- * host (NULL: no host label). */
+/* Results of one agent: uuids (a JSON array), labelled with host (NULL:
+ * no host label). */
 typedef struct cli_om_source {
-    cli_rpc *c;
     const char *host;
     const json_t *uuids;
 } cli_om_source;
 
 /* Every sample of the stream results of the nsrc sources as one
  * OpenMetrics text on stdout, family by family, each result's pages
- * written as they come; on stderr, notes on what was left out (logs,
- * samples sharing a millisecond).  A cli_exit code, the failure printed. */
-int cli_openmetrics(const cli_om_source *src, size_t nsrc);
+ * written as they come, all through c; with each_host, each source's
+ * calls go to the agent of its host (cli_rpc_set_host).  On stderr, notes
+ * on what was left out (logs, samples sharing a millisecond).  A cli_exit
+ * code, the failure printed. */
+int cli_openmetrics(cli_rpc *c, const cli_om_source *src, size_t nsrc, bool each_host);
 /* The same for uuids of the agent c reaches, labelled with its host. */
 int cli_openmetrics_one(cli_rpc *c, const json_t *uuids);
 

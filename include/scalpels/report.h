@@ -246,9 +246,11 @@ int report_html(FILE *out, const json_t *replies, const report_html_options *o, 
  * exactly in an element or a quoted attribute. */
 void report_html_escape(const char *s, size_t len, sca_buf *out);
 
-/* Appends the start of a page up to and including </head> to out: the
- * title (escaped), dygraphs' CSS and the page's, dygraphs and its
- * synchronizer, and the page's script.  Once the document is parsed the
+/* Appends the start of every page sca writes (report_html,
+ * report_compare_html) up to and including </head> to out: the title
+ * (escaped), dygraphs' CSS and the page's, then style (a page's own rules
+ * over those; NULL: none), dygraphs and its synchronizer, and the page's
+ * script.  Once the document is parsed the
  * script draws every chart written as report_html writes them:
  *   <body data-base="UNIX SECONDS" data-tz="UTC OFFSET IN SECONDS"> ...
  *   <figure class="chart" data-unit="UNIT"><figcaption>...</figcaption>
@@ -260,7 +262,7 @@ void report_html_escape(const char *s, size_t len, sca_buf *out);
  * each table whose id an <input class="filter" data-table="ID"> names (its
  * tr.line rows), and counts on the body: data-charts, data-drawn and
  * data-first-chart-ms (performance.now() when the first was drawn). */
-void report_html_head(sca_buf *out, const char *title);
+void report_html_head(sca_buf *out, const char *title, const char *style);
 
 /* --- Two tasks side by side (report_compare.c) --------------------------- */
 

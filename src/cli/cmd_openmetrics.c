@@ -1,8 +1,8 @@
 /* cmd_openmetrics.c - sca report --openmetrics: every sample of a report's
  * stream results as OpenMetrics text (report.h, report_om_*), for
  * Prometheus and the tools that chart from it.  Each result is fetched
- * page by page with get_result's keyset cursor and each page written
- * before the next is asked for, so no series is ever held whole.  The
+ * page by page by sca's page walker (cli_walk_result) and each page
+ * written as it comes, so no series is ever held whole.  The
  * results are written in the order of their metric families, so that a
  * family's metrics come together, also across hosts (docs/cli.md). */
 #include <errno.h>
@@ -11,8 +11,6 @@
 #include <string.h>
 
 #include "sca.h"
-
-#define OM_PAGE_ROWS 10000 /* rows asked for a page; the agent may send fewer */
 
 /* A result to write: where it comes from and what get_result says of it. */
 struct om_item {
@@ -33,21 +31,23 @@ static int item_compare(const void *p, const void *q)
 
 /* What each of the report's results is (a page of one row says it):
  * *items for the streams, sorted by family; logs are only counted. */
-static int om_collect(const cli_om_source *src, size_t nsrc, struct om_item **items, size_t *nitems,
-                      size_t *logs)
+static int om_collect(cli_rpc *c, const cli_om_source *src, size_t nsrc, bool each_host,
+                      struct om_item **items, size_t *nitems, size_t *logs)
 {
     size_t n = 0, cap = 0, order = 0;
     *items = NULL;
     *logs = 0;
     int code = CLI_OK;
     for (size_t s = 0; s < nsrc && code == CLI_OK; s++) {
+        if (each_host)
+            cli_rpc_set_host(c, src[s].host);
         size_t i;
         json_t *uuid;
         json_array_foreach(src[s].uuids, i, uuid)
         {
             json_t *meta = NULL;
-            code = cli_call(src[s].c, "get_result",
-                            json_pack("{s:O,s:i}", "uuid", uuid, "limit", 1), &meta);
+            code =
+                cli_call(c, "get_result", json_pack("{s:O,s:i}", "uuid", uuid, "limit", 1), &meta);
             if (code != CLI_OK)
                 break;
             if (cli_json_str(meta, "uuid") == NULL) {
@@ -80,74 +80,58 @@ static int om_collect(const cli_om_source *src, size_t nsrc, struct om_item **it
     return code;
 }
 
-/* An agent from before the keyset cursor: it pages by offset. */
-static bool cursor_unknown(int rc, const sca_error *err)
+/* --- The rows, through sca's page walker (cli_walk_result) --- */
+
+static int om_begin(void *arg, const json_t *head, sca_error *err)
 {
-    return rc == -EREMOTEIO && strncmp(err->msg, "TypeError:", 10) == 0 &&
-           strstr(err->msg, "'after'") != NULL;
+    return report_om_begin(arg, head, err);
 }
 
-/* The pages of one result, each written as it comes: get_result(uuid,
- * after=the "next" of the page before, null at first) until "next" is
- * null; with an agent that has no cursor, get_result(offset, limit). */
-static int om_stream(const struct om_item *item, report_om *om)
+/* At most max of a page's rows: parsed, then written. */
+static int om_rows(void *arg, const char *rows, size_t len, size_t max, size_t written, size_t *n,
+                   sca_error *err)
 {
-    cli_rpc *c = item->src->c;
-    const char *uuid = cli_json_str(item->meta, "uuid");
-    json_t *after = json_null();
-    bool cursor = true;
-    size_t offset = 0;
-    int code = CLI_OK;
-    for (;;) {
-        json_t *args =
-            cursor ? json_pack("{s:s,s:O,s:i}", "uuid", uuid, "after", after, "limit", OM_PAGE_ROWS)
-                   : json_pack("{s:s,s:I,s:i}", "uuid", uuid, "offset", (json_int_t)offset, "limit",
-                               OM_PAGE_ROWS);
-        json_t *page = NULL;
-        sca_error err = {0};
-        int rc = cli_rpc_call(c, "get_result", args, 0, &page, &err);
-        if (cursor && cursor_unknown(rc, &err)) {
-            cursor = false;
-            continue;
-        }
-        if (rc != 0) {
-            code = cli_call_failed(c, rc, &err);
-            break;
-        }
-        json_t *data = json_object_get(page, "data");
-        size_t n = json_array_size(data);
-        rc = report_om_rows(om, data, &err);
-        json_t *next = json_object_get(page, "next");
-        size_t count = (size_t)json_integer_value(json_object_get(page, "count"));
-        bool done = n == 0 || (cursor ? !json_is_array(next) : offset + n >= count);
-        if (cursor && !done) {
-            json_decref(after);
-            after = json_incref(next);
-        }
-        offset += n;
-        json_decref(page);
-        if (rc != 0) {
-            code = cli_printed(rc, &err);
-            break;
-        }
-        if (done)
-            break;
+    (void)written;
+    json_error_t jerr;
+    json_t *data = json_loadb(rows, len, 0, &jerr);
+    if (!json_is_array(data)) {
+        json_decref(data);
+        return sca_error_set(err, -EPROTO, "a page of samples from the agent is not valid: %s",
+                             jerr.text);
     }
-    json_decref(after);
-    return code;
+    while (json_array_size(data) > max)
+        json_array_remove(data, json_array_size(data) - 1);
+    *n = json_array_size(data);
+    int rc = report_om_rows(arg, data, err);
+    json_decref(data);
+    return rc;
 }
 
-int cli_openmetrics(const cli_om_source *src, size_t nsrc)
+static int om_whole(void *arg, const json_t *result, sca_error *err)
+{
+    int rc = report_om_begin(arg, result, err);
+    return rc == 0 ? report_om_rows(arg, json_object_get(result, "data"), err) : rc;
+}
+
+/* One result's samples, each page written as it comes. */
+static int om_stream(cli_rpc *c, const struct om_item *item, bool each_host, report_om *om)
+{
+    cli_report_opts ro = {.format = CLI_FORMAT_OPENMETRICS};
+    cli_result_sink sink = {om_begin, om_rows, NULL, om_whole, om};
+    if (each_host)
+        cli_rpc_set_host(c, item->src->host);
+    return cli_walk_result(c, cli_json_str(item->meta, "uuid"), &ro, item->src->host, &sink);
+}
+
+int cli_openmetrics(cli_rpc *c, const cli_om_source *src, size_t nsrc, bool each_host)
 {
     struct om_item *items = NULL;
     size_t n = 0, logs = 0;
-    int code = om_collect(src, nsrc, &items, &n, &logs);
+    int code = om_collect(c, src, nsrc, each_host, &items, &n, &logs);
     report_om *om = report_om_new(stdout);
     sca_error err = {0};
-    for (size_t i = 0; i < n && code == CLI_OK; i++) {
-        int rc = report_om_begin(om, items[i].meta, &err);
-        code = rc != 0 ? cli_printed(rc, &err) : om_stream(&items[i], om);
-    }
+    for (size_t i = 0; i < n && code == CLI_OK; i++)
+        code = om_stream(c, &items[i], each_host, om);
     if (code == CLI_OK)
         code = cli_printed(report_om_finish(om, &err), &err);
     if (code == CLI_OK && logs > 0)
@@ -174,8 +158,8 @@ int cli_openmetrics_one(cli_rpc *c, const json_t *uuids)
     int code = cli_call(c, "agent_info", NULL, &info);
     if (code != CLI_OK)
         return code;
-    cli_om_source src = {.c = c, .host = cli_json_str(info, "host"), .uuids = uuids};
-    code = cli_openmetrics(&src, 1);
+    cli_om_source src = {.host = cli_json_str(info, "host"), .uuids = uuids};
+    code = cli_openmetrics(c, &src, 1, false);
     json_decref(info);
     return code;
 }

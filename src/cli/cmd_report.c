@@ -252,15 +252,23 @@ static void task_notes(const json_t *task)
     }
 }
 
+#define NO_TASK_RESULTS "the agent sent a task without a uuid or results"
+
 /* task's results (borrowed), once it is seen to have a uuid and them;
- * NULL, printed, if not. */
-static json_t *task_results(const json_t *task)
+ * else NULL. */
+static json_t *task_results_of(const json_t *task)
 {
     json_t *results = json_object_get(task, "results");
-    if (cli_json_str(task, "uuid") != NULL && json_is_array(results))
-        return results;
-    cli_fail(CLI_FAILED, "the agent sent a task without a uuid or results");
-    return NULL;
+    return cli_json_str(task, "uuid") != NULL && json_is_array(results) ? results : NULL;
+}
+
+/* task_results_of, with NULL said. */
+static json_t *task_results(const json_t *task)
+{
+    json_t *results = task_results_of(task);
+    if (results == NULL)
+        cli_fail(CLI_FAILED, NO_TASK_RESULTS);
+    return results;
 }
 
 int cli_report_task(cli_rpc *c, json_t *task, const cli_report_opts *ro)
@@ -368,22 +376,20 @@ static void add_tracer_results(const json_t *tracer, json_t *uuids)
     }
 }
 
-/* The results of the tracers asked for, from tracer_list: *uuids. */
-static int tracer_results(cli_rpc *c, const struct report_args *a, json_t **uuids)
+/* The results of the tracers names in list (tracer_list's reply): NULL
+ * and *uuids (new), or why not (a new string) for a name list lacks. */
+static char *tracer_uuids(const json_t *list, const json_t *names, json_t **uuids)
 {
-    json_t *list = NULL;
-    int code = cli_call(c, "tracer_list", NULL, &list);
-    if (code != CLI_OK)
-        return code;
     json_t *known = json_array();
     *uuids = json_array();
+    char *why = NULL;
     size_t i, j;
     json_t *name, *tracer;
     json_array_foreach(list, j, tracer)
     {
         json_array_append(known, json_object_get(tracer, "name"));
     }
-    json_array_foreach(a->names, i, name)
+    json_array_foreach(names, i, name)
     {
         json_t *found = NULL;
         json_array_foreach(list, j, tracer)
@@ -394,19 +400,33 @@ static int tracer_results(cli_rpc *c, const struct report_args *a, json_t **uuid
         if (found == NULL) {
             sca_buf text = {0};
             cli_join_names(known, &text);
-            code = cli_fail(CLI_FAILED, "unknown tracer '%s' (known: %s)", json_string_value(name),
-                            text.data ? text.data : "none");
+            why = sca_asprintf("unknown tracer '%s' (known: %s)", json_string_value(name),
+                               text.data ? text.data : "none");
             sca_buf_free(&text);
             break;
         }
         add_tracer_results(found, *uuids);
     }
     json_decref(known);
-    json_decref(list);
-    if (code != CLI_OK) {
+    if (why != NULL) {
         json_decref(*uuids);
         *uuids = NULL;
     }
+    return why;
+}
+
+/* The results of the tracers asked for, from tracer_list: *uuids. */
+static int tracer_results(cli_rpc *c, const struct report_args *a, json_t **uuids)
+{
+    json_t *list = NULL;
+    int code = cli_call(c, "tracer_list", NULL, &list);
+    if (code != CLI_OK)
+        return code;
+    char *why = tracer_uuids(list, a->names, uuids);
+    if (why != NULL)
+        code = cli_fail(CLI_FAILED, "%s", why);
+    free(why);
+    json_decref(list);
     return code;
 }
 
@@ -559,103 +579,112 @@ static int print_json_parts(const cli_global_opts *g, const json_t *hosts,
     return end > worst ? end : worst;
 }
 
-/* Every host's report as one OpenMetrics text, each result labelled with
- * its host; a host that fails is left out, said on stderr.  The exit code
- * is the worst of them. */
-static int report_hosts_openmetrics(const cli_global_opts *g, const json_t *hosts,
-                                    const struct report_args *a)
+/* answer (cli_call_each's) failed with why, as an agent's failure reads. */
+static void answer_fail(json_t *answer, const char *why)
 {
-    size_t n = json_array_size(hosts), k = 0;
-    cli_om_source *src = sca_calloc(n + 1, sizeof(*src));
-    int code = CLI_OK;
+    json_object_del(answer, "result");
+    json_object_set_new(answer, "error", json_string(why));
+    json_object_set_new(answer, "class", json_null());
+    json_object_set_new(answer, "exit", json_integer(CLI_FAILED));
+}
+
+/* What a asks for (report_source) from each of hosts at once over k's
+ * connection: *answers as cli_call_each's, each "result" the uuids of the
+ * results to print, or the failure. */
+static int hosts_sources(cli_cluster *k, const json_t *hosts, const struct report_args *a,
+                         json_t **answers)
+{
+    bool tracers = json_array_size(a->names) > 0;
+    json_t *args = a->uuid != NULL ? json_pack("{s:s}", "uuid", a->uuid) : NULL;
+    const char *method = tracers ? "tracer_list" : a->uuid != NULL ? "get_task" : "get_latest_task";
+    int code = cli_call_hosts(k->c, hosts, method, tracers ? NULL : args, answers);
+    json_decref(args);
     size_t i;
-    json_t *host;
-    json_array_foreach(hosts, i, host)
+    json_t *answer;
+    json_array_foreach(code == CLI_OK ? *answers : NULL, i, answer)
     {
-        cli_conn_opts one = g->conn;
-        one.host = json_string_value(host);
-        cli_rpc *c = NULL;
-        json_t *task = NULL, *uuids = NULL;
-        int rc = cli_rpc_open(&one, &c);
-        if (rc == CLI_OK)
-            rc = report_source(c, a, &task, &uuids);
-        json_decref(task);
-        if (rc == CLI_OK) {
-            src[k++] = (cli_om_source){.c = c, .host = one.host, .uuids = uuids};
+        json_t *result = json_object_get(answer, "result"), *uuids = NULL;
+        if (result == NULL)
             continue;
-        }
-        json_decref(uuids);
-        cli_rpc_close(c);
-        if (rc > code)
-            code = rc;
+        char *why = tracers ? tracer_uuids(result, a->names, &uuids) : NULL;
+        if (!tracers && (uuids = json_incref(task_results_of(result))) == NULL)
+            why = sca_strdup(NO_TASK_RESULTS);
+        if (why != NULL)
+            answer_fail(answer, why);
+        else
+            json_object_set_new(answer, "result", uuids);
+        free(why);
     }
-    int rc = cli_openmetrics(src, k);
-    for (size_t s = 0; s < k; s++) {
-        json_decref((json_t *)src[s].uuids);
-        cli_rpc_close(src[s].c);
-    }
-    free(src);
-    return rc > code ? rc : code;
-}
-
-/* The get_task_series reply of the agent conn names for the report a asks
- * for, in a report of nodes nodes; the summary's notes on stderr. */
-static int series_from(const cli_conn_opts *conn, const struct report_args *a, size_t nodes,
-                       json_t **reply)
-{
-    cli_rpc *c = NULL;
-    json_t *task = NULL, *uuids = NULL;
-    int code = cli_rpc_open(conn, &c);
-    if (code == CLI_OK)
-        code = report_source(c, a, &task, &uuids);
-    if (code == CLI_OK && task != NULL && a->ro.format == CLI_FORMAT_TEXT)
-        task_notes(task);
-    if (code == CLI_OK)
-        code = fetch_series(c, task, uuids, &a->ro, nodes, reply);
-    json_decref(task);
-    json_decref(uuids);
-    cli_rpc_close(c);
     return code;
 }
 
-/* Every host's get_task_series reply for the report a asks for, in host
- * order, into *replies (a new array).  A host that fails has said why on
- * stderr and is left out; the exit code is the worst of the hosts'. */
-static int hosts_series(const cli_global_opts *g, const json_t *hosts, const struct report_args *a,
-                        json_t **replies)
+/* The exit status of a report of many nodes that printed with code:
+ * answers' and failed's failures said (cli_cluster_outcome). */
+static int hosts_outcome(cli_cluster *k, json_t *answers, const json_t *failed, int code)
 {
-    int code = CLI_OK;
-    *replies = json_array();
-    size_t i;
-    json_t *host;
-    json_array_foreach(hosts, i, host)
+    if (failed != NULL)
+        json_array_extend(answers, (json_t *)failed);
+    int outcome = cli_cluster_outcome(k, answers);
+    return code != CLI_OK ? code : outcome;
+}
+
+/* Every host's report as one OpenMetrics text, each result labelled with
+ * its host, through k's one connection; a host that fails is left out and
+ * named.  failed: nodes that failed before (NULL: none). */
+static int report_hosts_openmetrics(cli_cluster *k, const json_t *hosts,
+                                    const struct report_args *a, const json_t *failed)
+{
+    json_t *answers = NULL;
+    int code = hosts_sources(k, hosts, a, &answers);
+    if (code != CLI_OK)
+        return code;
+    size_t n = 0, i;
+    cli_om_source *src = sca_calloc(json_array_size(answers) + 1, sizeof(*src));
+    json_t *answer;
+    json_array_foreach(answers, i, answer)
     {
-        cli_conn_opts one = g->conn;
-        one.host = json_string_value(host);
-        json_t *reply = NULL;
-        int rc = series_from(&one, a, json_array_size(hosts), &reply);
-        if (rc == CLI_OK)
-            json_array_append_new(*replies, reply);
-        if (rc > code)
-            code = rc;
+        if (json_object_get(answer, "result") != NULL)
+            src[n++] = (cli_om_source){.host = cli_json_str(answer, "host"),
+                                       .uuids = json_object_get(answer, "result")};
     }
+    code = cli_openmetrics(k->c, src, n, true);
+    free(src);
+    code = hosts_outcome(k, answers, failed, code);
+    json_decref(answers);
     return code;
 }
 
-/* Every host's summary or page as one, drawn from hosts_series. */
-static int report_hosts_series(const cli_global_opts *g, const json_t *hosts,
-                               const struct report_args *a)
+/* -a's summary or page of every host: each host's series of the results
+ * of the tracers, fetched at once over k's one connection, as one; a host
+ * that fails is left out and named.  failed: as above. */
+static int report_hosts_series(cli_cluster *k, const json_t *hosts, const struct report_args *a,
+                               const json_t *failed)
 {
-    json_t *replies = NULL;
-    int code = hosts_series(g, hosts, a, &replies);
-    if (json_array_size(replies) > 0 || code == CLI_OK) {
+    json_t *answers = NULL;
+    int code = hosts_sources(k, hosts, a, &answers);
+    size_t i;
+    json_t *answer;
+    if (code == CLI_OK)
+        code = cli_results_series_each(k->c, answers, &a->ro, json_array_size(hosts));
+    if (code != CLI_OK) {
+        json_decref(answers);
+        return code;
+    }
+    json_t *replies = json_array();
+    json_array_foreach(answers, i, answer)
+    {
+        if (json_object_get(answer, "result") != NULL)
+            json_array_append(replies, json_object_get(answer, "result"));
+    }
+    /* Nothing to show when every host failed. */
+    if (json_array_size(replies) > 0 || json_array_size(answers) == 0) {
         char *full_data = full_data_command(a, true);
-        int rc = cli_print_series(replies, &a->ro, full_data, true);
+        code = cli_print_series(replies, &a->ro, full_data, true);
         free(full_data);
-        if (rc > code)
-            code = rc;
     }
     json_decref(replies);
+    code = hosts_outcome(k, answers, failed, code);
+    json_decref(answers);
     return code;
 }
 
@@ -667,35 +696,39 @@ static void host_heading(size_t i, const char *host)
 }
 
 /* report_from for each host, printed under headings (text tables) or as
- * one document; the exit code is the worst of them. */
-static int report_hosts(const cli_global_opts *g, const json_t *hosts, const struct report_args *a)
+ * one document; the exit status of it all, with failed's nodes (NULL:
+ * none), which failed before, said. */
+static int report_hosts(const cli_global_opts *g, cli_cluster *k, const json_t *hosts,
+                        const struct report_args *a, const json_t *failed)
 {
     if (a->ro.format == CLI_FORMAT_OPENMETRICS)
-        return report_hosts_openmetrics(g, hosts, a);
-    if (a->ro.format == CLI_FORMAT_JSON)
-        return print_json_parts(g, hosts, a);
+        return report_hosts_openmetrics(k, hosts, a, failed);
     if (from_series(&a->ro))
-        return report_hosts_series(g, hosts, a);
-    /* What is left: text tables under a heading per host, or CSV rows. */
-    enum report_mode mode = a->ro.format == CLI_FORMAT_CSV ? REPORT_ROWS : REPORT_PRINT;
-    sca_error err = {0};
+        return report_hosts_series(k, hosts, a, failed);
     int code = CLI_OK;
-    if (mode == REPORT_ROWS &&
-        (code = cli_printed(report_csv_header(stdout, true, &err), &err)) != CLI_OK)
-        return code;
-    size_t i;
-    json_t *host;
-    json_array_foreach(hosts, i, host)
-    {
-        cli_conn_opts one = g->conn;
-        one.host = json_string_value(host);
-        if (mode == REPORT_PRINT)
-            host_heading(i, one.host);
-        int rc = report_from(&one, a, mode, NULL);
-        if (rc > code)
-            code = rc;
+    if (a->ro.format == CLI_FORMAT_JSON) {
+        code = print_json_parts(g, hosts, a);
+    } else {
+        /* What is left: text tables under a heading per host, or CSV rows. */
+        enum report_mode mode = a->ro.format == CLI_FORMAT_CSV ? REPORT_ROWS : REPORT_PRINT;
+        sca_error err = {0};
+        if (mode == REPORT_ROWS)
+            code = cli_printed(report_csv_header(stdout, true, &err), &err);
+        size_t i;
+        json_t *host;
+        json_array_foreach(code == CLI_OK ? hosts : NULL, i, host)
+        {
+            cli_conn_opts one = g->conn;
+            one.host = json_string_value(host);
+            if (mode == REPORT_PRINT)
+                host_heading(i, one.host);
+            int rc = report_from(&one, a, mode, NULL);
+            if (rc > code)
+                code = rc;
+        }
     }
-    return code;
+    int outcome = cli_cluster_outcome(k, failed);
+    return code > outcome ? code : outcome;
 }
 
 /* Whether a's report of many nodes goes node after node through each
@@ -719,20 +752,21 @@ static int report_holders(const cli_global_opts *g, cli_cluster *k, const struct
     if (code != CLI_OK)
         return code;
     json_t *hosts = cli_answer_hosts(holders);
-    int outcome = CLI_OK;
     if (json_array_size(holders) > 1 && !per_node(a)) {
         code = cli_report_cluster(k, a->uuid, &a->ro);
+    } else if (json_array_size(holders) > 1) {
+        code = report_hosts(g, k, hosts, a, failed);
     } else {
         cli_conn_opts one = g->conn;
         one.host = json_string_value(json_array_get(hosts, 0));
-        code = json_array_size(holders) == 1 ? report_from(&one, a, REPORT_PRINT, NULL)
-                                             : report_hosts(g, hosts, a);
-        outcome = cli_cluster_outcome(k, failed);
+        code = report_from(&one, a, REPORT_PRINT, NULL);
+        int outcome = cli_cluster_outcome(k, failed);
+        code = code > outcome ? code : outcome;
     }
     json_decref(hosts);
     json_decref(holders);
     json_decref(failed);
-    return code > outcome ? code : outcome;
+    return code;
 }
 
 /* sca --all-hosts report, and sca report UUID over AMQP without --host:
@@ -746,9 +780,7 @@ static int report_nodes(const cli_global_opts *g, const struct report_args *a)
     if (code == CLI_OK && !g->conn.all_hosts) {
         code = report_holders(g, k, a);
     } else if (code == CLI_OK && per_node(a)) {
-        code = report_hosts(g, k->hosts, a);
-        int outcome = cli_cluster_outcome(k, NULL);
-        code = code > outcome ? code : outcome;
+        code = report_hosts(g, k, k->hosts, a, NULL);
     } else if (code == CLI_OK) {
         code = cli_report_cluster(k, a->uuid, &a->ro);
     }

@@ -91,9 +91,9 @@ static json_t *result_head(const json_t *first, const char *host)
 }
 
 /* The old way, for an agent without the cursor: the whole result
- * fetched, then written. */
-static int write_fetched(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host,
-                         FILE *out)
+ * fetched, then handed to sink whole. */
+static int walk_fetched(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host,
+                        const cli_result_sink *sink)
 {
     json_t *r = NULL;
     int code = cli_fetch_result(c, uuid, ro, host, &r);
@@ -101,10 +101,8 @@ static int write_fetched(cli_rpc *c, const char *uuid, const cli_report_opts *ro
         return code;
     sca_error err = {0};
     int rc = report_check_result(r, &err);
-    if (rc == 0 && ro->format == CLI_FORMAT_CSV)
-        rc = report_csv(out, r, &err);
-    else if (rc == 0)
-        rc = report_json_value(out, r, &err);
+    if (rc == 0)
+        rc = sink->whole(sink->arg, r, &err);
     json_decref(r);
     return cli_printed(rc, &err);
 }
@@ -112,8 +110,8 @@ static int write_fetched(cli_rpc *c, const char *uuid, const cli_report_opts *ro
 /* The pages from pg on: each asked for as soon as the one before has
  * come, then the one before written.  count rows at most (the count the
  * first page gave: samples stored meanwhile wait for the next report). */
-static int write_pages(cli_rpc *c, struct page *pg, const char *uuid, size_t count,
-                       const cli_report_opts *ro, const sca_buf *prefix, FILE *out)
+static int walk_pages(cli_rpc *c, struct page *pg, const char *uuid, size_t count,
+                      const cli_result_sink *sink)
 {
     size_t written = 0;
     for (;;) {
@@ -133,10 +131,7 @@ static int write_pages(cli_rpc *c, struct page *pg, const char *uuid, size_t cou
             (rc = page_ask(c, uuid, next, count - written - take, false, &ahead, &err)) != 0)
             code = cli_call_failed(c, rc, &err);
         if (code == CLI_OK) {
-            rc = ro->format == CLI_FORMAT_CSV
-                     ? report_csv_rows(out, prefix->data, prefix->len, pg->rows, pg->rows_len, take,
-                                       &n, &err)
-                     : report_json_rows(out, pg->rows, pg->rows_len, take, written, &n, &err);
+            rc = sink->rows(sink->arg, pg->rows, pg->rows_len, take, written, &n, &err);
             code = cli_printed(rc, &err);
         }
         page_free(pg);
@@ -150,37 +145,95 @@ static int write_pages(cli_rpc *c, struct page *pg, const char *uuid, size_t cou
     }
 }
 
-int cli_stream_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host,
-                      FILE *out)
+int cli_walk_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host,
+                    const cli_result_sink *sink)
 {
-    bool json = ro->format == CLI_FORMAT_JSON, old;
+    bool old;
     struct page pg = {0};
-    int code = first_page(c, uuid, json, &pg, &old);
+    int code = first_page(c, uuid, ro->format == CLI_FORMAT_JSON, &pg, &old);
     if (code == CLI_OK && old)
-        return write_fetched(c, uuid, ro, host, out);
+        return walk_fetched(c, uuid, ro, host, sink);
     if (code != CLI_OK) {
         page_free(&pg);
         return code;
     }
     json_t *head = result_head(pg.members, host);
-    sca_buf prefix = {0};
     sca_error err = {0};
-    if (json) {
-        int rc = report_json_open(out, head, "data", &err);
-        code = cli_printed(rc == 0 ? report_json_text(out, "[", &err) : rc, &err);
-    } else {
-        report_csv_prefix(head, &prefix);
-    }
+    code = cli_printed(sink->begin(sink->arg, head, &err), &err);
     if (code == CLI_OK)
-        code = write_pages(c, &pg, json_string_value(json_object_get(head, "uuid")),
-                           (size_t)json_integer_value(json_object_get(head, "count")), ro, &prefix,
-                           out);
-    if (code == CLI_OK && json) {
-        int rc = report_json_text(out, "]", &err);
-        code = cli_printed(rc == 0 ? report_json_close(out, head, "data", &err) : rc, &err);
-    }
+        code = walk_pages(c, &pg, json_string_value(json_object_get(head, "uuid")),
+                          (size_t)json_integer_value(json_object_get(head, "count")), sink);
+    if (code == CLI_OK && sink->end != NULL)
+        code = cli_printed(sink->end(sink->arg, head, &err), &err);
     page_free(&pg);
     json_decref(head);
-    sca_buf_free(&prefix);
+    return code;
+}
+
+/* --- CSV and JSON ------------------------------------------------------------ */
+
+struct file_sink {
+    FILE *out;
+    sca_buf prefix; /* CSV: what each row starts with */
+};
+
+static int csv_begin(void *arg, const json_t *head, sca_error *err)
+{
+    (void)err;
+    struct file_sink *f = arg;
+    report_csv_prefix(head, &f->prefix);
+    return 0;
+}
+
+static int csv_rows(void *arg, const char *rows, size_t len, size_t max, size_t written, size_t *n,
+                    sca_error *err)
+{
+    (void)written;
+    struct file_sink *f = arg;
+    return report_csv_rows(f->out, f->prefix.data, f->prefix.len, rows, len, max, n, err);
+}
+
+static int csv_whole(void *arg, const json_t *result, sca_error *err)
+{
+    struct file_sink *f = arg;
+    return report_csv(f->out, result, err);
+}
+
+static int json_begin(void *arg, const json_t *head, sca_error *err)
+{
+    struct file_sink *f = arg;
+    int rc = report_json_open(f->out, head, "data", err);
+    return rc == 0 ? report_json_text(f->out, "[", err) : rc;
+}
+
+static int json_rows(void *arg, const char *rows, size_t len, size_t max, size_t written, size_t *n,
+                     sca_error *err)
+{
+    struct file_sink *f = arg;
+    return report_json_rows(f->out, rows, len, max, written, n, err);
+}
+
+static int json_end(void *arg, const json_t *head, sca_error *err)
+{
+    struct file_sink *f = arg;
+    int rc = report_json_text(f->out, "]", err);
+    return rc == 0 ? report_json_close(f->out, head, "data", err) : rc;
+}
+
+static int json_whole(void *arg, const json_t *result, sca_error *err)
+{
+    struct file_sink *f = arg;
+    return report_json_value(f->out, result, err);
+}
+
+int cli_stream_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host,
+                      FILE *out)
+{
+    struct file_sink f = {.out = out};
+    cli_result_sink sink = ro->format == CLI_FORMAT_CSV
+                               ? (cli_result_sink){csv_begin, csv_rows, NULL, csv_whole, &f}
+                               : (cli_result_sink){json_begin, json_rows, json_end, json_whole, &f};
+    int code = cli_walk_result(c, uuid, ro, host, &sink);
+    sca_buf_free(&f.prefix);
     return code;
 }

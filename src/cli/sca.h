@@ -189,14 +189,39 @@ int cli_report_task(cli_rpc *c, json_t *task, const cli_report_opts *ro);
 int cli_fetch_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host,
                      json_t **out);
 
-/* cmd_stream.c: writes result uuid to out in ro's format, CSV or JSON, as
- * its pages of get_result(after=...) arrive, the next asked for before the
- * one before is written: CSV rows (led by host when not NULL) or the JSON
+/* Where cli_walk_result hands a result.  Each hook returns 0, or a
+ * negative errno code with err set (a write that failed). */
+typedef struct cli_result_sink {
+    /* First: the result's members but its rows, as a whole result reads
+     * (offset 0, not truncated, with "host" when given). */
+    int (*begin)(void *arg, const json_t *head, sca_error *err);
+    /* A page's rows as get_result sent them ("data"'s text, len bytes): at
+     * most max of them, written rows having come before; *n: how many it
+     * took. */
+    int (*rows)(void *arg, const char *rows, size_t len, size_t max, size_t written, size_t *n,
+                sca_error *err);
+    /* After the last row (NULL: nothing to do). */
+    int (*end)(void *arg, const json_t *head, sca_error *err);
+    /* Instead of the three above, from an agent without the keyset cursor:
+     * the result fetched whole (cli_fetch_result), checked. */
+    int (*whole)(void *arg, const json_t *result, sca_error *err);
+    void *arg;
+} cli_result_sink;
+
+/* cmd_stream.c: the one page walker of sca.  Hands result uuid to sink as
+ * its pages of get_result(after=...) arrive, the next asked for before
+ * the one before is handed on, up to the count the first page gives
+ * (samples stored meanwhile wait for the next report); with "summary" for
+ * JSON (ro).  An agent without that cursor gets the result fetched whole.
+ * A cli_exit code, the failure printed; a failure part way leaves the
+ * output cut short. */
+int cli_walk_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host,
+                    const cli_result_sink *sink);
+
+/* Writes result uuid to out in ro's format, CSV or JSON, through
+ * cli_walk_result: CSV rows (led by host when not NULL) or the JSON
  * result object (with "host" when not NULL), as report_csv and
- * report_json_value would write the whole result.  An agent without that
- * cursor gets the result fetched whole (cli_fetch_result).  A cli_exit
- * code, the failure printed; a failure part way leaves the output cut
- * short. */
+ * report_json_value would write the whole result. */
 int cli_stream_result(cli_rpc *c, const char *uuid, const cli_report_opts *ro, const char *host,
                       FILE *out);
 
@@ -220,6 +245,14 @@ int cli_task_series(cli_rpc *c, const char *task, const json_t *tracers, cli_ser
  * get_task_series-shaped reply with "task": null, in the order of uuids:
  * one get_task_series call per task (get_all_results tells the tasks). */
 int cli_results_series(cli_rpc *c, const json_t *uuids, cli_series_want want, json_t **reply);
+/* cli_results_series of many nodes at once over c's one connection, for
+ * ro's output of a report of nodes nodes (each node's points as
+ * cli_series_wanted gives them for its results): answers as
+ * cli_call_each's, each "result" the uuids of that node's results; each
+ * is replaced by the node's reply, or the answer turned into the failure
+ * of one of its calls (get_all_results, get_task_series).  CLI_OK, or an
+ * exit code, printed. */
+int cli_results_series_each(cli_rpc *c, json_t *answers, const cli_report_opts *ro, size_t nodes);
 
 /* What to fetch per series for ro's output, for a report of nodes nodes
  * with about nresults results each: the summary needs no points at all. */
@@ -247,19 +280,20 @@ int cli_report_cluster(cli_cluster *k, const char *uuid, const cli_report_opts *
 
 /* --- OpenMetrics (cmd_openmetrics.c) --- */
 
-/* Results of one agent: uuids (a JSON array) through c, labelled with
- * host (NULL: no host label). */
+/* Results of one agent: uuids (a JSON array), labelled with host (NULL:
+ * no host label). */
 typedef struct cli_om_source {
-    cli_rpc *c;
     const char *host;
     const json_t *uuids;
 } cli_om_source;
 
 /* Every sample of the stream results of the nsrc sources as one
  * OpenMetrics text on stdout, family by family, each result's pages
- * written as they come; on stderr, notes on what was left out (logs,
- * samples sharing a millisecond).  A cli_exit code, the failure printed. */
-int cli_openmetrics(const cli_om_source *src, size_t nsrc);
+ * written as they come, all through c; with each_host, each source's
+ * calls go to the agent of its host (cli_rpc_set_host).  On stderr, notes
+ * on what was left out (logs, samples sharing a millisecond).  A cli_exit
+ * code, the failure printed. */
+int cli_openmetrics(cli_rpc *c, const cli_om_source *src, size_t nsrc, bool each_host);
 /* The same for uuids of the agent c reaches, labelled with its host. */
 int cli_openmetrics_one(cli_rpc *c, const json_t *uuids);
 

@@ -349,21 +349,16 @@ int report_compare_text(FILE *out, const json_t *cmp, enum table_charset cs, sca
 
 /* --- HTML ------------------------------------------------------------------------ */
 
-/* The page's own style and script, after dygraphs'.  The script draws a
- * chart from each JSON block of [seconds since start, A, B] rows (null
- * where a task has no sample); strings from the data never reach it. */
+/* The page's own style, over the report's (report_html_head), and its
+ * script.  The script draws a chart from each JSON block of [seconds since
+ * start, A, B] rows (null where a task has no sample); strings from the
+ * data never reach it. */
 static const char compare_css[] =
-    "body{font:14px/1.45 system-ui,sans-serif;color:#222;max-width:1200px;margin:1.5em auto;"
-    "padding:0 1em}\n"
-    "h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;margin-top:2em}\n"
-    "h3{font-size:1em;font-family:ui-monospace,monospace;margin:1.6em 0 .2em}\n"
-    "dl.about{display:grid;grid-template-columns:max-content auto;gap:.1em 1em}\n"
-    "dl.about dt{color:#666}dl.about dd{margin:0}\n"
+    "h3{font-family:ui-monospace,monospace;margin:1.6em 0 .2em}\n"
     "table.compare{border-collapse:collapse;font-family:ui-monospace,monospace;font-size:13px}\n"
     "table.compare th,table.compare td{padding:1px 10px;border-bottom:1px solid #eee}\n"
     "table.compare td.n{text-align:right}\n"
     "table.compare tr.changed td{color:#b00;font-weight:600}\n"
-    ".note{color:#666;margin:.2em 0 .6em}\n"
     "div.chart{width:100%;height:280px}\n";
 
 static const char compare_js[] =
@@ -378,12 +373,6 @@ static const char compare_js[] =
     "                            colors: ['#1f6fb4', '#d2402a']});\n"
     "  });\n"
     "})();\n";
-
-/* dygraph.min.js and .css, built into the library (CMakeLists.txt). */
-extern const unsigned char report_dygraph_js[];
-extern const size_t report_dygraph_js_len;
-extern const unsigned char report_dygraph_css[];
-extern const size_t report_dygraph_css_len;
 
 static void esc(sca_buf *page, const char *s)
 {
@@ -536,19 +525,13 @@ static void chart_html(sca_buf *page, size_t id, const json_t *entry, const json
 static void page_html(sca_buf *page, const json_t *cmp, const json_t *a, const json_t *b)
 {
     const json_t *about_a = json_object_get(cmp, "a"), *about_b = json_object_get(cmp, "b");
-    sca_buf_appendf(page,
-                    "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-                    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                    "<meta name=\"generator\" content=\"sca " SCA_VERSION "\">\n"
-                    "<title>Scalpels comparison: task ");
-    esc(page, report_str(about_a, "task"));
-    sca_buf_appendf(page, " and task ");
-    esc(page, report_str(about_b, "task"));
-    sca_buf_appendf(page, "</title>\n<style>\n");
-    sca_buf_append(page, report_dygraph_css, report_dygraph_css_len);
-    sca_buf_appendf(page, "\n%s</style>\n<script>\n", compare_css);
-    sca_buf_append(page, report_dygraph_js, report_dygraph_js_len);
-    sca_buf_appendf(page, "\n</script>\n</head>\n<body>\n<h1>Scalpels comparison</h1>\n"
+    const char *task_a = report_str(about_a, "task"), *task_b = report_str(about_b, "task");
+    sca_buf title = {0};
+    sca_buf_appendf(&title, "Scalpels comparison: task %s and task %s", task_a ? task_a : "",
+                    task_b ? task_b : "");
+    report_html_head(page, title.data, compare_css);
+    sca_buf_free(&title);
+    sca_buf_appendf(page, "<body>\n<h1>Scalpels comparison</h1>\n"
                           "<dl class=\"about\">\n");
     about_html(page, 'A', about_a);
     about_html(page, 'B', about_b);

@@ -82,7 +82,7 @@ static void esc(sca_buf *b, const char *s)
     sca_buf_append(b, "", 0);
 }
 
-void report_html_head(sca_buf *b, const char *title)
+void report_html_head(sca_buf *b, const char *title, const char *style)
 {
     sca_buf_appendf(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -92,6 +92,8 @@ void report_html_head(sca_buf *b, const char *title)
     sca_buf_append(b, report_dygraph_css, report_dygraph_css_len);
     sca_buf_appendf(b, "\n");
     sca_buf_append(b, report_page_css, report_page_css_len);
+    if (style != NULL)
+        sca_buf_append(b, style, strlen(style));
     sca_buf_appendf(b, "</style>\n<script>\n");
     sca_buf_append(b, report_dygraph_js, report_dygraph_js_len);
     sca_buf_appendf(b, "\n</script>\n<script>\n");
@@ -824,7 +826,7 @@ int report_html(FILE *out, const json_t *replies, const report_html_options *o, 
         sca_buf_appendf(&title, "Scalpels report: task %s", report_str(task, "uuid"));
     else
         sca_buf_appendf(&title, "Scalpels report");
-    report_html_head(&b, title.data);
+    report_html_head(&b, title.data, NULL);
     sca_buf_appendf(&b, "<body data-base=\"%.0f\" data-tz=\"%ld\">\n", p.base, offset);
     page_about(&p, &b, zone);
     put_raw(&p, b.data, b.len);

@@ -194,6 +194,18 @@ assert_contains "$OUT" "sca: host c-$$: listens on topic" "report with c hung: c
 expect_exit 4 "$S" --timeout 5 hosts --short
 assert_contains "$OUT" "$(printf 'a-%s\nb-%s\nd-%s' $$ $$ $$)" "hosts with c hung: the others"
 ok "report and hosts with a node hung: the others complete, the hung one named, exit 4"
+# -a: every node's results of the tracer, fetched at once; each answering
+# node's part, the hung one named.
+expect_exit 4 "$S" --timeout 5 --all-hosts report -a cpu
+for n in a b d; do
+  grep -Eq "^<result [0-9a-f-]{36}> +$n-$$ " <<<"$OUT" || fail "report -a with c hung: no series of $n: $OUT"
+done
+assert_contains "$OUT" "sca: host c-$$: listens on topic" "report -a with c hung: c named"
+expect_exit 4 "$S" --timeout 5 --all-hosts report -a cpu --openmetrics
+assert_eq "$(grep -o '^scalpels_cpu[a-z_]*{[^}]*host="[a-d]-'$$'"' <<<"$OUT" | sed 's/.*host="\([a-d]\)-.*/\1/' | sort -u | paste -sd' ')" \
+  "a b d" "report -a --openmetrics with c hung: a's, b's and d's series"
+assert_contains "$OUT" "sca: host c-$$: listens on topic" "report -a --openmetrics with c hung: c named"
+ok "report -a with a node hung: the others' parts, the hung one named, exit 4"
 kill -CONT "${NODE_PID[c]}"
 
 kill "${NODE_PID[d]}"

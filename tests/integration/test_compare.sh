@@ -118,6 +118,16 @@ xs = [r[0] for r in rows]
 assert xs == sorted(xs) and 0 <= xs[0] < 30, xs[:3]
 assert '<tr class="changed">' in page
 EOF
+# In Chromium: the comparison's script and the report's (its head is
+# theirs) run without an error or exception.
+$PY "$SCA_SRC/tests/integration/browser.py" "$T/cmp.html" >"$T/cmp.seen" ||
+  fail "Chromium could not open the comparison"
+$PY - "$T/cmp.seen" <<'EOF' || fail "compare --html in Chromium: $(cat "$T/cmp.seen")"
+import json, sys
+seen = json.load(open(sys.argv[1]))
+assert seen["errors"] == [], seen["errors"]
+assert seen["charts"] == 0, "the report's script found charts of its own: %s" % seen["charts"]
+EOF
 ok "compare --html overlays A and B from their start"
 
 # --- bad input ---------------------------------------------------------------------

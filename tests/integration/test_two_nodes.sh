@@ -12,6 +12,8 @@ S="$SCA_BIN/sca"
 topic="sca_two_$$"
 
 for n in a b; do start_node "$n" -t name=seq -t "tpl=seq 1 50" -t parser=count; done
+# A tracer of node a's alone: -a solo fails on b.
+node_manage a setup -t name=solo -t "tpl=seq 1 5" -t parser=count >/dev/null
 ok "two agents serve topic $topic as a-$$ and b-$$"
 
 # The client uses node a's configuration throughout: it reaches b by name.
@@ -119,6 +121,24 @@ assert_eq "$(python3 -c 'import json,sys; print(sorted(json.load(open(sys.argv[1
   "['b-$$']" "--all-hosts report --json of b's task: b's part"
 ok "--all-hosts report --json, --csv, --html and --openmetrics: one document for every node"
 
+# -a: every result of the tracer on each node (a: ua and la, b: ub and lb),
+# each node's part fetched at once over one connection; a node's part that
+# went missing fails each of these.
+expect_exit 0 "$S" --all-hosts report -a seq
+assert_eq "$(grep -Eo "^<result [0-9a-f-]{36}> +[ab]-$$ " <<<"$OUT" | awk '{print $3}' | uniq -c | awk '{print $1, $2}')" \
+  "2 a-$$
+2 b-$$" "--all-hosts report -a: each node's two series, a's then b's"
+"$S" --all-hosts report -a seq --html >"$T/a.html" || fail "--all-hosts report -a --html failed"
+assert_eq "$(grep -o "<tr data-result=\"[0-9a-f-]*\"><td>[ab]-$$</td>" "$T/a.html" | sed 's/.*<td>//; s/<.*//' | uniq -c | awk '{print $1, $2}')" \
+  "2 a-$$
+2 b-$$" "--all-hosts report -a --html: each node's two series in the summary"
+"$S" --all-hosts report -a seq --openmetrics >"$T/a.om" || fail "--all-hosts report -a --openmetrics failed"
+assert_eq "$(grep -o '^scalpels_seq{task="[^"]*",result="[^"]*",tracer="seq",name="seq",host="[^"]*"' "$T/a.om" |
+  sort -u | sed 's/.*host="\([^"]*\)"/\1/' | sort | uniq -c | awk '{print $1, $2}')" "2 a-$$
+2 b-$$" "--all-hosts report -a --openmetrics: each node's two series, labelled with its host"
+assert_eq "$(grep -c '^# EOF$' "$T/a.om")" 1 "--all-hosts report -a --openmetrics: one exposition"
+ok "--all-hosts report -a: summary, --html and --openmetrics of every node's results"
+
 # Any command whose output is JSON on every node: one document.
 "$S" --all-hosts task -l --json >"$T/tasks.json" || fail "--all-hosts task -l --json failed"
 assert_eq "$(python3 - "$T/tasks.json" <<'PY'
@@ -170,6 +190,24 @@ for i in $(seq 10); do
     fail "report of a's task without --host: a's samples (count 50, min 1), try $i: $OUT"
 done
 ok "run keeps to the node that took its task; a task uuid finds the node that holds it"
+
+# A node that fails (b has no tracer solo) is named, the other reported:
+# exit 4, some nodes failed.
+expect_exit 0 "$S" --host "a-$$" start -a solo
+us=$(printf '%s\n' "$OUT" | grep -Eo '^[0-9a-f-]{36}$')
+wait_until 20 '[ "$(node_db a "SELECT status FROM task WHERE uuid = '"'"'$us'"'"'")" = stopped ]' ||
+  fail "a's solo task did not end with its tracer"
+for fmt in "" --html --openmetrics; do
+  expect_exit 4 "$S" --all-hosts report -a solo $fmt
+  assert_contains "$OUT" "sca: host b-$$: unknown tracer 'solo' (known: " "--all-hosts report -a solo $fmt: b named"
+  case $fmt in
+    "") grep -Eq "^<result [0-9a-f-]{36}> +a-$$ +solo " <<<"$OUT" || fail "-a solo: no series of a: $OUT" ;;
+    --html) assert_contains "$OUT" "<td>a-$$</td>" "--all-hosts report -a solo --html: a's series" ;;
+    --openmetrics) assert_contains "$OUT" 'tracer="solo",name="solo",host="a-'$$'"' "-a solo --openmetrics: a's series" ;;
+  esac
+  [[ "$OUT" != *"<td>b-$$</td>"* && "$OUT" != *"host=\"b-$$\""* ]] || fail "-a solo $fmt: a part of b's: $OUT"
+done
+ok "--all-hosts report -a of a tracer one node lacks: that node named, the other's part, exit 4"
 
 kill "${NODE_PID[b]}"
 wait "${NODE_PID[b]}" 2>/dev/null || true

@@ -320,6 +320,22 @@ static void test_html(void **state)
     /* One chart: the log has none. */
     assert_non_null(strstr(html, "data-points=\"p0\""));
     assert_null(strstr(html, "data-points=\"p1\""));
+    /* The head of every page sca writes (report_html_head), with the
+     * title escaped and the comparison's own style after the report's. */
+    sca_buf head = {0};
+    report_html_head(&head, "Scalpels comparison: task task-<a> and task task-b", NULL);
+    const char *scripts = strstr(head.data, "</style>");
+    assert_non_null(scripts);
+    size_t styled = (size_t)(scripts - head.data);
+    assert_memory_equal(html, head.data, styled);
+    const char *end = strstr(html + styled, scripts);
+    assert_non_null(end);
+    assert_true(strncmp(end + strlen(scripts), "<body>\n", 7) == 0);
+    const char *own = strstr(html + styled, "table.compare{");
+    assert_true(own != NULL && own < end);
+    assert_non_null(strstr(head.data, "<title>Scalpels comparison: task task-&lt;a&gt; and task "
+                                      "task-b</title>"));
+    sca_buf_free(&head);
     /* dygraphs inline, nothing from the network. */
     assert_non_null(strstr(html, "Dygraph"));
     assert_null(strstr(html, "src=\"http"));

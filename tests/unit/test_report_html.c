@@ -280,6 +280,26 @@ static void test_page_one_node(void **state)
 
 /* More points than a line's share are thinned to it, keeping the lowest
  * and highest of each time slice: the spike and the dip stay. */
+/* A page's own style goes after the report's, within the one <style>. */
+static void test_head_style(void **state)
+{
+    (void)state;
+    sca_buf plain = {0}, styled = {0};
+    report_html_head(&plain, "t<1>", NULL);
+    report_html_head(&styled, "t<1>", "p.own{color:red}\n");
+    assert_non_null(strstr(plain.data, "<title>t&lt;1&gt;</title>"));
+    const char *close = strstr(plain.data, "</style>");
+    assert_non_null(close);
+    size_t before = (size_t)(close - plain.data);
+    assert_int_equal(styled.len, plain.len + strlen("p.own{color:red}\n"));
+    assert_memory_equal(styled.data, plain.data, before);
+    assert_memory_equal(styled.data + before, "p.own{color:red}\n</style>", 25);
+    assert_string_equal(styled.data + before + strlen("p.own{color:red}\n"), close);
+    assert_non_null(strstr(close, "</script>\n</head>\n"));
+    sca_buf_free(&plain);
+    sca_buf_free(&styled);
+}
+
 static void test_page_thins_to_budget(void **state)
 {
     (void)state;
@@ -479,6 +499,7 @@ int main(void)
         cmocka_unit_test(test_escape),
         cmocka_unit_test(test_points_budget),
         cmocka_unit_test(test_page_one_node),
+        cmocka_unit_test(test_head_style),
         cmocka_unit_test(test_page_thins_to_budget),
         cmocka_unit_test(test_page_size_bound),
         cmocka_unit_test(test_page_hosts),

@@ -20,6 +20,12 @@
 # node after node takes minutes beyond), and the ratio ours/ref is
 # printed too.
 #
+# "spawn floor" is what starting N nodes' processes costs this machine by
+# itself: bench_spawn_floor (bench/spawn_floor.c) starts N `sca-tracer
+# --help` and N `sca-sampler --help` at once and waits for them, as a
+# start of N nodes starts N tracers and N workers (which then do their
+# work and go on running); the same REPEAT times, median.
+#
 # "1 node start" is the floor of --all-hosts start: sca --host node001
 # start -a cpu, then stop, the same REPEAT times.  The agent answers
 # start_tracers once each worker is seen to run (its first line, or 0.25 s
@@ -42,8 +48,9 @@ port=${PORT:-5679}
 ref_bin=${REF_BIN:-}
 ref_max_n=${REF_MAX_N:-50}
 bin="$build/bin"
-for p in sca sca-agent sca-manage; do
-  [ -x "$bin/$p" ] || { echo "cluster.sh: $bin/$p not built (cmake --build $build)" >&2; exit 1; }
+floor="$build/bench/bench_spawn_floor"
+for p in "$bin/sca" "$bin/sca-agent" "$bin/sca-manage" "$floor"; do
+  [ -x "$p" ] || { echo "cluster.sh: $p not built (cmake --build $build)" >&2; exit 1; }
 done
 [ -z "$ref_bin" ] || [ -x "$ref_bin/sca" ] || { echo "cluster.sh: no $ref_bin/sca" >&2; exit 1; }
 [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] ||
@@ -169,8 +176,8 @@ rss() {
 }
 
 echo "cluster.sh: $(nproc) CPU, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(uname -r), build $(grep -m1 CMAKE_BUILD_TYPE: "$build/CMakeCache.txt" | cut -d= -f2 | grep . || echo RelWithDebInfo), repeat $repeat"
-printf '| N | hosts ms | start ms | stop ms | report ms | report --json ms | 1 node start ms | agent RSS max MB (median) | agent peak RSS max MB |\n'
-printf '|---|---|---|---|---|---|---|---|---|\n'
+printf '| N | hosts ms | start ms | stop ms | report ms | report --json ms | 1 node start ms | spawn floor ms | agent RSS max MB (median) | agent peak RSS max MB |\n'
+printf '|---|---|---|---|---|---|---|---|---|---|\n'
 targets="hosts=500 start=1000 stop=1000 report=2000 json=2000"
 summary=""
 for n in $ns; do
@@ -180,7 +187,7 @@ for n in $ns; do
   # shellcheck disable=SC2034 # filled by timed, read through namerefs
   hosts=() start=() stop=() report=() json=()
   # shellcheck disable=SC2034
-  hosts_ref=() start_ref=() stop_ref=() report_ref=() json_ref=() one=()
+  hosts_ref=() start_ref=() stop_ref=() report_ref=() json_ref=() one=() spawn=()
   ref=$ref_bin
   [ "$n" -le "$ref_max_n" ] || ref=""
   for _ in $(seq "$repeat"); do
@@ -188,6 +195,7 @@ for n in $ns; do
     [ -z "$ref" ] || round "$ref" "_ref"
     timed one "$bin/sca" --host node001 start -a cpu
     "$bin/sca" --host node001 stop >/dev/null 2>&1 || true
+    spawn+=("$("$floor" "$n" "$bin/sca-tracer" --help -- "$bin/sca-sampler" --help)")
   done
   rss_kb=$(rss VmRSS | sort -n)
   hwm_kb=$(rss VmHWM | sort -n)
@@ -214,7 +222,9 @@ for n in $ns; do
   load="N=$n load average before / after: $load0 / $(cut -d' ' -f1-3 /proc/loadavg)"
   one_m=$(echo "${one[*]}" | median)
   ratios="$ratios start/1-node-start $(awk -v a="$(echo "${start[*]}" | median)" -v b="$one_m" 'BEGIN { printf "%.2f", a / b }')"
-  echo "$line | $one_m | $rss_max ($rss_med) | $hwm_max |"
+  spawn_m=$(echo "${spawn[*]}" | median)
+  ratios="$ratios start/spawn-floor $(awk -v a="$(echo "${start[*]}" | median)" -v b="$spawn_m" 'BEGIN { printf "%.2f", a / b }')"
+  echo "$line | $one_m | $spawn_m | $rss_max ($rss_med) | $hwm_max |"
   summary="$summary$ratios"$'\n'"$load"$'\n'
   [ -z "$ref" ] || summary="$summary$refs"$'\n'
 done

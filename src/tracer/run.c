@@ -560,9 +560,10 @@ static int spawn_worker(struct run *r, sca_error *err)
     return 0;
 }
 
+/* r comes zeroed from sca_calloc: its line buffers are then fresh pages,
+ * touched only as lines arrive, which keeps a tracer's start cheap. */
 static void run_init(struct run *r, const tracer_run_opts *opts, uv_loop_t *loop)
 {
-    memset(r, 0, sizeof(*r));
     r->opts = opts;
     r->loop = loop;
     r->outcome.exit_code = -1;
@@ -583,7 +584,7 @@ int tracer_run(const tracer_run_opts *opts, tracer_outcome *out, sca_error *err)
 {
     uv_loop_t loop;
     uv_loop_init(&loop);
-    struct run *r = sca_malloc(sizeof(*r));
+    struct run *r = sca_calloc(1, sizeof(*r));
     run_init(r, opts, &loop);
     /* Signals first, so a stop that comes during the spawn is not lost;
      * main blocked them until now. */

@@ -1,9 +1,11 @@
 /*
  * spawn.h - starting a program the way every Scalpels process starts its
  * children: posix_spawn (the parent's address space is never copied, which
- * keeps starting many at once cheap), a session of its own, default signal
- * handling with nothing blocked, and a pidfd to watch, reap and signal it
- * without pid reuse races.
+ * keeps starting many at once cheap), a session of its own, and default
+ * signal handling with nothing blocked.  The caller learns of the child's
+ * end from SIGCHLD and reaps it with sca_spawn_reaped, which also works
+ * where pidfds do not (valgrind); pidfds serve processes that are not our
+ * children.
  *
  * Errors: 0 or a negative errno code, with a sentence in *err.
  * Threading: safe to call from any thread; the caller's descriptors must be
@@ -16,22 +18,22 @@
 
 #include "scalpels/error.h"
 
-/* Spawns argv (argv[0] is looked up in PATH when it has no slash).  The
- * child's descriptor i is fds[i] for i < nfds, or /dev/null (read-only for
- * 0, write-only otherwise) where fds[i] is -1.  The slots are set in
- * order, so fds[i] may not be a slot j < i that fds[j] changes (-EINVAL).
- * On success *pid is the child and *pidfd a pidfd for it (the caller owns
- * and closes it; it is readable once the child ends, see sca_spawn_reap). */
-int sca_spawn(char *const argv[], const int *fds, int nfds, pid_t *pid, int *pidfd, sca_error *err);
+/* Spawns argv (argv[0] is looked up in PATH when it has no slash) as *pid.
+ * The child's descriptor i is fds[i] for i < nfds, or /dev/null (read-only
+ * for 0, write-only otherwise) where fds[i] is -1.  The slots are set in
+ * order, so fds[i] may not be a slot j < i that fds[j] changes (-EINVAL). */
+int sca_spawn(char *const argv[], const int *fds, int nfds, pid_t *pid, sca_error *err);
 
-/* Reaps the ended child behind pidfd: *exit_code is its status, or -1 with
- * the signal that killed it in *exit_signal (else 0). */
-int sca_spawn_reap(int pidfd, int *exit_code, int *exit_signal, sca_error *err);
+/* Reaps child pid if it has ended, without waiting: 1 and its status in
+ * *exit_code, or -1 there with the signal that killed it in *exit_signal
+ * (else 0); 0 while it runs; or a negative errno code. */
+int sca_spawn_reaped(pid_t pid, int *exit_code, int *exit_signal);
 
-/* Signals the process behind pidfd. */
-int sca_pidfd_signal(int pidfd, int signo);
-
-/* A pidfd for pid, or a negative errno code. */
+/* A pidfd for pid (a process that is not our child), or a negative errno
+ * code; it is readable once the process ends. */
 int sca_pidfd_open(pid_t pid);
+
+/* Signals the process behind pidfd: 0 or a negative errno code. */
+int sca_pidfd_signal(int pidfd, int signo);
 
 #endif

@@ -49,6 +49,8 @@ struct children {
     struct child *list;
     children_exit_fn *on_exit;
     void *arg;
+    uv_signal_t sigchld; /* reaps the ones spawned here */
+    bool sigchld_on;
 };
 
 typedef struct agent {

@@ -4,14 +4,12 @@
  * each reported through the callback given to children_init.  It knows
  * nothing of tasks beyond those two values.
  *
- * Every tracer is watched through a pidfd (readable when the process
- * ends), which also makes signalling it safe against pid reuse.  Tracers
- * this agent spawned are its children and are reaped through that pidfd;
- * tracers that outlived an earlier agent are adopted the same way, though
- * their exit status is not ours to read.
- *
- * Tracers are spawned with sca_spawn (posix_spawn): the agent's address
- * space is never copied, which makes starting many at once cheap.
+ * Tracers this agent spawned (sca_spawn: posix_spawn, so the agent's
+ * address space is never copied) are its children: SIGCHLD says one
+ * ended, and it is reaped with its status.  Tracers that outlived an
+ * earlier agent are no longer our children: they are adopted through a
+ * pidfd (readable when the process ends), which also makes signalling them
+ * safe against pid reuse.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,9 +32,9 @@ struct child {
     pid_t pid;
     int64_t task_id;
     char tracer[SCA_TRACER_NAME_MAX + 1];
-    bool adopted; /* not spawned by this agent: no status to reap */
+    bool adopted; /* not our child: watched through pidfd and poll */
     int pidfd;
-    uv_poll_t poll; /* watches pidfd */
+    uv_poll_t poll;
 };
 
 static void child_unlink(struct child *c)
@@ -57,12 +55,20 @@ static void on_child_closed(uv_handle_t *h)
     free(c);
 }
 
+static void child_free(struct child *c)
+{
+    if (c->adopted)
+        uv_close((uv_handle_t *)&c->poll, on_child_closed);
+    else
+        free(c);
+}
+
 static void child_gone(struct child *c, int exit_code, int exit_signal)
 {
     child_unlink(c);
     const struct children *table = &c->a->children;
     table->on_exit(table->arg, c->task_id, c->tracer, c->pid, exit_code, exit_signal);
-    uv_close((uv_handle_t *)&c->poll, on_child_closed);
+    child_free(c);
 }
 
 static void on_pidfd(uv_poll_t *h, int status, int events)
@@ -70,51 +76,86 @@ static void on_pidfd(uv_poll_t *h, int status, int events)
     (void)status;
     (void)events;
     struct child *c = h->data;
-    int exit_code = -1, exit_signal = 0;
     uv_poll_stop(h);
-    sca_error err = {0};
-    if (c->adopted)
-        log_info("adopted sca-tracer %d (%s) ended", (int)c->pid, c->tracer);
-    else if (sca_spawn_reap(c->pidfd, &exit_code, &exit_signal, &err) != 0)
-        log_warning("sca-tracer %d (%s): %s", (int)c->pid, c->tracer, err.msg);
-    else if (exit_signal != 0)
-        log_info("sca-tracer %d (%s) killed by signal %d", (int)c->pid, c->tracer, exit_signal);
-    else
-        log_info("sca-tracer %d (%s) exited with status %d", (int)c->pid, c->tracer, exit_code);
-    child_gone(c, exit_code, exit_signal);
+    log_info("adopted sca-tracer %d (%s) ended", (int)c->pid, c->tracer);
+    child_gone(c, -1, 0);
 }
 
-/* Watches process pid through pidfd (takes ownership of it). */
-static int child_watch(agent *a, pid_t pid, int pidfd, bool adopted, int64_t task_id,
-                       const char *tracer)
+static void on_sigchld(uv_signal_t *h, int signo)
+{
+    (void)signo;
+    agent *a = h->data;
+    struct child *next;
+    for (struct child *c = a->children.list; c != NULL; c = next) {
+        next = c->next;
+        int exit_code, exit_signal;
+        if (c->adopted || sca_spawn_reaped(c->pid, &exit_code, &exit_signal) <= 0)
+            continue;
+        if (exit_signal != 0)
+            log_info("sca-tracer %d (%s) killed by signal %d", (int)c->pid, c->tracer, exit_signal);
+        else
+            log_info("sca-tracer %d (%s) exited with status %d", (int)c->pid, c->tracer, exit_code);
+        child_gone(c, exit_code, exit_signal);
+    }
+}
+
+static struct child *child_new(agent *a, pid_t pid, int64_t task_id, const char *tracer)
 {
     struct child *c = sca_calloc(1, sizeof(*c));
     c->a = a;
     c->pid = pid;
-    c->pidfd = pidfd;
-    c->adopted = adopted;
+    c->pidfd = -1;
     c->task_id = task_id;
     snprintf(c->tracer, sizeof(c->tracer), "%s", tracer);
+    c->next = a->children.list;
+    a->children.list = c;
+    return c;
+}
+
+/* Adopts process pid, watched through pidfd (takes ownership of it). */
+static int child_adopt(agent *a, pid_t pid, int pidfd, int64_t task_id, const char *tracer)
+{
+    struct child *c = child_new(a, pid, task_id, tracer);
+    c->adopted = true;
+    c->pidfd = pidfd;
     c->poll.data = c;
     int rc = uv_poll_init(a->loop, &c->poll, pidfd);
     if (rc != 0) {
+        child_unlink(c);
         close(pidfd);
         free(c);
         return rc;
     }
     rc = uv_poll_start(&c->poll, UV_READABLE, on_pidfd);
     if (rc != 0) {
+        child_unlink(c);
         uv_close((uv_handle_t *)&c->poll, on_child_closed);
-        return rc;
     }
-    c->next = a->children.list;
-    a->children.list = c;
-    return 0;
+    return rc;
 }
 
 void children_init(agent *a, children_exit_fn *on_exit, void *arg)
 {
     a->children = (struct children){.on_exit = on_exit, .arg = arg};
+}
+
+/* Installed before the first spawn, so that no child's end goes unseen. */
+static int children_watch_sigchld(agent *a, sca_error *err)
+{
+    struct children *table = &a->children;
+    if (table->sigchld_on)
+        return 0;
+    int rc = uv_signal_init(a->loop, &table->sigchld);
+    if (rc != 0)
+        return sca_error_set(err, rc, "cannot watch SIGCHLD: %s", uv_strerror(rc));
+    table->sigchld.data = a;
+    rc = uv_signal_start(&table->sigchld, on_sigchld, SIGCHLD);
+    if (rc != 0) {
+        uv_close((uv_handle_t *)&table->sigchld, NULL);
+        return sca_error_set(err, rc, "cannot watch SIGCHLD: %s", uv_strerror(rc));
+    }
+    table->sigchld_on = true;
+    return 0;
 }
 
 #define REPORT_FD 3 /* the tracer's end of the start report pipe */
@@ -143,18 +184,16 @@ int children_spawn(agent *a, int64_t task_id, const char *task_uuid, const char 
     if (pipe2(fds, O_CLOEXEC) != 0)
         return sca_error_set(err, -errno, "cannot make a pipe for sca-tracer: %s", strerror(errno));
     const int child_fds[REPORT_FD + 1] = {-1, STDERR_FILENO, STDERR_FILENO, fds[1]};
-    int pidfd;
-    int rc = sca_spawn(argv, child_fds, REPORT_FD + 1, pid, &pidfd, err);
+    int rc = children_watch_sigchld(a, err);
+    if (rc == 0)
+        rc = sca_spawn(argv, child_fds, REPORT_FD + 1, pid, err);
     close(fds[1]);
-    if (rc == 0 && (rc = child_watch(a, *pid, pidfd, false, task_id, tracer)) != 0) {
-        kill(*pid, SIGKILL);
-        waitpid(*pid, NULL, 0);
-        rc = sca_error_set(err, rc, "cannot watch sca-tracer %d: %s", (int)*pid, uv_strerror(rc));
-    }
     if (rc != 0) {
         close(fds[0]);
-        return rc;
+        /* In libuv's words, as the start error always read. */
+        return sca_error_set(err, rc, "cannot start %s: %s", a->tracer_program, uv_strerror(rc));
     }
+    child_new(a, *pid, task_id, tracer);
     *report_fd = fds[0];
     log_info("started sca-tracer %d for %s in task %s", (int)*pid, tracer, task_uuid);
     return 0;
@@ -179,7 +218,8 @@ int children_signal(agent *a, pid_t pid, int signo, sca_error *err)
     struct child *c = child_find(a, pid);
     if (c == NULL)
         return sca_error_set(err, -ESRCH, "no sca-tracer %d is watched by this agent", (int)pid);
-    int rc = sca_pidfd_signal(c->pidfd, signo);
+    /* A child's pid is ours until we reap it; another's is held by pidfd. */
+    int rc = c->adopted ? sca_pidfd_signal(c->pidfd, signo) : (kill(pid, signo) == 0 ? 0 : -errno);
     if (rc != 0)
         return sca_error_set(err, rc, "cannot signal sca-tracer %d: %s", (int)pid, strerror(-rc));
     return 0;
@@ -194,7 +234,7 @@ int children_adopt(agent *a, pid_t pid, int64_t task_id, const char *task_uuid, 
     int fd = sca_pidfd_open(pid);
     if (fd < 0)
         return fd;
-    int rc = child_watch(a, pid, fd, true, task_id, tracer);
+    int rc = child_adopt(a, pid, fd, task_id, tracer);
     if (rc == 0)
         log_info("adopted running sca-tracer %d for %s", (int)pid, tracer);
     return rc;
@@ -205,6 +245,10 @@ void children_close(agent *a)
     while (a->children.list != NULL) {
         struct child *c = a->children.list;
         a->children.list = c->next;
-        uv_close((uv_handle_t *)&c->poll, on_child_closed);
+        child_free(c);
+    }
+    if (a->children.sigchld_on) {
+        uv_close((uv_handle_t *)&a->children.sigchld, NULL);
+        a->children.sigchld_on = false;
     }
 }

@@ -56,7 +56,7 @@ static int attr_new(posix_spawnattr_t *attr)
     return rc;
 }
 
-int sca_spawn(char *const argv[], const int *fds, int nfds, pid_t *pid, int *pidfd, sca_error *err)
+int sca_spawn(char *const argv[], const int *fds, int nfds, pid_t *pid, sca_error *err)
 {
     /* The descriptors are set in order: one handed over must not be in a
      * slot an earlier one has overwritten. */
@@ -79,28 +79,22 @@ int sca_spawn(char *const argv[], const int *fds, int nfds, pid_t *pid, int *pid
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0)
         return sca_error_set(err, -rc, "cannot start %s: %s", argv[0], strerror(rc));
-    *pidfd = sca_pidfd_open(*pid);
-    if (*pidfd < 0) {
-        /* Unwatched, it would run untracked: end it now. */
-        rc = *pidfd;
-        kill(*pid, SIGKILL);
-        waitpid(*pid, NULL, 0);
-        return sca_error_set(err, rc, "cannot watch %s (pid %d): %s", argv[0], (int)*pid,
-                             strerror(-rc));
-    }
     return 0;
 }
 
-int sca_spawn_reap(int pidfd, int *exit_code, int *exit_signal, sca_error *err)
+int sca_spawn_reaped(pid_t pid, int *exit_code, int *exit_signal)
 {
-    siginfo_t si = {0};
+    int status;
     *exit_code = -1;
     *exit_signal = 0;
-    if (waitid(P_PIDFD, (id_t)pidfd, &si, WEXITED) != 0)
-        return sca_error_set(err, -errno, "cannot read how the process ended: %s", strerror(errno));
-    if (si.si_code == CLD_EXITED)
-        *exit_code = si.si_status;
-    else
-        *exit_signal = si.si_status;
-    return 0;
+    pid_t got = waitpid(pid, &status, WNOHANG);
+    if (got < 0)
+        return -errno;
+    if (got == 0)
+        return 0;
+    if (WIFEXITED(status))
+        *exit_code = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+        *exit_signal = WTERMSIG(status);
+    return 1;
 }

@@ -28,8 +28,7 @@ struct stream {
 struct run {
     const tracer_run_opts *opts;
     uv_loop_t *loop;
-    uv_poll_t worker_poll; /* readable once the worker ends */
-    int worker_pidfd;
+    uv_signal_t sigchld; /* the worker's end */
     struct stream out;
     struct stream err;
     uv_signal_t sigint, sigterm;
@@ -431,22 +430,14 @@ static void on_signal(uv_signal_t *h, int signo)
     begin_stop(h->data, signo);
 }
 
-static void on_worker_poll_closed(uv_handle_t *h)
+static void on_sigchld(uv_signal_t *h, int signo)
 {
-    struct run *r = h->data;
-    close(r->worker_pidfd);
-    r->worker_pidfd = -1;
-}
-
-static void on_worker_exit(uv_poll_t *h, int status, int events)
-{
-    (void)status;
-    (void)events;
+    (void)signo;
     struct run *r = h->data;
     int exit_code, exit_signal;
-    sca_error e = {0};
-    if (sca_spawn_reap(r->worker_pidfd, &exit_code, &exit_signal, &e) != 0)
-        log_warning("worker %lld: %s", (long long)r->outcome.worker_pid, e.msg);
+    if (!r->worker_alive ||
+        sca_spawn_reaped((pid_t)r->outcome.worker_pid, &exit_code, &exit_signal) <= 0)
+        return;
     r->worker_alive = false;
     r->outcome.exit_code = exit_code;
     r->outcome.exit_signal = exit_signal;
@@ -454,7 +445,6 @@ static void on_worker_exit(uv_poll_t *h, int status, int events)
         log_info("worker %lld killed by signal %d", (long long)r->outcome.worker_pid, exit_signal);
     else
         log_info("worker %lld exited with status %d", (long long)r->outcome.worker_pid, exit_code);
-    uv_close((uv_handle_t *)h, on_worker_poll_closed);
     start_check_exit(r);
     /* Give what is left in the pipes the grace period to arrive. */
     if (r->out.open || r->err.open)
@@ -484,6 +474,7 @@ static void run_maybe_finish(struct run *r)
     close_if_active((uv_handle_t *)&r->kill_timer);
     close_if_active((uv_handle_t *)&r->retry_timer);
     close_if_active((uv_handle_t *)&r->start_timer);
+    close_if_active((uv_handle_t *)&r->sigchld);
 }
 
 static void stream_init(struct run *r, struct stream *s, enum ingest_source src)
@@ -494,31 +485,19 @@ static void stream_init(struct run *r, struct stream *s, enum ingest_source src)
     s->pipe.data = s;
 }
 
-/* Watches the spawned worker: its end through r->worker_pidfd, its output
- * through the stream pipes (taking ownership of out_fd and err_fd).  On
- * failure every descriptor is closed or left to a handle that closes it. */
-static int worker_watch(struct run *r, int out_fd, int err_fd)
+/* The worker's output, through the stream pipes (taking ownership of
+ * out_fd and err_fd, closed on failure). */
+static int streams_open(struct run *r, int out_fd, int err_fd)
 {
-    int rc = uv_poll_init(r->loop, &r->worker_poll, r->worker_pidfd);
+    int rc = uv_pipe_open(&r->out.pipe, out_fd);
     if (rc != 0) {
-        close(r->worker_pidfd);
-        r->worker_pidfd = -1;
         close(out_fd);
         close(err_fd);
         return rc;
     }
-    r->worker_poll.data = r;
-    if ((rc = uv_poll_start(&r->worker_poll, UV_READABLE, on_worker_exit)) != 0 ||
-        (rc = uv_pipe_open(&r->out.pipe, out_fd)) != 0) {
-        uv_close((uv_handle_t *)&r->worker_poll, on_worker_poll_closed);
-        close(out_fd);
+    rc = uv_pipe_open(&r->err.pipe, err_fd);
+    if (rc != 0)
         close(err_fd);
-        return rc;
-    }
-    if ((rc = uv_pipe_open(&r->err.pipe, err_fd)) != 0) {
-        uv_close((uv_handle_t *)&r->worker_poll, on_worker_poll_closed);
-        close(err_fd);
-    }
     return rc;
 }
 
@@ -538,7 +517,7 @@ static int spawn_worker(struct run *r, sca_error *err)
     }
     const int fds[3] = {-1, out[1], errp[1]};
     pid_t pid;
-    int rc = sca_spawn(argv, fds, 3, &pid, &r->worker_pidfd, err);
+    int rc = sca_spawn(argv, fds, 3, &pid, err);
     close(out[1]);
     close(errp[1]);
     if (rc != 0) {
@@ -547,7 +526,7 @@ static int spawn_worker(struct run *r, sca_error *err)
         /* In libuv's words, as the start error always read. */
         return sca_error_set(err, rc, "cannot start worker %s: %s", argv[0], uv_strerror(rc));
     }
-    rc = worker_watch(r, out[0], errp[0]);
+    rc = streams_open(r, out[0], errp[0]);
     if (rc != 0) {
         /* Unwatched, it would run untracked: end it now. */
         kill(-pid, SIGKILL);
@@ -567,7 +546,6 @@ static void run_init(struct run *r, const tracer_run_opts *opts, uv_loop_t *loop
     r->opts = opts;
     r->loop = loop;
     r->outcome.exit_code = -1;
-    r->worker_pidfd = -1;
     stream_init(r, &r->out, INGEST_STDOUT);
     stream_init(r, &r->err, INGEST_STDERR);
     uv_timer_t *timers[] = {&r->flush_timer, &r->kill_timer, &r->retry_timer, &r->start_timer};
@@ -577,7 +555,8 @@ static void run_init(struct run *r, const tracer_run_opts *opts, uv_loop_t *loop
     }
     uv_signal_init(loop, &r->sigint);
     uv_signal_init(loop, &r->sigterm);
-    r->sigint.data = r->sigterm.data = r;
+    uv_signal_init(loop, &r->sigchld);
+    r->sigint.data = r->sigterm.data = r->sigchld.data = r;
 }
 
 int tracer_run(const tracer_run_opts *opts, tracer_outcome *out, sca_error *err)
@@ -590,6 +569,8 @@ int tracer_run(const tracer_run_opts *opts, tracer_outcome *out, sca_error *err)
      * main blocked them until now. */
     uv_signal_start(&r->sigint, on_signal, SIGINT);
     uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+    /* Before the spawn, so that the worker's end cannot go unseen. */
+    uv_signal_start(&r->sigchld, on_sigchld, SIGCHLD);
     sigset_t stops;
     sigemptyset(&stops);
     sigaddset(&stops, SIGINT);

@@ -1,6 +1,7 @@
 /* test_spawn.c - starting children (spawn.h): the descriptors a child gets,
- * its session and signals, its end read through the pidfd, and the errors
- * of a program that cannot run or descriptors that cannot be handed over. */
+ * its session and signals, its end reaped, a pidfd to signal it, and the
+ * errors of a program that cannot run or descriptors that cannot be handed
+ * over. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -18,6 +19,18 @@
 
 #include "scalpels/spawn.h"
 
+/* Reaps child pid, waiting up to 10 s for its end: 1 once reaped. */
+static int wait_reaped(pid_t pid, int *code, int *sig)
+{
+    for (int i = 0; i < 1000; i++) {
+        int rc = sca_spawn_reaped(pid, code, sig);
+        if (rc != 0)
+            return rc;
+        usleep(10000);
+    }
+    return 0;
+}
+
 /* Runs `sh -c script` with stdout to a pipe; returns what it printed (the
  * caller frees it) and its exit status in *code. */
 static char *run_sh(const char *script, int *code)
@@ -27,9 +40,9 @@ static char *run_sh(const char *script, int *code)
     char *argv[] = {"sh", "-c", (char *)script, NULL};
     const int fds[3] = {-1, out[1], STDERR_FILENO};
     pid_t pid;
-    int pidfd, sig;
+    int sig;
     sca_error err = {0};
-    assert_int_equal(sca_spawn(argv, fds, 3, &pid, &pidfd, &err), 0);
+    assert_int_equal(sca_spawn(argv, fds, 3, &pid, &err), 0);
     close(out[1]);
     char *text = calloc(1, 4096);
     size_t len = 0;
@@ -37,9 +50,8 @@ static char *run_sh(const char *script, int *code)
     while ((n = read(out[0], text + len, 4095 - len)) > 0)
         len += (size_t)n;
     close(out[0]);
-    assert_int_equal(sca_spawn_reap(pidfd, code, &sig, &err), 0);
+    assert_int_equal(wait_reaped(pid, code, &sig), 1);
     assert_int_equal(sig, 0);
-    close(pidfd);
     return text;
 }
 
@@ -91,21 +103,26 @@ static void test_session_and_signals(void **state)
     free(text);
 }
 
+/* Running: not reaped; signalled through a pidfd: reaped with the signal. */
 static void test_signal_through_pidfd(void **state)
 {
     (void)state;
     char *argv[] = {"sleep", "60", NULL};
     pid_t pid;
-    int pidfd, code, sig;
+    int code, sig;
     sca_error err = {0};
-    assert_int_equal(sca_spawn(argv, (const int[]){-1, -1, -1}, 3, &pid, &pidfd, &err), 0);
+    assert_int_equal(sca_spawn(argv, (const int[]){-1, -1, -1}, 3, &pid, &err), 0);
+    assert_int_equal(sca_spawn_reaped(pid, &code, &sig), 0);
+    int pidfd = sca_pidfd_open(pid);
+    assert_true(pidfd >= 0);
     struct pollfd p = {.fd = pidfd, .events = POLLIN};
     assert_int_equal(poll(&p, 1, 0), 0); /* still running: not readable */
     assert_int_equal(sca_pidfd_signal(pidfd, SIGTERM), 0);
     assert_int_equal(poll(&p, 1, 10000), 1);
-    assert_int_equal(sca_spawn_reap(pidfd, &code, &sig, &err), 0);
+    assert_int_equal(wait_reaped(pid, &code, &sig), 1);
     assert_int_equal(code, -1);
     assert_int_equal(sig, SIGTERM);
+    assert_int_equal(sca_spawn_reaped(pid, &code, &sig), -ECHILD);
     close(pidfd);
 }
 
@@ -114,12 +131,11 @@ static void test_program_that_cannot_run(void **state)
     (void)state;
     char *argv[] = {"/nonexistent/program", NULL};
     pid_t pid;
-    int pidfd;
     sca_error err = {0};
-    assert_int_equal(sca_spawn(argv, NULL, 0, &pid, &pidfd, &err), -ENOENT);
+    assert_int_equal(sca_spawn(argv, NULL, 0, &pid, &err), -ENOENT);
     assert_non_null(strstr(err.msg, "cannot start /nonexistent/program"));
     char *in_path[] = {"sca-no-such-program-in-path", NULL};
-    assert_int_equal(sca_spawn(in_path, NULL, 0, &pid, &pidfd, &err), -ENOENT);
+    assert_int_equal(sca_spawn(in_path, NULL, 0, &pid, &err), -ENOENT);
 }
 
 /* fd 1 handed over as slot 2 after slot 1 was replaced: refused. */
@@ -128,16 +144,14 @@ static void test_descriptor_overwritten_first(void **state)
     (void)state;
     char *argv[] = {"true", NULL};
     pid_t pid;
-    int pidfd;
     sca_error err = {0};
-    assert_int_equal(sca_spawn(argv, (const int[]){-1, -1, 1}, 3, &pid, &pidfd, &err), -EINVAL);
+    assert_int_equal(sca_spawn(argv, (const int[]){-1, -1, 1}, 3, &pid, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "descriptor 1 given as 2"));
     /* the same descriptor in its own slot, or into a later one, is fine */
-    assert_int_equal(sca_spawn(argv, (const int[]){-1, 2, 2}, 3, &pid, &pidfd, &err), 0);
+    assert_int_equal(sca_spawn(argv, (const int[]){-1, 2, 2}, 3, &pid, &err), 0);
     int code, sig;
-    assert_int_equal(sca_spawn_reap(pidfd, &code, &sig, &err), 0);
+    assert_int_equal(wait_reaped(pid, &code, &sig), 1);
     assert_int_equal(code, 0);
-    close(pidfd);
 }
 
 int main(void)

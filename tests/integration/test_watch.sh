@@ -18,13 +18,6 @@ M="$SCA_BIN/sca-manage"
   -t "tpl=sh -c 'i=0; while :; do i=\$((i+1)); printf \"line %s \\033[31mred\\n\" \$i; sleep 0.1; done'" >/dev/null
 "$M" setup -t name=short -t parser=count \
   -t "tpl=sh -c 'for i in 1 2 3 4 5 6 7 8; do echo \$i; sleep 0.3; done'" >/dev/null
-start_agent() {
-  "$SCA_BIN/sca-agent" --foreground 2>>"$T/agent.log" &
-  AGENT=$!
-  _cleanup_pids+=("$AGENT")
-  wait_until 10 '[ -S "$T/agent.sock" ] && "$M" status >/dev/null 2>&1' ||
-    fail "the agent did not start: $(cat "$T/agent.log")"
-}
 start_agent
 a=$("$S" start -a tick,chat)
 

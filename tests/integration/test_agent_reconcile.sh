@@ -8,12 +8,6 @@ M="$SCA_BIN/sca-manage"
 
 "$M" db-create >/dev/null
 "$M" setup -d interval=0.2 -t name=idle -t "tpl=sleep 600" >/dev/null
-start_agent() {
-  "$SCA_BIN/sca-agent" --foreground 2>>"$T/agent.log" &
-  AGENT=$!
-  _cleanup_pids+=("$AGENT")
-  wait_until 10 '"$M" status >/dev/null 2>&1' || fail "the agent did not start: $(cat "$T/agent.log")"
-}
 running() { sql "SELECT group_concat(name) FROM (SELECT name FROM tracer WHERE running = 1 ORDER BY name)"; }
 
 start_agent

@@ -24,11 +24,7 @@ setup -t name=quick -t tpl="true"
 setup -t name=warns -t tpl="sh -c 'echo warming up >&2; exec sleep 60'"
 setup -t name=idle -t tpl="sleep 60"
 
-"$SCA_BIN/sca-agent" --foreground 2>>"$T/agent.log" &
-AGENT=$!
-_cleanup_pids+=("$AGENT")
-wait_until 10 '[ -S "$T/agent.sock" ] && "$M" status >/dev/null 2>&1' ||
-  fail "the agent did not start: $(cat "$T/agent.log")"
+start_agent
 
 task_of() { sql "SELECT t.uuid FROM task t JOIN task_tracer tt ON tt.task_id = t.id WHERE tt.tracer = '$1' ORDER BY t.id DESC LIMIT 1"; }
 running_tasks() { sql "SELECT count(*) FROM task WHERE status = 'running'"; }

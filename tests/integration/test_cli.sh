@@ -8,13 +8,6 @@ M="$SCA_BIN/sca-manage"
 PY=/usr/bin/python3
 UUID_RE='^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
 
-start_agent() {
-  "$SCA_BIN/sca-agent" --foreground 2>>"$T/agent.log" &
-  AGENT=$!
-  _cleanup_pids+=("$AGENT")
-  wait_until 10 '[ -S "$T/agent.sock" ] && "$M" status >/dev/null 2>&1' ||
-    fail "the agent did not start: $(cat "$T/agent.log")"
-}
 task_status() { sql "SELECT status FROM task WHERE uuid = '$1'"; }
 wait_stopped() { wait_until 15 "[ \"\$(task_status $1)\" = stopped ]" || fail "task $1 did not stop"; }
 samples() { sql "SELECT count(*) FROM sample JOIN result r ON r.id = result_id JOIN task t ON t.id = r.task_id WHERE t.uuid = '$1'"; }

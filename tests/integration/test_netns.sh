@@ -282,7 +282,7 @@ ok "a->b: $sent bytes sent; b's netdev rx $b_rx, traffic $b_in, a's netdev tx $a
 # missing node and exits 4.  A client that predates that status is checked
 # for what it does: the others' output is complete.
 partial_status=4
-"$S" --help 2>&1 | grep -q "4 some nodes failed" || partial_status=''
+grep -q "4 some nodes failed" <<<"$("$S" --help 2>&1)" || partial_status=''
 
 # all_hosts_without_c WHAT: 'sca --all-hosts --json tracer -l' with c hung
 # or dead: a's and b's parts complete.

@@ -18,13 +18,6 @@ M="$SCA_BIN/sca-manage"
   -t "tpl=sh -c 'i=0; while :; do i=\$((i+1)); printf \"line %s \\033[31mred\\n\" \$i; sleep 0.1; done'" >/dev/null
 "$M" setup -t name=short -t parser=count \
   -t "tpl=sh -c 'for i in 1 2 3 4 5 6 7 8; do echo \$i; sleep 0.3; done'" >/dev/null
-start_agent() {
-  "$SCA_BIN/sca-agent" --foreground 2>>"$T/agent.log" &
-  AGENT=$!
-  _cleanup_pids+=("$AGENT")
-  wait_until 10 '[ -S "$T/agent.sock" ] && "$M" status >/dev/null 2>&1' ||
-    fail "the agent did not start: $(cat "$T/agent.log")"
-}
 start_agent
 a=$("$S" start -a tick,chat)
 
@@ -67,10 +60,10 @@ assert_contains "$view" "task $a on " "the view names the task"
 assert_contains "$view" "running for " "and says it runs"
 assert_contains "$view" "(q quits)" "and how to quit"
 assert_contains "$(printf '%s\n' "$view" | sed -n 3p)" "series" "the column names"
-printf '%s\n' "$view" | grep -qE '^tick \(count\) +[0-9]+ +\+[0-9.]+/s +[0-9]+  [▁▂▃▄▅▆▇█ ]*[▁▂▃▄▅▆▇█]$' ||
+grep -qE '^tick \(count\) +[0-9]+ +\+[0-9.]+/s +[0-9]+  [▁▂▃▄▅▆▇█ ]*[▁▂▃▄▅▆▇█]$' <<<"$view" ||
   fail "tick's row: last, a rising rate, count, sparkline: $view"
 # The escape sequence of the log line is shown as text, never run.
-printf '%s\n' "$view" | grep -qE '^chat +- +[0-9.]+ lines/s +[0-9]+  line [0-9]+  \[31mred$' ||
+grep -qE '^chat +- +[0-9.]+ lines/s +[0-9]+  line [0-9]+  \[31mred$' <<<"$view" ||
   fail "chat's row: lines per second, the last line with its ESC as a space: $view"
 first=$(tick_count)
 wait_until 10 '[ "$(tick_count)" -gt "$first" ]' || fail "the count did not go up from $first: $(screen)"
@@ -124,7 +117,7 @@ restored "the task's end"
 assert_eq "$(rc)" "0" "exit 0 at the task's end"
 end=$(screen)
 assert_contains "$end" "task $a has stopped" "says the task stopped"
-printf '%s\n' "$end" | grep -qE '^tick \(count\) +[0-9]+ ' || fail "the last view stays: $end"
+grep -qE '^tick \(count\) +[0-9]+ ' <<<"$end" || fail "the last view stays: $end"
 ok "watch: the task's end leaves the last view and exits 0"
 
 # The agent goes away: exit 3, the message readable on the normal screen.

@@ -34,7 +34,7 @@ static int item_compare(const void *p, const void *q)
 static int om_collect(cli_rpc *c, const cli_om_source *src, size_t nsrc, bool each_host,
                       struct om_item **items, size_t *nitems, size_t *logs)
 {
-    size_t n = 0, cap = 0, order = 0;
+    size_t n = 0, cap = 0;
     *items = NULL;
     *logs = 0;
     int code = CLI_OK;
@@ -69,7 +69,7 @@ static int om_collect(cli_rpc *c, const cli_om_source *src, size_t nsrc, bool ea
                 cap = cap ? cap * 2 : 16;
                 *items = sca_realloc(*items, cap * sizeof(**items));
             }
-            (*items)[n] = (struct om_item){.src = &src[s], .order = order++, .meta = meta};
+            (*items)[n] = (struct om_item){.src = &src[s], .order = n, .meta = meta};
             report_om_family(meta, &(*items)[n].family);
             n++;
         }

@@ -27,9 +27,31 @@ stop_grace = 2
 CONF
 
 _cleanup_pids=()
+# The sca-tracer processes this test's agents started (named by $T in their
+# command line or environment): in sessions of their own, they outlive the
+# agents.
+_test_tracers() {
+  local p
+  for p in /proc/[0-9]*; do
+    [[ "$(readlink "$p/exe" 2>/dev/null)" == */sca-tracer ]] || continue
+    [[ "$(cat "$p/cmdline" "$p/environ" 2>/dev/null | tr '\0' '\n')" == *"$T/"* ]] && echo "${p#/proc/}"
+  done
+  return 0
+}
 cleanup() {
   local rc=$?
   for p in "${_cleanup_pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  # Asked to stop, a tracer ends its worker too (a failed test leaves some).
+  local left
+  left=$(_test_tracers)
+  if [ -n "$left" ]; then
+    kill -TERM $left 2>/dev/null || true
+    for _ in $(seq 50); do
+      [ -n "$(_test_tracers)" ] || break
+      sleep 0.1
+    done
+    kill -9 $left 2>/dev/null || true
+  fi
   if [ "$rc" -ne 0 ]; then
     echo "--- test failed (exit $rc); state in $T kept" >&2
   else

@@ -47,14 +47,21 @@ ok "--all-hosts start: one uuid, each node's part under it"
 expect_exit 0 "$S" --all-hosts task -l
 assert_eq "$(printf '%s\n' "$OUT" | grep -c "$u")" 1 "--all-hosts task -l shows the task once"
 assert_contains "$OUT" "| $(all_hosts | paste -sd, | sed 's/,/, /g') |" "--all-hosts task -l: with its nodes"
-"$S" --all-hosts task -l --json >"$T/tasks.json" || fail "--all-hosts task -l --json failed"
-assert_eq "$(python3 - "$T/tasks.json" "$u" <<'PY'
+# The task as --all-hosts task -l --json shows it: how often, its status,
+# whether it has results on every node (the cpu sampler's first line comes
+# an interval after the start), and its nodes.
+cluster_task() {
+  "$S" --all-hosts task -l --json >"$T/tasks.json" || fail "--all-hosts task -l --json failed"
+  python3 - "$T/tasks.json" "$u" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
 mine = [t for t in doc["tasks"] if t["uuid"] == sys.argv[2]]
 print(len(mine), mine[0]["status"], mine[0]["results"] >= 4, " ".join(mine[0]["hosts"]))
 PY
-)" "1 running True $(all_hosts | paste -sd' ')" "--all-hosts task -l --json: one task with its four nodes"
+}
+want="1 running True $(all_hosts | paste -sd' ')"
+wait_until 10 '[ "$(cluster_task)" = "$want" ]' || true
+assert_eq "$(cluster_task)" "$want" "--all-hosts task -l --json: one task with its four nodes"
 ok "--all-hosts task -l: the cluster's task once, with its nodes"
 
 # A uuid without --host: the nodes that hold it, each stopping its part.

@@ -60,7 +60,7 @@ int cli_report_opt(cli_report_opts *ro, int opt, const char *arg)
     }
 }
 
-static bool listed(const json_t *names, const char *name, size_t n)
+bool cli_names_has(const json_t *names, const char *name, size_t n)
 {
     size_t i;
     json_t *v;
@@ -82,7 +82,7 @@ int cli_add_tracers(json_t *names, const char *arg)
                             "-a expects tracer names separated by commas (" SCA_TRACER_NAME_RULE
                             "), not '%s'",
                             arg);
-        if (!listed(names, p, n))
+        if (!cli_names_has(names, p, n))
             json_array_append_new(names, json_stringn(p, n));
         if (p[n] == '\0')
             return CLI_OK;

@@ -66,18 +66,6 @@ static void known_save(const char *path, json_t *all)
     free(tmp);
 }
 
-static bool has_name(const json_t *names, const char *name)
-{
-    size_t i;
-    json_t *n;
-    json_array_foreach(names, i, n)
-    {
-        if (strcmp(json_string_value(n), name) == 0)
-            return true;
-    }
-    return false;
-}
-
 static int cmp_strings(const void *a, const void *b)
 {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -98,7 +86,7 @@ static void name_the_missing(cli_cluster *k, size_t silent)
     json_t *seen;
     json_object_foreach(known, name, seen)
     {
-        if (json_is_number(seen) && !has_name(k->hosts, name) &&
+        if (json_is_number(seen) && !cli_names_has(k->hosts, name, strlen(name)) &&
             t - json_number_value(seen) < KNOWN_FOR)
             json_array_append_new(candidates, json_string(name));
     }
@@ -226,7 +214,7 @@ int cli_cluster_none(const cli_cluster *k)
 /* Why host is missing, for the notes and the JSON document. */
 static char *missing_why(const cli_cluster *k, const char *host)
 {
-    if (has_name(k->stopped, host))
+    if (cli_names_has(k->stopped, host, strlen(host)))
         return sca_asprintf("answered here before but does not listen on topic %s now: its agent "
                             "has stopped (start it with 'sca-agent', or see its log)",
                             cli_rpc_topic(k->c));

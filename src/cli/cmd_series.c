@@ -62,19 +62,6 @@ int cli_task_series(cli_rpc *c, const char *task, const json_t *tracers, cli_ser
     }
 }
 
-/* Whether uuids holds uuid. */
-static bool listed(const json_t *uuids, const char *uuid)
-{
-    size_t i;
-    json_t *u;
-    json_array_foreach(uuids, i, u)
-    {
-        if (strcmp(json_string_value(u), uuid) == 0)
-            return true;
-    }
-    return false;
-}
-
 /* The tasks of the results in uuids, in the order they first appear, and
  * the tracers of those results ({task: [tracer, ...]}, new), from all,
  * get_all_results' reply. */
@@ -93,7 +80,7 @@ static json_t *tasks_in(const json_t *all, const json_t *uuids)
             json_t *list = json_object_get(tasks, task);
             if (list == NULL)
                 json_object_set_new(tasks, task, list = json_array());
-            if (!listed(list, tracer))
+            if (!cli_names_has(list, tracer, strlen(tracer)))
                 json_array_append_new(list, json_string(tracer));
         }
     }
@@ -109,7 +96,7 @@ static void take_series(const json_t *one, const json_t *uuids, json_t *found, j
     json_array_foreach(json_object_get(one, "series"), i, s)
     {
         const char *uuid = cli_json_str(s, "uuid");
-        if (uuid != NULL && listed(uuids, uuid))
+        if (uuid != NULL && cli_names_has(uuids, uuid, strlen(uuid)))
             json_object_set(found, uuid, s);
     }
     if (*host == NULL)

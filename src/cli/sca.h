@@ -162,6 +162,8 @@ int cli_add_tracers(json_t *names, const char *arg);
 int cli_check_uuid(const char *arg, const char *what);
 /* "a, b, c" from a JSON array of strings, appended to out. */
 void cli_join_names(const json_t *names, sca_buf *out);
+/* Whether the JSON array of strings names holds the n bytes at name. */
+bool cli_names_has(const json_t *names, const char *name, size_t n);
 /* obj[key] when it is a string, else NULL (borrowed from obj). */
 const char *cli_json_str(const json_t *obj, const char *key);
 /* The duration of --duration, --timeout: seconds, or 30s, 5m, 2h, 1d. */

@@ -2,11 +2,11 @@
 # requires: rabbitmq
 # sca report --csv and --json of a task of 200,000 samples and a log with
 # text CSV must quote, over the unix socket and over AMQP: the CSV equals
-# the sqlite3 shell's export of the same rows byte for byte, the JSON holds
-# every sample as the store has it in the documented shape, and sca's peak
-# RSS stays under 32 MiB (it writes pages as they come instead of holding
-# the task).  Then a report of a task that is still being written: as many
-# rows as its count says, in time order.
+# an export of the same rows straight from the store byte for byte, the
+# JSON holds every sample as the store has it in the documented shape, and
+# sca's peak RSS stays under 32 MiB (it writes pages as they come instead
+# of holding the task).  Then a report of a task that is still being
+# written: as many rows as its count says, in time order.
 source "$(dirname "$0")/lib.sh"
 S="$SCA_BIN/sca"
 M="$SCA_BIN/sca-manage"
@@ -29,21 +29,33 @@ assert_eq "$(sql "SELECT count(*) FROM sample")" $((rows + 300)) "samples stored
 
 start_agent_amqp
 
-# The reference: the sqlite3 shell exporting the same rows, numbers as the
-# shortest of %.15g, %.16g and %.17g that reads back (docs/cli.md), text
-# quoted as RFC 4180 wants.
-num() { echo "CASE WHEN CAST(printf('%.15g', $1) AS REAL) = $1 THEN printf('%.15g', $1)" \
-  "WHEN CAST(printf('%.16g', $1) AS REAL) = $1 THEN printf('%.16g', $1) ELSE printf('%.17g', $1) END"; }
-quoted="CASE WHEN instr(s.text, ',') OR instr(s.text, '\"') OR instr(s.text, char(10))
-  OR instr(s.text, char(13)) THEN '\"' || replace(s.text, '\"', '\"\"') || '\"' ELSE s.text END"
-{
-  echo "task,result,tracer,name,unit,rtype,ts,value"
-  sql "SELECT t.uuid || ',' || r.uuid || ',' || r.tracer || ',' || r.name || ','
-         || coalesce(r.unit, '') || ',' || r.rtype || ',' || ($(num s.ts)) || ','
-         || coalesce($quoted, $(num s.value), '')
-       FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id
-       WHERE t.uuid = '$task' ORDER BY r.id, s.ts, s.rowid"
-} >"$T/want.csv"
+# The reference, written from the store by Python: numbers as the shortest
+# of %.15g, %.16g and %.17g that reads back (docs/cli.md), formatted with
+# Python's correctly rounded conversion (the sqlite3 shell's printf keeps
+# 16 digits at most and rounds some 16-digit values wrongly), text quoted
+# as RFC 4180 wants.
+"$PY" - "$DB" "$task" >"$T/want.csv" <<'PYCODE' || fail "the reference export"
+import sqlite3, sys
+def num(x):
+    for p in (15, 16, 17):
+        s = "%.*g" % (p, x)
+        if float(s) == x:
+            return s.encode()
+def text(s):
+    if any(c in s for c in b',"\n\r'):
+        return b'"' + s.replace(b'"', b'""') + b'"'
+    return s
+con = sqlite3.connect(sys.argv[1])
+con.text_factory = bytes
+out = sys.stdout.buffer
+out.write(b"task,result,tracer,name,unit,rtype,ts,value\n")
+for row in con.execute(
+        "SELECT t.uuid, r.uuid, r.tracer, r.name, coalesce(r.unit, ''), r.rtype, s.ts, s.value, s.text"
+        " FROM sample s JOIN result r ON r.id = s.result_id JOIN task t ON t.id = r.task_id"
+        " WHERE t.uuid = ? ORDER BY r.id, s.ts, s.rowid", (sys.argv[2],)):
+    value = text(row[8]) if row[8] is not None else num(row[7]) if row[7] is not None else b""
+    out.write(b",".join(row[:6] + (num(row[6]), value)) + b"\n")
+PYCODE
 
 # report RSS_FILE OUTPUT_FILE ARGS...: sca's peak RSS (KiB) into RSS_FILE.
 report() {
@@ -56,9 +68,9 @@ for via in amqp unix; do
   [ "$via" = unix ] && url=(--transport-url "unix://$T/agent.sock")
   report "$T/rss" "$T/got.csv" "${url[@]}" report "$task" --csv
   cmp -s "$T/want.csv" "$T/got.csv" ||
-    fail "$via: report --csv differs from the sqlite3 export: $(diff "$T/want.csv" "$T/got.csv" | head -5)"
+    fail "$via: report --csv differs from the store export: $(diff "$T/want.csv" "$T/got.csv" | head -5)"
   [ "$(cat "$T/rss")" -lt $rss_max_kb ] || fail "$via: report --csv peaked at $(cat "$T/rss") KiB"
-  ok "$via: report --csv of $rows samples equals the sqlite3 export; sca peaked at $(cat "$T/rss") KiB"
+  ok "$via: report --csv of $rows samples equals the store export; sca peaked at $(cat "$T/rss") KiB"
 
   report "$T/rss" "$T/got.json" "${url[@]}" report "$task" --json
   [ "$(cat "$T/rss")" -lt $rss_max_kb ] || fail "$via: report --json peaked at $(cat "$T/rss") KiB"

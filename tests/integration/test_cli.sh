@@ -117,7 +117,12 @@ expect_exit 0 "$S" report --csv "$u"
 assert_eq "$(printf '%s\n' "$OUT" | head -n 1)" "task,result,tracer,name,unit,rtype,ts,value" "CSV header"
 assert_eq "$(printf '%s\n' "$OUT" | wc -l)" "101" "CSV: a row a sample"
 assert_eq "$(printf '%s\n' "$OUT" | sed -n 2p | cut -d, -f1-6,8)" "$u,$r,seq,seq,count,stream,1" "CSV row"
-ts=$(sql "SELECT printf('%.6f', ts) FROM sample s JOIN result r ON r.id = s.result_id WHERE r.uuid = '$r' ORDER BY ts LIMIT 1")
+# Python formats the stored double: the sqlite3 shell's printf rounds some
+# 16-digit values wrongly.
+ts=$("$PY" -c 'import sqlite3, sys
+con = sqlite3.connect(sys.argv[1])
+print("%.6f" % con.execute("SELECT min(s.ts) FROM sample s JOIN result r ON r.id = s.result_id"
+                           " WHERE r.uuid = ?", (sys.argv[2],)).fetchone()[0])' "$DB" "$r")
 assert_eq "$(printf '%.6f' "$(printf '%s\n' "$OUT" | sed -n 2p | cut -d, -f7)")" "$ts" "CSV timestamp"
 ok "report --json and --csv match the store"
 

@@ -36,6 +36,8 @@ struct run {
     uv_timer_t kill_timer;  /* SIGKILL after the grace */
     uv_timer_t retry_timer; /* flush again after a store error */
     uv_timer_t start_timer; /* the start check */
+    uv_pipe_t ready;        /* the worker's readiness line (SCA_READY_FD) */
+    char ready_chunk[64];
     bool worker_alive;
     bool stopping;
     bool held;     /* the store refused the batch: the retry timer flushes */
@@ -140,6 +142,25 @@ static void on_start_timer(uv_timer_t *t)
         return;
     }
     start_confirmed(r);
+}
+
+static void on_ready_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct run *r = h->data;
+    *buf = uv_buf_init(r->ready_chunk, sizeof(r->ready_chunk));
+}
+
+/* A line on the readiness pipe is the worker saying it runs; its end
+ * without one says nothing.  The read end stays open while the worker
+ * runs, so that a late line never meets a closed pipe (SIGPIPE). */
+static void on_ready_read(uv_stream_t *h, ssize_t nread, const uv_buf_t *buf)
+{
+    struct run *r = h->data;
+    if (nread > 0 && memchr(buf->base, '\n', (size_t)nread) != NULL)
+        start_confirmed(r);
+    else if (nread < 0 && !uv_is_closing((uv_handle_t *)h))
+        uv_close((uv_handle_t *)h, NULL);
 }
 
 static const char *held_reason(int rc)
@@ -474,6 +495,7 @@ static void run_maybe_finish(struct run *r)
     close_if_active((uv_handle_t *)&r->kill_timer);
     close_if_active((uv_handle_t *)&r->retry_timer);
     close_if_active((uv_handle_t *)&r->start_timer);
+    close_if_active((uv_handle_t *)&r->ready);
     close_if_active((uv_handle_t *)&r->sigchld);
 }
 
@@ -501,32 +523,63 @@ static int streams_open(struct run *r, int out_fd, int err_fd)
     return rc;
 }
 
+static void close_pipes(int (*pipes)[2], int n)
+{
+    for (int i = 0; i < n; i++)
+        for (int end = 0; end < 2; end++)
+            if (pipes[i][end] >= 0)
+                close(pipes[i][end]);
+}
+
+/* With a start check, the worker also gets the write end of a readiness
+ * pipe as descriptor 3, named by SCA_READY_FD in its environment (the
+ * tracer's own, as it starts no other program); without one, no stale
+ * SCA_READY_FD reaches it.  Takes ownership of fd. */
+static int ready_open(struct run *r, int fd)
+{
+    int rc = uv_pipe_open(&r->ready, fd);
+    if (rc != 0) {
+        close(fd);
+        return rc;
+    }
+    return uv_read_start((uv_stream_t *)&r->ready, on_ready_alloc, on_ready_read);
+}
+
 /* The worker's stdout and stderr are pipes to the tracer; it leads its own
  * session and process group, so a stop reaches everything it started. */
 static int spawn_worker(struct run *r, sca_error *err)
 {
-    int out[2], errp[2];
+    int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
+    int npipes = *r->opts->status_fd >= 0 ? 3 : 2;
     char **argv = r->opts->argv;
-    if (pipe2(out, O_CLOEXEC) != 0)
-        return sca_error_set(err, -errno, "cannot make a pipe for the worker: %s", strerror(errno));
-    if (pipe2(errp, O_CLOEXEC) != 0) {
+    for (int i = 0; i < npipes; i++)
+        if (pipe2(pipes[i], O_CLOEXEC) != 0) {
+            int rc = -errno;
+            close_pipes(pipes, i);
+            return sca_error_set(err, rc, "cannot make a pipe for the worker: %s", strerror(-rc));
+        }
+    if ((npipes == 3 ? setenv("SCA_READY_FD", "3", 1) : unsetenv("SCA_READY_FD")) != 0) {
         int rc = -errno;
-        close(out[0]);
-        close(out[1]);
-        return sca_error_set(err, rc, "cannot make a pipe for the worker: %s", strerror(-rc));
+        close_pipes(pipes, npipes);
+        return sca_error_set(err, rc, "cannot set the worker's environment: %s", strerror(-rc));
     }
-    const int fds[3] = {-1, out[1], errp[1]};
+    const int fds[4] = {-1, pipes[0][1], pipes[1][1], pipes[2][1]};
     pid_t pid;
-    int rc = sca_spawn(argv, fds, 3, &pid, err);
-    close(out[1]);
-    close(errp[1]);
+    int rc = sca_spawn(argv, fds, npipes + 1, &pid, err);
+    for (int i = 0; i < npipes; i++) {
+        close(pipes[i][1]);
+        pipes[i][1] = -1;
+    }
     if (rc != 0) {
-        close(out[0]);
-        close(errp[0]);
+        close_pipes(pipes, npipes);
         /* In libuv's words, as the start error always read. */
         return sca_error_set(err, rc, "cannot start worker %s: %s", argv[0], uv_strerror(rc));
     }
-    rc = streams_open(r, out[0], errp[0]);
+    rc = streams_open(r, pipes[0][0], pipes[1][0]);
+    if (rc == 0 && npipes == 3)
+        rc = ready_open(r, pipes[2][0]);
+    else if (npipes == 3)
+        close(pipes[2][0]);
     if (rc != 0) {
         /* Unwatched, it would run untracked: end it now. */
         kill(-pid, SIGKILL);
@@ -553,6 +606,8 @@ static void run_init(struct run *r, const tracer_run_opts *opts, uv_loop_t *loop
         uv_timer_init(loop, timers[i]);
         timers[i]->data = r;
     }
+    uv_pipe_init(loop, &r->ready, 0);
+    r->ready.data = r;
     uv_signal_init(loop, &r->sigint);
     uv_signal_init(loop, &r->sigterm);
     uv_signal_init(loop, &r->sigchld);

@@ -26,7 +26,8 @@
  * on stdout, when its exit is awaited up to TRACER_START_MAX_MS (a usage
  * error is said before the exit, and a sanitizer's exit takes a while).
  * Short, since every start waits for it; a worker failing silently later
- * shows in its results and the task's state instead. */
+ * shows in its results and the task's state instead.  A worker that says
+ * it runs (a line on SCA_READY_FD) ends the check at once. */
 #define TRACER_START_MS 250
 #define TRACER_START_MAX_MS 3000
 
@@ -50,9 +51,10 @@ typedef struct tracer_outcome {
 /* Spawns the worker and streams its output until it has ended and every
  * line is stored.  Returns 0, or an error when the worker could not be
  * started or the store refused the last batch.  With a start report, it
- * reports once the worker is seen to run: it printed a line on stdout,
- * exited with status 0, was stopped, or still runs after the start check;
- * or that it failed: it exited otherwise before any of that. */
+ * reports once the worker is seen to run: it said so on SCA_READY_FD,
+ * printed a line on stdout, exited with status 0, was stopped, or still
+ * runs after the start check; or that it failed: it exited otherwise
+ * before any of that. */
 int tracer_run(const tracer_run_opts *opts, tracer_outcome *out, sca_error *err);
 
 /* The start report to whoever started the tracer (sca-agent passes the

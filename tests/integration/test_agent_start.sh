@@ -23,6 +23,11 @@ setup -t name=ranfailed -t tpl="sh -c 'echo 1; exit 3'" -t parser=count
 setup -t name=quick -t tpl="true"
 setup -t name=warns -t tpl="sh -c 'echo warming up >&2; exec sleep 60'"
 setup -t name=idle -t tpl="sleep 60"
+# Say why on stderr and fail 2 s later, as slowfail does, but one says it
+# runs first (a line on SCA_READY_FD) and the other only closes that
+# descriptor, which says nothing.
+setup -t name=saidready -t tpl="sh -c 'echo cannot reach the server >&2; echo ready >&\$SCA_READY_FD; sleep 2; exit 3'"
+setup -t name=closedready -t tpl="sh -c 'eval \"exec \$SCA_READY_FD>&-\"; echo cannot reach the server >&2; sleep 2; exit 3'"
 
 start_agent
 
@@ -106,7 +111,19 @@ expect_exit 0 "$S" stop "$u"
 wait_until 15 '[ "$(running_tasks)" = 0 ]' || fail "tasks still running after stop"
 ok "workers that run start, whatever they say on stderr or how they end later"
 
-# 7. The same failure cast (the original client cast start_tracers): no
+# 7. A worker that says it runs (a line on SCA_READY_FD, a pipe the tracer
+# reads) has started, even though it said something on stderr and fails
+# later; one that closes the descriptor without a line is checked as any
+# other, and fails to start.
+u=$("$S" start -a saidready) || fail "start -a saidready failed"
+[[ "$u" =~ $UUID_RE ]] || fail "start -a saidready printed '$u'"
+wait_until 15 '[ "$(running_tasks)" = 0 ]' || fail "saidready still running"
+assert_eq "$(sql "SELECT exit_code FROM task_tracer tt JOIN task t ON t.id = tt.task_id WHERE t.uuid = '$u'")" \
+  "3" "saidready's later failure is recorded"
+expect_start_error closedready "cannot start tracer closedready: worker sh exited with status 3 as it started: cannot reach the server"
+ok "a worker's readiness line starts it at once; closing the descriptor does not"
+
+# 8. The same failure cast (the original client cast start_tracers): no
 # answer, and still nothing left running.
 /usr/bin/python3 - "$T/agent.sock" <<'EOF'
 import json, socket, struct, sys

@@ -224,6 +224,27 @@ runtime_error "no running process with pid 2147483646" proc --pid 2147483646
 runtime_error "no disk 'nosuchdisk'" diskio --dev nosuchdisk
 runtime_error "no network interface 'nosuchif'" netdev --dev nosuchif
 
+# Readiness (the worker contract in docs/tracers.md): with SCA_READY_FD
+# naming a descriptor above stderr, the line "ready" there once the first
+# reading is taken, long before the first sample; nothing there after a
+# usage or runtime error; never a line on stdout, whatever it names.
+SCA_READY_FD=3 "$S" cpu --interval 3600 >"$tmp/ready.out" 2>"$tmp/ready.err" 3>"$tmp/ready" &
+pid=$!
+wait_for 120 '[ -s "$tmp/ready" ]' || fail "ready: no line on SCA_READY_FD: $(cat "$tmp/ready.err")"
+kill -TERM $pid
+wait $pid || fail "ready: exit $?: $(cat "$tmp/ready.err")"
+[ "$(cat "$tmp/ready")" = ready ] || fail "ready: the line is '$(cat "$tmp/ready")'"
+[ -s "$tmp/ready.out" ] && fail "ready: a sample within the hour: $(cat "$tmp/ready.out")"
+for args in "proc" "proc --pid 2147483646 --count 1"; do
+    # shellcheck disable=SC2086 # the words of args are the sampler's arguments
+    SCA_READY_FD=3 "$S" $args 2>/dev/null 3>"$tmp/ready" && fail "ready: $args ran"
+    [ -s "$tmp/ready" ] && fail "ready: $args failed but said ready"
+done
+SCA_READY_FD=1 "$S" cpu --count 1 --interval 0.1 >"$tmp/ready.out" || fail "SCA_READY_FD=1: exit $?"
+[ "$(wc -l <"$tmp/ready.out")" -eq 1 ] && check_kv_syntax "$tmp/ready.out" ||
+    fail "SCA_READY_FD=1 reached stdout: $(cat "$tmp/ready.out")"
+SCA_READY_FD=9 "$S" cpu --count 1 --interval 0.1 >/dev/null 9>&- || fail "SCA_READY_FD=9, closed: exit $?"
+
 "$S" --help >"$tmp/help.out" || fail "--help: exit $?"
 for word in cpu mem diskio netdev proc port iocount --interval --count --pid --pname --dev \
     --port; do

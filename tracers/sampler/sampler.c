@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sampler.h"
 
@@ -102,6 +103,24 @@ static int run(const sampler_kind *kind, void *state, const sampler_opts *o,
     return rc;
 }
 
+/* Tells sca-tracer that the sampler runs, its first reading taken: a line
+ * on the descriptor SCA_READY_FD names, which is then closed (the worker
+ * contract in docs/tracers.md).  Only a descriptor above stderr, so that the
+ * line never mixes with the samples; a failure is not said on stderr, where
+ * it would read as a usage error, and only leaves the tracer's own check. */
+static void tell_ready(void)
+{
+    const char *name = getenv("SCA_READY_FD");
+    int64_t fd;
+    if (name == NULL || sca_parse_int64(name, &fd) != 0 || fd <= STDERR_FILENO || fd > INT32_MAX)
+        return;
+    ssize_t n;
+    do
+        n = write((int)fd, "ready\n", 6);
+    while (n < 0 && errno == EINTR);
+    close((int)fd);
+}
+
 int main(int argc, char **argv)
 {
     sampler_opts opts;
@@ -116,6 +135,7 @@ int main(int argc, char **argv)
     void *state;
     int rc = kind->open(&opts, &state, &err);
     if (rc == 0) {
+        tell_ready();
         rc = run(kind, state, &opts, &wait_mask, &err);
         kind->close(state);
     }

@@ -2,7 +2,7 @@
  * spawn.h - starting a program the way every Scalpels process starts its
  * children: posix_spawn (the parent's address space is never copied, which
  * keeps starting many at once cheap), a session of its own, and default
- * signal handling with nothing blocked.  The caller learns of the child's
+ * signal handling with nothing blocked unless asked.  The caller learns of the child's
  * end from SIGCHLD and reaps it with sca_spawn_reaped, which also works
  * where pidfds do not (valgrind); pidfds serve processes that are not our
  * children.
@@ -14,6 +14,7 @@
 #ifndef SCALPELS_SPAWN_H
 #define SCALPELS_SPAWN_H
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include "scalpels/error.h"
@@ -21,8 +22,12 @@
 /* Spawns argv (argv[0] is looked up in PATH when it has no slash) as *pid.
  * The child's descriptor i is fds[i] for i < nfds, or /dev/null (read-only
  * for 0, write-only otherwise) where fds[i] is -1.  The slots are set in
- * order, so fds[i] may not be a slot j < i that fds[j] changes (-EINVAL). */
-int sca_spawn(char *const argv[], const int *fds, int nfds, pid_t *pid, sca_error *err);
+ * order, so fds[i] may not be a slot j < i that fds[j] changes (-EINVAL).
+ * The child starts with the signals in *blocked blocked (NULL: none): a
+ * program that unblocks its stop signals once it has handlers for them
+ * is then not ended by one that comes before. */
+int sca_spawn(char *const argv[], const int *fds, int nfds, const sigset_t *blocked, pid_t *pid,
+              sca_error *err);
 
 /* Reaps child pid if it has ended, without waiting: 1 and its status in
  * *exit_code, or -1 there with the signal that killed it in *exit_signal

@@ -184,9 +184,16 @@ int children_spawn(agent *a, int64_t task_id, const char *task_uuid, const char 
     if (pipe2(fds, O_CLOEXEC) != 0)
         return sca_error_set(err, -errno, "cannot make a pipe for sca-tracer: %s", strerror(errno));
     const int child_fds[REPORT_FD + 1] = {-1, STDERR_FILENO, STDERR_FILENO, fds[1]};
+    /* A stop that comes before the tracer has its handlers waits for
+     * them (it unblocks these once it has), instead of killing it before
+     * it can record anything. */
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
     int rc = children_watch_sigchld(a, err);
     if (rc == 0)
-        rc = sca_spawn(argv, child_fds, REPORT_FD + 1, pid, err);
+        rc = sca_spawn(argv, child_fds, REPORT_FD + 1, &stops, pid, err);
     close(fds[1]);
     if (rc != 0) {
         close(fds[0]);

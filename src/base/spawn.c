@@ -37,7 +37,7 @@ static int file_actions_new(posix_spawn_file_actions_t *fa, const int *fds, int 
     return rc;
 }
 
-static int attr_new(posix_spawnattr_t *attr)
+static int attr_new(posix_spawnattr_t *attr, const sigset_t *blocked)
 {
     sigset_t all, none;
     sigfillset(&all);
@@ -48,7 +48,7 @@ static int attr_new(posix_spawnattr_t *attr)
     rc = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
                                             POSIX_SPAWN_SETSIGDEF);
     if (rc == 0)
-        rc = posix_spawnattr_setsigmask(attr, &none);
+        rc = posix_spawnattr_setsigmask(attr, blocked ? blocked : &none);
     if (rc == 0)
         rc = posix_spawnattr_setsigdefault(attr, &all);
     if (rc != 0)
@@ -56,7 +56,8 @@ static int attr_new(posix_spawnattr_t *attr)
     return rc;
 }
 
-int sca_spawn(char *const argv[], const int *fds, int nfds, pid_t *pid, sca_error *err)
+int sca_spawn(char *const argv[], const int *fds, int nfds, const sigset_t *blocked, pid_t *pid,
+              sca_error *err)
 {
     /* The descriptors are set in order: one handed over must not be in a
      * slot an earlier one has overwritten. */
@@ -71,7 +72,7 @@ int sca_spawn(char *const argv[], const int *fds, int nfds, pid_t *pid, sca_erro
     int rc = file_actions_new(&fa, fds, nfds);
     if (rc != 0)
         return sca_error_set(err, -rc, "cannot start %s: %s", argv[0], strerror(rc));
-    rc = attr_new(&attr);
+    rc = attr_new(&attr, blocked);
     if (rc == 0) {
         rc = posix_spawnp(pid, argv[0], &fa, &attr, argv, environ);
         posix_spawnattr_destroy(&attr);

@@ -565,7 +565,7 @@ static int spawn_worker(struct run *r, sca_error *err)
     }
     const int fds[4] = {-1, pipes[0][1], pipes[1][1], pipes[2][1]};
     pid_t pid;
-    int rc = sca_spawn(argv, fds, npipes + 1, &pid, err);
+    int rc = sca_spawn(argv, fds, npipes + 1, NULL, &pid, err);
     for (int i = 0; i < npipes; i++) {
         close(pipes[i][1]);
         pipes[i][1] = -1;

@@ -31,9 +31,10 @@ static int wait_reaped(pid_t pid, int *code, int *sig)
     return 0;
 }
 
-/* Runs argv with stdout to a pipe; returns what it printed (the caller
- * frees it) and its exit status in *code. */
-static char *run_argv(char **argv, int *code)
+/* Runs argv with stdout to a pipe and the signals in *blocked blocked
+ * (NULL: none); returns what it printed (the caller frees it) and its exit
+ * status in *code. */
+static char *run_blocked(char **argv, const sigset_t *blocked, int *code)
 {
     int out[2];
     assert_int_equal(pipe2(out, O_CLOEXEC), 0);
@@ -41,7 +42,7 @@ static char *run_argv(char **argv, int *code)
     pid_t pid;
     int sig;
     sca_error err = {0};
-    assert_int_equal(sca_spawn(argv, fds, 3, &pid, &err), 0);
+    assert_int_equal(sca_spawn(argv, fds, 3, blocked, &pid, &err), 0);
     close(out[1]);
     char *text = calloc(1, 4096);
     size_t len = 0;
@@ -52,6 +53,11 @@ static char *run_argv(char **argv, int *code)
     assert_int_equal(wait_reaped(pid, code, &sig), 1);
     assert_int_equal(sig, 0);
     return text;
+}
+
+static char *run_argv(char **argv, int *code)
+{
+    return run_blocked(argv, NULL, code);
 }
 
 static char *run_sh(const char *script, int *code)
@@ -121,7 +127,7 @@ static void test_signal_through_pidfd(void **state)
     pid_t pid;
     int code, sig;
     sca_error err = {0};
-    assert_int_equal(sca_spawn(argv, (const int[]){-1, -1, -1}, 3, &pid, &err), 0);
+    assert_int_equal(sca_spawn(argv, (const int[]){-1, -1, -1}, 3, NULL, &pid, &err), 0);
     assert_int_equal(sca_spawn_reaped(pid, &code, &sig), 0);
     int pidfd = sca_pidfd_open(pid);
     assert_true(pidfd >= 0);
@@ -136,16 +142,34 @@ static void test_signal_through_pidfd(void **state)
     close(pidfd);
 }
 
+/* Asked, it starts with exactly those signals blocked (the agent's tracers
+ * with SIGINT and SIGTERM, until they have handlers for them). */
+static void test_blocked_signals(void **state)
+{
+    (void)state;
+    sigset_t stops;
+    sigemptyset(&stops);
+    sigaddset(&stops, SIGINT);
+    sigaddset(&stops, SIGTERM);
+    int code;
+    char *text = run_blocked((char *[]){"cat", "/proc/self/status", NULL}, &stops, &code);
+    const char *blk = strstr(text, "SigBlk:\t");
+    assert_non_null(blk);
+    unsigned long long mask = strtoull(blk + strlen("SigBlk:\t"), NULL, 16);
+    assert_int_equal(mask, (1ull << (SIGINT - 1)) | (1ull << (SIGTERM - 1)));
+    free(text);
+}
+
 static void test_program_that_cannot_run(void **state)
 {
     (void)state;
     char *argv[] = {"/nonexistent/program", NULL};
     pid_t pid;
     sca_error err = {0};
-    assert_int_equal(sca_spawn(argv, NULL, 0, &pid, &err), -ENOENT);
+    assert_int_equal(sca_spawn(argv, NULL, 0, NULL, &pid, &err), -ENOENT);
     assert_non_null(strstr(err.msg, "cannot start /nonexistent/program"));
     char *in_path[] = {"sca-no-such-program-in-path", NULL};
-    assert_int_equal(sca_spawn(in_path, NULL, 0, &pid, &err), -ENOENT);
+    assert_int_equal(sca_spawn(in_path, NULL, 0, NULL, &pid, &err), -ENOENT);
 }
 
 /* fd 1 handed over as slot 2 after slot 1 was replaced: refused. */
@@ -155,10 +179,10 @@ static void test_descriptor_overwritten_first(void **state)
     char *argv[] = {"true", NULL};
     pid_t pid;
     sca_error err = {0};
-    assert_int_equal(sca_spawn(argv, (const int[]){-1, -1, 1}, 3, &pid, &err), -EINVAL);
+    assert_int_equal(sca_spawn(argv, (const int[]){-1, -1, 1}, 3, NULL, &pid, &err), -EINVAL);
     assert_non_null(strstr(err.msg, "descriptor 1 given as 2"));
     /* the same descriptor in its own slot, or into a later one, is fine */
-    assert_int_equal(sca_spawn(argv, (const int[]){-1, 2, 2}, 3, &pid, &err), 0);
+    assert_int_equal(sca_spawn(argv, (const int[]){-1, 2, 2}, 3, NULL, &pid, &err), 0);
     int code, sig;
     assert_int_equal(wait_reaped(pid, &code, &sig), 1);
     assert_int_equal(code, 0);
@@ -170,6 +194,7 @@ int main(void)
         cmocka_unit_test(test_exit_status_and_output),
         cmocka_unit_test(test_stdin_is_dev_null),
         cmocka_unit_test(test_session_and_signals),
+        cmocka_unit_test(test_blocked_signals),
         cmocka_unit_test(test_signal_through_pidfd),
         cmocka_unit_test(test_program_that_cannot_run),
         cmocka_unit_test(test_descriptor_overwritten_first),

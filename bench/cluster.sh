@@ -28,8 +28,9 @@
 #
 # "1 node start" is the floor of --all-hosts start: sca --host node001
 # start -a cpu, then stop, the same REPEAT times.  The agent answers
-# start_tracers once each worker is seen to run (its first line, or 0.25 s
-# alive; the cpu sampler's first line comes after one interval, 1 s).
+# start_tracers once each worker is seen to run (the cpu sampler says so on
+# SCA_READY_FD once its first reading is taken; other workers, their first
+# line or 0.25 s alive).
 #
 # The agents of one N stay up for the next (more are started): run it in a
 # network namespace of its own (unshare -n, loopback up) when other

@@ -33,6 +33,11 @@ now_us() { local t=${EPOCHREALTIME/./}; echo $((10#$t)); }
 read -r packets <"$stats/rx_packets"
 read -r bytes <"$stats/rx_bytes"
 then=$(now_us)
+# Tell sca-tracer that it runs (docs/tracers.md).
+if [ -n "${SCA_READY_FD:-}" ]; then
+  echo ready >&"$SCA_READY_FD"
+  exec {SCA_READY_FD}>&-
+fi
 while :; do
   read -r -t "$interval" -u "$tick" _
   read -r n_packets <"$stats/rx_packets"

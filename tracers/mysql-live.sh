@@ -30,6 +30,12 @@ restore() {
 trap restore INT TERM EXIT
 
 sql "SET GLOBAL general_log_file = $(quote "$log"); SET GLOBAL log_output = 'FILE'; SET GLOBAL general_log = 1" || exit 1
+# Tell sca-tracer that it runs (docs/tracers.md), and keep the descriptor
+# from the programs started below.
+if [ -n "${SCA_READY_FD:-}" ]; then
+  echo ready >&"$SCA_READY_FD"
+  exec {SCA_READY_FD}>&-
+fi
 
 # General log lines are "[date time]\t<spaces><id> <Command>\t<argument>";
 # continuation lines of a multi-line statement have no such prefix.  Print

@@ -2,10 +2,10 @@
  * spawn.h - starting a program the way every Scalpels process starts its
  * children: posix_spawn (the parent's address space is never copied, which
  * keeps starting many at once cheap), a session of its own, and default
- * signal handling with nothing blocked unless asked.  The caller learns of the child's
- * end from SIGCHLD and reaps it with sca_spawn_reaped, which also works
- * where pidfds do not (valgrind); pidfds serve processes that are not our
- * children.
+ * signal handling with nothing blocked unless asked.  The caller learns of
+ * the child's end from SIGCHLD and reaps it with sca_spawn_reaped, which
+ * also works where pidfds do not (valgrind); pidfds serve processes that
+ * are not our children.
  *
  * Errors: 0 or a negative errno code, with a sentence in *err.
  * Threading: safe to call from any thread; the caller's descriptors must be

@@ -550,7 +550,8 @@ static int ready_open(struct run *r, int fd)
 static int spawn_worker(struct run *r, sca_error *err)
 {
     int pipes[3][2] = {{-1, -1}, {-1, -1}, {-1, -1}};
-    int npipes = *r->opts->status_fd >= 0 ? 3 : 2;
+    bool with_ready = *r->opts->status_fd >= 0;
+    int npipes = with_ready ? 3 : 2;
     char **argv = r->opts->argv;
     for (int i = 0; i < npipes; i++)
         if (pipe2(pipes[i], O_CLOEXEC) != 0) {
@@ -558,7 +559,7 @@ static int spawn_worker(struct run *r, sca_error *err)
             close_pipes(pipes, i);
             return sca_error_set(err, rc, "cannot make a pipe for the worker: %s", strerror(-rc));
         }
-    if ((npipes == 3 ? setenv("SCA_READY_FD", "3", 1) : unsetenv("SCA_READY_FD")) != 0) {
+    if ((with_ready ? setenv("SCA_READY_FD", "3", 1) : unsetenv("SCA_READY_FD")) != 0) {
         int rc = -errno;
         close_pipes(pipes, npipes);
         return sca_error_set(err, rc, "cannot set the worker's environment: %s", strerror(-rc));
@@ -576,10 +577,12 @@ static int spawn_worker(struct run *r, sca_error *err)
         return sca_error_set(err, rc, "cannot start worker %s: %s", argv[0], uv_strerror(rc));
     }
     rc = streams_open(r, pipes[0][0], pipes[1][0]);
-    if (rc == 0 && npipes == 3)
-        rc = ready_open(r, pipes[2][0]);
-    else if (npipes == 3)
-        close(pipes[2][0]);
+    if (with_ready) {
+        if (rc == 0)
+            rc = ready_open(r, pipes[2][0]);
+        else
+            close(pipes[2][0]);
+    }
     if (rc != 0) {
         /* Unwatched, it would run untracked: end it now. */
         kill(-pid, SIGKILL);

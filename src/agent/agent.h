@@ -3,9 +3,10 @@
  *   main.c      options, start-up, signals, shutdown
  *   detach.c    leaving the terminal: fork, the log file, telling the
  *               waiting parent how start-up went
- *   children.c  the sca-tracer process table: spawn, watch (own children
- *               and, after a restart, adopted ones through pidfds), signal;
- *               each end goes to the callback given to children_init
+ *   children.c  the sca-tracer process table: spawn (or hand its task to
+ *               the one kept waiting), watch (own children and, after a
+ *               restart, adopted ones through pidfds), signal; each end
+ *               goes to the callback given to children_init
  *   tasks.c     task bookkeeping: deadlines, stopping tasks, closing the
  *               books on tracers that ended, and reconciling the store with
  *               the running processes at start-up
@@ -51,6 +52,9 @@ struct children {
     void *arg;
     uv_signal_t sigchld; /* reaps the ones spawned here */
     bool sigchld_on;
+    struct child *ready; /* waiting for a task (children_keep_ready), or NULL */
+    uv_timer_t ready_timer;
+    bool ready_timer_on;
 };
 
 typedef struct agent {
@@ -107,6 +111,12 @@ void children_init(agent *a, children_exit_fn *on_exit, void *arg);
  * reports its start (sca-tracer --status-fd), for the caller to close. */
 int children_spawn(agent *a, int64_t task_id, const char *task_uuid, const char *tracer, pid_t *pid,
                    int *report_fd, sca_error *err);
+/* From now on keeps one sca-tracer loaded and waiting for its task
+ * (sca-tracer --task-fd), which children_spawn hands the next start: the
+ * start need not wait for a program to load.  Made at once, and again a
+ * second after the last start.  A libuv error code when its timer cannot
+ * be set. */
+int children_keep_ready(agent *a);
 /* Watches pid, an sca-tracer this agent did not start (an earlier agent's,
  * or one run by hand), if it really runs TRACER for task_uuid (NULL: any
  * task); -ESRCH if not.  0 also when it is watched already. */

@@ -35,6 +35,11 @@ struct child {
     bool adopted; /* not our child: watched through pidfd and poll */
     int pidfd;
     uv_poll_t poll;
+    /* A tracer waiting for its task (sca-tracer --task-fd): the pipe it
+     * reads it from and the one it reports its start on; -1 once given. */
+    bool waiting;
+    int task_fd;
+    int report_fd;
 };
 
 static void child_unlink(struct child *c)
@@ -57,6 +62,10 @@ static void on_child_closed(uv_handle_t *h)
 
 static void child_free(struct child *c)
 {
+    if (c->task_fd >= 0)
+        close(c->task_fd); /* a waiting tracer reads the end and exits */
+    if (c->report_fd >= 0)
+        close(c->report_fd);
     if (c->adopted)
         uv_close((uv_handle_t *)&c->poll, on_child_closed);
     else
@@ -66,8 +75,13 @@ static void child_free(struct child *c)
 static void child_gone(struct child *c, int exit_code, int exit_signal)
 {
     child_unlink(c);
-    const struct children *table = &c->a->children;
-    table->on_exit(table->arg, c->task_id, c->tracer, c->pid, exit_code, exit_signal);
+    struct children *table = &c->a->children;
+    if (c->waiting) {
+        if (table->ready == c)
+            table->ready = NULL; /* it ended unused: the next start spawns */
+    } else {
+        table->on_exit(table->arg, c->task_id, c->tracer, c->pid, exit_code, exit_signal);
+    }
     child_free(c);
 }
 
@@ -91,10 +105,11 @@ static void on_sigchld(uv_signal_t *h, int signo)
         int exit_code, exit_signal;
         if (c->adopted || sca_spawn_reaped(c->pid, &exit_code, &exit_signal) <= 0)
             continue;
+        const char *what = c->waiting ? "waiting for a task" : c->tracer;
         if (exit_signal != 0)
-            log_info("sca-tracer %d (%s) killed by signal %d", (int)c->pid, c->tracer, exit_signal);
+            log_info("sca-tracer %d (%s) killed by signal %d", (int)c->pid, what, exit_signal);
         else
-            log_info("sca-tracer %d (%s) exited with status %d", (int)c->pid, c->tracer, exit_code);
+            log_info("sca-tracer %d (%s) exited with status %d", (int)c->pid, what, exit_code);
         child_gone(c, exit_code, exit_signal);
     }
 }
@@ -105,6 +120,8 @@ static struct child *child_new(agent *a, pid_t pid, int64_t task_id, const char 
     c->a = a;
     c->pid = pid;
     c->pidfd = -1;
+    c->task_fd = -1;
+    c->report_fd = -1;
     c->task_id = task_id;
     snprintf(c->tracer, sizeof(c->tracer), "%s", tracer);
     c->next = a->children.list;
@@ -159,13 +176,24 @@ static int children_watch_sigchld(agent *a, sca_error *err)
 }
 
 #define REPORT_FD 3 /* the tracer's end of the start report pipe */
+#define TASK_FD 4   /* a waiting tracer's end of the pipe its task comes on */
+/* After a start, the next tracer is made ready only once the agent has had
+ * no start for this long: loading it must not take CPU from a start still
+ * under way (one of several tracers, or of many tasks at once). */
+#define READY_DELAY_MS 1000
 
-int children_spawn(agent *a, int64_t task_id, const char *task_uuid, const char *tracer, pid_t *pid,
-                   int *report_fd, sca_error *err)
+/* Spawns sca-tracer for tracer in task task_uuid, or, when task_fd is not
+ * NULL, one that waits for its task on *task_fd (write end, the caller's
+ * to close).  *report_fd is the read end of its start report pipe. */
+static int spawn_tracer(agent *a, const char *task_uuid, const char *tracer, pid_t *pid,
+                        int *report_fd, int *task_fd, sca_error *err)
 {
-    char fd_text[8];
+    /* Room a waiting tracer writes its task into (sca-tracer --task-fd). */
+    char uuid_room[SCA_UUID_LEN + 1], tracer_room[SCA_TRACER_NAME_MAX + 1];
+    char fd_text[8], task_fd_text[8];
     snprintf(fd_text, sizeof(fd_text), "%d", REPORT_FD);
-    char *argv[8];
+    snprintf(task_fd_text, sizeof(task_fd_text), "%d", TASK_FD);
+    char *argv[10];
     int n = 0;
     argv[n++] = a->tracer_program;
     if (a->config_path != NULL) {
@@ -174,16 +202,33 @@ int children_spawn(agent *a, int64_t task_id, const char *task_uuid, const char 
     }
     argv[n++] = "--status-fd";
     argv[n++] = fd_text;
+    if (task_fd != NULL) {
+        memset(uuid_room, '?', SCA_UUID_LEN);
+        uuid_room[SCA_UUID_LEN] = '\0';
+        memset(tracer_room, '?', SCA_TRACER_NAME_MAX);
+        tracer_room[SCA_TRACER_NAME_MAX] = '\0';
+        argv[n++] = "--task-fd";
+        argv[n++] = task_fd_text;
+        task_uuid = uuid_room;
+        tracer = tracer_room;
+    }
     argv[n++] = (char *)task_uuid;
     argv[n++] = (char *)tracer;
     argv[n] = NULL;
-    /* Close-on-exec here, so that no other child holds the pipe open; the
-     * tracer gets its end as fd 3 and keeps it from its worker.  Its
-     * stdout and stderr are the agent's stderr. */
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0)
+    /* Close-on-exec here, so that no other child holds a pipe open; the
+     * tracer gets its ends as fds 3 and 4 and keeps them from its worker.
+     * Its stdout and stderr are the agent's stderr. */
+    int report[2], task[2] = {-1, -1};
+    if (pipe2(report, O_CLOEXEC) != 0)
         return sca_error_set(err, -errno, "cannot make a pipe for sca-tracer: %s", strerror(errno));
-    const int child_fds[REPORT_FD + 1] = {-1, STDERR_FILENO, STDERR_FILENO, fds[1]};
+    if (task_fd != NULL && pipe2(task, O_CLOEXEC) != 0) {
+        int rc =
+            sca_error_set(err, -errno, "cannot make a pipe for sca-tracer: %s", strerror(errno));
+        close(report[0]);
+        close(report[1]);
+        return rc;
+    }
+    const int child_fds[TASK_FD + 1] = {-1, STDERR_FILENO, STDERR_FILENO, report[1], task[0]};
     /* A stop that comes before the tracer has its handlers waits for
      * them (it unblocks these once it has), instead of killing it before
      * it can record anything. */
@@ -193,15 +238,98 @@ int children_spawn(agent *a, int64_t task_id, const char *task_uuid, const char 
     sigaddset(&stops, SIGTERM);
     int rc = children_watch_sigchld(a, err);
     if (rc == 0)
-        rc = sca_spawn(argv, child_fds, REPORT_FD + 1, &stops, pid, err);
-    close(fds[1]);
+        rc = sca_spawn(argv, child_fds, task_fd != NULL ? TASK_FD + 1 : REPORT_FD + 1, &stops, pid,
+                       err);
+    close(report[1]);
+    if (task[0] >= 0)
+        close(task[0]);
     if (rc != 0) {
-        close(fds[0]);
+        close(report[0]);
+        if (task[1] >= 0)
+            close(task[1]);
         /* In libuv's words, as the start error always read. */
         return sca_error_set(err, rc, "cannot start %s: %s", a->tracer_program, uv_strerror(rc));
     }
+    *report_fd = report[0];
+    if (task_fd != NULL)
+        *task_fd = task[1];
+    return 0;
+}
+
+static void on_ready_timer(uv_timer_t *t)
+{
+    agent *a = t->data;
+    struct children *table = &a->children;
+    if (table->ready != NULL)
+        return;
+    sca_error err = {0};
+    pid_t pid;
+    int report_fd, task_fd;
+    if (spawn_tracer(a, NULL, NULL, &pid, &report_fd, &task_fd, &err) != 0) {
+        log_warning("%s", err.msg);
+        return;
+    }
+    struct child *c = child_new(a, pid, 0, "");
+    c->waiting = true;
+    c->task_fd = task_fd;
+    c->report_fd = report_fd;
+    table->ready = c;
+    log_debug("sca-tracer %d waits for a task", (int)pid);
+}
+
+int children_keep_ready(agent *a)
+{
+    struct children *table = &a->children;
+    int rc = uv_timer_init(a->loop, &table->ready_timer);
+    if (rc != 0)
+        return rc;
+    table->ready_timer.data = a;
+    table->ready_timer_on = true;
+    return uv_timer_start(&table->ready_timer, on_ready_timer, 0, 0);
+}
+
+/* Gives the waiting tracer its task; false when it cannot take it (it
+ * ended, and is reaped as it would have been). */
+static bool hand_over(agent *a, int64_t task_id, const char *task_uuid, const char *tracer,
+                      pid_t *pid, int *report_fd)
+{
+    struct child *c = a->children.ready;
+    a->children.ready = NULL;
+    char line[SCA_UUID_LEN + SCA_TRACER_NAME_MAX + 3];
+    int len = snprintf(line, sizeof(line), "%s %s\n", task_uuid, tracer);
+    /* Shorter than PIPE_BUF, into an empty pipe: all of it or nothing. */
+    ssize_t n = write(c->task_fd, line, (size_t)len);
+    close(c->task_fd);
+    c->task_fd = -1;
+    if (n != len) {
+        log_warning("sca-tracer %d that waited for a task cannot take it: %s", (int)c->pid,
+                    n < 0 ? strerror(errno) : "short write");
+        return false;
+    }
+    c->waiting = false;
+    c->task_id = task_id;
+    snprintf(c->tracer, sizeof(c->tracer), "%s", tracer);
+    *pid = c->pid;
+    *report_fd = c->report_fd;
+    c->report_fd = -1;
+    return true;
+}
+
+int children_spawn(agent *a, int64_t task_id, const char *task_uuid, const char *tracer, pid_t *pid,
+                   int *report_fd, sca_error *err)
+{
+    struct children *table = &a->children;
+    if (table->ready_timer_on)
+        uv_timer_start(&table->ready_timer, on_ready_timer, READY_DELAY_MS, 0);
+    if (table->ready != NULL && hand_over(a, task_id, task_uuid, tracer, pid, report_fd)) {
+        log_info("started sca-tracer %d (it was waiting) for %s in task %s", (int)*pid, tracer,
+                 task_uuid);
+        return 0;
+    }
+    int rc = spawn_tracer(a, task_uuid, tracer, pid, report_fd, NULL, err);
+    if (rc != 0)
+        return rc;
     child_new(a, *pid, task_id, tracer);
-    *report_fd = fds[0];
     log_info("started sca-tracer %d for %s in task %s", (int)*pid, tracer, task_uuid);
     return 0;
 }
@@ -209,7 +337,7 @@ int children_spawn(agent *a, int64_t task_id, const char *task_uuid, const char 
 static struct child *child_find(agent *a, pid_t pid)
 {
     for (struct child *c = a->children.list; c; c = c->next) {
-        if (c->pid == pid)
+        if (c->pid == pid && !c->waiting)
             return c;
     }
     return NULL;
@@ -253,6 +381,11 @@ void children_close(agent *a)
         struct child *c = a->children.list;
         a->children.list = c->next;
         child_free(c);
+    }
+    a->children.ready = NULL;
+    if (a->children.ready_timer_on) {
+        uv_close((uv_handle_t *)&a->children.ready_timer, NULL);
+        a->children.ready_timer_on = false;
     }
     if (a->children.sigchld_on) {
         uv_close((uv_handle_t *)&a->children.sigchld, NULL);

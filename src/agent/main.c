@@ -200,6 +200,9 @@ static int agent_init(agent *a, sca_error *err)
         rc = start_listening(a, err);
     if (rc != 0)
         return rc;
+    rc = children_keep_ready(a);
+    if (rc != 0)
+        return sca_error_set(err, rc, "cannot set a timer: %s", uv_strerror(rc));
     uv_signal_init(a->loop, &a->sigint);
     uv_signal_init(a->loop, &a->sigterm);
     a->sigint.data = a->sigterm.data = a;

@@ -90,6 +90,10 @@ bool paths_pid_is_tracer(pid_t pid, const char *task_uuid, const char *tracer)
     int argc = 0;
     for (char *p = buf; p < buf + n && argc < 64; p += strlen(p) + 1)
         args[argc++] = p;
+    /* A tracer that waited for its task (--task-fd) wrote it over longer
+     * arguments: what is left of them reads as empty ones. */
+    while (argc > 0 && args[argc - 1][0] == '\0')
+        argc--;
     if (argc < 3)
         return false;
     const char *base = strrchr(args[0], '/');

@@ -31,19 +31,25 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: sca-tracer [--config FILE] [--status-fd FD] TASK_UUID TRACER\n"
-               "\n"
-               "Runs tracer TRACER (registered with 'sca-manage setup') for task TASK_UUID,\n"
-               "creating the task if it does not exist, and stores the worker's output as\n"
-               "samples until the worker exits or SIGINT/SIGTERM stops it (the worker's\n"
-               "process group gets SIGINT, then SIGKILL after [agent] stop_grace seconds).\n"
-               "\n"
-               "  -c, --config FILE  configuration file (default: $SCALPELS_CONF, then\n"
-               "                     " CONFIG_SYSTEM_PATH ")\n"
-               "      --status-fd FD once the worker is seen to run, write \"started\" to file\n"
-               "                     descriptor FD, else \"failed: WHY\", and close it\n"
-               "                     (sca-agent passes a pipe)\n"
-               "  -h, --help         show this help\n");
+    fprintf(f,
+            "usage: sca-tracer [--config FILE] [--status-fd FD] [--task-fd FD] TASK_UUID TRACER\n"
+            "\n"
+            "Runs tracer TRACER (registered with 'sca-manage setup') for task TASK_UUID,\n"
+            "creating the task if it does not exist, and stores the worker's output as\n"
+            "samples until the worker exits or SIGINT/SIGTERM stops it (the worker's\n"
+            "process group gets SIGINT, then SIGKILL after [agent] stop_grace seconds).\n"
+            "\n"
+            "  -c, --config FILE  configuration file (default: $SCALPELS_CONF, then\n"
+            "                     " CONFIG_SYSTEM_PATH ")\n"
+            "      --status-fd FD once the worker is seen to run, write \"started\" to file\n"
+            "                     descriptor FD, else \"failed: WHY\", and close it\n"
+            "                     (sca-agent passes a pipe)\n"
+            "      --task-fd FD   wait, before anything else, for one line \"TASK_UUID\n"
+            "                     TRACER\" on file descriptor FD and run that; exit 0\n"
+            "                     if FD closes first.  The line is written over the\n"
+            "                     two arguments, which must be as long (sca-agent\n"
+            "                     keeps one tracer waiting so; ps shows what it runs)\n"
+            "  -h, --help         show this help\n");
 }
 
 struct tracer_ctx {
@@ -79,13 +85,14 @@ static const char *lookup_key(void *arg, const char *key)
     return NULL;
 }
 
-/* --status-fd FD: an open descriptor, kept from the worker (close-on-exec)
- * so that the reader sees the end of the report, not the worker's end. */
-static int status_fd_open(const char *arg, int *fd)
+/* --status-fd and --task-fd: an open descriptor, kept from the worker
+ * (close-on-exec); the status pipe's reader must see the end of the
+ * report, not the worker's end. */
+static int fd_option(const char *option, const char *arg, int *fd)
 {
     int64_t v;
     if (sca_parse_int64(arg, &v) != 0 || v < 0 || v > INT_MAX || fcntl((int)v, F_GETFD) < 0) {
-        fprintf(stderr, "sca-tracer: --status-fd expects an open file descriptor, not '%s'\n", arg);
+        fprintf(stderr, "sca-tracer: %s expects an open file descriptor, not '%s'\n", option, arg);
         return -1;
     }
     *fd = (int)v;
@@ -102,6 +109,44 @@ static bool uuid_valid(const char *s)
             return false;
     }
     return true;
+}
+
+/* --task-fd: a tracer made ready before it has work (sca-agent keeps one
+ * so, to spare a start the loading of a program) reads "TASK_UUID TRACER"
+ * from fd and writes them over args[0] and args[1], so that
+ * /proc/PID/cmdline names them as for any tracer: ps shows it, and an
+ * agent that restarts adopts it by that.  1 when fd closes without a line
+ * (nothing was asked of it). */
+static int await_task(int fd, char **args, sca_error *err)
+{
+    char line[SCA_UUID_LEN + SCA_TRACER_NAME_MAX + 3];
+    size_t len = 0;
+    ssize_t n = 0;
+    while (len < sizeof(line) - 1 && (len == 0 || line[len - 1] != '\n') &&
+           ((n = read(fd, line + len, sizeof(line) - 1 - len)) > 0 || (n < 0 && errno == EINTR)))
+        len += n > 0 ? (size_t)n : 0;
+    close(fd);
+    if (n < 0)
+        return sca_error_set(err, -errno, "--task-fd: cannot read: %s", strerror(errno));
+    if (len == 0)
+        return 1;
+    line[len] = '\0';
+    line[strcspn(line, "\n")] = '\0';
+    char *tracer = strchr(line, ' ');
+    if (tracer == NULL)
+        return sca_error_set(err, -EINVAL, "--task-fd: expected \"TASK_UUID TRACER\", not '%s'",
+                             line);
+    *tracer++ = '\0';
+    size_t room[2] = {strlen(args[0]), strlen(args[1])};
+    if (strlen(line) > room[0] || strlen(tracer) > room[1])
+        return sca_error_set(err, -EINVAL,
+                             "--task-fd: '%s %s' does not fit in the arguments it replaces", line,
+                             tracer);
+    memset(args[0], '\0', room[0]);
+    memcpy(args[0], line, strlen(line));
+    memset(args[1], '\0', room[1]);
+    memcpy(args[1], tracer, strlen(tracer));
+    return 0;
 }
 
 static int find_or_create_task(struct tracer_ctx *c, const char *uuid, sca_error *err)
@@ -264,11 +309,13 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
         {"status-fd", required_argument, NULL, 'S'},
+        {"task-fd", required_argument, NULL, 'T'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *config_path = NULL;
     struct tracer_ctx c = {.status_fd = -1};
+    int task_fd = -1;
     int opt;
     log_init("sca-tracer");
     /* A stop that arrives before the loop's handlers exist must wait for
@@ -287,7 +334,11 @@ int main(int argc, char **argv)
             config_path = optarg;
             break;
         case 'S':
-            if (status_fd_open(optarg, &c.status_fd) != 0)
+            if (fd_option("--status-fd", optarg, &c.status_fd) != 0)
+                return EXIT_USAGE;
+            break;
+        case 'T':
+            if (fd_option("--task-fd", optarg, &task_fd) != 0)
                 return EXIT_USAGE;
             break;
         case 'h':
@@ -304,6 +355,16 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
     sca_error err = {0};
+    if (task_fd >= 0) {
+        int rc = await_task(task_fd, &argv[optind], &err);
+        if (rc == 1)
+            return 0;
+        if (rc != 0) {
+            fprintf(stderr, "sca-tracer: %s\n", err.msg);
+            tracer_report_start(&c.status_fd, err.msg);
+            return EXIT_USAGE;
+        }
+    }
     if (config_load(&c.cfg, config_path, &err) != 0) {
         fprintf(stderr, "sca-tracer: %s\n", err.msg);
         tracer_report_start(&c.status_fd, err.msg);

@@ -121,13 +121,20 @@ static int await_task(int fd, char **args, sca_error *err)
 {
     char line[SCA_UUID_LEN + SCA_TRACER_NAME_MAX + 3];
     size_t len = 0;
-    ssize_t n = 0;
-    while (len < sizeof(line) - 1 && (len == 0 || line[len - 1] != '\n') &&
-           ((n = read(fd, line + len, sizeof(line) - 1 - len)) > 0 || (n < 0 && errno == EINTR)))
-        len += n > 0 ? (size_t)n : 0;
+    while (len < sizeof(line) - 1 && memchr(line, '\n', len) == NULL) {
+        ssize_t n = read(fd, line + len, sizeof(line) - 1 - len);
+        if (n == 0)
+            break;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            int rc = sca_error_set(err, -errno, "--task-fd: cannot read: %s", strerror(errno));
+            close(fd);
+            return rc;
+        }
+        len += (size_t)n;
+    }
     close(fd);
-    if (n < 0)
-        return sca_error_set(err, -errno, "--task-fd: cannot read: %s", strerror(errno));
     if (len == 0)
         return 1;
     line[len] = '\0';

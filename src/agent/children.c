@@ -260,7 +260,7 @@ static void on_ready_timer(uv_timer_t *t)
 {
     agent *a = t->data;
     struct children *table = &a->children;
-    if (table->ready != NULL)
+    if (table->ready != NULL || a->stopping)
         return;
     sca_error err = {0};
     pid_t pid;

@@ -113,10 +113,12 @@ int children_spawn(agent *a, int64_t task_id, const char *task_uuid, const char 
                    int *report_fd, sca_error *err);
 /* From now on keeps one sca-tracer loaded and waiting for its task
  * (sca-tracer --task-fd), which children_spawn hands the next start: the
- * start need not wait for a program to load.  Made at once, and again a
- * second after the last start.  A libuv error code when its timer cannot
- * be set. */
+ * start need not wait for a program to load.  Made at once, and again by
+ * children_ready_later.  A libuv error code when its timer cannot be set. */
 int children_keep_ready(agent *a);
+/* Called when a start has been answered: the next tracer is made ready a
+ * second later, unless one waits already or another start comes first. */
+void children_ready_later(agent *a);
 /* Watches pid, an sca-tracer this agent did not start (an earlier agent's,
  * or one run by hand), if it really runs TRACER for task_uuid (NULL: any
  * task); -ESRCH if not.  0 also when it is watched already. */

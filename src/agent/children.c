@@ -177,9 +177,9 @@ static int children_watch_sigchld(agent *a, sca_error *err)
 
 #define REPORT_FD 3 /* the tracer's end of the start report pipe */
 #define TASK_FD 4   /* a waiting tracer's end of the pipe its task comes on */
-/* After a start, the next tracer is made ready only once the agent has had
- * no start for this long: loading it must not take CPU from a start still
- * under way (one of several tracers, or of many tasks at once). */
+/* The next tracer is made ready this long after a start was answered:
+ * loading it must not take CPU from a start still under way (this node's
+ * next, or the other nodes' of a cluster-wide start on shared CPUs). */
 #define READY_DELAY_MS 1000
 
 /* Spawns sca-tracer for tracer in task task_uuid, or, when task_fd is not
@@ -288,6 +288,13 @@ int children_keep_ready(agent *a)
     return uv_timer_start(&table->ready_timer, on_ready_timer, 0, 0);
 }
 
+void children_ready_later(agent *a)
+{
+    struct children *table = &a->children;
+    if (table->ready_timer_on && table->ready == NULL)
+        uv_timer_start(&table->ready_timer, on_ready_timer, READY_DELAY_MS, 0);
+}
+
 /* Gives the waiting tracer its task; false when it cannot take it (it
  * ended, and is reaped as it would have been). */
 static bool hand_over(agent *a, int64_t task_id, const char *task_uuid, const char *tracer,
@@ -320,7 +327,7 @@ int children_spawn(agent *a, int64_t task_id, const char *task_uuid, const char 
 {
     struct children *table = &a->children;
     if (table->ready_timer_on)
-        uv_timer_start(&table->ready_timer, on_ready_timer, READY_DELAY_MS, 0);
+        uv_timer_stop(&table->ready_timer); /* until this start is answered */
     if (table->ready != NULL && hand_over(a, task_id, task_uuid, tracer, pid, report_fd)) {
         log_info("started sca-tracer %d (it was waiting) for %s in task %s", (int)*pid, tracer,
                  task_uuid);

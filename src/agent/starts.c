@@ -96,6 +96,7 @@ static void job_end(struct start *job)
 {
     job_unlink(job);
     job->ended = true;
+    children_ready_later(job->a);
     for (size_t i = 0; i < job->n; i++)
         report_close(&job->tracers[i]);
     uv_close((uv_handle_t *)&job->timer, on_handle_closed);

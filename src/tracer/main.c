@@ -119,7 +119,7 @@ static bool uuid_valid(const char *s)
  * (nothing was asked of it). */
 static int await_task(int fd, char **args, sca_error *err)
 {
-    char line[SCA_UUID_LEN + SCA_TRACER_NAME_MAX + 3];
+    char line[SCA_UUID_LEN + SCA_TRACER_NAME_MAX + 3] = "";
     size_t len = 0;
     while (len < sizeof(line) - 1 && memchr(line, '\n', len) == NULL) {
         ssize_t n = read(fd, line + len, sizeof(line) - 1 - len);

@@ -22,9 +22,10 @@
 #
 # "spawn floor" is what starting N nodes' processes costs this machine by
 # itself: bench_spawn_floor (bench/spawn_floor.c) starts N `sca-tracer
-# --help` and N `sca-sampler --help` at once and waits for them, as a
-# start of N nodes starts N tracers and N workers (which then do their
-# work and go on running); the same REPEAT times, median.
+# --help` and N `sca-sampler --help` at once and waits for them: the N
+# tracers and N workers a run of N nodes starts (each agent loads its
+# tracer ahead, a second after the previous start is answered, so a start
+# itself execs only the workers); the same REPEAT times, median.
 #
 # "1 node start" is the floor of --all-hosts start: sca --host node001
 # start -a cpu, then stop, the same REPEAT times.  The agent answers

@@ -29,6 +29,14 @@
 int sca_spawn(char *const argv[], const int *fds, int nfds, const sigset_t *blocked, pid_t *pid,
               sca_error *err);
 
+/* Makes n close-on-exec pipes (a child gets its ends through sca_spawn's
+ * fds, so that no other child holds them open), all or none: 0, or a
+ * negative errno code with "cannot make a pipe for WHAT: ..." in *err.
+ * pipes[i] is {read end, write end}. */
+int sca_pipes_new(int (*pipes)[2], int n, const char *what, sca_error *err);
+/* Closes every end of the n pipes that is not -1, and sets it to -1. */
+void sca_pipes_close(int (*pipes)[2], int n);
+
 /* Reaps child pid if it has ended, without waiting: 1 and its status in
  * *exit_code, or -1 there with the signal that killed it in *exit_signal
  * (else 0); 0 while it runs; or a negative errno code. */

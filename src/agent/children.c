@@ -215,20 +215,16 @@ static int spawn_tracer(agent *a, const char *task_uuid, const char *tracer, pid
     argv[n++] = (char *)task_uuid;
     argv[n++] = (char *)tracer;
     argv[n] = NULL;
-    /* Close-on-exec here, so that no other child holds a pipe open; the
-     * tracer gets its ends as fds 3 and 4 and keeps them from its worker.
-     * Its stdout and stderr are the agent's stderr. */
-    int report[2], task[2] = {-1, -1};
-    if (pipe2(report, O_CLOEXEC) != 0)
-        return sca_error_set(err, -errno, "cannot make a pipe for sca-tracer: %s", strerror(errno));
-    if (task_fd != NULL && pipe2(task, O_CLOEXEC) != 0) {
-        int rc =
-            sca_error_set(err, -errno, "cannot make a pipe for sca-tracer: %s", strerror(errno));
-        close(report[0]);
-        close(report[1]);
+    /* The start report's pipe, and a waiting tracer's task pipe; close-on-
+     * exec here, so that no other child holds them open.  The tracer gets
+     * its ends as fds 3 and 4 and keeps them from its worker.  Its stdout
+     * and stderr are the agent's stderr. */
+    int pipes[2][2] = {{-1, -1}, {-1, -1}};
+    int npipes = task_fd != NULL ? 2 : 1;
+    int rc = sca_pipes_new(pipes, npipes, "sca-tracer", err);
+    if (rc != 0)
         return rc;
-    }
-    const int child_fds[TASK_FD + 1] = {-1, STDERR_FILENO, STDERR_FILENO, report[1], task[0]};
+    const int child_fds[TASK_FD + 1] = {-1, STDERR_FILENO, STDERR_FILENO, pipes[0][1], pipes[1][0]};
     /* A stop that comes before the tracer has its handlers waits for
      * them (it unblocks these once it has), instead of killing it before
      * it can record anything. */
@@ -236,23 +232,20 @@ static int spawn_tracer(agent *a, const char *task_uuid, const char *tracer, pid
     sigemptyset(&stops);
     sigaddset(&stops, SIGINT);
     sigaddset(&stops, SIGTERM);
-    int rc = children_watch_sigchld(a, err);
+    rc = children_watch_sigchld(a, err);
     if (rc == 0)
-        rc = sca_spawn(argv, child_fds, task_fd != NULL ? TASK_FD + 1 : REPORT_FD + 1, &stops, pid,
-                       err);
-    close(report[1]);
-    if (task[0] >= 0)
-        close(task[0]);
+        rc = sca_spawn(argv, child_fds, REPORT_FD + npipes, &stops, pid, err);
     if (rc != 0) {
-        close(report[0]);
-        if (task[1] >= 0)
-            close(task[1]);
+        sca_pipes_close(pipes, npipes);
         /* In libuv's words, as the start error always read. */
         return sca_error_set(err, rc, "cannot start %s: %s", a->tracer_program, uv_strerror(rc));
     }
-    *report_fd = report[0];
-    if (task_fd != NULL)
-        *task_fd = task[1];
+    close(pipes[0][1]);
+    *report_fd = pipes[0][0];
+    if (task_fd != NULL) {
+        close(pipes[1][0]);
+        *task_fd = pipes[1][1];
+    }
     return 0;
 }
 

@@ -25,6 +25,29 @@ int sca_pidfd_signal(int pidfd, int signo)
     return syscall(SYS_pidfd_send_signal, pidfd, signo, NULL, 0) == 0 ? 0 : -errno;
 }
 
+void sca_pipes_close(int (*pipes)[2], int n)
+{
+    for (int i = 0; i < n; i++) {
+        for (int end = 0; end < 2; end++) {
+            if (pipes[i][end] >= 0)
+                close(pipes[i][end]);
+            pipes[i][end] = -1;
+        }
+    }
+}
+
+int sca_pipes_new(int (*pipes)[2], int n, const char *what, sca_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        if (pipe2(pipes[i], O_CLOEXEC) != 0) {
+            int rc = -errno;
+            sca_pipes_close(pipes, i);
+            return sca_error_set(err, rc, "cannot make a pipe for %s: %s", what, strerror(-rc));
+        }
+    }
+    return 0;
+}
+
 static int file_actions_new(posix_spawn_file_actions_t *fa, const int *fds, int nfds)
 {
     int rc = posix_spawn_file_actions_init(fa);

@@ -523,14 +523,6 @@ static int streams_open(struct run *r, int out_fd, int err_fd)
     return rc;
 }
 
-static void close_pipes(int (*pipes)[2], int n)
-{
-    for (int i = 0; i < n; i++)
-        for (int end = 0; end < 2; end++)
-            if (pipes[i][end] >= 0)
-                close(pipes[i][end]);
-}
-
 /* With a start check, the worker also gets the write end of a readiness
  * pipe as descriptor 3, named by SCA_READY_FD in its environment (the
  * tracer's own, as it starts no other program); without one, no stale
@@ -553,26 +545,23 @@ static int spawn_worker(struct run *r, sca_error *err)
     bool with_ready = *r->opts->status_fd >= 0;
     int npipes = with_ready ? 3 : 2;
     char **argv = r->opts->argv;
-    for (int i = 0; i < npipes; i++)
-        if (pipe2(pipes[i], O_CLOEXEC) != 0) {
-            int rc = -errno;
-            close_pipes(pipes, i);
-            return sca_error_set(err, rc, "cannot make a pipe for the worker: %s", strerror(-rc));
-        }
+    int rc = sca_pipes_new(pipes, npipes, "the worker", err);
+    if (rc != 0)
+        return rc;
     if ((with_ready ? setenv("SCA_READY_FD", "3", 1) : unsetenv("SCA_READY_FD")) != 0) {
-        int rc = -errno;
-        close_pipes(pipes, npipes);
+        rc = -errno;
+        sca_pipes_close(pipes, npipes);
         return sca_error_set(err, rc, "cannot set the worker's environment: %s", strerror(-rc));
     }
     const int fds[4] = {-1, pipes[0][1], pipes[1][1], pipes[2][1]};
     pid_t pid;
-    int rc = sca_spawn(argv, fds, npipes + 1, NULL, &pid, err);
+    rc = sca_spawn(argv, fds, npipes + 1, NULL, &pid, err);
     for (int i = 0; i < npipes; i++) {
         close(pipes[i][1]);
         pipes[i][1] = -1;
     }
     if (rc != 0) {
-        close_pipes(pipes, npipes);
+        sca_pipes_close(pipes, npipes);
         /* In libuv's words, as the start error always read. */
         return sca_error_set(err, rc, "cannot start worker %s: %s", argv[0], uv_strerror(rc));
     }

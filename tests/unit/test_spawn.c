@@ -188,6 +188,32 @@ static void test_descriptor_overwritten_first(void **state)
     assert_int_equal(code, 0);
 }
 
+/* Pipes come close-on-exec, so that only the child handed them holds
+ * them; closing sets every end to -1, and closing twice does nothing. */
+static void test_pipes(void **state)
+{
+    (void)state;
+    int pipes[2][2] = {{-1, -1}, {-1, -1}};
+    sca_error err = {0};
+    assert_int_equal(sca_pipes_new(pipes, 2, "the test", &err), 0);
+    for (int i = 0; i < 2; i++) {
+        for (int end = 0; end < 2; end++)
+            assert_true(fcntl(pipes[i][end], F_GETFD) & FD_CLOEXEC);
+    }
+    assert_int_equal(write(pipes[1][1], "x", 1), 1);
+    char c = 0;
+    assert_int_equal(read(pipes[1][0], &c, 1), 1);
+    assert_int_equal(c, 'x');
+    int kept = pipes[0][0];
+    sca_pipes_close(pipes, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(pipes[i][0], -1);
+        assert_int_equal(pipes[i][1], -1);
+    }
+    assert_int_equal(fcntl(kept, F_GETFD), -1);
+    sca_pipes_close(pipes, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_signal_through_pidfd),
         cmocka_unit_test(test_program_that_cannot_run),
         cmocka_unit_test(test_descriptor_overwritten_first),
+        cmocka_unit_test(test_pipes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
